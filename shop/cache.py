@@ -1,0 +1,97 @@
+"""Cache keys and invalidation for the catalog (the only module that names cache keys).
+
+Catalog entries (rendered page fragments, product JSON) carry a *catalog version* in
+their key. Any committed change to a product, a category or stock bumps the version,
+so the next request sees fresh data on every worker: invalidation happens after commit,
+never before (a rolled-back change invalidates nothing).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from shop.extensions import cache
+
+_VERSION_KEY = "catalog:version"
+_FLAG = "catalog_changed"
+
+
+def catalog_version() -> int:
+    """Current catalog version (0 when the cache has none yet)."""
+    try:
+        return int(cache.get(_VERSION_KEY) or 0)
+    except Exception:  # cache down: behave as uncached
+        return -1
+
+
+def bump_catalog_version() -> None:
+    """Invalidate every catalog entry at once."""
+    try:
+        if cache.get(_VERSION_KEY) is None:
+            cache.set(_VERSION_KEY, 1, timeout=0)
+        else:
+            cache.inc(_VERSION_KEY)
+    except Exception:
+        pass
+
+
+def catalog_key(*parts: Any) -> str:
+    """A cache key under the current catalog version."""
+    return "catalog:v%s:%s" % (catalog_version(), ":".join(str(p) for p in parts))
+
+
+def cached_catalog(parts: tuple, produce: Callable[[], Any], timeout: int | None = None) -> Any:
+    """Return the cached value for ``parts`` or compute it with ``produce()`` and store it.
+
+    Only store plain data or rendered strings, never ORM objects.
+    """
+    version = catalog_version()
+    if version < 0:
+        return produce()
+    key = "catalog:v%s:%s" % (version, ":".join(str(p) for p in parts))
+    value = cache.get(key)
+    if value is None:
+        value = produce()
+        try:
+            cache.set(key, value, timeout=timeout)
+        except Exception:
+            pass
+    return value
+
+
+def mark_catalog_changed(session: Session) -> None:
+    """Flag the session so the catalog version is bumped after its next commit.
+
+    Call this after Core statements that change products (e.g. stock allocation),
+    which the ORM flush hook below cannot see.
+    """
+    session.info[_FLAG] = True
+
+
+def _before_flush(session: Session, flush_context, instances) -> None:
+    from shop.catalog.models import Category, Product
+
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, (Product, Category)):
+            session.info[_FLAG] = True
+            return
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_FLAG, False):
+        bump_catalog_version()
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_FLAG, None)
+
+
+def register_cache_invalidation() -> None:
+    """Install the session hooks once per process."""
+    if not event.contains(Session, "before_flush", _before_flush):
+        event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_soft_rollback", lambda s, prev: _after_rollback(s))

@@ -1,0 +1,129 @@
+"""Catalog: the category tree, products and the stock ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.dbtypes import JSONType, UTCDateTime, utcnow
+from shop.extensions import db
+
+PRODUCT_STATUSES = ("draft", "active", "archived")
+#: Why stock changed; every change is one :class:`StockMovement` row.
+STOCK_REASONS = ("import", "staff_edit", "order", "cancellation")
+
+
+class Category(db.Model):
+    """A node of the two-level category tree (``parent_id`` is NULL for top level)."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    parent: Mapped[Category | None] = relationship(remote_side="Category.id", back_populates="children")
+    children: Mapped[list[Category]] = relationship(
+        back_populates="parent", order_by="Category.position, Category.name"
+    )
+
+    @property
+    def full_name(self) -> str:
+        """``Parent > Child`` for a leaf, the name for a top-level category."""
+        return f"{self.parent.name} > {self.name}" if self.parent else self.name
+
+    def __repr__(self) -> str:
+        return f"<Category {self.slug}>"
+
+
+class Product(db.Model):
+    """A sellable item. Money in integer cents of the shop currency; ``stock`` never negative.
+
+    ``name`` is the full display title; ``model`` the short model name or part number.
+    Shoppers only ever see ``status == "active"``.
+    """
+
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("stock >= 0", name="stock_non_negative"),
+        CheckConstraint("price_cents >= 0", name="price_non_negative"),
+        CheckConstraint("status IN ('draft', 'active', 'archived')", name="status_valid"),
+        Index("ix_products_status_category", "status", "category_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    slug: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(500))
+    model: Mapped[str] = mapped_column(String(255), default="")
+    brand: Mapped[str] = mapped_column(String(120), default="", index=True)
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="SET NULL"), index=True
+    )
+    description: Mapped[str] = mapped_column(Text, default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    product_type: Mapped[str] = mapped_column(String(120), default="")
+    ean: Mapped[str] = mapped_column(String(255), default="")
+    price_cents: Mapped[int] = mapped_column(Integer)
+    stock: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    image_url: Mapped[str] = mapped_column(String(500), default="")
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    category: Mapped[Category | None] = relationship()
+
+    @property
+    def in_stock(self) -> bool:
+        """True when at least one unit can be ordered."""
+        return self.stock > 0
+
+    @property
+    def is_active(self) -> bool:
+        """True when shoppers may see and buy the product."""
+        return self.status == "active"
+
+    @classmethod
+    def active(cls):
+        """A select of active products, for views to filter, sort and paginate."""
+        return select(cls).where(cls.status == "active")
+
+    def __repr__(self) -> str:
+        return f"<Product {self.sku} {self.stock} @ {self.price_cents}>"
+
+
+class StockMovement(db.Model):
+    """One change to a product's stock: the stock ledger.
+
+    Invariant: for every product, ``Product.stock == sum(StockMovement.delta)``.
+    ``reason`` is one of :data:`STOCK_REASONS`; ``actor_id`` is who caused it (NULL for
+    imports and guests); ``order_id`` is set for order and cancellation rows.
+    """
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (
+        CheckConstraint(
+            "reason IN ('import', 'staff_edit', 'order', 'cancellation')", name="reason_valid"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    delta: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
+    note: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

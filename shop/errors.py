@@ -1,0 +1,95 @@
+"""One error handler for the whole app: problem+json for API clients, a page otherwise."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from shop.exceptions import ShopError
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://shop.example/problems/"
+
+
+def wants_json() -> bool:
+    """True for API paths and clients that prefer JSON over HTML."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def problem(status: int, title: str, detail: str = "", errors: dict | None = None,
+            type_slug: str | None = None, headers: dict | None = None):
+    """Build an RFC 9457 problem+json response tuple ``(body, status, headers)``."""
+    body = {
+        "type": PROBLEM_BASE + (type_slug or str(status)),
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+    }
+    if errors:
+        body["errors"] = errors
+    out_headers = {"Content-Type": PROBLEM_JSON}
+    if headers:
+        out_headers.update(headers)
+    return body, status, out_headers
+
+
+def _field_errors(exc: HTTPException) -> dict | None:
+    """Pull webargs/marshmallow field errors out of an abort(422) into ``{field: [msgs]}``."""
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages")
+    if not messages:
+        return None
+    # webargs nests by location: {"json": {"field": [...]}}; flatten the location level.
+    flat: dict = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+def handle_http_exception(exc: HTTPException):
+    """Render any HTTP error as problem+json (API) or the error page (HTML)."""
+    headers = {}
+    if exc.code == 429 or exc.code == 503:
+        retry_after = None
+        if exc.response is not None:
+            retry_after = exc.response.headers.get("Retry-After")
+        retry_after = retry_after or getattr(exc, "retry_after", None)
+        if retry_after:
+            headers["Retry-After"] = str(retry_after)
+    if exc.code == 405 and exc.valid_methods:
+        headers["Allow"] = ", ".join(exc.valid_methods)
+    if wants_json():
+        errors = _field_errors(exc)
+        detail = exc.description or exc.name
+        if exc.code == 400 and errors:
+            detail = "The request body is not valid JSON."
+        return problem(exc.code or 500, exc.name, detail, errors, headers=headers)
+    return render_template("errors/error.html", error=exc), exc.code, headers
+
+
+def handle_shop_error(exc: ShopError):
+    """Render a domain error that a view let through."""
+    if wants_json():
+        return problem(exc.status, exc.title, exc.detail, exc.errors or None, exc.type_slug)
+    return render_template("errors/error.html", error=exc, status=exc.status), exc.status
+
+
+def handle_unexpected(exc: Exception):
+    """Log an unexpected exception and answer 500 without leaking details."""
+    if isinstance(exc, HTTPException):
+        return handle_http_exception(exc)
+    current_app.logger.exception("Unhandled exception")
+    return handle_http_exception(InternalServerError())
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers (after flask-smorest, whose own handler this replaces)."""
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(ShopError, handle_shop_error)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,7 @@
+"""``flask shop`` commands for search."""
+
+from __future__ import annotations
+
+import click
+
+from shop.cli import shop_cli

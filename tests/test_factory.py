@@ -1,0 +1,54 @@
+"""The application factory and its configurations."""
+
+import pytest
+
+from config import ProductionConfig, TestingConfig
+from shop import create_app
+
+
+def test_testing_config_is_applied(app):
+    assert app.testing
+    assert app.config["ENV_NAME"] == "testing"
+
+
+def test_production_refuses_default_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://localhost/x")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(ProductionConfig)
+
+
+def test_production_refuses_missing_database(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(RuntimeError, match="DATABASE_URL"):
+        create_app(ProductionConfig)
+
+
+def test_healthz_and_readyz_report_services(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    body = client.get("/readyz").get_json()
+    assert body["checks"] == {"database": "ok", "cache": "ok"}
+
+
+def test_api_404_is_problem_json(client):
+    resp = client.get("/api/v1/no-such-thing")
+    assert resp.status_code == 404
+    assert resp.headers["Content-Type"] == "application/problem+json"
+    body = resp.get_json()
+    assert body["status"] == 404 and body["title"] == "Not Found"
+
+
+def test_html_404_is_a_page(client):
+    resp = client.get("/no-such-page")
+    assert resp.status_code == 404
+    assert b"<html" in resp.data and b"404" in resp.data
+
+
+def test_security_headers_on_every_response(client):
+    resp = client.get("/")
+    csp = resp.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
