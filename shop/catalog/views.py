@@ -23,3 +23,9 @@ def product_list():
 def category(slug: str):
     """A category page (placeholder)."""
     return render_template("catalog/home.html")
+
+
+@bp.get("/p/<slug>")
+def product_detail(slug: str):
+    """A product page (placeholder)."""
+    return render_template("catalog/home.html")
