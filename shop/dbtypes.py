@@ -47,10 +47,16 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-# JSON on every database; JSONB on PostgreSQL for indexing.
-try:  # pragma: no cover - import guard only
-    from sqlalchemy.dialects.postgresql import JSONB
+class JSONType(TypeDecorator):
+    """JSON on every database; JSONB on PostgreSQL."""
 
-    JSONType = JSON().with_variant(JSONB(), "postgresql")
-except ImportError:  # pragma: no cover
-    JSONType = JSON()
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        """Use JSONB on PostgreSQL, plain JSON elsewhere."""
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
