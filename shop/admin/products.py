@@ -1,13 +1,164 @@
-"""Admin pages for products."""
+"""Admin pages for products: list with search and filters, create, edit, archive.
 
-from flask import render_template
+Thin views: each parses a form, calls one service from ``shop.catalog.editing``, commits,
+and maps the service's exceptions back onto the form (422 for invalid fields, 409 for a
+duplicate SKU or a stale stock figure).
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from shop.admin import bp
+from shop.admin.forms import ArchiveForm, ProductFilterForm, ProductForm, cents_to_input
 from shop.auth.guards import staff_required
+from shop.catalog import editing
+from shop.catalog.models import Category, Product
+from shop.exceptions import Conflict, ShopError, StaleWrite, ValidationFailed
+from shop.extensions import db
+
+PER_PAGE = 50
+_SORTS = {
+    "name": (Product.name, Product.id),
+    "newest": (Product.created_at.desc(), Product.id.desc()),
+    "price": (Product.price_cents, Product.id),
+    "stock": (Product.stock, Product.name, Product.id),
+    "sku": (Product.sku,),
+}
+# Service field names that the form shows under another name.
+_FORM_FIELD = {"price_cents": "price"}
+
+
+def product_query(q: str = "", status: str = "", stock: str = "", sort: str = "name"):
+    """A select of products for the staff list.
+
+    Args:
+        q: matched case-insensitively anywhere in name, SKU or brand.
+        status: one of the product statuses, or "" for all.
+        stock: ``"out"`` (0), ``"low"`` (1-5) or "" for any.
+        sort: a key of ``_SORTS`` (unknown keys sort by name).
+    """
+    stmt = select(Product).options(joinedload(Product.category).joinedload(Category.parent))
+    q = q.strip()
+    if q:
+        stmt = stmt.where(or_(
+            Product.name.icontains(q, autoescape=True),
+            Product.sku.icontains(q, autoescape=True),
+            Product.brand.icontains(q, autoescape=True),
+        ))
+    if status:
+        stmt = stmt.where(Product.status == status)
+    if stock == "out":
+        stmt = stmt.where(Product.stock == 0)
+    elif stock == "low":
+        stmt = stmt.where(Product.stock.between(1, 5))
+    return stmt.order_by(*_SORTS.get(sort, _SORTS["name"]))
+
+
+def _get_product(product_id: int) -> Product:
+    """The product or a 404 page."""
+    product = db.session.get(Product, product_id)
+    if product is None:
+        abort(404)
+    return product
+
+
+def _apply_errors(form: ProductForm, exc: ShopError) -> None:
+    """Show a service's field errors inline; errors without a form field become a flash."""
+    leftovers = []
+    for key, messages in (exc.errors or {}).items():
+        field = getattr(form, _FORM_FIELD.get(key, key), None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, *messages]
+        else:
+            leftovers.extend(messages)
+    if leftovers or not exc.errors:
+        flash(exc.detail, "danger")
 
 
 @bp.get("/products")
 @staff_required
 def product_list():
-    """List products (placeholder)."""
-    return render_template("admin/dashboard.html")
+    """All products (every status), searchable by name, SKU or brand; 50 a page."""
+    form = ProductFilterForm(request.args)
+    form.validate()
+    args = {name: (form[name].data or "") if not form[name].errors else ""
+            for name in ("q", "status", "stock", "sort")}
+    page = request.args.get("page", 1, type=int) or 1
+    pagination = db.paginate(product_query(**args), page=max(page, 1), per_page=PER_PAGE,
+                             error_out=False, count=True)
+    filters = {k: v for k, v in args.items() if v and not (k == "sort" and v == "name")}
+    return render_template("admin/products/list.html", form=form, pagination=pagination,
+                           products=pagination.items, filters=filters)
+
+
+@bp.route("/products/new", methods=["GET", "POST"])
+@staff_required
+def product_create():
+    """Create a product; the price is typed in human units and stored in cents."""
+    form = ProductForm()
+    if form.validate_on_submit():
+        try:
+            product = editing.create_product(form.product_data(), current_user.id)
+            db.session.commit()
+        except (ValidationFailed, Conflict) as exc:
+            db.session.rollback()
+            _apply_errors(form, exc)
+            return render_template("admin/products/form.html", form=form, product=None), exc.status
+        flash(f"Product {product.sku} created.", "success")
+        return redirect(url_for("admin.product_edit", product_id=product.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/products/form.html", form=form, product=None), status
+
+
+@bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
+@staff_required
+def product_edit(product_id: int):
+    """Edit a product. The stock is compare-and-swap: a sale since loading refuses the save."""
+    product = _get_product(product_id)
+    if request.method == "GET":
+        form = ProductForm(obj=product, price=cents_to_input(product.price_cents),
+                           expected_stock=product.stock)
+        return render_template("admin/products/form.html", form=form, product=product)
+    form = ProductForm()
+    if not form.validate_on_submit():
+        return render_template("admin/products/form.html", form=form, product=product), 422
+    try:
+        editing.update_product(product.id, form.product_data(), current_user.id,
+                               expected_stock=form.expected_stock.data)
+        db.session.commit()
+    except StaleWrite as exc:
+        db.session.rollback()
+        current = db.session.scalar(select(Product.stock).where(Product.id == product_id))
+        seen = form.expected_stock.data
+        form.show_current_stock(current)
+        form.stock.errors = [*form.stock.errors,
+                             f"Stock is now {current} (it was {seen} when you opened this page)."]
+        flash(f"Not saved: the stock of {product.sku} changed from {seen} to {current} while you "
+              f"were editing (for example a sale). Check the figure and save again.", "warning")
+        current_app.logger.info("stale stock edit refused: %s", exc.detail)
+        return render_template("admin/products/form.html", form=form, product=product), 409
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        _apply_errors(form, exc)
+        return render_template("admin/products/form.html", form=form, product=product), exc.status
+    flash(f"Product {product.sku} saved.", "success")
+    return redirect(url_for("admin.product_edit", product_id=product.id))
+
+
+@bp.route("/products/<int:product_id>/archive", methods=["GET", "POST"])
+@staff_required
+def product_archive(product_id: int):
+    """Ask for confirmation (GET), then archive (POST): shoppers no longer see the product."""
+    product = _get_product(product_id)
+    form = ArchiveForm()
+    if form.validate_on_submit():
+        editing.archive_product(product.id, current_user.id)
+        db.session.commit()
+        flash(f"Product {product.sku} archived; shoppers no longer see it.", "success")
+        return redirect(url_for("admin.product_list"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/products/archive.html", form=form, product=product), status

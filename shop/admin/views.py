@@ -1,16 +1,50 @@
 """Admin pages: the dashboard; products, orders and users live in their own modules."""
 
 from flask import render_template
+from sqlalchemy import case, func, select
 
 from shop.admin import bp
 from shop.auth.guards import staff_required
+from shop.catalog.models import PRODUCT_STATUSES, Product
+from shop.extensions import db
+from shop.orders.models import Order
 
 # Route modules register on ``bp`` when imported.
 from shop.admin import orders as _orders, products as _products, users as _users  # noqa: E402,F401
+
+#: Order statuses in lifecycle order, for the dashboard (mirrors the orders CHECK constraint).
+ORDER_STATUSES = ("pending_payment", "paid", "shipped", "delivered", "cancelled")
+
+
+def product_counts() -> dict[str, int]:
+    """Product counts: ``{draft, active, archived, total, out_of_stock, low_stock}``.
+
+    ``out_of_stock`` and ``low_stock`` (1-5 units) count active products only.
+    """
+    active = Product.status == "active"
+    row = db.session.execute(
+        select(
+            func.count(Product.id),
+            *(func.coalesce(func.sum(case((Product.status == s, 1), else_=0)), 0) for s in PRODUCT_STATUSES),
+            func.coalesce(func.sum(case((active & (Product.stock == 0), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((active & Product.stock.between(1, 5), 1), else_=0)), 0),
+        )
+    ).one()
+    counts = {"total": int(row[0])}
+    counts.update({s: int(v) for s, v in zip(PRODUCT_STATUSES, row[1:4])})
+    counts["out_of_stock"], counts["low_stock"] = int(row[4]), int(row[5])
+    return counts
+
+
+def order_counts() -> list[tuple[str, int]]:
+    """``[(status, count)]`` for every order status, in lifecycle order (zeros included)."""
+    found = dict(db.session.execute(select(Order.status, func.count(Order.id)).group_by(Order.status)).all())
+    known = [(s, int(found.pop(s, 0))) for s in ORDER_STATUSES]
+    return known + sorted((s, int(n)) for s, n in found.items())
 
 
 @bp.get("/")
 @staff_required
 def dashboard():
-    """Admin dashboard."""
-    return render_template("admin/dashboard.html")
+    """Admin dashboard: product and order counts with links to the lists behind them."""
+    return render_template("admin/dashboard.html", products=product_counts(), orders=order_counts())
