@@ -33,7 +33,8 @@ def bump_catalog_version() -> None:
         if cache.get(_VERSION_KEY) is None:
             cache.set(_VERSION_KEY, 1, timeout=0)
         else:
-            cache.inc(_VERSION_KEY)
+            # Flask-Caching's Cache has no inc(); the backend's is atomic on Redis (INCR).
+            cache.cache.inc(_VERSION_KEY)
     except Exception:
         pass
 
