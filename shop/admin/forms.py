@@ -73,7 +73,8 @@ class ProductForm(FlaskForm):
                                               NumberRange(min=0, message="Must be 0 or more.")])
     expected_stock = IntegerField(widget=HiddenInput(), validators=[Optional()])
     status = SelectField("Status", choices=STATUS_CHOICES, default="draft")
-    description = TextAreaField("Description", validators=[Optional(), Length(max=20000)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=20000)],
+                                render_kw={"rows": 6})
     image_url = URLField("Image URL", validators=[Optional(), Length(max=500),
                                                   URL(require_tld=False, message="Enter an http(s) URL.")])
     submit = SubmitField("Save")

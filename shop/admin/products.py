@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from shop.admin import bp
@@ -22,10 +22,10 @@ from shop.extensions import db
 
 PER_PAGE = 50
 _SORTS = {
-    "name": (Product.name, Product.id),
+    "name": (func.lower(Product.name), Product.id),
     "newest": (Product.created_at.desc(), Product.id.desc()),
     "price": (Product.price_cents, Product.id),
-    "stock": (Product.stock, Product.name, Product.id),
+    "stock": (Product.stock, func.lower(Product.name), Product.id),
     "sku": (Product.sku,),
 }
 # Service field names that the form shows under another name.
