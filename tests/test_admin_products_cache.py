@@ -80,3 +80,30 @@ def test_archive_is_seen_on_next_read(app, db, client, worker_b):
     login_as(client, staff)
     assert client.post(f"/admin/products/{product.id}/archive", data={"confirm": "yes"}).status_code == 302
     assert read_on(worker_b, "going-away")["status"] == "archived"
+
+
+def _has_product_api(app) -> bool:
+    """True once the catalog API serves single products."""
+    return any(r.rule.startswith("/api/v1/products/<") for r in app.url_map.iter_rules())
+
+
+def test_shopper_page_and_json_show_the_new_price_then_hide_archived(app, db, client, worker_b):
+    if not _has_product_api(app):
+        pytest.skip("GET /api/v1/products/<slug> is not served yet")
+    product = make_product(price_cents=5295, slug="shown-thing", name="Shown Thing")
+    staff = make_user(role="staff")
+    db.session.commit()
+    shopper = worker_b.test_client()
+    assert shopper.get("/api/v1/products/shown-thing").get_json()["data"]["price_cents"] == 5295
+    assert "$52.95" in shopper.get("/p/shown-thing").get_data(as_text=True)
+
+    login_as(client, staff)
+    assert client.post(f"/admin/products/{product.id}/edit",
+                       data=edit_data(product, price="47.50")).status_code == 302
+    assert shopper.get("/api/v1/products/shown-thing").get_json()["data"]["price_cents"] == 4750
+    page = shopper.get("/p/shown-thing").get_data(as_text=True)
+    assert "$47.50" in page and "$52.95" not in page
+
+    assert client.post(f"/admin/products/{product.id}/archive", data={"confirm": "yes"}).status_code == 302
+    assert shopper.get("/api/v1/products/shown-thing").status_code == 404
+    assert shopper.get("/p/shown-thing").status_code == 404
