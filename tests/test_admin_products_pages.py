@@ -310,6 +310,20 @@ def test_stale_stock_untouched_field_follows_the_sale(staff_client, db):
     assert input_value(html, "stock") == "9"
 
 
+def test_edit_without_expected_stock_is_refused(staff_client, db):
+    product = make_product(stock=10, price_cents=5295)
+    db.session.commit()
+    data = edit_data(product, stock="3", price="1.00")
+    del data["expected_stock"]
+    resp = staff_client.post(f"/admin/products/{product.id}/edit", data=data)
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "Stock is 10; check it and save again." in html
+    assert input_value(html, "expected_stock") == "10" and input_value(html, "stock") == "3"
+    db.session.expire_all()
+    assert product.stock == 10 and product.price_cents == 5295
+
+
 def test_edit_invalid_fields_are_inline_and_change_nothing(staff_client, db):
     product = make_product(price_cents=5295, name="Original")
     db.session.commit()

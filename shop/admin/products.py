@@ -124,7 +124,12 @@ def product_edit(product_id: int):
                            expected_stock=product.stock)
         return render_template("admin/products/form.html", form=form, product=product)
     form = ProductForm()
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if form.expected_stock.data is None:  # without the figure shown, a sale could be overwritten
+        form.show_current_stock(product.stock)
+        form.stock.errors = [*form.stock.errors, f"Stock is {product.stock}; check it and save again."]
+        valid = False
+    if not valid:
         return render_template("admin/products/form.html", form=form, product=product), 422
     try:
         editing.update_product(product.id, form.product_data(), current_user.id,
