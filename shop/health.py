@@ -32,3 +32,11 @@ def readyz():
         checks["cache"] = f"error: {exc.__class__.__name__}"
     ok = all(v == "ok" for v in checks.values())
     return {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico regardless of the page's icon link."""
+    from flask import current_app, send_from_directory
+
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml")
