@@ -39,19 +39,43 @@ def normalize(text: str) -> str:
     return " " + _NON_WORD.sub(" ", text).strip() + " "
 
 
-def _phrase_pattern(phrase: str) -> str:
-    """Regex for one rule phrase on normalized text (whole words, optional ``*`` suffix)."""
-    star = phrase.endswith("*")
-    words = normalize(phrase.rstrip("*")).split()
-    body = r" ".join(re.escape(w) for w in words)
-    return r"(?<= )" + body + (r"[0-9a-z]*" if star else "") + r"(?= )"
+@dataclass
+class Matcher:
+    """A compiled list of phrases, matched against normalized text and its word set.
 
+    Single words are looked up in the word set, phrases are searched as space-padded
+    substrings, and ``*`` phrases as prefixes; no regular expressions (the importer runs
+    every rule against every product).
+    """
 
-def _compile(phrases: list[str]) -> re.Pattern | None:
-    """One alternation regex for a list of phrases (None for an empty list)."""
-    if not phrases:
-        return None
-    return re.compile("|".join(_phrase_pattern(p) for p in phrases))
+    words: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+
+    @classmethod
+    def compile(cls, phrases: list[str]) -> Matcher:
+        """Sort ``phrases`` into the three kinds."""
+        words, prefixes, spans = set(), [], []
+        for phrase in phrases:
+            star = phrase.endswith("*")
+            parts = normalize(phrase.rstrip("*")).split()
+            if not parts:
+                continue
+            if len(parts) == 1 and not star:
+                words.add(parts[0])
+            elif len(parts) == 1:
+                prefixes.append(parts[0])
+            else:
+                spans.append(" " + " ".join(parts) + ("" if star else " "))
+        return cls(frozenset(words), tuple(prefixes), tuple(spans))
+
+    def search(self, text: str, tokens: frozenset[str]) -> bool:
+        """True when any phrase occurs in ``text`` (normalized; ``tokens`` its words)."""
+        if self.words and not self.words.isdisjoint(tokens):
+            return True
+        if self.prefixes and any(t.startswith(self.prefixes) for t in tokens):
+            return True
+        return any(span in text for span in self.phrases)
 
 
 @dataclass
@@ -59,16 +83,14 @@ class Rule:
     """One keyword rule: ``words`` select ``leaf`` unless an ``unless`` phrase is present."""
 
     leaf: str
-    words: re.Pattern | None
-    unless: re.Pattern | None = None
+    words: Matcher
+    unless: Matcher = field(default_factory=Matcher)
     brands: frozenset[str] = field(default_factory=frozenset)
     passes: frozenset[str] = PASSES
 
-    def matches(self, text: str) -> bool:
+    def matches(self, text: str, tokens: frozenset[str]) -> bool:
         """True when ``text`` (normalized) has one of the words and none of the vetoes."""
-        if self.words is None or not self.words.search(text):
-            return False
-        return not (self.unless is not None and self.unless.search(text))
+        return self.words.search(text, tokens) and not self.unless.search(text, tokens)
 
 
 @dataclass
@@ -100,8 +122,8 @@ class Categorizer:
             rules.append(
                 Rule(
                     leaf=raw["leaf"],
-                    words=_compile(raw.get("words", [])),
-                    unless=_compile(raw.get("unless", [])),
+                    words=Matcher.compile(raw.get("words", [])),
+                    unless=Matcher.compile(raw.get("unless", [])),
                     brands=frozenset(b.lower() for b in raw.get("brands", [])),
                     passes=frozenset(raw.get("in", PASSES)),
                 )
@@ -128,9 +150,10 @@ class Categorizer:
                 f"{k} {v}" if isinstance(v, str) else k for k, v in attributes.items()
             ))))
         for name, text in passes:
-            if text.strip():
+            tokens = frozenset(text.split())
+            if tokens:
                 for rule in self.rules:
-                    if name in rule.passes and rule.matches(text):
+                    if name in rule.passes and rule.matches(text, tokens):
                         return rule.leaf
         key = (brand or "").strip().lower()
         if key:

@@ -5,3 +5,56 @@ from __future__ import annotations
 import click
 
 from shop.cli import shop_cli
+
+
+@shop_cli.command("import-catalog")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--attributes", "attributes", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="JSONL(.gz) file with the full records (attr_* fields); repeat for each part.")
+def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
+    """Import or update products from PATH (products.csv or .csv.gz); safe to run again."""
+    from shop.catalog.importer import import_catalog
+    from shop.extensions import db
+
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="Importing products")
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        report = import_catalog(path, attributes, progress=progress)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for line, message in report.errors:
+        click.echo(f"line {line}: {message}", err=True)
+    click.echo(
+        f"{report.rows} rows: {report.created} created, {report.updated} updated, "
+        f"{len(report.errors)} skipped in {report.seconds:.1f}s."
+    )
+    outside = report.imported - report.categories.get(report.fallback, 0)
+    click.echo(
+        f"Category coverage: {outside}/{report.imported} products ({report.coverage:.1%}) "
+        f"outside '{report.fallback}'."
+    )
+
+
+@shop_cli.command("make-sample")
+@click.option("--source", default="../shared/data/icecat_chorus", show_default=True,
+              type=click.Path(exists=True, file_okay=False), help="Folder with the full catalog files.")
+@click.option("--out", default="data/sample", show_default=True, type=click.Path(file_okay=False))
+@click.option("--size", default=2000, show_default=True, help="About how many products.")
+def make_sample_command(source: str, out: str, size: int) -> None:
+    """Regenerate the repository's sample catalog (stratified by category, deterministic)."""
+    from shop.catalog.sample import make_sample
+
+    taken = make_sample(source, out, target=size)
+    click.echo(f"{sum(taken.values())} products in {len(taken)} categories written to {out}.")
