@@ -58,6 +58,11 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300 per minute")
+    # Failed logins per client IP (LOGIN_RATE_LIMIT is per account); reset e-mails per IP.
+    LOGIN_IP_RATE_LIMIT = os.environ.get("LOGIN_IP_RATE_LIMIT", "30 per minute")
+    RESET_RATE_LIMIT = os.environ.get("RESET_RATE_LIMIT", "5 per minute")
+    # Werkzeug hash method for passwords (scrypt with its default cost).
+    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
 
     SHOP_NAME = os.environ.get("SHOP_NAME", "shop")
     SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "USD")
@@ -113,6 +118,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     MAIL_BACKEND = "memory"
+    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # still scrypt, cheap enough for fast tests
 
 
 class ProductionConfig(Config):

@@ -5,10 +5,55 @@ from __future__ import annotations
 from flask import Flask, current_app, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+import http
+
+import marshmallow as ma
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+
 from shop.exceptions import ShopError
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://shop.example/problems/"
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, the body of every API error (OpenAPI documentation)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    type = ma.fields.String(required=True, metadata={"description": "URI of the problem type"})
+    title = ma.fields.String(required=True, metadata={"description": "Short summary"})
+    status = ma.fields.Integer(required=True, metadata={"description": "HTTP status code"})
+    detail = ma.fields.String(metadata={"description": "What went wrong, for humans"})
+    errors = ma.fields.Dict(metadata={"description": "Field errors: {field: [messages]}"})
+
+
+class ProblemApi(Api):
+    """flask-smorest ``Api`` whose documented errors are problem+json, with bearer auth.
+
+    Every operation's ``default`` response (and the per-status responses that
+    ``@arguments``/``alt_response`` reference) is ``application/problem+json`` with
+    :class:`ProblemSchema`, which is what :func:`handle_http_exception` sends.
+    """
+
+    ERROR_SCHEMA = ProblemSchema
+    BEARER_SCHEME = {"type": "http", "scheme": "bearer",
+                     "description": "An API token from POST /api/v1/auth/tokens."}
+
+    def _register_responses(self):
+        """Register the error responses as problem+json (replaces flask-smorest's JSON ones)."""
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "An error (problem details)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+        self.spec.components.security_scheme("bearerAuth", self.BEARER_SCHEME)
 
 
 def wants_json() -> bool:
@@ -52,6 +97,16 @@ def _field_errors(exc: HTTPException) -> dict | None:
     return flat
 
 
+def _limit_window(exc: HTTPException) -> int | None:
+    """Seconds of a breached Flask-Limiter limit's window (a fallback for ``Retry-After``;
+    the limiter's own header, when present, is more precise and replaces it)."""
+    limit = getattr(getattr(exc, "limit", None), "limit", None)
+    try:
+        return int(limit.get_expiry()) if limit is not None else None
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
 def handle_http_exception(exc: HTTPException):
     """Render any HTTP error as problem+json (API) or the error page (HTML)."""
     headers = {}
@@ -59,7 +114,7 @@ def handle_http_exception(exc: HTTPException):
         retry_after = None
         if exc.response is not None:
             retry_after = exc.response.headers.get("Retry-After")
-        retry_after = retry_after or getattr(exc, "retry_after", None)
+        retry_after = retry_after or getattr(exc, "retry_after", None) or _limit_window(exc)
         if retry_after:
             headers["Retry-After"] = str(retry_after)
     if exc.code == 405 and exc.valid_methods:
@@ -69,6 +124,11 @@ def handle_http_exception(exc: HTTPException):
         detail = exc.description or exc.name
         if exc.code == 400 and errors:
             detail = "The request body is not valid JSON."
+        elif exc.code == 422 and errors:
+            detail = "Some fields are invalid; see 'errors'."
+        elif exc.code == 413:
+            detail = (f"The request body is larger than {current_app.config.get('MAX_CONTENT_LENGTH')} bytes."
+                      if "larger than" not in (exc.description or "") else exc.description)
         return problem(exc.code or 500, exc.name, detail, errors, headers=headers)
     return render_template("errors/error.html", error=exc), exc.code, headers
 

@@ -10,12 +10,13 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from shop.errors import ProblemApi  # flask-smorest Api documenting problem+json errors
 
 # Stable constraint names so Alembic migrations are reproducible on every database.
 NAMING_CONVENTION = {
@@ -39,5 +40,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 cache = Cache()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-api = Api()
+api = ProblemApi()
 talisman = Talisman()

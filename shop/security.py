@@ -1,9 +1,10 @@
-"""Session login wiring and security headers."""
+"""Session login wiring, security headers, rate limits and API request-body checks."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, abort, request
 from sqlalchemy import select
+from werkzeug.exceptions import BadRequest
 
 from shop.extensions import db, login_manager, talisman
 
@@ -40,6 +41,38 @@ def init_security(app: Flask) -> None:
         referrer_policy="strict-origin-when-cross-origin",
         x_content_type_options=True,
     )
+    from shop.auth.throttle import init_rate_limits
+
+    init_rate_limits(app)
+    app.before_request(check_api_body)
+
+
+#: Methods whose API requests may carry a JSON body.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def check_api_body() -> None:
+    """Refuse bad API request bodies before any view runs (answers are problem+json).
+
+    - larger than ``MAX_CONTENT_LENGTH``: 413;
+    - a body that is not declared ``application/json``: 400;
+    - malformed JSON: 400.
+    Field validation (422) is done by each endpoint's marshmallow schema.
+    """
+    if not request.path.startswith("/api/") or request.method not in BODY_METHODS:
+        return
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        abort(413, f"The request body is larger than {limit} bytes.")
+    data = request.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH (413 otherwise)
+    if not data.strip():
+        return
+    if not request.is_json:
+        abort(400, "The request body must be JSON, sent with 'Content-Type: application/json'.")
+    try:
+        request.get_json()
+    except BadRequest:
+        abort(400, "The request body is not valid JSON.")
 
 
 @login_manager.user_loader

@@ -1,4 +1,4 @@
-"""Account services: registration, credentials, API tokens.
+"""Account services: registration, credentials, roles, API tokens, password resets.
 
 Services take plain arguments, flush but never commit, and raise ``shop.exceptions``.
 """
@@ -9,13 +9,22 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import Select, func, or_, select
 
-from shop.auth.models import ROLES, SCOPES, ApiToken, User
+from shop.auth.models import ROLES, SCOPES, ApiToken, PasswordResetToken, User, new_session_token
+from shop.auth.passwords import hash_password, password_problems, verify_password
 from shop.dbtypes import utcnow
-from shop.exceptions import Conflict, Unauthorized, ValidationFailed
+from shop.exceptions import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from shop.extensions import db
+
+__all__ = [
+    "ROLE_SCOPES", "normalize_email", "validate_email_address", "hash_password", "sha256_hex",
+    "get_user_by_email", "register_user", "authenticate", "set_password", "set_role",
+    "search_users", "create_api_token", "authenticate_bearer", "revoke_api_token",
+    "list_api_tokens", "request_password_reset", "check_reset_token", "reset_password",
+]
 
 TOKEN_PREFIX = "shop_"
 #: Scopes each role may hold; a token never exceeds its owner's role.
@@ -24,8 +33,9 @@ ROLE_SCOPES = {
     "staff": ("read", "orders", "catalog-write"),
     "admin": ("read", "orders", "catalog-write"),
 }
-# A fixed hash to compare against when the e-mail is unknown, so both failures cost the same.
-_DUMMY_HASH = generate_password_hash("not-a-real-password-for-timing")
+EMAIL_MAX_LENGTH = 254
+INVALID_CREDENTIALS = "Invalid e-mail or password."
+INVALID_RESET = "This password reset link is invalid or has expired. Request a new one."
 
 
 def normalize_email(email: str) -> str:
@@ -33,9 +43,23 @@ def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def hash_password(password: str) -> str:
-    """Hash with Werkzeug's default scheme (scrypt)."""
-    return generate_password_hash(password)
+def validate_email_address(email: str) -> str:
+    """Check an address's syntax (email-validator, no DNS lookups) and return it normalized.
+
+    Raises:
+        ValidationFailed: ``errors["email"]`` says what is wrong.
+    """
+    raw = (email or "").strip()
+    if not raw:
+        raise ValidationFailed("E-mail address required.", {"email": ["This field is required."]})
+    try:
+        result = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationFailed("Invalid e-mail address.", {"email": [str(exc)]}) from None
+    normalized = normalize_email(result.normalized)
+    if len(normalized) > EMAIL_MAX_LENGTH:
+        raise ValidationFailed("Invalid e-mail address.", {"email": ["The address is too long."]})
+    return normalized
 
 
 def sha256_hex(secret: str) -> str:
@@ -48,37 +72,108 @@ def get_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
+def _check_password(password: str, email: str, field: str = "password") -> None:
+    """Raise ValidationFailed with ``errors[field]`` when the password breaks the policy."""
+    problems = password_problems(password, email)
+    if problems:
+        raise ValidationFailed("The password does not meet the rules.", {field: problems})
+
+
 def register_user(email: str, password: str, name: str = "", role: str = "customer") -> User:
-    """Create an account.
+    """Create an account with a valid e-mail and a password that meets the policy.
 
     Raises:
-        ValidationFailed: bad role.
-        Conflict: the e-mail is already registered.
+        ValidationFailed: bad e-mail syntax, weak password, name too long or unknown role.
+        Conflict: the e-mail (compared normalized) is already registered.
     """
     if role not in ROLES:
         raise ValidationFailed("Unknown role.", {"role": [f"Must be one of {', '.join(ROLES)}."]})
-    email = normalize_email(email)
+    email = validate_email_address(email)
+    _check_password(password, email)
+    name = (name or "").strip()
+    if len(name) > 120:
+        raise ValidationFailed("Name too long.", {"name": ["Use at most 120 characters."]})
     if get_user_by_email(email) is not None:
         raise Conflict("An account with this e-mail already exists.", {"email": ["Already registered."]})
-    user = User(email=email, name=(name or "").strip(), password_hash=hash_password(password), role=role)
+    user = User(email=email, name=name, password_hash=hash_password(password), role=role)
     db.session.add(user)
     db.session.flush()
     return user
 
 
 def authenticate(email: str, password: str) -> User:
-    """Check credentials.
+    """Check credentials and return the account.
 
     Raises:
-        Unauthorized: the same message for an unknown e-mail and a wrong password.
+        Unauthorized: the same message for an unknown e-mail, a wrong password and a
+            disabled account, so the answer does not reveal which accounts exist.
     """
     user = get_user_by_email(email)
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
-        raise Unauthorized("Invalid e-mail or password.")
-    if not check_password_hash(user.password_hash, password or "") or not user.is_active:
-        raise Unauthorized("Invalid e-mail or password.")
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.is_active:
+        raise Unauthorized(INVALID_CREDENTIALS)
     return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Give ``user`` a new password and end every existing session (rotates session_token).
+
+    Raises:
+        ValidationFailed: the password breaks the policy.
+    """
+    _check_password(password, user.email)
+    user.password_hash = hash_password(password)
+    user.session_token = new_session_token()
+    db.session.flush()
+
+
+def set_role(actor: User, user_id: int, role: str) -> User:
+    """Change a user's role (admins only); the shop always keeps at least one admin.
+
+    Raises:
+        Forbidden: ``actor`` is not an admin.
+        ValidationFailed: unknown role.
+        NotFound: no such user.
+        Conflict: the change would demote the last admin.
+    """
+    if actor is None or not actor.is_admin:
+        raise Forbidden("Only admins can change roles.")
+    if role not in ROLES:
+        raise ValidationFailed("Unknown role.", {"role": [f"Must be one of {', '.join(ROLES)}."]})
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    if user.role == "admin" and role != "admin":
+        # Lock the admin rows (PostgreSQL) so two admins cannot demote each other at once.
+        admins = db.session.scalars(
+            select(User.id).where(User.role == "admin", User.is_active_account.is_(True)).with_for_update()
+        ).all()
+        if len(admins) <= 1:
+            raise Conflict("The shop needs at least one admin; promote someone else first.",
+                           {"role": ["You are the last admin."]})
+    if user.role != role:
+        user.role = role
+        # Tokens never exceed the role: drop scopes the new role does not allow.
+        allowed = ROLE_SCOPES[role]
+        for token in user.tokens:
+            kept = [s for s in token.scope_list if s in allowed]
+            if not kept:
+                token.revoked_at = token.revoked_at or utcnow()
+            token.scopes = " ".join(kept) or token.scopes
+    db.session.flush()
+    return user
+
+
+def search_users(q: str = "", role: str | None = None) -> Select:
+    """A select of users, newest first, filtered by e-mail/name substring and role."""
+    stmt = select(User).order_by(User.created_at.desc(), User.id.desc())
+    q = (q or "").strip().lower()
+    if q:
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(User.email.like(like, escape="\\"), func.lower(User.name).like(like, escape="\\")))
+    if role in ROLES:
+        stmt = stmt.where(User.role == role)
+    return stmt
 
 
 def create_api_token(user: User, name: str = "", scopes: list[str] | None = None,
@@ -101,6 +196,8 @@ def create_api_token(user: User, name: str = "", scopes: list[str] | None = None
         raise ValidationFailed(
             "Invalid scopes.", {"scopes": [f"Allowed for this account: {', '.join(allowed)}."]}
         )
+    if ttl is not None and ttl <= timedelta(0):
+        raise ValidationFailed("Invalid lifetime.", {"expires_in_days": ["Must be positive."]})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user=user,
@@ -134,13 +231,11 @@ def authenticate_bearer(secret: str, now: datetime | None = None) -> ApiToken:
 
 
 def revoke_api_token(user: User, token_id: int) -> ApiToken:
-    """Revoke one of the user's tokens.
+    """Revoke one of the user's tokens (idempotent).
 
     Raises:
         NotFound: no such token for this user (another user's token is "not found").
     """
-    from shop.exceptions import NotFound
-
     token = db.session.scalar(
         select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
     )
@@ -148,4 +243,80 @@ def revoke_api_token(user: User, token_id: int) -> ApiToken:
         raise NotFound("No such token.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        db.session.flush()
     return token
+
+
+def list_api_tokens(user: User, include_revoked: bool = False) -> list[ApiToken]:
+    """The user's tokens, newest first (revoked ones only when asked)."""
+    stmt = select(ApiToken).where(ApiToken.user_id == user.id)
+    if not include_revoked:
+        stmt = stmt.where(ApiToken.revoked_at.is_(None))
+    return list(db.session.scalars(stmt.order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def request_password_reset(email: str, ip: str | None = None,
+                           ttl: timedelta | None = None) -> tuple[User, str] | None:
+    """Create a single-use reset token for the account with this e-mail, if there is one.
+
+    The caller answers the same way whether or not an account exists, and mails the link.
+    Only the token's SHA-256 is stored; older unused tokens of the account stop working.
+
+    Returns:
+        ``(user, secret)`` or None when no active account has this e-mail.
+    """
+    user = get_user_by_email(email)
+    if user is None or not user.is_active:
+        return None
+    now = utcnow()
+    ttl = ttl or current_app.config["PASSWORD_RESET_TTL"]
+    for old in db.session.scalars(select(PasswordResetToken).where(
+            PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))):
+        old.used_at = now
+    secret = secrets.token_urlsafe(32)
+    db.session.add(PasswordResetToken(
+        user_id=user.id, token_hash=sha256_hex(secret), expires_at=now + ttl,
+        requested_ip=(ip or "")[:64] or None,
+    ))
+    db.session.flush()
+    return user, secret
+
+
+def check_reset_token(secret: str, now: datetime | None = None) -> PasswordResetToken:
+    """Return the live reset token for ``secret``.
+
+    Raises:
+        ValidationFailed: unknown, already used or expired.
+    """
+    now = now or utcnow()
+    row = db.session.scalar(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == sha256_hex(secret or ""))
+    )
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise ValidationFailed(INVALID_RESET, {"token": [INVALID_RESET]})
+    return row
+
+
+def reset_password(secret: str, new_password: str, now: datetime | None = None) -> User:
+    """Use a reset token: set the new password, spend the token, end all sessions.
+
+    Raises:
+        ValidationFailed: the token is unknown, used or expired, or the password is weak.
+    """
+    now = now or utcnow()
+    row = check_reset_token(secret, now)
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise ValidationFailed(INVALID_RESET, {"token": [INVALID_RESET]})
+    _check_password(new_password, user.email)  # before spending, so a weak choice can retry
+    # Spend the token with a guarded UPDATE so two concurrent uses cannot both succeed.
+    spent = db.session.execute(
+        PasswordResetToken.__table__.update()
+        .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    ).rowcount
+    if spent != 1:
+        raise ValidationFailed(INVALID_RESET, {"token": [INVALID_RESET]})
+    set_password(user, new_password)
+    db.session.refresh(row)
+    return user

@@ -1,29 +1,169 @@
-"""Login, registration, logout and account pages."""
+"""Login, registration, logout and password-reset pages."""
 
-from flask import render_template
+from __future__ import annotations
 
-from shop.auth import bp
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from shop.auth import bp, services
+from shop.auth.forms import LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
+from shop.auth.redirects import safe_next_url
+from shop.auth.throttle import login_throttle, mark_auth_failure, reset_throttle
+from shop.dbtypes import utcnow
+from shop.exceptions import Conflict, ShopError, Unauthorized, ValidationFailed
+from shop.extensions import db
+from shop.mail import send_mail
+
+# The account page and its token management register on ``bp`` too.
+from shop.auth import account as _account  # noqa: E402,F401
 
 
-@bp.get("/auth/login")
+def apply_errors(form, exc: ShopError) -> None:
+    """Show a service's field errors next to the matching form fields (others on top)."""
+    placed = False
+    for field, messages in (exc.errors or {}).items():
+        target = getattr(form, field, None)
+        if target is not None and hasattr(target, "errors"):
+            target.errors = list(target.errors) + list(messages)
+            placed = True
+    if not placed:
+        form.form_errors.append(exc.detail)
+
+
+#: Session keys that survive the session renewal at login (not the cart: it is merged).
+KEPT_SESSION_KEYS = ("guest_orders",)
+
+
+def _merge_guest_cart(user_id: int, guest_cart: dict, seen_prices: dict) -> list[str]:
+    """Merge the cart kept in the old session into the account's cart (orders contract)."""
+    if not guest_cart:
+        return []
+    try:
+        from shop.orders.cart import merge_guest_cart
+    except ImportError:  # the cart service is not installed
+        return []
+    try:
+        if seen_prices:
+            return list(merge_guest_cart(user_id, guest_cart, seen_prices=seen_prices) or [])
+        return list(merge_guest_cart(user_id, guest_cart) or [])
+    except ShopError as exc:
+        db.session.rollback()
+        return [f"Your cart could not be merged: {exc.detail}"]
+
+
+def start_session(user, remember: bool = False) -> None:
+    """Log ``user`` in on a fresh session, carrying over the guest cart, and commit.
+
+    The old session is cleared first (a new session for a new identity, which also gives a
+    new CSRF token); the guest cart it held is merged into the account's cart.
+    """
+    guest_cart = dict(session.get("cart") or {})
+    seen_prices = dict(session.get("cart_prices") or {})
+    kept = {k: session[k] for k in KEPT_SESSION_KEYS if k in session}
+    session.clear()
+    session.update(kept)
+    login_user(user, remember=remember)
+    user.last_login_at = utcnow()
+    messages = _merge_guest_cart(user.id, guest_cart, seen_prices)
+    db.session.commit()
+    for message in messages:
+        flash(message, "info")
+
+
+@bp.route("/auth/login", methods=["GET", "POST"])
+@login_throttle
 def login():
-    """Login page (placeholder)."""
-    return render_template("catalog/home.html")
+    """Log in with e-mail and password, then go to a local ``next`` page or home."""
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except Unauthorized as exc:
+            mark_auth_failure()
+            form.form_errors.append(exc.detail)
+        else:
+            target = safe_next_url(form.next.data) or safe_next_url(request.args.get("next"))
+            start_session(user, remember=bool(form.remember.data))
+            flash("Welcome back!", "success")
+            return redirect(target or url_for("catalog.home"))
+    return render_template("auth/login.html", form=form)
 
 
-@bp.get("/auth/register")
+@bp.route("/auth/register", methods=["GET", "POST"])
 def register():
-    """Register page (placeholder)."""
-    return render_template("catalog/home.html")
+    """Create a customer account and log it in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.account"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_user(form.email.data, form.password.data, name=form.name.data or "")
+        except (ValidationFailed, Conflict) as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            start_session(user)
+            flash("Your account is ready. Welcome!", "success")
+            return redirect(url_for("catalog.home"))
+    return render_template("auth/register.html", form=form)
 
 
 @bp.post("/auth/logout")
 def logout():
-    """Log out (placeholder)."""
-    return render_template("catalog/home.html")
+    """Log out (POST only, CSRF-protected) and forget the whole session."""
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("catalog.home"))
 
 
-@bp.get("/account")
-def account():
-    """Account page (placeholder)."""
-    return render_template("catalog/home.html")
+@bp.route("/auth/reset", methods=["GET", "POST"])
+@reset_throttle
+def reset_request():
+    """Ask for a reset link; the answer is the same whether or not the account exists."""
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        found = services.request_password_reset(form.email.data, ip=request.remote_addr)
+        db.session.commit()
+        if found is not None:
+            user, secret = found
+            link = url_for("auth.reset_password", token=secret, _external=True)
+            ttl = current_app.config["PASSWORD_RESET_TTL"]
+            minutes = int(ttl.total_seconds() // 60)
+            send_mail(
+                user.email,
+                f"Reset your {current_app.config['SHOP_NAME']} password",
+                f"Someone asked to reset the password of your account.\n\n"
+                f"To choose a new password, open this link within {minutes} minutes:\n{link}\n\n"
+                f"The link works once. If you did not ask for it, ignore this message.",
+            )
+        flash("If an account exists for that address, we have sent it a link to reset the password.", "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_request.html", form=form)
+
+
+@bp.route("/auth/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password with a reset link; it works once and ends all other sessions."""
+    form = ResetPasswordForm()
+    try:
+        services.check_reset_token(token)
+    except ValidationFailed as exc:
+        return render_template("auth/reset_invalid.html", message=exc.detail), 400
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            if "token" in exc.errors:
+                return render_template("auth/reset_invalid.html", message=exc.detail), 400
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash("Your password is changed. Log in with the new one.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form, token=token)
