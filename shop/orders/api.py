@@ -1,3 +1,208 @@
-"""Cart and orders JSON API."""
+"""Cart and orders JSON API (``/api/v1/cart*``, ``/api/v1/orders*``).
 
-from shop.orders import api_bp  # noqa: F401
+Every endpoint needs a caller with the ``orders`` scope; a caller only ever sees their own
+cart lines and orders (anyone else's are 404). Bodies are validated by the marshmallow
+schemas in ``orders/schemas.py``; domain errors become problem+json via ``shop.errors``.
+"""
+
+from __future__ import annotations
+
+from flask import g, request, url_for
+from sqlalchemy.exc import IntegrityError
+
+from shop.apiutils import collection, envelope, paginate_select
+from shop.auth.guards import api_auth
+from shop.exceptions import Conflict, NotFound, ShopError
+from shop.extensions import db
+from shop.orders import api_bp, cart as carts, checkout, notifications, services
+from shop.orders.schemas import (
+    CancelSchema,
+    CartEnvelopeSchema,
+    CartItemCreateSchema,
+    CartItemUpdateSchema,
+    OrderCollectionSchema,
+    OrderCreateSchema,
+    OrderEnvelopeSchema,
+    PageQuerySchema,
+    TransitionSchema,
+    cart_json,
+    order_json,
+)
+
+_PROBLEMS = {
+    401: {"description": "Not authenticated"},
+    403: {"description": "Token lacks the scope"},
+    404: {"description": "No such resource (or not the caller's)"},
+    409: {"description": "Conflict (out of stock, invalid transition)"},
+    422: {"description": "Invalid fields"},
+}
+
+
+def _cart_response(status: int = 200):
+    """The caller's cart, re-checked without changing it."""
+    view = carts.review_user_cart(g.api_user.id, acknowledge=False)
+    return envelope(cart_json(view), status)
+
+
+def _run(write):
+    """Run a write and commit, rolling back on a domain error."""
+    try:
+        result = write()
+        db.session.commit()
+        return result
+    except ShopError:
+        db.session.rollback()
+        raise
+
+
+@api_bp.get("/cart")
+@api_auth(scope="orders")
+@api_bp.response(200, CartEnvelopeSchema)
+@api_bp.doc(responses=_PROBLEMS)
+def cart_get():
+    """The caller's cart, each line checked against current price and stock (notices)."""
+    return _cart_response()
+
+
+@api_bp.post("/cart/items")
+@api_auth(scope="orders")
+@api_bp.arguments(CartItemCreateSchema)
+@api_bp.response(201, CartEnvelopeSchema)
+@api_bp.doc(responses=_PROBLEMS)
+def cart_item_add(body):
+    """Add ``quantity`` of ``sku`` (added to an existing line); 409 beyond the stock."""
+    _run(lambda: carts.add_item(g.api_user.id, body["sku"], body["quantity"]))
+    return _cart_response(201)
+
+
+@api_bp.patch("/cart/items/<int:item_id>")
+@api_auth(scope="orders")
+@api_bp.arguments(CartItemUpdateSchema)
+@api_bp.response(200, CartEnvelopeSchema)
+@api_bp.doc(responses=_PROBLEMS)
+def cart_item_update(body, item_id: int):
+    """Set a line's quantity; 409 beyond the stock."""
+    _run(lambda: carts.update_item(g.api_user.id, item_id, body["quantity"]))
+    return _cart_response()
+
+
+@api_bp.delete("/cart/items/<int:item_id>")
+@api_auth(scope="orders")
+@api_bp.response(200, CartEnvelopeSchema)
+@api_bp.doc(responses=_PROBLEMS)
+def cart_item_delete(item_id: int):
+    """Remove a line."""
+    _run(lambda: carts.remove_item(g.api_user.id, item_id))
+    return _cart_response()
+
+
+@api_bp.post("/orders")
+@api_auth(scope="orders")
+@api_bp.arguments(OrderCreateSchema)
+@api_bp.response(201, OrderEnvelopeSchema)
+@api_bp.doc(
+    parameters=[{"in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
+                 "description": "Same key and body return the same order; a different body is 422. Kept 24 h+."}],
+    responses=_PROBLEMS,
+)
+def order_create(body):
+    """Place an order from the caller's cart: one transaction checks and takes the stock.
+
+    409 when a product ran out (nothing changed); with an ``Idempotency-Key`` a retry returns
+    the first order instead of placing another.
+    """
+    user = g.api_user
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        key = checkout.check_idempotency_key(key)
+    try:
+        result = checkout.place_api_order(user.id, user.email, body, key)
+        db.session.commit()
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer with its order.
+        db.session.rollback()
+        order = None
+        if key is not None:
+            order = checkout.find_idempotent_order(user.id, key, checkout.request_fingerprint(body))
+        if order is None:
+            raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
+        result = checkout.CheckoutResult(order, created=False)
+    except ShopError:
+        db.session.rollback()
+        raise
+    order = result.order
+    location = url_for("orders_api.order_get", number=order.number)
+    if result.created:
+        notifications.send_order_confirmation(
+            order, url_for("orders.order_detail", number=order.number, _external=True))
+    headers = {"Location": location}
+    if not result.created:
+        headers["Idempotent-Replayed"] = "true"
+    return envelope(order_json(order), 201, headers)
+
+
+@api_bp.get("/orders")
+@api_auth(scope="orders")
+@api_bp.arguments(PageQuerySchema, location="query")
+@api_bp.response(200, OrderCollectionSchema)
+@api_bp.doc(responses=_PROBLEMS)
+def order_list(args):
+    """The caller's orders, newest first."""
+    items, total = paginate_select(services.user_orders(g.api_user.id), args["page"], args["per_page"], order_json)
+    return collection(items, args["page"], args["per_page"], total)
+
+
+def _caller_order(number: str):
+    """The caller's order; staff may address any order.
+
+    Raises:
+        NotFound: no such order, or someone else's (for non-staff).
+    """
+    user = g.api_user
+    if user.is_staff:
+        return services.get_order_by_number(number)
+    return services.get_user_order(number, user.id)
+
+
+@api_bp.get("/orders/<number>")
+@api_auth(scope="orders")
+@api_bp.response(200, OrderEnvelopeSchema)
+@api_bp.doc(responses=_PROBLEMS)
+def order_get(number: str):
+    """One of the caller's orders (another user's is 404)."""
+    user = g.api_user
+    try:
+        order = services.get_user_order(number, user.id)
+    except NotFound:
+        if not user.is_staff:
+            raise
+        order = services.get_order_by_number(number)
+    return envelope(order_json(order, staff=user.is_staff))
+
+
+@api_bp.post("/orders/<number>/cancel")
+@api_auth(scope="orders")
+@api_bp.arguments(CancelSchema)
+@api_bp.response(200, OrderEnvelopeSchema)
+@api_bp.doc(responses=_PROBLEMS)
+def order_cancel(body, number: str):
+    """Cancel: the owner while pending payment, staff while pending payment or paid.
+
+    The stock goes back exactly once; a second cancel is 409.
+    """
+    user = g.api_user
+    order = _caller_order(number)
+    order = _run(lambda: services.cancel_order(order.id, user.id, body.get("note", ""), staff=user.is_staff))
+    return envelope(order_json(order, staff=user.is_staff))
+
+
+@api_bp.post("/orders/<number>/transitions")
+@api_auth(scope="orders", role="staff")
+@api_bp.arguments(TransitionSchema)
+@api_bp.response(200, OrderEnvelopeSchema)
+@api_bp.doc(responses=_PROBLEMS)
+def order_transition(body, number: str):
+    """Staff: move an order to another status (409 if the lifecycle does not allow it)."""
+    order = services.get_order_by_number(number)
+    order = _run(lambda: services.transition_order(order.id, body["to"], g.api_user.id, body["note"]))
+    return envelope(order_json(order, staff=True))

@@ -1,0 +1,295 @@
+"""Checkout: turn a cart into an order in one transaction.
+
+Checkout only coordinates the cart (``orders/cart.py``), the order lifecycle
+(``orders/services.py``), stock (``catalog/stock.py``) and payment (``orders/payments.py``),
+as django-oscar's OrderCreator does. :func:`place_order` re-reads the cart and the
+products inside the caller's transaction, takes stock with conditional UPDATEs in
+product-id order (so two checkouts cannot deadlock), snapshots SKU, name and unit price
+into the lines, and raises before anything is committed if a line cannot be had: the
+caller then rolls back and nothing has changed.
+
+Two guards keep one intention to one order:
+- HTML form: a signed one-time *checkout token* carries the pre-drawn order number; the
+  order's unique ``number`` consumes it in the transaction, so a double submit or a
+  reload finds the order already placed.
+- API: ``Idempotency-Key`` rows (unique per user and key) remember the order a key made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, select
+
+from shop.catalog import stock
+from shop.catalog.models import Product
+from shop.dbtypes import utcnow
+from shop.exceptions import Conflict, OutOfStock, ValidationFailed
+from shop.extensions import db
+from shop.orders import cart as carts
+from shop.orders import payments, services
+from shop.orders.models import CartItem, IdempotencyKey, Order, OrderLine
+from shop.orders.schemas import clean_address
+
+_TOKEN_SALT = "shop.checkout-token"
+CHECKOUT_TOKEN_MAX_AGE = 24 * 3600
+
+
+@dataclass
+class CheckoutResult:
+    """The order checkout ended with; ``created`` is False when the token or key had
+    already placed it (a double submit or a retry)."""
+
+    order: Order
+    created: bool
+
+
+@dataclass
+class _Wanted:
+    """A product and quantity to order."""
+
+    product: Product
+    quantity: int
+
+
+# --- One-time checkout tokens (HTML form) ------------------------------------------------------
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT)
+
+
+def new_checkout_token() -> str:
+    """A signed token carrying a fresh order number, for one checkout form."""
+    return _serializer().dumps(services.new_order_number())
+
+
+def read_checkout_token(token: str) -> str:
+    """The order number inside a checkout token.
+
+    Raises:
+        ValidationFailed: forged, malformed or older than a day.
+    """
+    try:
+        number = _serializer().loads(token or "", max_age=CHECKOUT_TOKEN_MAX_AGE)
+    except SignatureExpired:
+        raise ValidationFailed("This checkout page has expired; please review your order and confirm again.")
+    except BadSignature:
+        raise ValidationFailed("This checkout form is not valid; please review your order and confirm again.")
+    if not isinstance(number, str) or services.normalize_order_number(number) != number:
+        raise ValidationFailed("This checkout form is not valid; please review your order and confirm again.")
+    return number
+
+
+# --- Idempotency keys (API) --------------------------------------------------------------------
+
+
+def request_fingerprint(body: dict) -> str:
+    """SHA-256 of a validated request body in canonical JSON (key order does not matter)."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_idempotency_key(key: str) -> str:
+    """Validate an ``Idempotency-Key`` header value.
+
+    Raises:
+        ValidationFailed: empty, longer than 255 characters or not printable ASCII.
+    """
+    if not key or len(key) > 255 or not all(32 < ord(c) < 127 for c in key):
+        raise ValidationFailed("Invalid Idempotency-Key header.",
+                               {"Idempotency-Key": ["1 to 255 printable ASCII characters, no spaces."]})
+    return key
+
+
+def find_idempotent_order(user_id: int, key: str, fingerprint: str) -> Order | None:
+    """The order an earlier request with this key made, if the key is still kept.
+
+    A key older than ``IDEMPOTENCY_KEY_TTL`` (at least 24 hours) is forgotten (deleted).
+
+    Raises:
+        ValidationFailed: the key was used with a different body (422).
+    """
+    row = db.session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        return None
+    ttl = max(current_app.config.get("IDEMPOTENCY_KEY_TTL", timedelta(hours=24)), timedelta(hours=24))
+    if row.created_at < utcnow() - ttl:
+        db.session.delete(row)
+        db.session.flush()
+        return None
+    if row.request_hash != fingerprint:
+        raise ValidationFailed(
+            "This Idempotency-Key was already used with a different request body.",
+            {"Idempotency-Key": ["Already used with a different body; use a new key."]},
+        )
+    return db.session.get(Order, row.order_id) if row.order_id else None
+
+
+def purge_idempotency_keys() -> int:
+    """Delete keys older than ``IDEMPOTENCY_KEY_TTL`` (never younger than 24 h). Returns the count."""
+    ttl = max(current_app.config.get("IDEMPOTENCY_KEY_TTL", timedelta(hours=24)), timedelta(hours=24))
+    result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - ttl))
+    return result.rowcount or 0
+
+
+# --- Placing the order --------------------------------------------------------------------------
+
+
+def _wanted_from_account(user_id: int) -> list[_Wanted]:
+    """The account cart's lines (the cart row is locked first, so one checkout at a time)."""
+    cart = carts.get_cart(user_id, lock=True)
+    if cart is None:
+        return []
+    rows = db.session.execute(
+        select(Product, CartItem.quantity).join(CartItem, CartItem.product_id == Product.id)
+        .where(CartItem.cart_id == cart.id).execution_options(populate_existing=True)
+    ).all()
+    return [_Wanted(p, q) for p, q in rows]
+
+
+def _wanted_from_guest(guest_items: dict) -> list[_Wanted]:
+    """A session cart's lines."""
+    entries = carts._clean_guest_items(guest_items)
+    if not entries:
+        return []
+    products = db.session.scalars(
+        select(Product).where(Product.id.in_(list(entries))).execution_options(populate_existing=True)
+    ).all()
+    return [_Wanted(p, entries[p.id]) for p in products]
+
+
+def _existing_for(number: str, user_id: int | None, email: str) -> Order | None:
+    """The order a checkout token already placed, if it is this shopper's.
+
+    Raises:
+        Conflict: the number belongs to someone else's order.
+    """
+    order = db.session.scalar(select(Order).where(Order.number == number))
+    if order is None:
+        return None
+    mine = order.user_id == user_id if user_id is not None else (
+        order.user_id is None and order.email == email)
+    if not mine:
+        raise Conflict("This checkout form cannot be used again; please start checkout anew.")
+    return order
+
+
+def place_order(*, user_id: int | None, email: str, shipping_address: dict,
+                payment_provider: str | None = None, guest_items: dict | None = None,
+                order_number: str | None = None, expected_total_cents: int | None = None) -> CheckoutResult:
+    """Place an order from a cart in the caller's transaction (flushes; caller commits).
+
+    Args:
+        user_id: the shopper's account (its cart is used), or None for a guest.
+        email: where the confirmation goes (the account's address for signed-in shoppers).
+        shipping_address: ``{name, line1, line2?, city, region?, postal_code, country}``.
+        payment_provider: an enabled provider name (None: the default).
+        guest_items: a guest's session cart ``{"<product_id>": quantity}`` (guests only).
+        order_number: a number pre-drawn by a checkout token; an order that already has it
+            is returned with ``created=False``.
+        expected_total_cents: refuse if the total is no longer what the shopper saw.
+    Returns:
+        :class:`CheckoutResult`. The account's cart is emptied; a guest's session cart is
+        the caller's to clear.
+    Raises:
+        ValidationFailed: bad address, e-mail or provider (422).
+        Conflict: empty cart, or the total changed (409).
+        OutOfStock: a product is no longer sold or has too little stock left (409), naming it.
+        sqlalchemy.exc.IntegrityError: a concurrent request used the same order number;
+            the caller rolls back and looks the order up.
+    """
+    provider = payments.get_provider(payment_provider)
+    address = clean_address(shipping_address)
+    email = (email or "").strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise ValidationFailed("A valid e-mail address is needed.", {"email": ["Enter a valid e-mail address."]})
+
+    wanted = _wanted_from_account(user_id) if user_id is not None else _wanted_from_guest(guest_items or {})
+    if order_number is not None:
+        existing = _existing_for(order_number, user_id, email)
+        if existing is not None:
+            return CheckoutResult(existing, created=False)
+    if not wanted:
+        raise Conflict("Your cart is empty.", {"cart": ["Add something to your cart first."]})
+    wanted.sort(key=lambda w: w.product.id)  # fixed lock order: no deadlocks between checkouts
+    for w in wanted:
+        if not w.product.is_active:
+            raise OutOfStock(f"{w.product.name} is no longer sold; please remove it from your cart.",
+                             {"stock": [f"{w.product.sku}: no longer sold."]})
+        if w.quantity > w.product.stock:
+            left = w.product.stock
+            raise OutOfStock(
+                f"Not enough stock for {w.product.name}: {w.quantity} requested, {left} left.",
+                {"stock": [f"{w.product.sku}: only {left} left."]},
+            )
+
+    subtotal = sum(w.product.price_cents * w.quantity for w in wanted)
+    shipping = 0
+    if expected_total_cents is not None and expected_total_cents != subtotal + shipping:
+        raise Conflict(
+            "Prices changed since you opened checkout; please review the new total and confirm again.",
+            {"expected_total_cents": [f"The total is now {subtotal + shipping}."]},
+        )
+    order = Order(
+        number=order_number or services.new_order_number(), user_id=user_id, email=email,
+        status="pending_payment", currency=current_app.config["SHOP_CURRENCY"],
+        subtotal_cents=subtotal, shipping_cents=shipping, total_cents=subtotal + shipping,
+        shipping_address=address, payment_provider=provider.name,
+    )
+    db.session.add(order)
+    db.session.flush()  # the unique number is claimed here: a second submit waits or fails
+
+    for w in wanted:
+        # Re-checked by the conditional UPDATE: stock may have gone since we read it.
+        stock.allocate(w.product.id, w.quantity, order.id, actor_id=user_id, sku=w.product.name)
+        db.session.add(OrderLine(order_id=order.id, product_id=w.product.id, sku=w.product.sku,
+                                 name=w.product.name[:500], unit_price_cents=w.product.price_cents,
+                                 quantity=w.quantity))
+    services.record_event(order, None, "pending_payment", user_id, "Order placed.")
+
+    outcome = provider.start(order)
+    if outcome.reference:
+        order.payment_reference = outcome.reference
+    if outcome.paid:
+        services.transition_order(order.id, "paid", None, outcome.note)
+    if user_id is not None:
+        carts.clear_cart(user_id)
+    db.session.flush()
+    return CheckoutResult(services.get_order(order.id), created=True)
+
+
+def place_api_order(user_id: int, email: str, body: dict, idempotency_key: str | None) -> CheckoutResult:
+    """Place an order for ``POST /api/v1/orders`` honouring an optional Idempotency-Key.
+
+    The key row is inserted before anything else, in the same transaction as the order,
+    so a concurrent request with the same key waits on the unique constraint and then
+    fails with IntegrityError (the caller rolls back and calls :func:`find_idempotent_order`).
+
+    Raises:
+        as :func:`place_order` and :func:`find_idempotent_order`.
+    """
+    claim = None
+    if idempotency_key is not None:
+        fingerprint = request_fingerprint(body)
+        existing = find_idempotent_order(user_id, idempotency_key, fingerprint)
+        if existing is not None:
+            return CheckoutResult(existing, created=False)
+        claim = IdempotencyKey(user_id=user_id, key=idempotency_key, request_hash=fingerprint)
+        db.session.add(claim)
+        db.session.flush()
+    result = place_order(user_id=user_id, email=email, shipping_address=body["shipping_address"],
+                         payment_provider=body.get("payment_provider"),
+                         expected_total_cents=body.get("expected_total_cents"))
+    if claim is not None:
+        claim.order_id = result.order.id
+        db.session.flush()
+    return result

@@ -1,0 +1,73 @@
+"""Cart, checkout, order look-up and staff status forms (Flask-WTF, CSRF protected).
+
+Address rules come from :data:`shop.orders.schemas.ADDRESS_RULES` so the page and the
+API accept the same addresses; stock and price rules stay in the services.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
+
+from shop.orders.schemas import ADDRESS_RULES, COUNTRIES, POSTAL_CODE_PATTERN
+
+
+def _address_validators(field: str) -> list:
+    """Required/optional plus the maximum length for an address field."""
+    required, max_len = ADDRESS_RULES[field]
+    return [DataRequired() if required else Optional(), Length(max=max_len)]
+
+
+def _strip(value):
+    """Trim a submitted string."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class AddToCartForm(FlaskForm):
+    """Product page: add ``quantity`` of ``sku``."""
+
+    sku = StringField("SKU", validators=[DataRequired(), Length(max=64)], filters=[_strip])
+    quantity = IntegerField("Quantity", default=1, validators=[InputRequired(), NumberRange(min=1, max=999)])
+
+
+class CartQuantityForm(FlaskForm):
+    """Cart page: a line's new quantity (0 removes it)."""
+
+    quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=0, max=999)])
+
+
+class CheckoutForm(FlaskForm):
+    """Checkout: shipping address, payment provider and (guests) e-mail address."""
+
+    email = StringField("E-mail address", validators=[Optional(), Email(), Length(max=254)], filters=[_strip])
+    name = StringField("Full name", validators=_address_validators("name"), filters=[_strip])
+    line1 = StringField("Address", validators=_address_validators("line1"), filters=[_strip])
+    line2 = StringField("Address line 2 (optional)", validators=_address_validators("line2"), filters=[_strip])
+    city = StringField("City", validators=_address_validators("city"), filters=[_strip])
+    region = StringField("State / region (optional)", validators=_address_validators("region"), filters=[_strip])
+    postal_code = StringField("Postal code", filters=[_strip], validators=_address_validators("postal_code") + [
+        Regexp(POSTAL_CODE_PATTERN, message="Letters, digits, spaces and dashes only.")])
+    country = SelectField("Country", choices=[("", "Choose a country")] + list(COUNTRIES.items()),
+                          validators=[DataRequired(message="Choose a country.")])
+    payment_provider = RadioField("Payment", validators=[DataRequired(message="Choose how to pay.")])
+    checkout_token = HiddenField()
+    expected_total_cents = HiddenField()
+
+    def address(self) -> dict:
+        """The address fields as the plain dict the checkout service takes."""
+        return {name: getattr(self, name).data or "" for name in ADDRESS_RULES}
+
+
+class GuestLookupForm(FlaskForm):
+    """Find a guest order by its number and the e-mail address used at checkout."""
+
+    number = StringField("Order number", validators=[DataRequired(), Length(max=32)], filters=[_strip])
+    email = StringField("E-mail address", validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip])
+
+
+class OrderStatusForm(FlaskForm):
+    """Staff: move an order to another status, with a note."""
+
+    to_status = SelectField("New status", validators=[DataRequired()])
+    note = TextAreaField("Note", validators=[Optional(), Length(max=2000)], filters=[_strip])

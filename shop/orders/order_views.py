@@ -1,0 +1,79 @@
+"""Order pages for shoppers: history, one order (with its events in plain words),
+cancelling while unpaid, and the guest look-up by number and e-mail."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from shop.exceptions import NotFound, ShopError
+from shop.extensions import db, limiter
+from shop.orders import bp, payments, services
+from shop.orders.checkout_views import remember_guest_order, visible_order
+from shop.orders.forms import GuestLookupForm
+
+ORDERS_PER_PAGE = 20
+
+
+@bp.get("/orders")
+def order_list():
+    """The signed-in shopper's orders, newest first (guests are sent to the look-up page)."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("orders.guest_lookup"))
+    page = request.args.get("page", 1, type=int)
+    pagination = db.paginate(services.user_orders(current_user.id), page=max(page, 1),
+                             per_page=ORDERS_PER_PAGE, error_out=False)
+    return render_template("orders/order_list.html", pagination=pagination,
+                           status_label=services.status_label, status_colours=services.STATUS_COLOURS)
+
+
+@bp.get("/orders/<number>")
+def order_detail(number: str):
+    """One order: lines, address, payment and its history in plain words."""
+    order = visible_order(number)
+    provider = payments.find_provider(order.payment_provider)
+    return render_template(
+        "orders/order_detail.html", order=order,
+        events=[(ev, services.describe_event(ev, order)) for ev in order.events],
+        can_cancel=order.status == "pending_payment",
+        provider_label=payments.provider_label(order.payment_provider),
+        instructions=provider.instructions(order) if provider and order.status == "pending_payment" else "",
+        status_label=services.status_label, status_colours=services.STATUS_COLOURS,
+    )
+
+
+@bp.post("/orders/<number>/cancel")
+def order_cancel(number: str):
+    """Cancel one's own order while it waits for payment; the stock goes back."""
+    order = visible_order(number)
+    try:
+        services.cancel_order(order.id, current_user.id if current_user.is_authenticated else None)
+        db.session.commit()
+    except ShopError as exc:
+        db.session.rollback()
+        flash(exc.detail, "danger")
+        return redirect(url_for("orders.order_detail", number=number), 303)
+    flash(f"Order {number} has been cancelled.", "success")
+    return redirect(url_for("orders.order_detail", number=number), 303)
+
+
+def _lookup_limit() -> str:
+    """The look-up form is rate limited like the login form (guessing numbers is slow)."""
+    return current_app.config.get("LOGIN_RATE_LIMIT", "10 per minute")
+
+
+@bp.route("/orders/lookup", methods=["GET", "POST"])
+@limiter.limit(_lookup_limit, methods=["POST"])
+def guest_lookup():
+    """Find a guest order by number and the e-mail address used at checkout."""
+    form = GuestLookupForm()
+    if form.validate_on_submit():
+        try:
+            order = services.find_guest_order(form.number.data, form.email.data)
+        except NotFound as exc:
+            flash(exc.detail, "danger")
+            return render_template("orders/lookup.html", form=form), 404
+        remember_guest_order(order.number)
+        return redirect(url_for("orders.order_detail", number=order.number), 303)
+    status = 422 if form.errors else 200
+    return render_template("orders/lookup.html", form=form), status

@@ -1,0 +1,292 @@
+"""Cart and order JSON: marshmallow request schemas, response shapes and serializers.
+
+The request schemas validate ``/api/v1/cart*`` and ``/api/v1/orders*`` bodies through
+``@api_bp.arguments`` (so the OpenAPI document describes them); :data:`ADDRESS_RULES`
+and :data:`COUNTRIES` are shared with the checkout form so both check the same rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pycountry
+from flask import current_app
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+
+from shop.catalog.schemas import LinksSchema, MetaSchema, ProductSchema, product_json
+from shop.orders.models import ORDER_STATUSES
+
+#: ISO 3166-1 alpha-2 code -> English name, sorted by name (for the form's select).
+COUNTRIES: dict[str, str] = dict(
+    sorted(((c.alpha_2, getattr(c, "common_name", c.name)) for c in pycountry.countries), key=lambda kv: kv[1])
+)
+
+#: Address field -> (required, max length). One definition for the form and the API.
+ADDRESS_RULES: dict[str, tuple[bool, int]] = {
+    "name": (True, 120),
+    "line1": (True, 200),
+    "line2": (False, 200),
+    "city": (True, 100),
+    "region": (False, 100),
+    "postal_code": (True, 20),
+    "country": (True, 2),
+}
+POSTAL_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 \-]*$"
+
+
+def _strip_strings(data):
+    """Trim surrounding whitespace of every string value of a dict body."""
+    if isinstance(data, dict):
+        return {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
+    return data
+
+
+class AddressSchema(Schema):
+    """A shipping address; ``country`` is an ISO 3166-1 alpha-2 code (upper-cased on load)."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=ADDRESS_RULES["name"][1]))
+    line1 = fields.String(required=True, validate=validate.Length(min=1, max=ADDRESS_RULES["line1"][1]))
+    line2 = fields.String(load_default="", validate=validate.Length(max=ADDRESS_RULES["line2"][1]))
+    city = fields.String(required=True, validate=validate.Length(min=1, max=ADDRESS_RULES["city"][1]))
+    region = fields.String(load_default="", validate=validate.Length(max=ADDRESS_RULES["region"][1]))
+    postal_code = fields.String(required=True, validate=[
+        validate.Length(min=1, max=ADDRESS_RULES["postal_code"][1]),
+        validate.Regexp(POSTAL_CODE_PATTERN, error="Letters, digits, spaces and dashes only."),
+    ])
+    country = fields.String(required=True, validate=validate.OneOf(
+        list(COUNTRIES), error="Must be an ISO 3166-1 alpha-2 country code, e.g. US or DE."),
+        metadata={"description": "ISO 3166-1 alpha-2 code, e.g. `US`."})
+
+    @pre_load
+    def _normalize(self, data, **kwargs):
+        """Trim strings; upper-case the country code."""
+        data = _strip_strings(data)
+        if isinstance(data, dict) and isinstance(data.get("country"), str):
+            data["country"] = data["country"].upper()
+        return data
+
+
+def clean_address(data: Any) -> dict:
+    """Validate and normalize an address dict (for services and forms).
+
+    Raises:
+        ValidationFailed: with ``{"shipping_address.<field>": [...]}`` errors.
+    """
+    from shop.exceptions import ValidationFailed
+
+    try:
+        return AddressSchema().load(data if isinstance(data, dict) else {})
+    except ValidationError as exc:
+        errors = {f"shipping_address.{k}": v for k, v in exc.messages.items()}
+        raise ValidationFailed("The shipping address is incomplete or invalid.", errors) from exc
+
+
+# --- Request bodies --------------------------------------------------------------------------
+
+
+class CartItemCreateSchema(Schema):
+    """``POST /cart/items``: add ``quantity`` of ``sku`` (added to an existing line)."""
+
+    sku = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    quantity = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=999))
+
+
+class CartItemUpdateSchema(Schema):
+    """``PATCH /cart/items/<id>``: the line's new quantity."""
+
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=999))
+
+
+class OrderCreateSchema(Schema):
+    """``POST /orders``: place an order from the caller's cart."""
+
+    shipping_address = fields.Nested(AddressSchema, required=True)
+    payment_provider = fields.String(
+        validate=validate.Length(min=1, max=30),
+        metadata={"description": "One of the enabled providers (PAYMENT_PROVIDERS); default: the first."},
+    )
+    expected_total_cents = fields.Integer(
+        strict=True, validate=validate.Range(min=0),
+        metadata={"description": "If given, the order is refused (409) when the total differs."},
+    )
+
+
+class TransitionSchema(Schema):
+    """``POST /orders/<number>/transitions`` (staff): move the order to ``to``."""
+
+    to = fields.String(required=True, validate=validate.OneOf(ORDER_STATUSES))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class CancelSchema(Schema):
+    """``POST /orders/<number>/cancel``: an optional reason."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class PageQuerySchema(Schema):
+    """``page`` and ``per_page`` of a listing."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+# --- Serializers ------------------------------------------------------------------------------
+
+
+def _iso(value) -> str | None:
+    """ISO 8601 text of a datetime, or None."""
+    return value.isoformat() if value is not None else None
+
+
+def cart_json(view) -> dict:
+    """Plain data of a reviewed cart (:class:`shop.orders.cart.CartView`); money in cents."""
+    return {
+        "items": [
+            {
+                "id": line.id,
+                "sku": line.product.sku,
+                "name": line.product.name,
+                "quantity": line.quantity,
+                "unit_price_cents": line.unit_price_cents,
+                "seen_price_cents": line.seen_price_cents,
+                "line_total_cents": line.line_total_cents,
+                "available": line.available,
+                "notices": list(line.notices),
+                "product": product_json(line.product),
+            }
+            for line in view.lines
+        ],
+        "notices": list(view.notices),
+        "item_count": view.item_count,
+        "subtotal_cents": view.subtotal_cents,
+        "currency": current_app.config["SHOP_CURRENCY"],
+        "can_checkout": view.can_checkout,
+    }
+
+
+def order_json(order, staff: bool = False) -> dict:
+    """Plain data of an order; ``staff`` adds who did each event, notes and the e-mail."""
+    from shop.orders.services import describe_event, status_label
+
+    data = {
+        "number": order.number,
+        "status": order.status,
+        "status_label": status_label(order.status),
+        "subtotal_cents": order.subtotal_cents,
+        "shipping_cents": order.shipping_cents,
+        "total_cents": order.total_cents,
+        "currency": order.currency,
+        "lines": [
+            {"sku": ln.sku, "name": ln.name, "unit_price_cents": ln.unit_price_cents,
+             "quantity": ln.quantity, "line_total_cents": ln.line_total_cents}
+            for ln in order.lines
+        ],
+        "shipping_address": dict(order.shipping_address or {}),
+        "payment_provider": order.payment_provider,
+        "created_at": _iso(order.created_at),
+        "events": [],
+    }
+    for ev in order.events:
+        item = {"from": ev.from_status, "to": ev.to_status, "at": _iso(ev.created_at),
+                "description": describe_event(ev, order)}
+        if staff:
+            item.update({"actor_id": ev.actor_id, "note": ev.note})
+        data["events"].append(item)
+    if staff:
+        data.update({"email": order.email, "user_id": order.user_id,
+                     "payment_reference": order.payment_reference})
+    return data
+
+
+# --- Response shapes (documentation) -----------------------------------------------------------
+
+
+class CartLineSchema(Schema):
+    """A cart line."""
+
+    id = fields.Integer()
+    sku = fields.String()
+    name = fields.String()
+    quantity = fields.Integer()
+    unit_price_cents = fields.Integer(metadata={"description": "Current price."})
+    seen_price_cents = fields.Integer(metadata={"description": "Price when the shopper added it."})
+    line_total_cents = fields.Integer()
+    available = fields.Boolean()
+    notices = fields.List(fields.String())
+    product = fields.Nested(ProductSchema)
+
+
+class CartSchema(Schema):
+    """The caller's cart re-checked against current price and stock."""
+
+    items = fields.List(fields.Nested(CartLineSchema))
+    notices = fields.List(fields.String())
+    item_count = fields.Integer()
+    subtotal_cents = fields.Integer()
+    currency = fields.String()
+    can_checkout = fields.Boolean()
+
+
+class CartEnvelopeSchema(Schema):
+    """``{"data": cart}``."""
+
+    data = fields.Nested(CartSchema)
+
+
+class OrderLineSchema(Schema):
+    """An order line: SKU, name and unit price as bought."""
+
+    sku = fields.String()
+    name = fields.String()
+    unit_price_cents = fields.Integer()
+    quantity = fields.Integer()
+    line_total_cents = fields.Integer()
+
+
+class OrderEventSchema(Schema):
+    """A status change."""
+
+    from_ = fields.String(attribute="from", data_key="from", allow_none=True)
+    to = fields.String()
+    at = fields.String()
+    description = fields.String(metadata={"description": "What happened, in plain words."})
+    actor_id = fields.Integer(allow_none=True, metadata={"description": "Staff view only."})
+    note = fields.String(metadata={"description": "Staff view only."})
+
+
+class OrderSchema(Schema):
+    """An order."""
+
+    number = fields.String()
+    status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
+    status_label = fields.String()
+    subtotal_cents = fields.Integer()
+    shipping_cents = fields.Integer()
+    total_cents = fields.Integer()
+    currency = fields.String()
+    lines = fields.List(fields.Nested(OrderLineSchema))
+    shipping_address = fields.Nested(AddressSchema)
+    payment_provider = fields.String()
+    created_at = fields.String()
+    events = fields.List(fields.Nested(OrderEventSchema))
+    email = fields.String(metadata={"description": "Staff view only."})
+    user_id = fields.Integer(allow_none=True, metadata={"description": "Staff view only."})
+    payment_reference = fields.String(metadata={"description": "Staff view only."})
+
+
+class OrderEnvelopeSchema(Schema):
+    """``{"data": order}``."""
+
+    data = fields.Nested(OrderSchema)
+
+
+class OrderCollectionSchema(Schema):
+    """``{"data": [order], "meta": {...}, "links": {...}}``."""
+
+    data = fields.List(fields.Nested(OrderSchema))
+    meta = fields.Nested(MetaSchema)
+    links = fields.Nested(LinksSchema)

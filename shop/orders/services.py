@@ -1,0 +1,289 @@
+"""Order lifecycle: look-ups, status transitions (guarded in one place) and their events.
+
+    pending_payment -> paid -> shipped -> delivered
+    pending_payment | paid -> cancelled
+
+Every transition goes through :func:`transition_order`: it checks the lifecycle, changes
+the status with a conditional ``UPDATE ... WHERE status = :from`` checked by row count
+(so two concurrent requests cannot both move the order from the same state), records an
+:class:`OrderEvent`, and on cancellation puts the stock back through the ledger. Because
+only the request whose UPDATE matched goes on to release stock, stock returns exactly
+once however many cancels race.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Collection
+
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from shop.catalog import stock
+from shop.dbtypes import utcnow
+from shop.exceptions import InvalidTransition, NotFound, ValidationFailed
+from shop.extensions import db
+from shop.orders.models import ORDER_STATUSES, Order, OrderEvent
+
+#: Allowed moves: from status -> statuses it may go to.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "pending_payment": ("paid", "cancelled"),
+    "paid": ("shipped", "cancelled"),
+    "shipped": ("delivered",),
+    "delivered": (),
+    "cancelled": (),
+}
+
+#: Status names for people.
+STATUS_LABELS = {
+    "pending_payment": "Waiting for payment",
+    "paid": "Paid",
+    "shipped": "Shipped",
+    "delivered": "Delivered",
+    "cancelled": "Cancelled",
+}
+
+#: Bootstrap colour of each status badge.
+STATUS_COLOURS = {
+    "pending_payment": "warning",
+    "paid": "info",
+    "shipped": "primary",
+    "delivered": "success",
+    "cancelled": "secondary",
+}
+
+# Crockford's base32 alphabet: no I, L, O or U, so numbers read aloud without confusion.
+_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_NUMBER_RE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
+
+
+def new_order_number() -> str:
+    """A random public order number like ``7KQ4-M2XD-9PWA`` (60 bits from ``secrets``).
+
+    Numbers are not sequential, so one order's number says nothing about another's.
+    """
+    raw = "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def normalize_order_number(text: str) -> str:
+    """Canonical form of a typed order number (upper case, dashes restored); '' if malformed."""
+    raw = re.sub(r"[\s-]", "", (text or "")).upper()
+    if len(raw) != 12:
+        return ""
+    number = f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+    return number if _NUMBER_RE.match(number) else ""
+
+
+def status_label(status: str) -> str:
+    """Human label of a status."""
+    return STATUS_LABELS.get(status, status)
+
+
+def allowed_transitions(status: str) -> tuple[str, ...]:
+    """Statuses an order in ``status`` may move to."""
+    return TRANSITIONS.get(status, ())
+
+
+# --- Look-ups --------------------------------------------------------------------------------
+
+
+def _with_children(stmt: Select) -> Select:
+    """Load lines and events with the orders."""
+    return stmt.options(selectinload(Order.lines), selectinload(Order.events))
+
+
+def get_order(order_id: int) -> Order:
+    """The order with this id, freshly read.
+
+    Raises:
+        NotFound: no such order.
+    """
+    order = db.session.scalar(
+        _with_children(select(Order).where(Order.id == order_id)).execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def get_order_by_number(number: str) -> Order:
+    """The order with this public number (any owner; for staff).
+
+    Raises:
+        NotFound: no such order.
+    """
+    order = db.session.scalar(_with_children(select(Order).where(Order.number == number)))
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def get_user_order(number: str, user_id: int) -> Order:
+    """The user's own order with this number.
+
+    Raises:
+        NotFound: no such order, or it belongs to someone else (indistinguishable on purpose).
+    """
+    order = db.session.scalar(
+        _with_children(select(Order).where(Order.number == number, Order.user_id == user_id))
+    )
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def find_guest_order(number: str, email: str) -> Order:
+    """A guest's order by number and the e-mail address given at checkout.
+
+    Raises:
+        NotFound: the number and e-mail do not match one order (same message either way).
+    """
+    number = normalize_order_number(number)
+    email = (email or "").strip().lower()
+    order = None
+    if number and email:
+        order = db.session.scalar(
+            _with_children(select(Order).where(Order.number == number, Order.user_id.is_(None)))
+        )
+    if order is None or order.email.lower() != email:
+        raise NotFound("No order matches that number and e-mail address.")
+    return order
+
+
+def user_orders(user_id: int) -> Select:
+    """A select of the user's orders, newest first (for views to paginate)."""
+    return select(Order).where(Order.user_id == user_id).order_by(Order.created_at.desc(), Order.id.desc())
+
+
+def staff_orders(status: str | None = None, query: str = "") -> Select:
+    """A select of all orders, newest first, optionally by status and number/e-mail text.
+
+    Raises:
+        ValidationFailed: unknown status.
+    """
+    stmt = select(Order).order_by(Order.created_at.desc(), Order.id.desc())
+    if status:
+        if status not in ORDER_STATUSES:
+            raise ValidationFailed("Unknown status.", {"status": [f"Must be one of {', '.join(ORDER_STATUSES)}."]})
+        stmt = stmt.where(Order.status == status)
+    query = (query or "").strip()
+    if query:
+        stmt = stmt.where(or_(Order.number.icontains(query, autoescape=True),
+                              Order.email.icontains(query, autoescape=True)))
+    return stmt
+
+
+# --- Transitions ------------------------------------------------------------------------------
+
+
+def record_event(order: Order, from_status: str | None, to_status: str, actor_id: int | None,
+                 note: str = "") -> OrderEvent:
+    """Add an event row for a status change (flushes)."""
+    event = OrderEvent(order_id=order.id, from_status=from_status, to_status=to_status,
+                       actor_id=actor_id, note=(note or "").strip()[:2000], created_at=utcnow())
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def transition_order(order_id: int, to_status: str, actor_id: int | None, note: str = "",
+                     *, allowed_from: Collection[str] | None = None) -> Order:
+    """Move an order to ``to_status`` if the lifecycle allows it; record the event.
+
+    Cancelling releases every line's stock back through the ledger. The status change is a
+    conditional UPDATE checked by row count, so of two concurrent transitions from the same
+    state only one succeeds; the other gets :class:`InvalidTransition`.
+
+    Args:
+        actor_id: who did it (None for the system or a guest).
+        allowed_from: further restrict the states the order may leave (e.g. shoppers may
+            cancel only while ``pending_payment``).
+    Returns:
+        The order, with its new status and events loaded.
+    Raises:
+        ValidationFailed: ``to_status`` is not a status.
+        NotFound: no such order.
+        InvalidTransition: the move is not allowed from the order's current status (409).
+    """
+    if to_status not in ORDER_STATUSES:
+        raise ValidationFailed(f"Unknown status {to_status!r}.",
+                               {"to": [f"Must be one of {', '.join(ORDER_STATUSES)}."]})
+    order = get_order(order_id)
+    from_status = order.status
+    if to_status not in allowed_transitions(from_status) or (
+        allowed_from is not None and from_status not in allowed_from
+    ):
+        raise InvalidTransition(_refusal(order, to_status))
+    result = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == from_status)
+        .values(status=to_status, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        # Someone else moved the order first; report its state now.
+        order = get_order(order_id)
+        raise InvalidTransition(_refusal(order, to_status, changed=True))
+    db.session.expire(order, ["status", "updated_at"])
+    record_event(order, from_status, to_status, actor_id, note)
+    if to_status == "cancelled":
+        for line in sorted(order.lines, key=lambda ln: ln.product_id or 0):
+            if line.product_id is not None:
+                stock.release(line.product_id, line.quantity, order.id, actor_id,
+                              note=f"Order {order.number} cancelled")
+    db.session.expire(order, ["events"])
+    return order
+
+
+def _refusal(order: Order, to_status: str, changed: bool = False) -> str:
+    """The message for a refused transition."""
+    now = status_label(order.status).lower()
+    verb = {"cancelled": "cancelled", "paid": "marked paid", "shipped": "marked shipped",
+            "delivered": "marked delivered"}.get(to_status, f"moved to {status_label(to_status).lower()}")
+    prefix = "It changed meanwhile: " if changed else ""
+    return f"{prefix}Order {order.number} is {now} and cannot be {verb}."
+
+
+def cancel_order(order_id: int, actor_id: int | None, note: str = "", *, staff: bool = False) -> Order:
+    """Cancel an order and put its stock back (exactly once).
+
+    Shoppers may cancel only while the order waits for payment; staff may cancel any
+    order that is pending payment or paid.
+
+    Raises:
+        NotFound: no such order.
+        InvalidTransition: not cancellable now (by this kind of user).
+    """
+    if staff:
+        return transition_order(order_id, "cancelled", actor_id, note)
+    order = get_order(order_id)
+    if order.status == "paid":
+        raise InvalidTransition(
+            f"Order {order.number} has been paid and can no longer be cancelled online; "
+            "please contact us to cancel it."
+        )
+    return transition_order(order_id, "cancelled", actor_id, note or "Cancelled by the customer.",
+                            allowed_from=("pending_payment",))
+
+
+# --- Plain words for shoppers -----------------------------------------------------------------
+
+
+def describe_event(event: OrderEvent, order: Order) -> str:
+    """One sentence a shopper understands, e.g. 'Payment received.'"""
+    to = event.to_status
+    if event.from_status is None:
+        return "Order placed."
+    if to == "paid":
+        return "Payment received."
+    if to == "shipped":
+        return "Your order is on its way."
+    if to == "delivered":
+        return "Delivered."
+    if to == "cancelled":
+        if event.actor_id is not None and event.actor_id != order.user_id:
+            return "Cancelled by the shop; the items went back into stock."
+        return "Cancelled at your request."
+    return f"Status changed to {status_label(to).lower()}."
