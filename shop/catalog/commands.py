@@ -38,7 +38,7 @@ def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
         click.echo(f"line {line}: {message}", err=True)
     click.echo(
         f"{report.rows} rows: {report.created} created, {report.updated} updated, "
-        f"{len(report.errors)} skipped in {report.seconds:.1f}s."
+        f"{report.unchanged} unchanged, {len(report.errors)} skipped in {report.seconds:.1f}s."
     )
     outside = report.imported - report.categories.get(report.fallback, 0)
     click.echo(

@@ -37,6 +37,9 @@ from shop.extensions import db
 
 CHUNK = 1000
 SLUG_MAX = 100
+#: Columns an import may change on a known product (never stock, status or slug).
+_COMPARED = ("name", "model", "brand", "category_id", "description", "product_type", "ean",
+             "price_cents", "image_url", "released_at", "attributes")
 
 
 @dataclass
@@ -45,7 +48,7 @@ class ImportReport:
 
     Attributes:
         rows: data rows read (valid and bad).
-        created, updated: products inserted / updated.
+        created, updated, unchanged: products inserted / updated / already up to date.
         errors: ``[(line, message)]`` for skipped rows.
         categories: ``{leaf slug: products}`` for the imported rows.
         fallback: slug of the catch-all category ("other").
@@ -55,6 +58,7 @@ class ImportReport:
     rows: int = 0
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
     categories: Counter = field(default_factory=Counter)
     fallback: str = "other"
@@ -62,8 +66,8 @@ class ImportReport:
 
     @property
     def imported(self) -> int:
-        """Products written (created + updated)."""
-        return self.created + self.updated
+        """Products in the import (created + updated + unchanged)."""
+        return self.created + self.updated + self.unchanged
 
     @property
     def coverage(self) -> float:
@@ -153,37 +157,37 @@ def import_catalog(csv_path: str | Path, jsonl_paths=(), progress: Callable[[int
             seen[item.sku] = item.line
             rows.append(item)
 
-    # Without JSONL, known products keep (and are categorized with) their stored attributes.
-    columns = [Product.id, Product.sku] + ([] if attributes else [Product.attributes])
-    existing = {r[1]: (r[0], r[2] if len(r) > 2 else None) for r in db.session.execute(select(*columns))}
+    # Known products: their current values, so unchanged rows are not rewritten (a
+    # re-import then costs little, and the search index is only refreshed for real changes).
+    # Without JSONL they keep, and are categorized with, their stored attributes.
+    existing = {r.sku: r for r in db.session.execute(select(Product.__table__.c[_COMPARED + ("id", "sku")]))}
     taken_slugs = set(db.session.scalars(select(Product.slug)))
     now = utcnow()
     inserts: list[dict] = []
     updates: list[dict] = []
     total = len(rows)
     for done, row in enumerate(rows, 1):
-        attrs = attributes.get(row.sku)
         known = existing.get(row.sku)
-        if attrs is None and known is not None and isinstance(known[1], dict):
-            attrs = known[1]
+        attrs = attributes.get(row.sku)
+        if not attributes and known is not None:
+            attrs = known.attributes if isinstance(known.attributes, dict) else None
         leaf = categorizer.leaf_for(row.title, row.product_type, row.description, attrs, row.brand)
         report.categories[leaf] += 1
         values = {
             "name": row.title, "model": row.model, "brand": row.brand,
             "category_id": category_ids[leaf], "description": row.description,
             "product_type": row.product_type, "ean": row.ean, "price_cents": row.price_cents,
-            "image_url": row.image_url, "released_at": row.released_at, "updated_at": now,
+            "image_url": row.image_url, "released_at": row.released_at, "attributes": attrs or {},
         }
-        if attributes:
-            values["attributes"] = attrs or {}
         if known is None:
             values.update(sku=row.sku, slug=_new_slug(row.title, row.sku, taken_slugs),
-                          status="active", stock=demo_stock(row.sku), created_at=now)
-            values.setdefault("attributes", attrs or {})
+                          status="active", stock=demo_stock(row.sku), created_at=now, updated_at=now)
             inserts.append(values)
-        else:
-            values["id"] = known[0]
+        elif any(getattr(known, key) != values[key] for key in _COMPARED):
+            values.update(id=known.id, updated_at=now)
             updates.append(values)
+        else:
+            report.unchanged += 1
         if progress is not None and (done % CHUNK == 0 or done == total):
             progress(done, total)
 
@@ -197,16 +201,15 @@ def import_catalog(csv_path: str | Path, jsonl_paths=(), progress: Callable[[int
 def _write(inserts: list[dict], updates: list[dict]) -> None:
     """Bulk-insert new products (+ their ledger rows) and bulk-update known ones."""
     table = Product.__table__
+    stock = {row["sku"]: row["stock"] for row in inserts}
+    ledger = []
     for chunk in _chunks(inserts):
-        db.session.execute(insert(table), chunk)
-    if inserts:
-        new_skus = {row["sku"]: row["stock"] for row in inserts}
-        ledger = []
-        for chunk in _chunks(list(new_skus)):
-            for pid, sku in db.session.execute(select(Product.id, Product.sku).where(Product.sku.in_(chunk))):
-                if new_skus[sku]:
-                    ledger.append({"product_id": pid, "delta": new_skus[sku], "reason": "import",
-                                   "note": "initial demo stock"})
+        # With RETURNING, SQLAlchemy sends multi-row INSERTs ("insertmanyvalues"), so
+        # statement-level triggers (the search index) run once per batch, not per row.
+        returned = db.session.execute(insert(table).returning(table.c.id, table.c.sku), chunk)
+        ledger.extend({"product_id": pid, "delta": stock[sku], "reason": "import",
+                       "note": "initial demo stock"} for pid, sku in returned if stock[sku])
+    if ledger:
         for chunk in _chunks(ledger):
             db.session.execute(insert(StockMovement.__table__), chunk)
     for chunk in _chunks(updates):
