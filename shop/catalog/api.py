@@ -1,3 +1,110 @@
-"""Catalog JSON API."""
+"""Catalog JSON API: the category tree, product listings and product edits by staff.
 
-from shop.catalog import api_bp  # noqa: F401
+Query strings and bodies are validated by the marshmallow schemas in
+``shop.catalog.schemas`` (422 with field errors), which also document the endpoints in the
+OpenAPI document. Reads are cached under the catalog version; a committed edit bumps it,
+so the next GET shows the change.
+"""
+
+from __future__ import annotations
+
+from flask import g
+
+from shop.apiutils import collection
+from shop.auth.guards import api_auth
+from shop.cache import cached_catalog
+from shop.catalog import api_bp
+from shop.catalog.schemas import (
+    CategoryTreeSchema,
+    ProductCollectionSchema,
+    ProductEnvelopeSchema,
+    ProductPatchSchema,
+    ProductQuerySchema,
+    product_json,
+)
+from shop.catalog.services import (
+    ProductFilters,
+    category_info,
+    category_tree_cached,
+    list_products_cached,
+    patch_product,
+    product_detail_data,
+)
+from shop.exceptions import NotFound, ValidationFailed
+from shop.extensions import db
+
+
+def _strip_ids(node: dict) -> dict:
+    """A tree node without database ids (the API names categories by slug)."""
+    out = {k: v for k, v in node.items() if k not in ("id", "children")}
+    if "children" in node:
+        out["children"] = [_strip_ids(c) for c in node["children"]]
+    return out
+
+
+@api_bp.get("/categories")
+@api_bp.response(200, CategoryTreeSchema)
+def categories():
+    """The category tree: top-level categories with their leaves and active product counts."""
+    return {"data": [_strip_ids(top) for top in category_tree_cached()]}
+
+
+@api_bp.get("/products")
+@api_bp.arguments(ProductQuerySchema, location="query", as_kwargs=True)
+@api_bp.response(200, ProductCollectionSchema)
+def products(category=None, brand=None, min_price=None, max_price=None, sort="name", page=1, per_page=24):
+    """Active products, filtered and sorted; prices are integer cents of the shop currency.
+
+    ``category`` is a slug (a top-level category includes its leaves); ``sort`` is one of
+    name, price_asc, price_desc, newest.
+    """
+    category_ids = None
+    if category:
+        info = cached_catalog(("category-ids", category), lambda: _category_ids(category))
+        if not info:
+            raise ValidationFailed("Unknown category.", {"category": [f"No category '{category}'."]})
+        category_ids = tuple(info)
+    filters = ProductFilters(category_ids=category_ids, brand=brand or None, min_price=min_price,
+                             max_price=max_price, sort=sort, page=page, per_page=per_page)
+    result = list_products_cached(filters)
+    return collection(result["items"], page, per_page, result["total"])
+
+
+def _category_ids(slug: str) -> list[int]:
+    """Ids a category filter covers ([] when the slug is unknown)."""
+    try:
+        return category_info(slug)["ids"]
+    except NotFound:
+        return []
+
+
+@api_bp.get("/products/<slug>")
+@api_bp.response(200, ProductEnvelopeSchema)
+@api_bp.alt_response(404, description="No such active product.")
+def product(slug: str):
+    """One active product with its details (description, attributes, model, EAN)."""
+    return {"data": product_detail_data(slug)}
+
+
+@api_bp.patch("/products/<slug>")
+@api_auth(scope="catalog-write", role="staff")  # outermost: 401/403 before body validation
+@api_bp.arguments(ProductPatchSchema)
+@api_bp.response(200, ProductEnvelopeSchema)
+@api_bp.alt_response(401, description="Not authenticated.")
+@api_bp.alt_response(403, description="Not staff, or the token lacks the catalog-write scope.")
+@api_bp.alt_response(404, description="No such product.")
+@api_bp.alt_response(409, description="Stale write: the stock is no longer expected_stock.")
+@api_bp.alt_response(422, description="Invalid fields.")
+@api_bp.doc(security=[{"bearerAuth": []}])
+def update(data: dict, slug: str):
+    """Edit a product (staff). ``stock`` needs ``expected_stock``, the figure you last saw:
+    if a sale changed it meanwhile, the edit is refused with 409 and nothing changes.
+    Works on products of any status (drafts and archived ones too)."""
+    try:
+        edited = patch_product(slug, data, g.api_user.id)
+        body = product_json(edited, detail=True)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return {"data": body}

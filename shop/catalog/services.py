@@ -1,34 +1,246 @@
-"""Catalog services: categories and product queries and edits."""
+"""Catalog services: the category tree, product queries for shoppers, and the API's edit.
+
+Shoppers only ever see active products. Listings return plain data (``product_json``
+dicts), so pages and the API can cache them (``shop.cache.cached_catalog``).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from shop.cache import cached_catalog
-from shop.catalog.models import Category
+from shop.catalog.models import Category, Product
+from shop.catalog.schemas import SORTS, product_json
+from shop.exceptions import NotFound, ValidationFailed
 from shop.extensions import db
 
 
 def category_tree() -> list[dict]:
-    """The category tree as plain data: ``[{id, name, slug, children: [{id, name, slug}]}]``."""
+    """The category tree as plain data.
+
+    Returns:
+        ``[{id, name, slug, full_name, product_count, children: [{id, name, slug,
+        full_name, product_count}]}]``, counts of active products (a top-level count
+        includes its leaves), ordered by position then name.
+    """
+    counts = dict(db.session.execute(
+        select(Product.category_id, func.count()).where(Product.status == "active")
+        .group_by(Product.category_id)
+    ).all())
     tops = db.session.scalars(
         select(Category)
         .where(Category.parent_id.is_(None))
         .options(selectinload(Category.children))
         .order_by(Category.position, Category.name)
     ).all()
-    return [
-        {
-            "id": c.id,
-            "name": c.name,
-            "slug": c.slug,
-            "children": [{"id": k.id, "name": k.name, "slug": k.slug} for k in c.children],
-        }
-        for c in tops
-    ]
+    tree = []
+    for c in tops:
+        children = [
+            {"id": k.id, "name": k.name, "slug": k.slug, "full_name": f"{c.name} > {k.name}",
+             "product_count": counts.get(k.id, 0)}
+            for k in c.children
+        ]
+        tree.append({
+            "id": c.id, "name": c.name, "slug": c.slug, "full_name": c.name,
+            "product_count": counts.get(c.id, 0) + sum(k["product_count"] for k in children),
+            "children": children,
+        })
+    return tree
 
 
 def category_tree_cached() -> list[dict]:
     """:func:`category_tree`, cached under the catalog version."""
     return cached_catalog(("category_tree",), category_tree)
+
+
+def get_category(slug: str) -> Category:
+    """The category with ``slug``.
+
+    Raises:
+        NotFound: no such category.
+    """
+    category = db.session.scalar(
+        select(Category).where(Category.slug == slug).options(selectinload(Category.children))
+    )
+    if category is None:
+        raise NotFound(f"No category '{slug}'.")
+    return category
+
+
+def category_info(slug: str) -> dict:
+    """Plain data about a category for its page: ``{id, name, slug, full_name, parent,
+    children, ids}`` where ``ids`` are the category and its leaves (what it lists).
+
+    Raises:
+        NotFound: no such category.
+    """
+    category = get_category(slug)
+    parent = category.parent
+    return {
+        "id": category.id, "name": category.name, "slug": category.slug,
+        "full_name": category.full_name,
+        "parent": {"name": parent.name, "slug": parent.slug} if parent else None,
+        "children": [{"name": k.name, "slug": k.slug} for k in category.children],
+        "ids": [category.id] + [k.id for k in category.children],
+    }
+
+
+@dataclass
+class ProductFilters:
+    """What a listing shows: category ids (a category and its leaves), brand, price
+    range in cents (inclusive), sort key (one of ``SORTS``), page and page size."""
+
+    category_ids: tuple[int, ...] | None = None
+    brand: str | None = None
+    min_price: int | None = None
+    max_price: int | None = None
+    sort: str = "name"
+    page: int = 1
+    per_page: int = 24
+
+    def key(self) -> tuple:
+        """A cache-key tuple for these filters."""
+        ids = ",".join(map(str, self.category_ids)) if self.category_ids else ""
+        return (ids, self.brand or "", self.min_price, self.max_price, self.sort, self.page, self.per_page)
+
+
+def _filtered(filters: ProductFilters):
+    """Active products matching ``filters`` (no order, no paging)."""
+    stmt = Product.active()
+    if filters.category_ids:
+        stmt = stmt.where(Product.category_id.in_(filters.category_ids))
+    if filters.brand:
+        stmt = stmt.where(Product.brand == filters.brand)
+    if filters.min_price is not None:
+        stmt = stmt.where(Product.price_cents >= filters.min_price)
+    if filters.max_price is not None:
+        stmt = stmt.where(Product.price_cents <= filters.max_price)
+    return stmt
+
+
+_ORDER = {
+    "name": (Product.name.asc(), Product.id.asc()),
+    "price_asc": (Product.price_cents.asc(), Product.id.asc()),
+    "price_desc": (Product.price_cents.desc(), Product.id.desc()),
+    "newest": (Product.released_at.desc().nulls_last(), Product.id.desc()),
+}
+
+
+def list_products(filters: ProductFilters) -> dict[str, Any]:
+    """One page of active products.
+
+    Returns:
+        ``{"items": [product_json], "total": int, "page": int, "per_page": int, "pages": int}``
+        (plain data).
+    Raises:
+        ValidationFailed: an unknown sort key.
+    """
+    if filters.sort not in SORTS:
+        raise ValidationFailed("Unknown sort order.", {"sort": ["Must be one of: " + ", ".join(SORTS) + "."]})
+    base = _filtered(filters)
+    total = db.session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
+    rows = db.session.scalars(
+        base.order_by(*_ORDER[filters.sort])
+        .options(selectinload(Product.category).selectinload(Category.parent))
+        .limit(filters.per_page).offset((filters.page - 1) * filters.per_page)
+    ).all()
+    return {
+        "items": [product_json(p) for p in rows],
+        "total": int(total),
+        "page": filters.page,
+        "per_page": filters.per_page,
+        "pages": max(1, -(-int(total) // filters.per_page)),
+    }
+
+
+def list_products_cached(filters: ProductFilters) -> dict[str, Any]:
+    """:func:`list_products`, cached under the catalog version."""
+    return cached_catalog(("products",) + filters.key(), lambda: list_products(filters))
+
+
+def brand_counts(category_ids: tuple[int, ...] | None = None, limit: int = 50) -> list[dict]:
+    """Brands of the active products (in the given categories), most products first.
+
+    Returns:
+        ``[{"brand": str, "count": int}]``, at most ``limit``.
+    """
+    stmt = (
+        select(Product.brand, func.count())
+        .where(Product.status == "active", Product.brand != "")
+        .group_by(Product.brand)
+        .order_by(func.count().desc(), Product.brand)
+        .limit(limit)
+    )
+    if category_ids:
+        stmt = stmt.where(Product.category_id.in_(category_ids))
+    return [{"brand": b, "count": int(n)} for b, n in db.session.execute(stmt).all()]
+
+
+def get_active_product(slug: str) -> Product:
+    """The active product with ``slug`` (category and parent loaded).
+
+    Raises:
+        NotFound: no such product, or it is draft/archived (shoppers never see those).
+    """
+    product = db.session.scalar(
+        select(Product).where(Product.slug == slug, Product.status == "active")
+        .options(selectinload(Product.category).selectinload(Category.parent))
+    )
+    if product is None:
+        raise NotFound("No such product.")
+    return product
+
+
+def product_detail_data(slug: str) -> dict[str, Any]:
+    """``product_json(product, detail=True)`` for an active product, cached.
+
+    Raises:
+        NotFound: no such active product.
+    """
+    def produce():
+        try:
+            return product_json(get_active_product(slug), detail=True)
+        except NotFound:
+            return {}  # cached too: a miss costs one lookup per catalog version
+
+    data = cached_catalog(("product", slug), produce)
+    if not data:
+        raise NotFound("No such product.")
+    return data
+
+
+def patch_product(slug: str, data: dict[str, Any], actor_id: int | None) -> Product:
+    """Apply an API edit to the product with ``slug`` (any status; staff only).
+
+    Args:
+        data: validated ``ProductPatchSchema`` fields; ``category`` is a slug (or None to
+            clear it), ``stock`` comes with ``expected_stock`` (compare-and-swap).
+        actor_id: the staff user, recorded in the stock ledger.
+    Returns:
+        The updated, flushed product.
+    Raises:
+        NotFound: no such product.
+        ValidationFailed: unknown category or invalid fields.
+        StaleWrite: the stock is no longer ``expected_stock``.
+    """
+    from shop.catalog.editing import update_product
+
+    product_id = db.session.scalar(select(Product.id).where(Product.slug == slug))
+    if product_id is None:
+        raise NotFound("No such product.")
+    changes = {k: v for k, v in data.items() if k not in ("category", "expected_stock")}
+    if "category" in data:
+        if data["category"] is None:
+            changes["category_id"] = None
+        else:
+            category_id = db.session.scalar(select(Category.id).where(Category.slug == data["category"]))
+            if category_id is None:
+                raise ValidationFailed("Unknown category.", {"category": [f"No category '{data['category']}'."]})
+            changes["category_id"] = category_id
+    product = update_product(product_id, changes, actor_id, expected_stock=data.get("expected_stock"))
+    db.session.refresh(product)
+    return product
