@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from shop.admin import bp
 from shop.auth.guards import staff_required
@@ -29,7 +30,8 @@ def _order_or_404(number: str):
 def _status_form(order) -> OrderStatusForm:
     """The status form offering only the moves the lifecycle allows from here."""
     form = OrderStatusForm()
-    form.to_status.choices = [(s, services.status_label(s)) for s in services.allowed_transitions(order.status)]
+    allowed = services.allowed_transitions(order.status)
+    form.to_status.choices = [SelectChoice(s, services.status_label(s)) for s in allowed]
     return form
 
 
@@ -70,7 +72,7 @@ def order_status(number: str):
     order = _order_or_404(number)
     form = OrderStatusForm()
     # Accept any status here: the service is the one place that decides what is allowed.
-    form.to_status.choices = [(s, services.status_label(s)) for s in ORDER_STATUSES]
+    form.to_status.choices = [SelectChoice(s, services.status_label(s)) for s in ORDER_STATUSES]
     if not form.validate_on_submit():
         flash("Choose the new status.", "danger")
         return redirect(url_for("admin.order_detail", number=number), 303)

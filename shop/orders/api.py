@@ -14,7 +14,8 @@ from shop.apiutils import collection, envelope, paginate_select
 from shop.auth.guards import api_auth
 from shop.exceptions import Conflict, NotFound, ShopError
 from shop.extensions import db
-from shop.orders import api_bp, cart as carts, checkout, notifications, services
+from shop.orders import api_bp, checkout, notifications, services
+from shop.orders import cart as carts
 from shop.orders.schemas import (
     CancelSchema,
     CartEnvelopeSchema,
@@ -118,12 +119,13 @@ def order_create(body):
     try:
         result = checkout.place_api_order(user.id, user.email, body, key)
         db.session.commit()
-    except IntegrityError:
-        # A concurrent request with the same key committed first: answer with its order.
+    except IntegrityError as exc:
         db.session.rollback()
-        order = None
-        if key is not None:
-            order = checkout.find_idempotent_order(user.id, key, checkout.request_fingerprint(body))
+        if key is None or not checkout.is_unique_clash(exc, "uq_idempotency_keys_user_key",
+                                                       "idempotency_keys.user_id"):
+            raise
+        # A concurrent request with the same key committed first: answer with its order.
+        order = checkout.find_idempotent_order(user.id, key, checkout.request_fingerprint(body))
         if order is None:
             raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
         result = checkout.CheckoutResult(order, created=False)

@@ -141,6 +141,17 @@ def purge_idempotency_keys() -> int:
     return result.rowcount or 0
 
 
+def is_unique_clash(exc: Exception, constraint: str, table_columns: str) -> bool:
+    """True if an IntegrityError is the named unique constraint failing.
+
+    Args:
+        constraint: the constraint name PostgreSQL reports (e.g. ``uq_orders_number``).
+        table_columns: how SQLite names it (e.g. ``orders.number``).
+    """
+    text = str(getattr(exc, "orig", exc))
+    return constraint in text or f"UNIQUE constraint failed: {table_columns}" in text
+
+
 # --- Placing the order --------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, session, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
+from wtforms.fields.choices import SelectChoice
 
 from shop.exceptions import NotFound, ShopError, ValidationFailed
 from shop.extensions import db
@@ -49,7 +50,7 @@ def _checkout_form(formdata=True) -> CheckoutForm:
     """The checkout form with the enabled payment providers as choices."""
     form = CheckoutForm() if formdata else CheckoutForm(formdata=None)
     providers = payments.enabled_providers()
-    form.payment_provider.choices = [(p.name, p.label) for p in providers]
+    form.payment_provider.choices = [SelectChoice(p.name, p.label) for p in providers]
     if not form.payment_provider.data and providers:
         form.payment_provider.data = providers[0].name
     return form
@@ -108,9 +109,11 @@ def checkout_submit():
         )
         order = result.order
         db.session.commit()
-    except IntegrityError:
-        # A concurrent submit of the same form placed the order first.
+    except IntegrityError as exc:
         db.session.rollback()
+        if not checkout.is_unique_clash(exc, "uq_orders_number", "orders.number"):
+            raise
+        # A concurrent submit of the same form placed the order first.
         try:
             order = services.get_order_by_number(number)
         except NotFound:

@@ -7,8 +7,24 @@ API accept the same addresses; stock and price rules stay in the services.
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 
 from shop.orders.schemas import ADDRESS_RULES, COUNTRIES, POSTAL_CODE_PATTERN
 
@@ -48,7 +64,8 @@ class CheckoutForm(FlaskForm):
     region = StringField("State / region (optional)", validators=_address_validators("region"), filters=[_strip])
     postal_code = StringField("Postal code", filters=[_strip], validators=_address_validators("postal_code") + [
         Regexp(POSTAL_CODE_PATTERN, message="Letters, digits, spaces and dashes only.")])
-    country = SelectField("Country", choices=[("", "Choose a country")] + list(COUNTRIES.items()),
+    country = SelectField("Country", choices=[SelectChoice("", "Choose a country")]
+                          + [SelectChoice(code, name) for code, name in COUNTRIES.items()],
                           validators=[DataRequired(message="Choose a country.")])
     payment_provider = RadioField("Payment", validators=[DataRequired(message="Choose how to pay.")])
     checkout_token = HiddenField()

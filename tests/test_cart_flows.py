@@ -1,0 +1,244 @@
+"""Cart over HTML and JSON: add, change, remove, guest session cart, merge on login,
+and the re-check against current price and stock."""
+
+from __future__ import annotations
+
+import html
+
+from sqlalchemy import select
+
+from shop.auth import services as auth_services
+from shop.orders import cart as carts
+from shop.orders.models import Cart, CartItem
+from tests.factories import make_product, make_user
+
+
+def _text(resp) -> str:
+    """The response body as text with HTML entities decoded."""
+    return html.unescape(resp.get_data(as_text=True))
+
+
+def _bearer(user, scopes=None) -> dict:
+    """Authorization header for a new token of ``user`` (committed)."""
+    from shop.extensions import db
+
+    _token, secret = auth_services.create_api_token(user, scopes=scopes)
+    db.session.commit()
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def _items(db, user_id):
+    """``{sku: quantity}`` of the user's stored cart."""
+    db.session.expire_all()
+    rows = db.session.scalars(
+        select(CartItem).join(Cart).where(Cart.user_id == user_id).order_by(CartItem.id)
+    ).all()
+    return {i.product.sku: i.quantity for i in rows}
+
+
+def test_html_cart_add_update_remove_for_signed_in_shopper(client, auth, db):
+    user = make_user()
+    lamp = make_product(name="Desk lamp", price_cents=2500, stock=5)
+    db.session.commit()
+    auth.login(user.email)
+
+    resp = client.post("/cart/add", data={"sku": lamp.sku, "quantity": "2"})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/cart")
+    assert _items(db, user.id) == {lamp.sku: 2}
+    page = client.get("/cart")
+    body = _text(page)
+    assert page.status_code == 200
+    assert "Desk lamp" in body and "$50.00" in body and "Added 2 × Desk lamp" in body
+
+    item_id = db.session.scalar(select(CartItem.id))
+    resp = client.post(f"/cart/items/{item_id}", data={"quantity": "4"})
+    assert resp.status_code == 303
+    assert _items(db, user.id) == {lamp.sku: 4}
+
+    # More than the stock is refused with the product's name and leaves the line alone.
+    resp = client.post(f"/cart/items/{item_id}", data={"quantity": "6"}, follow_redirects=True)
+    assert "Only 5 left of Desk lamp" in _text(resp)
+    assert _items(db, user.id) == {lamp.sku: 4}
+
+    resp = client.post(f"/cart/items/{item_id}/remove")
+    assert resp.status_code == 303
+    assert _items(db, user.id) == {}
+    assert "Your cart is empty" in _text(client.get("/cart"))
+
+
+def test_html_cart_add_refuses_unknown_sku_and_bad_quantity(client, auth, db):
+    user = make_user()
+    lamp = make_product(stock=3)
+    db.session.commit()
+    auth.login(user.email)
+    resp = client.post("/cart/add", data={"sku": "NOPE", "quantity": "1"}, follow_redirects=True)
+    assert "No product with SKU 'NOPE'" in _text(resp)
+    resp = client.post("/cart/add", data={"sku": lamp.sku, "quantity": "0"}, follow_redirects=True)
+    assert "Quantity" in _text(resp)
+    resp = client.post("/cart/add", data={"sku": lamp.sku, "quantity": "4"}, follow_redirects=True)
+    assert "Only 3 left of" in _text(resp)
+    assert _items(db, user.id) == {}
+
+
+def test_guest_cart_lives_in_the_session(client, db):
+    lamp = make_product(name="Guest lamp", price_cents=1000, stock=4)
+    db.session.commit()
+    client.post("/cart/add", data={"sku": lamp.sku, "quantity": "1"})
+    client.post("/cart/add", data={"sku": lamp.sku, "quantity": "2"})
+    with client.session_transaction() as sess:
+        assert sess["cart"] == {str(lamp.id): 3}
+        assert sess["cart_prices"] == {str(lamp.id): 1000}
+    assert db.session.scalar(select(Cart)) is None  # nothing stored for guests
+    body = _text(client.get("/cart"))
+    assert "Guest lamp" in body and "$30.00" in body
+
+    client.post(f"/cart/items/{lamp.id}", data={"quantity": "1"})
+    with client.session_transaction() as sess:
+        assert sess["cart"] == {str(lamp.id): 1}
+    client.post(f"/cart/items/{lamp.id}/remove")
+    with client.session_transaction() as sess:
+        assert sess["cart"] == {}
+    # A line the guest does not have is "not found", not an error page about someone else.
+    resp = client.post("/cart/items/999/remove", follow_redirects=True)
+    assert "No such item in your cart" in _text(resp)
+
+
+def test_cart_page_says_what_changed_since_last_look(client, auth, db):
+    user = make_user()
+    bag = make_product(name="Laptop bag", price_cents=5495, stock=5)
+    db.session.commit()
+    auth.login(user.email)
+    client.post("/cart/add", data={"sku": bag.sku, "quantity": "3"})
+    bag.price_cents = 4995
+    bag.stock = 2
+    db.session.commit()
+
+    body = _text(client.get("/cart"))
+    assert "The price of Laptop bag changed from $54.95 to $49.95." in body
+    assert "Only 2 left of Laptop bag: quantity changed from 3 to 2." in body
+    item = db.session.scalar(select(CartItem))
+    db.session.refresh(item)
+    assert (item.quantity, item.seen_price_cents) == (2, 4995)
+    # Once seen, the notice is not repeated.
+    assert "changed from" not in _text(client.get("/cart"))
+
+
+def test_guest_cart_keeps_the_seen_price_and_notices_changes(client, db):
+    bag = make_product(name="Sleeve", price_cents=5495, stock=5)
+    db.session.commit()
+    client.post("/cart/add", data={"sku": bag.sku, "quantity": "1"})
+    bag.price_cents = 4995
+    db.session.commit()
+    body = _text(client.get("/cart"))
+    assert "The price of Sleeve changed from $54.95 to $49.95." in body
+    with client.session_transaction() as sess:
+        assert sess["cart_prices"] == {str(bag.id): 4995}
+
+
+def test_guest_cart_is_merged_on_login_added_and_capped_at_stock(client, auth, db):
+    user = make_user()
+    mouse = make_product(name="Mouse", stock=10)
+    cable = make_product(name="Cable", stock=3)
+    gone = make_product(name="Old modem", stock=5)
+    db.session.commit()
+    carts.add_item(user.id, mouse.sku, 2)
+    carts.add_item(user.id, cable.sku, 2)
+    db.session.commit()
+
+    client.post("/cart/add", data={"sku": mouse.sku, "quantity": "3"})
+    client.post("/cart/add", data={"sku": cable.sku, "quantity": "2"})
+    client.post("/cart/add", data={"sku": gone.sku, "quantity": "1"})
+    gone.status = "archived"
+    db.session.commit()
+
+    resp = auth.login(user.email)
+    assert resp.status_code == 302
+    assert _items(db, user.id) == {mouse.sku: 5, cable.sku: 3}
+    body = _text(client.get("/cart"))
+    assert "Mouse: quantities combined (2 + 3 = 5)." in body
+    assert "Only 3 of Cable can be ordered: your cart now has 3." in body
+    assert "Old modem from your earlier cart is no longer sold and was not added." in body
+    with client.session_transaction() as sess:
+        assert not sess.get("cart")
+
+
+def test_merge_guest_cart_service_policy(app, db):
+    user = make_user()
+    a = make_product(name="A", stock=4, price_cents=100)
+    b = make_product(name="B", stock=0)
+    db.session.commit()
+    messages = carts.merge_guest_cart(user.id, {str(a.id): 9, str(b.id): 1, "junk": "x", "99999": 2},
+                                      seen_prices={str(a.id): 150})
+    db.session.commit()
+    assert _items(db, user.id) == {a.sku: 4}
+    item = db.session.scalar(select(CartItem))
+    assert item.seen_price_cents == 150  # the guest saw 1.50; the cart page will say it changed
+    assert "Only 4 of A can be ordered: your cart now has 4." in messages
+    assert "B is sold out and was not added to your cart." in messages
+    assert messages[0] == "1 product from before you logged in were added to your cart." or \
+        messages[0].startswith("1 product")
+    assert carts.merge_guest_cart(user.id, {}) == []
+
+
+def test_api_cart_crud_and_ownership(client, db):
+    alice, bob = make_user(), make_user()
+    mug = make_product(name="Mug", price_cents=800, stock=6)
+    db.session.commit()
+    h_alice, h_bob = _bearer(alice), _bearer(bob)
+
+    resp = client.post("/api/v1/cart/items", json={"sku": mug.sku, "quantity": 2}, headers=h_alice)
+    assert resp.status_code == 201
+    data = resp.get_json()["data"]
+    assert data["subtotal_cents"] == 1600 and data["item_count"] == 2 and data["can_checkout"] is True
+    line = data["items"][0]
+    assert line["sku"] == mug.sku and line["quantity"] == 2 and line["product"]["slug"] == mug.slug
+    item_id = line["id"]
+
+    resp = client.patch(f"/api/v1/cart/items/{item_id}", json={"quantity": 5}, headers=h_alice)
+    assert resp.status_code == 200 and resp.get_json()["data"]["items"][0]["quantity"] == 5
+
+    resp = client.patch(f"/api/v1/cart/items/{item_id}", json={"quantity": 7}, headers=h_alice)
+    assert resp.status_code == 409
+    assert resp.headers["Content-Type"].startswith("application/problem+json")
+    assert "Only 6 left of Mug" in resp.get_json()["detail"]
+
+    # Bob cannot see, change or delete Alice's line.
+    assert client.patch(f"/api/v1/cart/items/{item_id}", json={"quantity": 1}, headers=h_bob).status_code == 404
+    assert client.delete(f"/api/v1/cart/items/{item_id}", headers=h_bob).status_code == 404
+    assert client.get("/api/v1/cart", headers=h_bob).get_json()["data"]["items"] == []
+    assert _items(db, alice.id) == {mug.sku: 5}
+
+    resp = client.delete(f"/api/v1/cart/items/{item_id}", headers=h_alice)
+    assert resp.status_code == 200 and resp.get_json()["data"]["items"] == []
+    assert _items(db, alice.id) == {}
+
+
+def test_api_cart_validation_and_auth(client, db):
+    user = make_user()
+    mug = make_product(stock=2)
+    db.session.commit()
+    h = _bearer(user)
+    assert client.get("/api/v1/cart").status_code == 401
+    resp = client.post("/api/v1/cart/items", json={"quantity": "lots"}, headers=h)
+    assert resp.status_code == 422
+    assert set(resp.get_json()["errors"]) >= {"sku", "quantity"}
+    assert client.post("/api/v1/cart/items", json={"sku": "NOPE"}, headers=h).status_code == 404
+    read_only = _bearer(user, scopes=["read"])
+    assert client.post("/api/v1/cart/items", json={"sku": mug.sku}, headers=read_only).status_code == 403
+
+
+def test_api_cart_reports_price_and_stock_changes_without_changing_the_cart(client, db):
+    user = make_user()
+    mug = make_product(name="Mug", price_cents=5495, stock=5)
+    db.session.commit()
+    h = _bearer(user)
+    client.post("/api/v1/cart/items", json={"sku": mug.sku, "quantity": 4}, headers=h)
+    mug.price_cents, mug.stock = 4995, 2
+    db.session.commit()
+    data = client.get("/api/v1/cart", headers=h).get_json()["data"]
+    line = data["items"][0]
+    assert line["seen_price_cents"] == 5495 and line["unit_price_cents"] == 4995
+    assert "The price of Mug changed from $54.95 to $49.95." in line["notices"]
+    assert "Only 2 left of Mug (you have 4 in your cart)." in line["notices"]
+    assert line["available"] is False and data["can_checkout"] is False
+    assert _items(db, user.id) == {mug.sku: 4}
