@@ -16,8 +16,10 @@ from shop.extensions import db
 def _token_form(formdata=None) -> TokenCreateForm:
     """The token form, offering the scopes the user's role allows (all ticked by default)."""
     allowed = services.ROLE_SCOPES[current_user.role]
-    kwargs = {} if formdata is not None else {"scopes": list(allowed)}
-    form = TokenCreateForm(**kwargs) if formdata is None else TokenCreateForm()
+    if formdata is None:  # a blank form, even when answering a POST
+        form = TokenCreateForm(formdata=None, scopes=list(allowed))
+    else:
+        form = TokenCreateForm()
     form.scopes.choices = [(s, s) for s in allowed]
     if formdata is None:
         form.expires_in_days.data = current_app.config["API_TOKEN_DEFAULT_TTL"].days
