@@ -44,7 +44,7 @@ def _fire(pg_app, requests: list) -> list:
         barrier.wait()
         try:
             results[i] = getattr(client, method)(path, **kwargs)
-        except Exception as exc:  # surfaced as a failure below
+        except Exception as exc:  # noqa: BLE001 - surfaced as a failure below
             results[i] = exc
 
     threads = [threading.Thread(target=run, args=(i, *req)) for i, req in enumerate(requests)]
