@@ -30,7 +30,7 @@ _SKIPPED_ATTRIBUTE_WORDS = ("pallet", "master__outer", "harmonized_system", "las
                             "ark_id", "oem_code", "country_of_origin", "quantity_per_master")
 
 # Block-level tags whose end is a line break in plain text.
-_BREAKS = re.compile(r"<\s*br\s*/?\s*>|</\s*(p|div|li|ul|ol|tr|h[1-6])\s*>", re.IGNORECASE)
+_BREAKS = re.compile(r"<\s*br\s*/?\s*>|</\s*(p|div|ul|ol|tr|h[1-6])\s*>", re.IGNORECASE)
 _BULLETS = re.compile(r"<\s*li[^>]*>", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 
