@@ -104,7 +104,8 @@ def sync_category_tree(categorizer: Categorizer) -> dict[str, int]:
 
 def _new_slug(title: str, sku: str, taken: set[str]) -> str:
     """A slug for a new product that is not in ``taken`` (and add it there)."""
-    base = slugify(title, max_length=SLUG_MAX, word_boundary=True) or "product"
+    base = slugify(title, max_length=SLUG_MAX, word_boundary=True,
+                   replacements=[["®", ""], ["™", ""], ["©", ""]]) or "product"
     for candidate in (base, f"{base}-{slugify(sku)}"):
         if candidate not in taken:
             taken.add(candidate)

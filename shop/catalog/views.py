@@ -25,6 +25,8 @@ from shop.exceptions import NotFound
 from shop.money import parse_money
 
 MAX_PAGE = 100_000
+#: Stands in the cached product fragment where the per-visitor add-to-cart form goes.
+CART_FORM_MARK = "<!--cart-form-->"
 
 
 def _price_arg(name: str) -> tuple[int | None, str]:
@@ -128,7 +130,10 @@ def product_detail(slug: str):
         abort(404)
     fragment = cached_catalog(
         ("page", "product", slug),
-        lambda: render_template("catalog/_detail.html", product=product),
+        lambda: render_template("catalog/_detail.html", product=product, cart_form=CART_FORM_MARK),
     )
+    # The cart endpoint belongs to the orders package; without it there is no form.
     can_add = "orders.cart_add" in current_app.view_functions
-    return render_template("catalog/detail.html", product=product, fragment=fragment, can_add=can_add)
+    form = render_template("catalog/_cart_form.html", product=product, can_add=can_add)
+    return render_template("catalog/detail.html", product=product,
+                           fragment=fragment.replace(CART_FORM_MARK, form, 1))
