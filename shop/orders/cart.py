@@ -10,175 +10,24 @@ because price and stock move while a cart waits. Stock is only taken at checkout
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 from shop.catalog.models import Product
-from shop.exceptions import NotFound, OutOfStock, ValidationFailed
+from shop.exceptions import NotFound
 from shop.extensions import db
-from shop.money import format_money
+from shop.orders.cart_lines import (
+    CartLine,
+    CartView,
+    check_quantity,
+    clean_guest_items,
+    ensure_stock,
+    int_or_none,
+    max_quantity,
+    product_for_sku,
+    review_lines,
+)
 from shop.orders.models import Cart, CartItem
-
-
-def _money(cents: int) -> str:
-    """Format cents in the shop currency for a notice."""
-    cfg = current_app.config
-    return format_money(cents, cfg["SHOP_CURRENCY"], cfg["SHOP_LOCALE"])
-
-
-def _max_quantity() -> int:
-    """The most units of one product a cart line may hold."""
-    return int(current_app.config.get("MAX_CART_QUANTITY", 99))
-
-
-def check_quantity(quantity, allow_zero: bool = False) -> int:
-    """Validate a requested quantity and return it as an int.
-
-    Raises:
-        ValidationFailed: not an integer, below 1 (below 0 with ``allow_zero``), or above
-            ``MAX_CART_QUANTITY``.
-    """
-    try:
-        quantity = int(quantity)
-    except (TypeError, ValueError):
-        raise ValidationFailed("Quantity must be a whole number.", {"quantity": ["Not a whole number."]})
-    low, high = (0 if allow_zero else 1), _max_quantity()
-    if not low <= quantity <= high:
-        raise ValidationFailed(f"Quantity must be between {low} and {high}.",
-                               {"quantity": [f"Must be between {low} and {high}."]})
-    return quantity
-
-
-def product_for_sku(sku: str) -> Product:
-    """The active product with this SKU.
-
-    Raises:
-        NotFound: no such SKU, or the product is not on sale.
-    """
-    product = db.session.scalar(select(Product).where(Product.sku == (sku or "").strip()))
-    if product is None or not product.is_active:
-        raise NotFound(f"No product with SKU {sku!r} is on sale.", {"sku": ["Unknown SKU."]})
-    return product
-
-
-def _ensure_stock(product: Product, wanted: int, already: int = 0) -> None:
-    """Refuse a cart quantity the shop cannot currently sell.
-
-    Raises:
-        OutOfStock: ``wanted`` exceeds the stock; the message names the product.
-    """
-    if wanted <= product.stock:
-        return
-    if product.stock == 0:
-        msg = f"{product.name} is sold out."
-    else:
-        msg = f"Only {product.stock} left of {product.name}"
-        msg += f" (you already have {already} in your cart)." if already else "."
-    raise OutOfStock(msg, {"quantity": [f"Only {product.stock} left."]})
-
-
-# --- Reviewing lines against the catalog ---------------------------------------------------
-
-
-@dataclass
-class CartLine:
-    """One cart line as shown to the shopper.
-
-    ``id`` is the :class:`CartItem` id for an account's cart and the product id for a guest's.
-    Money in cents; ``notices`` says what changed since the shopper last looked.
-    """
-
-    id: int
-    product: Product
-    quantity: int
-    seen_price_cents: int
-    notices: list[str] = field(default_factory=list)
-
-    @property
-    def unit_price_cents(self) -> int:
-        """The current price."""
-        return self.product.price_cents
-
-    @property
-    def line_total_cents(self) -> int:
-        """Current price times quantity."""
-        return self.product.price_cents * self.quantity
-
-    @property
-    def available(self) -> bool:
-        """True when the line can be bought as it stands."""
-        return self.product.is_active and 0 < self.quantity <= self.product.stock
-
-
-@dataclass
-class CartView:
-    """A reviewed cart: lines, what changed, and totals in cents."""
-
-    lines: list[CartLine]
-    notices: list[str]
-
-    @property
-    def subtotal_cents(self) -> int:
-        """Sum of the line totals at current prices."""
-        return sum(line.line_total_cents for line in self.lines)
-
-    @property
-    def item_count(self) -> int:
-        """Total units in the cart."""
-        return sum(line.quantity for line in self.lines)
-
-    @property
-    def can_checkout(self) -> bool:
-        """True when the cart is not empty and every line can be bought."""
-        return bool(self.lines) and all(line.available for line in self.lines)
-
-
-def review_lines(lines: list[CartLine], acknowledge: bool) -> tuple[list[CartLine], list[str]]:
-    """Check each line against the product's current status, price and stock.
-
-    With ``acknowledge`` the lines are brought up to date as the shopper now sees them:
-    the seen price becomes the current one, a quantity above the stock is lowered to it,
-    and products no longer on sale are dropped. Without it, nothing changes and the
-    notices describe the differences.
-
-    Returns:
-        ``(kept_lines, notices)``; each notice is also on its line's ``notices``.
-    """
-    kept: list[CartLine] = []
-    notices: list[str] = []
-    for line in lines:
-        product = line.product
-        if not product.is_active:
-            msg = (f"{product.name} is no longer sold and was removed from your cart." if acknowledge
-                   else f"{product.name} is no longer sold.")
-            line.notices.append(msg)
-            notices.append(msg)
-            if acknowledge:
-                continue
-        else:
-            if line.seen_price_cents != product.price_cents:
-                msg = (f"The price of {product.name} changed from {_money(line.seen_price_cents)} "
-                       f"to {_money(product.price_cents)}.")
-                line.notices.append(msg)
-                if acknowledge:
-                    line.seen_price_cents = product.price_cents
-            if product.stock == 0:
-                line.notices.append(f"{product.name} is sold out.")
-            elif line.quantity > product.stock:
-                if acknowledge:
-                    line.notices.append(f"Only {product.stock} left of {product.name}: "
-                                        f"quantity changed from {line.quantity} to {product.stock}.")
-                    line.quantity = product.stock
-                else:
-                    line.notices.append(f"Only {product.stock} left of {product.name} "
-                                        f"(you have {line.quantity} in your cart).")
-            notices.extend(line.notices)
-        kept.append(line)
-    return kept, notices
-
 
 # --- An account's cart ----------------------------------------------------------------------
 
@@ -234,7 +83,7 @@ def add_item(user_id: int, sku: str, quantity) -> CartItem:
     )
     already = item.quantity if item else 0
     total = check_quantity(already + quantity)
-    _ensure_stock(product, total, already)
+    ensure_stock(product, total, already)
     if item is None:
         item = CartItem(cart_id=cart.id, product_id=product.id, quantity=total,
                         seen_price_cents=product.price_cents)
@@ -260,7 +109,7 @@ def update_item(user_id: int, item_id: int, quantity) -> CartItem | None:
         db.session.delete(item)
         db.session.flush()
         return None
-    _ensure_stock(item.product, quantity)
+    ensure_stock(item.product, quantity)
     item.quantity = quantity
     db.session.flush()
     return item
@@ -323,7 +172,7 @@ def merge_guest_cart(user_id: int, guest_cart: dict, seen_prices: dict | None = 
     Returns:
         Human messages saying what changed, for the login view to flash.
     """
-    entries = _clean_guest_items(guest_cart)
+    entries = clean_guest_items(guest_cart)
     if not entries:
         return []
     seen_prices = seen_prices or {}
@@ -343,7 +192,7 @@ def merge_guest_cart(user_id: int, guest_cart: dict, seen_prices: dict | None = 
         item = existing.get(product_id)
         before = item.quantity if item else 0
         wanted = before + qty
-        limit = min(product.stock, _max_quantity())
+        limit = min(product.stock, max_quantity())
         if limit <= before:
             if product.stock == 0:
                 messages.append(f"{product.name} is sold out and was not added to your cart.")
@@ -356,7 +205,7 @@ def merge_guest_cart(user_id: int, guest_cart: dict, seen_prices: dict | None = 
         elif item is not None:
             messages.append(f"{product.name}: quantities combined ({before} + {qty} = {final}).")
         if item is None:
-            seen = _int_or_none(seen_prices.get(str(product_id)))
+            seen = int_or_none(seen_prices.get(str(product_id)))
             db.session.add(CartItem(cart_id=cart.id, product_id=product_id, quantity=final,
                                     seen_price_cents=seen if seen is not None else product.price_cents))
         else:
@@ -372,26 +221,6 @@ def merge_guest_cart(user_id: int, guest_cart: dict, seen_prices: dict | None = 
 # --- A guest's cart (plain dicts kept in the session by the view) ---------------------------
 
 
-def _int_or_none(value) -> int | None:
-    """``int(value)`` or None if it is not an integer."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _clean_guest_items(guest_cart) -> dict[int, int]:
-    """``{product_id: quantity}`` from a session cart, dropping anything malformed."""
-    out: dict[int, int] = {}
-    if not isinstance(guest_cart, dict):
-        return out
-    for key, qty in guest_cart.items():
-        pid, qty = _int_or_none(key), _int_or_none(qty)
-        if pid is not None and qty is not None and qty > 0:
-            out[pid] = min(qty, _max_quantity())
-    return out
-
-
 def guest_add(items: dict, prices: dict, sku: str, quantity) -> tuple[dict, dict, Product]:
     """Add to a guest cart. Returns new ``(items, prices, product)`` dicts for the session.
 
@@ -402,9 +231,9 @@ def guest_add(items: dict, prices: dict, sku: str, quantity) -> tuple[dict, dict
     product = product_for_sku(sku)
     items, prices = dict(items or {}), dict(prices or {})
     key = str(product.id)
-    already = _int_or_none(items.get(key)) or 0
+    already = int_or_none(items.get(key)) or 0
     total = check_quantity(already + quantity)
-    _ensure_stock(product, total, already)
+    ensure_stock(product, total, already)
     items[key] = total
     prices[key] = product.price_cents
     return items, prices, product
@@ -428,7 +257,7 @@ def guest_update(items: dict, prices: dict, product_id: int, quantity) -> tuple[
     product = db.session.get(Product, product_id)
     if product is None:
         raise NotFound("No such item in your cart.")
-    _ensure_stock(product, quantity)
+    ensure_stock(product, quantity)
     items[key] = quantity
     return items, prices
 
@@ -454,7 +283,7 @@ def review_guest_cart(items: dict, prices: dict, acknowledge: bool = False) -> t
     Returns:
         ``(view, items, prices)``: the dicts as they should be stored back in the session.
     """
-    entries = _clean_guest_items(items)
+    entries = clean_guest_items(items)
     prices = prices or {}
     products = {p.id: p for p in db.session.scalars(
         select(Product).where(Product.id.in_(list(entries)))).all()} if entries else {}
@@ -463,7 +292,7 @@ def review_guest_cart(items: dict, prices: dict, acknowledge: bool = False) -> t
         product = products.get(pid)
         if product is None:
             continue  # deleted from the catalog
-        seen = _int_or_none(prices.get(str(pid)))
+        seen = int_or_none(prices.get(str(pid)))
         lines.append(CartLine(pid, product, qty, seen if seen is not None else product.price_cents))
     kept, notices = review_lines(lines, acknowledge)
     if acknowledge:

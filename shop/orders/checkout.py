@@ -169,7 +169,7 @@ def _wanted_from_account(user_id: int) -> list[_Wanted]:
 
 def _wanted_from_guest(guest_items: dict) -> list[_Wanted]:
     """A session cart's lines."""
-    entries = carts._clean_guest_items(guest_items)
+    entries = carts.clean_guest_items(guest_items)
     if not entries:
         return []
     products = db.session.scalars(

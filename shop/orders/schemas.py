@@ -122,6 +122,8 @@ class CancelSchema(Schema):
     """``POST /orders/<number>/cancel``: an optional reason."""
 
     class Meta:
+        """An empty or partial body is fine; unknown fields are ignored."""
+
         unknown = EXCLUDE
 
     note = fields.String(load_default="", validate=validate.Length(max=2000))

@@ -15,6 +15,13 @@ from shop.extensions import db
 from shop.orders import bp
 from shop.orders import cart as carts
 from shop.orders.forms import AddToCartForm, CartQuantityForm
+from shop.orders.schemas import COUNTRIES
+
+
+@bp.app_context_processor
+def _order_template_helpers() -> dict:
+    """``country_name(code)`` for address blocks on shopper and staff pages."""
+    return {"country_name": lambda code: COUNTRIES.get(code or "", code or "")}
 
 
 def guest_cart() -> tuple[dict, dict]:
