@@ -1,17 +1,242 @@
 """Database structures of the search index that the ORM does not model.
 
-``install`` creates them (called by the migration and by the test setup);
-``clear`` empties them between tests.
+The index is kept by the database itself: triggers on ``products`` and ``categories``
+rewrite a product's index entry in the same transaction as any insert, update or delete,
+whatever code path issued it (ORM, Core bulk statements, raw SQL). Only active products
+are ever in the index. Stock and price changes do not touch it (filters read them from
+``products``).
+
+SQLite (FTS5):
+    ``search_fts``    porter-stemmed full-text table, one row per active product
+                      (rowid = product id), columns title, model, brand, category, kind, body.
+    ``search_words``  the same words unstemmed (title, model, brand, category) and
+                      ``search_words_vocab`` (fts5vocab) over it: the vocabulary for typo
+                      correction, prefix suggestions and compound splitting.
+PostgreSQL:
+    ``search_documents`` one row per active product: a weighted ``tsvector`` (GIN) and the
+                      lower-cased title + model text (pg_trgm GIN, for partial model numbers).
+    ``search_words``  distinct unstemmed words (pg_trgm GIN) for typo correction.
+
+``install`` creates them (called by the migration and by the test setup; idempotent,
+and it indexes products already present); ``clear`` empties them between tests.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
+
+#: Columns of products whose change rewrites the index entry.
+_INDEXED_COLUMNS = "name, model, brand, category_id, product_type, description, status"
+
+# --- SQLite ------------------------------------------------------------------------------
+
+# Model numbers are indexed as written and with their separators removed, so that
+# "dv7-1211ea", "dv7 1211ea" and "dv71211ea" all meet.
+_SQLITE_MODEL = (
+    "p.model || ' ' || replace(replace(replace(replace(p.model, '-', ''), '/', ''), '.', ''), '_', '')"
+)
+_SQLITE_CATEGORY = "coalesce(c.name, '') || ' ' || coalesce(pc.name, '')"
+_SQLITE_FROM = (
+    "FROM products p LEFT JOIN categories c ON c.id = p.category_id "
+    "LEFT JOIN categories pc ON pc.id = c.parent_id"
+)
+
+
+def _sqlite_fill(where: str) -> list[str]:
+    """INSERT ... SELECT statements indexing the active products matching ``where``."""
+    return [
+        "INSERT INTO search_fts(rowid, title, model, brand, category, kind, body) "
+        f"SELECT p.id, p.name, {_SQLITE_MODEL}, p.brand, {_SQLITE_CATEGORY}, p.product_type, "
+        f"replace(replace(p.description, '<br />', ' '), '<br>', ' ') {_SQLITE_FROM} "
+        f"WHERE p.status = 'active' AND ({where})",
+        "INSERT INTO search_words(rowid, words) "
+        f"SELECT p.id, p.name || ' ' || {_SQLITE_MODEL} || ' ' || p.brand || ' ' || {_SQLITE_CATEGORY} "
+        f"{_SQLITE_FROM} WHERE p.status = 'active' AND ({where})",
+    ]
+
+
+def _sqlite_drop(where: str) -> list[str]:
+    """DELETE statements removing the index rows whose rowid matches ``where``."""
+    return [f"DELETE FROM search_fts WHERE {where}", f"DELETE FROM search_words WHERE {where}"]
+
+
+def _sqlite_category_scope(ref: str) -> str:
+    """Products in category ``ref`` or in one of its children."""
+    return (
+        f"p.category_id = {ref} OR p.category_id IN (SELECT id FROM categories WHERE parent_id = {ref})"
+    )
+
+
+def _sqlite_statements() -> list[str]:
+    """DDL for the SQLite index, in order (idempotent)."""
+    body = lambda stmts: " ".join(s + ";" for s in stmts)  # noqa: E731
+    cat_rowids = (
+        "rowid IN (SELECT p.id FROM products p WHERE " + _sqlite_category_scope("new.id") + ")"
+    )
+    return [
+        "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
+        "title, model, brand, category, kind, body, "
+        "tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3')",
+        "CREATE VIRTUAL TABLE IF NOT EXISTS search_words USING fts5("
+        "words, detail = none, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')",
+        "CREATE VIRTUAL TABLE IF NOT EXISTS search_words_vocab USING fts5vocab(search_words, 'row')",
+        "DROP TRIGGER IF EXISTS search_products_ai",
+        "DROP TRIGGER IF EXISTS search_products_au",
+        "DROP TRIGGER IF EXISTS search_products_ad",
+        "DROP TRIGGER IF EXISTS search_categories_au",
+        "CREATE TRIGGER search_products_ai AFTER INSERT ON products WHEN new.status = 'active' BEGIN "
+        + body(_sqlite_fill("p.id = new.id")) + " END",
+        f"CREATE TRIGGER search_products_au AFTER UPDATE OF {_INDEXED_COLUMNS} ON products BEGIN "
+        + body(_sqlite_drop("rowid = old.id") + _sqlite_fill("p.id = new.id")) + " END",
+        "CREATE TRIGGER search_products_ad AFTER DELETE ON products BEGIN "
+        + body(_sqlite_drop("rowid = old.id")) + " END",
+        "CREATE TRIGGER search_categories_au AFTER UPDATE OF name, parent_id ON categories BEGIN "
+        + body(_sqlite_drop(cat_rowids) + _sqlite_fill(_sqlite_category_scope("new.id"))) + " END",
+    ]
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+_PG_STATEMENTS = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    """CREATE TABLE IF NOT EXISTS search_documents (
+        product_id integer PRIMARY KEY REFERENCES products(id) ON DELETE CASCADE,
+        tsv tsvector NOT NULL,
+        doc text NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS ix_search_documents_tsv ON search_documents USING gin (tsv)",
+    "CREATE INDEX IF NOT EXISTS ix_search_documents_doc ON search_documents USING gin (doc gin_trgm_ops)",
+    "CREATE TABLE IF NOT EXISTS search_words (word text PRIMARY KEY)",
+    "CREATE INDEX IF NOT EXISTS ix_search_words_trgm ON search_words USING gin (word gin_trgm_ops)",
+    # One product's index entry: title and model weigh A, brand and category B, the
+    # product type C, the description D. Model numbers also appear without separators.
+    """CREATE OR REPLACE FUNCTION search_refresh_products(ids integer[]) RETURNS void
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        DELETE FROM search_documents WHERE product_id = ANY(ids);
+        WITH src AS (
+            SELECT p.id, p.name, p.brand, p.product_type, p.description,
+                   p.model || ' ' || regexp_replace(p.model, '[-/._]', '', 'g') AS model,
+                   coalesce(c.name, '') || ' ' || coalesce(pc.name, '') AS category
+            FROM products p
+            LEFT JOIN categories c ON c.id = p.category_id
+            LEFT JOIN categories pc ON pc.id = c.parent_id
+            WHERE p.id = ANY(ids) AND p.status = 'active'
+        ), ins AS (
+            INSERT INTO search_documents (product_id, tsv, doc)
+            SELECT id,
+                   setweight(to_tsvector('english', name), 'A')
+                   || setweight(to_tsvector('simple', model), 'A')
+                   || setweight(to_tsvector('english', brand), 'B')
+                   || setweight(to_tsvector('english', category), 'B')
+                   || setweight(to_tsvector('english', product_type), 'C')
+                   || setweight(to_tsvector('english',
+                        regexp_replace(description, '<[^>]*>', ' ', 'g')), 'D'),
+                   lower(name || ' ' || model)
+            FROM src
+            RETURNING product_id
+        )
+        INSERT INTO search_words (word)
+        SELECT DISTINCT w FROM src,
+            regexp_split_to_table(lower(src.name || ' ' || src.model || ' ' || src.brand || ' '
+                                        || src.category), '[^[:alnum:]]+') AS w
+        WHERE length(w) >= 2
+        ON CONFLICT DO NOTHING;
+    END $$""",
+    """CREATE OR REPLACE FUNCTION search_products_trigger() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM search_refresh_products(ARRAY[NEW.id]);
+        RETURN NULL;
+    END $$""",
+    """CREATE OR REPLACE FUNCTION search_products_insert_trigger() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM search_refresh_products(ARRAY(SELECT id FROM new_rows));
+        RETURN NULL;
+    END $$""",
+    """CREATE OR REPLACE FUNCTION search_categories_trigger() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM search_refresh_products(ARRAY(
+            SELECT p.id FROM products p WHERE p.category_id = NEW.id
+               OR p.category_id IN (SELECT id FROM categories WHERE parent_id = NEW.id)));
+        RETURN NULL;
+    END $$""",
+    "DROP TRIGGER IF EXISTS search_products_sync ON products",
+    "DROP TRIGGER IF EXISTS search_products_insert ON products",
+    "DROP TRIGGER IF EXISTS search_categories_sync ON categories",
+    # Inserts are handled per statement (one pass over a bulk import's rows); updates
+    # per row, only when an indexed column is named (stock updates skip the index).
+    """CREATE TRIGGER search_products_insert AFTER INSERT ON products
+        REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+        EXECUTE FUNCTION search_products_insert_trigger()""",
+    f"""CREATE TRIGGER search_products_sync AFTER UPDATE OF {_INDEXED_COLUMNS}
+        ON products FOR EACH ROW EXECUTE FUNCTION search_products_trigger()""",
+    """CREATE TRIGGER search_categories_sync AFTER UPDATE OF name, parent_id
+        ON categories FOR EACH ROW EXECUTE FUNCTION search_categories_trigger()""",
+]
+
+
+# --- public ------------------------------------------------------------------------------
 
 
 def install(conn: Connection) -> None:
-    """Create the search index structures for the connection's dialect (idempotent)."""
+    """Create the search index structures for the connection's dialect (idempotent).
+
+    Needs the ORM tables (``products``, ``categories``) to exist. Products already in the
+    database are indexed if the index is empty. On PostgreSQL this runs
+    ``CREATE EXTENSION IF NOT EXISTS pg_trgm`` (the role needs the right to do so).
+    """
+    if conn.dialect.name == "postgresql":
+        for stmt in _PG_STATEMENTS:
+            conn.execute(text(stmt))
+        empty = conn.execute(text("SELECT NOT EXISTS (SELECT 1 FROM search_documents)")).scalar()
+    else:
+        for stmt in _sqlite_statements():
+            conn.execute(text(stmt))
+        empty = conn.execute(text("SELECT NOT EXISTS (SELECT 1 FROM search_fts)")).scalar()
+    if empty:
+        rebuild(conn)
 
 
 def clear(conn: Connection) -> None:
     """Empty the search index structures (tests)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("TRUNCATE search_documents, search_words"))
+    else:
+        conn.execute(text("DELETE FROM search_fts"))
+        conn.execute(text("DELETE FROM search_words"))
+
+
+def product_ids(conn: Connection) -> list[int]:
+    """Ids of all active products (what a rebuild indexes), ascending."""
+    return list(conn.execute(text("SELECT id FROM products WHERE status = 'active' ORDER BY id")).scalars())
+
+
+def rebuild(conn: Connection, batch_size: int = 2000, progress=None) -> int:
+    """Empty the index and index every active product again, in batches.
+
+    Args:
+        progress: optional callable taking the number of products just indexed.
+    Returns:
+        The number of products indexed.
+    """
+    clear(conn)
+    ids = product_ids(conn)
+    pg = conn.dialect.name == "postgresql"
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size]
+        if pg:
+            conn.execute(text("SELECT search_refresh_products(CAST(:ids AS integer[]))"), {"ids": batch})
+        else:
+            where = f"p.id BETWEEN {int(batch[0])} AND {int(batch[-1])}"
+            for stmt in _sqlite_fill(where):
+                conn.execute(text(stmt))
+        if progress:
+            progress(len(batch))
+    if not pg:
+        conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('optimize')"))
+        conn.execute(text("INSERT INTO search_words(search_words) VALUES ('optimize')"))
+    return len(ids)

@@ -1,0 +1,103 @@
+"""PostgreSQL backend: weighted tsvector (GIN) ranked with ts_rank; pg_trgm for typos
+and partial model numbers."""
+
+from __future__ import annotations
+
+from sqlalchemy import Float, FromClause, Integer, column, text
+
+from shop.search.backends.base import SearchBackend
+from shop.search.query import Alternative, QueryPlan, is_model_like
+
+#: ts_rank weights for the D, C, B, A labels (description, type, brand+category, title+model).
+LABEL_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
+#: Document counts are only needed to compare words; counting stops here.
+FREQ_CAP = 1000
+
+
+def alternative_expr(alt: Alternative) -> str:
+    """tsquery syntax for one alternative: tokens joined by ``<->``, maybe a prefix."""
+    toks = list(alt.tokens)
+    if alt.prefix:
+        toks[-1] = toks[-1] + ":*"
+    return "(" + " <-> ".join(toks) + ")"
+
+
+def tsquery_text(plan: QueryPlan, require_all: bool) -> str:
+    """The to_tsquery text of a plan: groups joined by ``&`` (or ``|``)."""
+    groups = [
+        "(" + " | ".join(alternative_expr(a) for a in g.alternatives) + ")"
+        for g in plan.groups
+        if g.alternatives
+    ]
+    return (" & " if require_all else " | ").join(groups)
+
+
+class PostgresBackend(SearchBackend):
+    """Search over ``search_documents`` and ``search_words``."""
+
+    name = "postgresql"
+
+    def _rows(self, sql: str, **params):
+        return self.session.execute(text(sql), params).all()
+
+    def doc_freq(self, words: list[str]) -> dict[str, int]:
+        """Document counts (capped at FREQ_CAP) of the words known to ``search_words``."""
+        if not words:
+            return {}
+        rows = self._rows(
+            "SELECT w.word, (SELECT count(*) FROM (SELECT 1 FROM search_documents d "
+            "  WHERE d.tsv @@ to_tsquery('simple', w.word) LIMIT :cap) s) "
+            "FROM search_words w WHERE w.word = ANY(:words)",
+            words=list(words), cap=FREQ_CAP,
+        )
+        out = {w: 0 for w in words}
+        out.update({r[0]: int(r[1]) for r in rows})
+        return out
+
+    def stem_hits(self, word: str) -> bool:
+        """True if the stemmed index has ``word``."""
+        return bool(self._rows(
+            "SELECT 1 FROM search_documents WHERE tsv @@ to_tsquery('english', :w) LIMIT 1", w=word
+        ))
+
+    def near_words(self, word: str, limit: int = 20) -> list[tuple[str, int]]:
+        """Words with trigrams in common (pg_trgm), most similar first, with counts."""
+        rows = self._rows(
+            "SELECT word FROM search_words WHERE word % :w "
+            "ORDER BY similarity(word, :w) DESC, word LIMIT :n",
+            w=word, n=limit,
+        )
+        cands = [r[0] for r in rows if abs(len(r[0]) - len(word)) <= 2]
+        freq = self.doc_freq(cands)
+        return [(c, freq.get(c, 0)) for c in cands]
+
+    def prefix_words(self, prefix: str, limit: int = 8) -> list[str]:
+        """Words starting with ``prefix``, shortest first."""
+        if not prefix:
+            return []
+        like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._rows(
+            "SELECT word FROM search_words WHERE word LIKE :p ORDER BY length(word), word LIMIT :n",
+            p=like, n=limit,
+        )
+        return [r[0] for r in rows]
+
+    def match(self, plan: QueryPlan, require_all: bool = True) -> FromClause:
+        """``(product_id, score)``: tsquery matches ranked by ts_rank, plus substring
+        matches of model-number-like words (pg_trgm index) when any group may match."""
+        params = {"q": tsquery_text(plan, require_all)}
+        where = "d.tsv @@ q.q"
+        patterns = []
+        for g in plan.groups:
+            raw = g.text.replace(" ", "")
+            if len(raw) >= 4 and is_model_like(raw):
+                patterns.append("%" + raw.replace("\\", "").replace("%", "").replace("_", "") + "%")
+        if patterns and (not require_all or len(plan.groups) == 1):
+            where += " OR d.doc LIKE ANY(:patterns)"
+            params["patterns"] = patterns
+        stmt = text(
+            f"SELECT d.product_id AS product_id, ts_rank('{LABEL_WEIGHTS}', d.tsv, q.q) AS score "
+            "FROM search_documents d, to_tsquery('english', :q) AS q(q) "
+            f"WHERE {where}"
+        ).bindparams(**params)
+        return stmt.columns(column("product_id", Integer), column("score", Float)).subquery("m")

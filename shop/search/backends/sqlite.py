@@ -1,0 +1,85 @@
+"""SQLite FTS5 backend: porter-stemmed BM25 with per-column weights."""
+
+from __future__ import annotations
+
+from sqlalchemy import Float, FromClause, Integer, column, text
+
+from shop.search.backends.base import SearchBackend
+from shop.search.query import Alternative, QueryPlan
+
+#: BM25 weights of the ``search_fts`` columns: title, model, brand, category, kind, body.
+COLUMN_WEIGHTS = (4.0, 4.0, 2.0, 3.0, 2.0, 1.0)
+
+
+def _quote(token: str) -> str:
+    """An FTS5 string literal (tokens are letters and digits, quoted anyway)."""
+    return '"' + token.replace('"', '""') + '"'
+
+
+def alternative_expr(alt: Alternative) -> str:
+    """FTS5 syntax for one alternative: a (prefix) phrase."""
+    expr = _quote(" ".join(alt.tokens))
+    return expr + " *" if alt.prefix else expr
+
+
+def match_expr(plan: QueryPlan, require_all: bool) -> str:
+    """The FTS5 MATCH expression of a plan: groups joined by AND (or OR)."""
+    groups = [
+        "(" + " OR ".join(alternative_expr(a) for a in g.alternatives) + ")"
+        for g in plan.groups
+        if g.alternatives
+    ]
+    return (" AND " if require_all else " OR ").join(groups)
+
+
+class SqliteBackend(SearchBackend):
+    """Search over the ``search_fts`` / ``search_words`` FTS5 tables."""
+
+    name = "sqlite-fts5"
+
+    def _rows(self, sql: str, **params):
+        return self.session.execute(text(sql), params).all()
+
+    def doc_freq(self, words: list[str]) -> dict[str, int]:
+        """Document counts from the unstemmed vocabulary (``search_words_vocab``)."""
+        out: dict[str, int] = {}
+        for w in words:
+            row = self._rows("SELECT doc FROM search_words_vocab WHERE term = :w", w=w)
+            out[w] = int(row[0][0]) if row else 0
+        return out
+
+    def stem_hits(self, word: str) -> bool:
+        """True if the stemmed index has ``word``."""
+        return bool(self._rows("SELECT 1 FROM search_fts WHERE search_fts MATCH :q LIMIT 1", q=_quote(word)))
+
+    def near_words(self, word: str, limit: int = 50) -> list[tuple[str, int]]:
+        """Vocabulary words sharing the first letter and of similar length."""
+        if not word:
+            return []
+        first = word[0]
+        rows = self._rows(
+            "SELECT term, doc FROM search_words_vocab WHERE term >= :a AND term < :b "
+            "AND length(term) BETWEEN :lo AND :hi",
+            a=first, b=chr(ord(first) + 1), lo=len(word) - 2, hi=len(word) + 2,
+        )
+        return [(r[0], int(r[1])) for r in rows]
+
+    def prefix_words(self, prefix: str, limit: int = 8) -> list[str]:
+        """Vocabulary words starting with ``prefix``, most frequent first."""
+        if not prefix:
+            return []
+        rows = self._rows(
+            "SELECT term FROM search_words_vocab WHERE term >= :a AND term < :b "
+            "ORDER BY doc DESC LIMIT :n",
+            a=prefix, b=prefix + "\U0010ffff", n=limit,
+        )
+        return [r[0] for r in rows]
+
+    def match(self, plan: QueryPlan, require_all: bool = True) -> FromClause:
+        """``(product_id, score)`` with score = -bm25 (higher is better)."""
+        weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
+        stmt = text(
+            f"SELECT rowid AS product_id, -bm25(search_fts, {weights}) AS score "
+            "FROM search_fts WHERE search_fts MATCH :q"
+        ).bindparams(q=match_expr(plan, require_all))
+        return stmt.columns(column("product_id", Integer), column("score", Float)).subquery("m")

@@ -1,0 +1,203 @@
+"""Query analysis shared by both backends: tokens, model numbers, compounds, typos.
+
+A query becomes a :class:`QueryPlan`: a list of :class:`Group` (one per concept the
+shopper typed). A group matches a product when any of its alternatives does; an
+alternative is a phrase of one or more tokens (adjacent, in order), the last optionally
+a prefix. Tokens follow the index tokenizer (Unicode letters and digits; everything else
+separates), so "dv7-1211ea" is the phrase ``dv7 1211ea`` or the joined token
+``dv71211ea`` that the index also holds for model numbers.
+
+Corrections consult the index vocabulary through a backend (:class:`Vocabulary`):
+unknown words get the closest known word (edit distance, ties to the more frequent
+word), two words that the catalog writes as one are joined ("head set" → "headset"),
+and one word that the catalog writes as two is split ("smartwatch" → "smart watch").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import snowballstemmer
+from rapidfuzz.distance import Levenshtein
+
+_TOKEN = re.compile(r"[^\W_]+")
+_STEMMER = snowballstemmer.stemmer("english")
+#: Shortest word that is spell-corrected or split; shorter words are taken as typed.
+MIN_CORRECT_LEN = 4
+MAX_GROUPS = 8
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip diacritics (as the index tokenizers do)."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def tokenize(text: str) -> list[str]:
+    """Index tokens of ``text``: folded runs of letters and digits."""
+    return _TOKEN.findall(fold(text))
+
+
+def stem(token: str) -> str:
+    """English (Snowball) stem of one folded token."""
+    return _STEMMER.stemWord(token)
+
+
+def stems(text: str) -> list[str]:
+    """Stemmed tokens of ``text`` (for matching query groups against product fields)."""
+    return [stem(t) for t in tokenize(text)]
+
+
+def is_model_like(token: str) -> bool:
+    """True for tokens mixing letters and digits (part numbers such as ``tn2110``)."""
+    return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A phrase of tokens (adjacent, in order); ``prefix``: the last token is a prefix."""
+
+    tokens: tuple[str, ...]
+    prefix: bool = False
+
+    @property
+    def stems(self) -> tuple[str, ...]:
+        """The tokens stemmed (prefix tokens are kept as typed)."""
+        last = len(self.tokens) - 1
+        return tuple(t if (self.prefix and i == last) else stem(t) for i, t in enumerate(self.tokens))
+
+
+@dataclass
+class Group:
+    """One concept of the query; ``text`` is what the shopper typed for it."""
+
+    text: str
+    alternatives: list[Alternative] = field(default_factory=list)
+    corrected: str | None = None  # set when a typo correction replaced the typed word
+
+    def add(self, alt: Alternative) -> None:
+        """Add an alternative once."""
+        if alt not in self.alternatives:
+            self.alternatives.append(alt)
+
+
+@dataclass
+class QueryPlan:
+    """The analysed query: groups in typed order, plus a corrected query text if any."""
+
+    raw: str
+    groups: list[Group]
+    did_you_mean: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing searchable was typed."""
+        return not self.groups
+
+    @property
+    def tokens(self) -> list[str]:
+        """Every token of every alternative (for highlighting)."""
+        return sorted({t for g in self.groups for a in g.alternatives for t in a.tokens})
+
+
+class Vocabulary(Protocol):
+    """What query analysis needs to know about the indexed words (backends provide it)."""
+
+    def doc_freq(self, words: list[str]) -> dict[str, int]:
+        """Number of indexed products containing each (unstemmed) word; 0 if none."""
+
+    def stem_hits(self, word: str) -> bool:
+        """True if the word matches the stemmed index (e.g. a plural of an indexed word)."""
+
+    def near_words(self, word: str, limit: int = 50) -> list[tuple[str, int]]:
+        """Indexed words that look like ``word`` (candidates for correction), with doc counts."""
+
+
+def _split_words(raw: str) -> list[list[str]]:
+    """Whitespace-separated words of the query, each as its list of tokens."""
+    words = []
+    for chunk in raw.split():
+        toks = tokenize(chunk)
+        if toks:
+            words.append(toks)
+    return words[:MAX_GROUPS]
+
+
+def correct_word(word: str, vocab: Vocabulary) -> str | None:
+    """The closest indexed word to an unknown ``word`` or None (distance 1, or 2 from 8 letters)."""
+    max_dist = 1 if len(word) < 8 else 2
+    best: tuple[int, int, str] | None = None
+    for cand, freq in vocab.near_words(word):
+        if cand == word or abs(len(cand) - len(word)) > max_dist:
+            continue
+        dist = Levenshtein.distance(word, cand, score_cutoff=max_dist)
+        if dist <= max_dist and (best is None or (dist, -freq) < (best[0], -best[1])):
+            best = (dist, freq, cand)
+    return best[2] if best else None
+
+
+def _split_compound(word: str, freq: dict[str, int], vocab: Vocabulary) -> tuple[str, str] | None:
+    """Split ``word`` into two indexed words (each 3+ letters), the most frequent pair."""
+    if len(word) < 6 or not word.isalpha():
+        return None
+    cuts = [(word[:i], word[i:]) for i in range(3, len(word) - 2)]
+    counts = vocab.doc_freq(sorted({p for cut in cuts for p in cut}))
+    scored = [(min(counts.get(a, 0), counts.get(b, 0)), a, b) for a, b in cuts]
+    best = max(scored, default=(0, "", ""))
+    return (best[1], best[2]) if best[0] > 0 else None
+
+
+def analyze(raw: str, vocab: Vocabulary, max_length: int = 200) -> QueryPlan:
+    """Turn the shopper's text into a :class:`QueryPlan` (never raises on odd input)."""
+    raw = (raw or "")[:max_length]
+    words = _split_words(raw)
+    singles = sorted({t for toks in words for t in toks})
+    joined_pairs = [
+        a[0] + b[0] for a, b in zip(words, words[1:]) if len(a) == 1 and len(b) == 1
+    ]
+    freq = vocab.doc_freq(sorted(set(singles) | set(joined_pairs))) if words else {}
+    groups: list[Group] = []
+    corrected_text: list[str] = []
+    changed = False
+    i = 0
+    while i < len(words):
+        toks = words[i]
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        # Two words the catalog writes as one ("head set" -> "headset").
+        if nxt and len(toks) == 1 and len(nxt) == 1 and freq.get(toks[0] + nxt[0], 0) > 0:
+            g = Group(f"{toks[0]} {nxt[0]}")
+            g.add(Alternative((toks[0], nxt[0])))
+            g.add(Alternative((toks[0] + nxt[0],)))
+            groups.append(g)
+            corrected_text.append(g.text)
+            i += 2
+            continue
+        g = Group(" ".join(toks))
+        if len(toks) > 1:  # a model number or hyphenated word: phrase, joined, prefix
+            g.add(Alternative(tuple(toks)))
+            g.add(Alternative(("".join(toks),)))
+            if any(c.isdigit() for c in toks[-1]):
+                g.add(Alternative(tuple(toks), prefix=True))
+        else:
+            word = toks[0]
+            g.add(Alternative((word,)))
+            if is_model_like(word) and len(word) >= 4:
+                g.add(Alternative((word,), prefix=True))
+            known = freq.get(word, 0) > 0 or vocab.stem_hits(word)
+            if not known and len(word) >= MIN_CORRECT_LEN and word.isalpha():
+                fix = correct_word(word, vocab)
+                if fix:
+                    g.add(Alternative((fix,)))
+                    g.corrected = fix
+                    changed = True
+            if word.isalpha() and len(word) >= 6:
+                split = _split_compound(word, freq, vocab)
+                if split:
+                    g.add(Alternative(split))
+        corrected_text.append(g.corrected or g.text)
+        groups.append(g)
+        i += 1
+    return QueryPlan(raw=raw, groups=groups, did_you_mean=" ".join(corrected_text) if changed else None)

@@ -1,0 +1,87 @@
+"""Re-ranking of the top matches, the same for every backend.
+
+The backend's text score (BM25 or ts_rank) is fused with how completely the product's
+own fields cover the query (title and model first, then brand, category and type) and
+whether the query appears as a phrase in the title. Each signal is a rank or a fraction
+in [0, 1]; the fusion is a weighted sum with the few weights below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shop.search.query import Alternative, QueryPlan, stem, tokenize
+
+#: Reciprocal-rank constant for the backend's text ranking (as in RRF).
+RRF_K = 10
+#: Weights of the signals (the text rank contributes at most 1).
+W_TEXT = 1.0
+W_COVER = 1.0
+W_TITLE = 1.0
+W_PHRASE = 0.5
+
+
+@dataclass
+class Doc:
+    """The fields of one candidate product used for re-ranking."""
+
+    product_id: int
+    title: str
+    model: str
+    brand: str
+    category: str
+    kind: str
+
+
+def _field(text: str) -> list[tuple[str, str]]:
+    """(token, stem) pairs of a field."""
+    return [(t, stem(t)) for t in tokenize(text)]
+
+
+def _matches(alt: Alternative, field: list[tuple[str, str]]) -> bool:
+    """True if the alternative's tokens occur adjacent and in order in the field."""
+    n = len(alt.tokens)
+    if n == 0 or n > len(field):
+        return False
+    wanted = list(zip(alt.tokens, alt.stems))
+    last = n - 1
+    for start in range(len(field) - n + 1):
+        ok = True
+        for i, (tok, st) in enumerate(wanted):
+            ftok, fstem = field[start + i]
+            if alt.prefix and i == last:
+                ok = ftok.startswith(tok)
+            else:
+                ok = ftok == tok or fstem == st
+            if not ok:
+                break
+        if ok:
+            return True
+    return False
+
+
+def _group_hits(plan: QueryPlan, field: list[tuple[str, str]]) -> list[bool]:
+    """Per group: does any alternative occur in the field?"""
+    return [any(_matches(a, field) for a in g.alternatives) for g in plan.groups]
+
+
+def rerank(plan: QueryPlan, docs: list[Doc]) -> list[int]:
+    """Product ids of ``docs`` (given in the backend's text order) in re-ranked order."""
+    n_groups = max(1, len(plan.groups))
+    scored = []
+    for rank, d in enumerate(docs):
+        title = _field(d.title + " " + d.model)
+        meta = _field(" ".join((d.brand, d.category, d.kind)))
+        in_title = _group_hits(plan, title)
+        in_meta = _group_hits(plan, meta)
+        cover = sum(a or b for a, b in zip(in_title, in_meta)) / n_groups
+        title_cover = sum(in_title) / n_groups
+        phrase = 0.0
+        if len(plan.groups) > 1:
+            whole = Alternative(tuple(t for g in plan.groups for t in g.alternatives[0].tokens))
+            phrase = 1.0 if _matches(whole, title) else 0.0
+        score = (W_TEXT * (RRF_K + 1) / (RRF_K + 1 + rank) + W_COVER * cover
+                 + W_TITLE * title_cover + W_PHRASE * phrase)
+        scored.append((-score, rank, d.product_id))
+    scored.sort()
+    return [pid for _, _, pid in scored]

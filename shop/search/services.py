@@ -1,0 +1,212 @@
+"""Product search: the one service behind the results page, the JSON API and the eval.
+
+``search(params)`` analyses the query (:mod:`shop.search.query`), lets the backend of
+the database dialect find and score the matching active products, applies the filters,
+computes the facets, and orders the page: by relevance (the backend's score, with the
+top ``RERANK_WINDOW`` re-ranked by :mod:`shop.search.rank`), price or newness.
+Every group of the query must match; when nothing does, any group may (``relaxed``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+
+from shop.catalog.models import Category, Product
+from shop.exceptions import ValidationFailed
+from shop.extensions import db
+from shop.search import facets as facet_mod
+from shop.search.backends import get_backend
+from shop.search.query import QueryPlan, analyze
+from shop.search.rank import Doc, rerank
+
+#: How many of the best text matches are re-ranked with the product fields.
+RERANK_WINDOW = 100
+SORTS = {
+    "relevance": "Relevance",
+    "price_asc": "Price: low to high",
+    "price_desc": "Price: high to low",
+    "newest": "Newest",
+}
+
+
+@dataclass
+class SearchParams:
+    """What the shopper asked for. Prices in cents; ``price`` is a band key of
+    :data:`shop.search.facets.PRICE_BANDS`; ``brand`` may name several brands."""
+
+    q: str = ""
+    category: str | None = None
+    brand: list[str] = field(default_factory=list)
+    price: str | None = None
+    in_stock: bool = False
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 24
+
+    def validate(self) -> None:
+        """Raises ValidationFailed for an unknown sort or price band, or bad paging."""
+        errors: dict[str, list[str]] = {}
+        if self.sort not in SORTS:
+            errors["sort"] = [f"Must be one of: {', '.join(SORTS)}."]
+        if self.price and self.price not in facet_mod.PRICE_BANDS:
+            errors["price"] = [f"Must be one of: {', '.join(facet_mod.PRICE_BANDS)}."]
+        if self.page < 1 or self.per_page < 1:
+            errors["page"] = ["Must be a positive integer."]
+        if errors:
+            raise ValidationFailed("Invalid search parameters.", errors)
+
+
+@dataclass
+class SearchResult:
+    """One page of results plus what the page needs around them."""
+
+    products: list[Product]
+    total: int
+    page: int
+    per_page: int
+    facets: dict
+    plan: QueryPlan
+    relaxed: bool = False
+    did_you_mean: str | None = None
+    closest_categories: list[dict] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (at least 1)."""
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def highlight_terms(self) -> list[str]:
+        """Tokens to highlight in titles."""
+        return self.plan.tokens
+
+
+def _filtered(base: Select, params: SearchParams, skip: str = "") -> Select:
+    """Apply the shopper's filters except the one named ``skip`` (for its own facet)."""
+    if params.category and skip != "category":
+        base = base.where(Product.category_id.in_(facet_mod.category_ids(params.category)))
+    if params.brand and skip != "brand":
+        base = base.where(Product.brand.in_(params.brand))
+    if params.price and skip != "price":
+        lo, hi = facet_mod.PRICE_BANDS[params.price][1:]
+        base = base.where(Product.price_cents >= lo)
+        if hi is not None:
+            base = base.where(Product.price_cents < hi)
+    if params.in_stock and skip != "in_stock":
+        base = base.where(Product.stock > 0)
+    return base
+
+
+def _docs(ids: list[int]) -> list[Doc]:
+    """Re-ranking fields of the given products, in the given order."""
+    rows = db.session.execute(
+        select(Product.id, Product.name, Product.model, Product.brand, Product.product_type,
+               Category.name, Category.parent_id)
+        .outerjoin(Category, Category.id == Product.category_id)
+        .where(Product.id.in_(ids))
+    ).all()
+    parents = facet_mod.category_names()
+    by_id = {
+        r[0]: Doc(r[0], r[1], r[2] or "", r[3] or "", f"{r[5] or ''} {parents.get(r[6], '')}", r[4] or "")
+        for r in rows
+    }
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _order(stmt: Select, sort: str, score) -> Select:
+    """ORDER BY for a sort key (ties broken by id for stable pages)."""
+    if sort == "price_asc":
+        return stmt.order_by(Product.price_cents.asc(), Product.id)
+    if sort == "price_desc":
+        return stmt.order_by(Product.price_cents.desc(), Product.id)
+    if sort == "newest" or score is None:
+        return stmt.order_by(Product.created_at.desc(), Product.id.desc())
+    return stmt.order_by(score.desc(), Product.id)
+
+
+def _page_ids(base: Select, params: SearchParams, plan: QueryPlan, score) -> list[int]:
+    """Product ids of the requested page in the requested order."""
+    offset = (params.page - 1) * params.per_page
+    ordered = _order(base, params.sort, score)
+    if params.sort != "relevance" or score is None or offset >= RERANK_WINDOW:
+        return list(db.session.scalars(ordered.limit(params.per_page).offset(offset)))
+    window = list(db.session.scalars(ordered.limit(RERANK_WINDOW)))
+    ranked = rerank(plan, _docs(window))
+    if offset + params.per_page <= len(ranked) or len(window) < RERANK_WINDOW:
+        return ranked[offset : offset + params.per_page]
+    rest = list(db.session.scalars(ordered.limit(offset + params.per_page - len(ranked)).offset(len(ranked))))
+    return (ranked + rest)[offset : offset + params.per_page]
+
+
+def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
+    """Run a search.
+
+    Args:
+        params: query text, filters, sort and page (validated here).
+        with_facets: compute facet counts (the eval and the bench may skip them).
+    Returns:
+        A :class:`SearchResult`; an empty query lists all active products (filtered).
+    Raises:
+        ValidationFailed: unknown sort or price band, bad paging.
+    """
+    params.validate()
+    backend = get_backend(db.session)
+    plan = analyze(params.q, backend, current_app.config.get("SEARCH_MAX_QUERY_LENGTH", 200))
+    relaxed = False
+    score = None
+    base = select(Product.id).where(Product.status == "active")
+    if not plan.empty:
+        match = backend.match(plan, require_all=True)
+        if len(plan.groups) > 1 and not _exists(match):
+            match, relaxed = backend.match(plan, require_all=False), True
+        base = select(Product.id).join(match, match.c.product_id == Product.id).where(Product.status == "active")
+        score = match.c.score
+    stmt = _filtered(base, params)
+    total = facet_mod.count(stmt)
+    ids = _page_ids(stmt, params, plan, score) if total else []
+    products = _load(ids)
+    facets = facet_mod.compute(base, params, _filtered) if with_facets else {}
+    result = SearchResult(products, total, params.page, params.per_page, facets, plan, relaxed,
+                          plan.did_you_mean)
+    if total == 0 and not plan.empty:
+        result.closest_categories = facet_mod.closest_categories(plan, backend)
+    return result
+
+
+def _exists(match) -> bool:
+    """True if the match subquery has at least one row."""
+    return db.session.execute(select(match.c.product_id).limit(1)).first() is not None
+
+
+def _load(ids: list[int]) -> list[Product]:
+    """Products with their categories loaded, in the order of ``ids``."""
+    if not ids:
+        return []
+    rows = db.session.scalars(
+        select(Product).where(Product.id.in_(ids))
+        .options(selectinload(Product.category).selectinload(Category.parent))
+    ).all()
+    by_id = {p.id: p for p in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def ranked_skus(q: str, limit: int = 10) -> list[str]:
+    """SKUs of the ``limit`` best results for ``q`` with no filters (evaluation)."""
+    result = search(SearchParams(q=q, per_page=limit), with_facets=False)
+    return [p.sku for p in result.products]
+
+
+def suggest(prefix: str, limit: int = 6) -> dict:
+    """Autocomplete for a typed prefix: products, categories and brands.
+
+    Returns:
+        ``{"products": [Product], "categories": [Category], "brands": [str]}``; empty lists
+        for an empty prefix.
+    """
+    from shop.search.suggest import suggest as _suggest
+
+    return _suggest(prefix, limit)
