@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, request
+from flask import Flask, abort, g, request
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
 
@@ -44,7 +44,19 @@ def init_security(app: Flask) -> None:
     from shop.auth.throttle import init_rate_limits
 
     init_rate_limits(app)
+    # First of all before-request hooks: no caller identity may leak in from another request.
+    app.before_request_funcs.setdefault(None, []).insert(0, forget_cached_caller)
     app.before_request(check_api_body)
+
+
+def forget_cached_caller() -> None:
+    """Drop any caller cached on ``g`` by an earlier request in the same app context.
+
+    Each production request has its own app context, but tests and CLI code may push one
+    app context and send several requests through it; ``g`` then outlives a request.
+    """
+    for name in ("_login_user", "api_user", "api_token", "api_auth_request"):
+        g.pop(name, None)
 
 
 #: Methods whose API requests may carry a JSON body.
