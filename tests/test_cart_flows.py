@@ -100,7 +100,7 @@ def test_guest_cart_lives_in_the_session(client, db):
         assert sess["cart"] == {}
     # A line the guest does not have is "not found", not an error page about someone else.
     resp = client.post("/cart/items/999/remove", follow_redirects=True)
-    assert "No such item in your cart" in _text(resp)
+    assert "That item is no longer in your cart." in _text(resp)
 
 
 def test_cart_page_says_what_changed_since_last_look(client, auth, db):
@@ -242,3 +242,15 @@ def test_api_cart_reports_price_and_stock_changes_without_changing_the_cart(clie
     assert "Only 2 left of Mug (you have 4 in your cart)." in line["notices"]
     assert line["available"] is False and data["can_checkout"] is False
     assert _items(db, user.id) == {mug.sku: 4}
+
+
+def test_html_other_users_cart_line_is_404(client, auth, db):
+    owner, intruder = make_user(), make_user()
+    mug = make_product(stock=5)
+    db.session.commit()
+    item = carts.add_item(owner.id, mug.sku, 2)
+    db.session.commit()
+    auth.login(intruder.email)
+    assert client.post(f"/cart/items/{item.id}", data={"quantity": "1"}).status_code == 404
+    assert client.post(f"/cart/items/{item.id}/remove").status_code == 404
+    assert _items(db, owner.id) == {mug.sku: 2}

@@ -380,3 +380,33 @@ def test_cart_and_order_stay_apart(app, db):
     assert result.created and result.order.lines[0].sku == kb.sku
     assert db.session.scalar(select(func.count(Cart.id))) == 1  # the cart stays, empty
     assert db.session.scalar(select(func.count(CartItem.id))) == 0
+
+
+def test_idempotency_keys_are_kept_a_day_then_forgotten(client, db, app):
+    from datetime import timedelta
+
+    from shop.dbtypes import utcnow
+
+    user = make_user()
+    kb = make_product(stock=10)
+    db.session.commit()
+    h = {**_bearer(db, user), "Idempotency-Key": "daily"}
+    carts.add_item(user.id, kb.sku, 1)
+    db.session.commit()
+    first = client.post("/api/v1/orders", json={"shipping_address": ADDRESS}, headers=h).get_json()["data"]
+    key = db.session.scalar(select(IdempotencyKey))
+    # A shorter configured TTL is not honoured: keys live at least 24 hours.
+    app.config["IDEMPOTENCY_KEY_TTL"] = timedelta(hours=1)
+    key.created_at = utcnow() - timedelta(hours=23)
+    db.session.commit()
+    replay = client.post("/api/v1/orders", json={"shipping_address": ADDRESS}, headers=h)
+    assert replay.status_code == 201 and replay.get_json()["data"]["number"] == first["number"]
+    key.created_at = utcnow() - timedelta(hours=25)
+    db.session.commit()
+    runner = app.test_cli_runner()
+    assert "Deleted 1 expired" in runner.invoke(args=["shop", "purge-idempotency-keys"]).output
+    carts.add_item(user.id, kb.sku, 1)
+    db.session.commit()
+    fresh = client.post("/api/v1/orders", json={"shipping_address": ADDRESS}, headers=h)
+    assert fresh.status_code == 201 and fresh.get_json()["data"]["number"] != first["number"]
+    assert _order_count(db) == 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from shop.exceptions import ShopError
+from shop.exceptions import NotFound, ShopError
 from shop.extensions import db
 from shop.orders import bp
 from shop.orders import cart as carts
@@ -110,6 +110,11 @@ def cart_update(item_id: int):
         else:
             items, prices = carts.guest_update(*guest_cart(), item_id, form.quantity.data)
             save_guest_cart(items, prices)
+    except NotFound:
+        if current_user.is_authenticated:
+            raise  # a line id that is not in the account's cart: 404, like any other user's resource
+        flash("That item is no longer in your cart.", "info")  # a guest's stale page
+        return redirect(url_for("orders.cart"), 303)
     except ShopError as exc:
         db.session.rollback()
         flash(exc.detail, "danger")
@@ -127,6 +132,11 @@ def cart_remove(item_id: int):
             db.session.commit()
         else:
             save_guest_cart(*carts.guest_remove(*guest_cart(), item_id))
+    except NotFound:
+        if current_user.is_authenticated:
+            raise  # a line id that is not in the account's cart: 404
+        flash("That item is no longer in your cart.", "info")  # a guest's stale page
+        return redirect(url_for("orders.cart"), 303)
     except ShopError as exc:
         db.session.rollback()
         flash(exc.detail, "danger")
