@@ -410,3 +410,31 @@ def test_idempotency_keys_are_kept_a_day_then_forgotten(client, db, app):
     fresh = client.post("/api/v1/orders", json={"shipping_address": ADDRESS}, headers=h)
     assert fresh.status_code == 201 and fresh.get_json()["data"]["number"] != first["number"]
     assert _order_count(db) == 2
+
+
+def test_allocate_refuses_cleanly_and_records_nothing(app, db):
+    from shop.catalog import stock
+    from shop.exceptions import OutOfStock
+
+    p = make_product(name="Tripod", stock=2)
+    db.session.commit()
+    with pytest.raises(OutOfStock, match="Not enough stock for Tripod: 3 requested, 2 left."):
+        stock.allocate(p.id, 3, None, sku="Tripod")
+    p.status = "archived"
+    db.session.commit()
+    with pytest.raises(OutOfStock, match="Tripod is no longer sold."):
+        stock.allocate(p.id, 1, None, sku="Tripod")
+    db.session.rollback()
+    assert _stock(db, p.id) == (2, 2)
+
+
+def test_checkout_of_archived_product_is_409_naming_it(client, db):
+    user = make_user()
+    p = make_product(name="Old camera", stock=5)
+    db.session.commit()
+    carts.add_item(user.id, p.sku, 1)
+    p.status = "archived"
+    db.session.commit()
+    resp = client.post("/api/v1/orders", json={"shipping_address": ADDRESS}, headers=_bearer(db, user))
+    assert resp.status_code == 409 and "Old camera is no longer sold" in resp.get_json()["detail"]
+    assert _order_count(db) == 0 and _stock(db, p.id) == (5, 5)

@@ -46,8 +46,11 @@ def allocate(product_id: int, quantity: int, order_id: int | None, actor_id: int
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        left = db.session.scalar(select(Product.stock).where(Product.id == product_id))
+        row = db.session.execute(select(Product.stock, Product.status).where(Product.id == product_id)).first()
         label = sku or f"product {product_id}"
+        if row is None or row.status != "active":
+            raise OutOfStock(f"{label} is no longer sold.", {"stock": [f"{label}: no longer sold."]})
+        left = row.stock
         raise OutOfStock(
             f"Not enough stock for {label}: {quantity} requested, {left or 0} left.",
             {"stock": [f"{label}: only {left or 0} left."]},
