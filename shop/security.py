@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, abort, g, request
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
 
 from shop.extensions import db, login_manager, talisman
 
@@ -23,8 +24,21 @@ CONTENT_SECURITY_POLICY = {
 }
 
 
+#: Ids are 32-bit signed integers in every database we run on.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` URL parts: a number beyond :data:`MAX_ID` is a 404, never a database
+    overflow (500). flask-smorest documents the bound as the parameter's ``maximum``."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def init_security(app: Flask) -> None:
     """Configure Flask-Login and Talisman (CSP, nosniff, referrer policy; HSTS in production)."""
+    app.url_map.converters["int"] = IdConverter  # before any blueprint adds its routes
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
