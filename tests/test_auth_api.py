@@ -181,3 +181,15 @@ def test_openapi_documents_bearer_and_problem_errors(client):
     default = doc["components"]["responses"]["DEFAULT_ERROR"]
     assert list(default["content"]) == [PROBLEM]
     assert "201" in doc["paths"]["/api/v1/auth/tokens"]["post"]["responses"]
+
+
+def test_huge_ids_in_urls_are_404_not_database_errors(client, db):
+    user = make_user("big@example.com")
+    _, secret = services.create_api_token(user, "t")
+    db.session.commit()
+    for token_id in (2**31, 2**63, 10**30):
+        resp = client.delete(f"/api/v1/auth/tokens/{token_id}", headers=_bearer(secret))
+        assert resp.status_code == 404 and resp.headers["Content-Type"] == PROBLEM
+    doc = client.get("/api/v1/openapi.json").get_json()
+    param = doc["paths"]["/api/v1/auth/tokens/{token_id}"]["parameters"][0]
+    assert param["schema"] == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
