@@ -64,6 +64,10 @@ class Config:
     # Werkzeug hash method for passwords (scrypt with its default cost).
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
 
+    # Number of trusted proxies in front of the app (X-Forwarded-For/-Proto), so rate
+    # limits see the real client address behind a load balancer; 0 trusts none.
+    PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0)
+
     SHOP_NAME = os.environ.get("SHOP_NAME", "shop")
     SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "USD")
     SHOP_LOCALE = os.environ.get("SHOP_LOCALE", "en_US")

@@ -18,6 +18,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     """
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config)
+    register_proxy_fix(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -34,6 +35,15 @@ def load_config(app: Flask, config) -> None:
         config.validate()
     app.config.from_object(config)
     os.makedirs(app.instance_path, exist_ok=True)
+
+
+def register_proxy_fix(app: Flask) -> None:
+    """Trust ``PROXY_FIX_X_FOR`` proxies' X-Forwarded-* headers (behind a load balancer)."""
+    hops = app.config.get("PROXY_FIX_X_FOR", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def register_extensions(app: Flask) -> None:

@@ -52,3 +52,18 @@ def test_security_headers_on_every_response(client):
     assert "unsafe-inline" not in csp
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert resp.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_proxy_fix_uses_forwarded_client_address(app_factory):
+    from flask import request
+
+    app = app_factory(PROXY_FIX_X_FOR=1)
+
+    @app.get("/_whoami")
+    def _whoami():
+        return {"addr": request.remote_addr, "scheme": request.scheme}
+
+    body = app.test_client().get(
+        "/_whoami", headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    ).get_json()
+    assert body == {"addr": "203.0.113.7", "scheme": "https"}
