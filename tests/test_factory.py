@@ -2,7 +2,7 @@
 
 import pytest
 
-from config import ProductionConfig, TestingConfig
+from config import ProductionConfig
 from shop import create_app
 
 

@@ -127,7 +127,7 @@ def order_create(body):
         # A concurrent request with the same key committed first: answer with its order.
         order = checkout.find_idempotent_order(user.id, key, checkout.request_fingerprint(body))
         if order is None:
-            raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
+            raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.") from None
         result = checkout.CheckoutResult(order, created=False)
     except ShopError:
         db.session.rollback()

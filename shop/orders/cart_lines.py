@@ -37,7 +37,7 @@ def check_quantity(quantity, allow_zero: bool = False) -> int:
     try:
         quantity = int(quantity)
     except (TypeError, ValueError):
-        raise ValidationFailed("Quantity must be a whole number.", {"quantity": ["Not a whole number."]})
+        raise ValidationFailed("Quantity must be a whole number.", {"quantity": ["Not a whole number."]}) from None
     low, high = (0 if allow_zero else 1), max_quantity()
     if not low <= quantity <= high:
         raise ValidationFailed(f"Quantity must be between {low} and {high}.",

@@ -78,9 +78,9 @@ def read_checkout_token(token: str) -> str:
     try:
         number = _serializer().loads(token or "", max_age=CHECKOUT_TOKEN_MAX_AGE)
     except SignatureExpired:
-        raise ValidationFailed("This checkout page has expired; please review your order and confirm again.")
+        raise ValidationFailed("This checkout page has expired; please review your order and confirm again.") from None
     except BadSignature:
-        raise ValidationFailed("This checkout form is not valid; please review your order and confirm again.")
+        raise ValidationFailed("This checkout form is not valid; please review your order and confirm again.") from None
     if not isinstance(number, str) or services.normalize_order_number(number) != number:
         raise ValidationFailed("This checkout form is not valid; please review your order and confirm again.")
     return number

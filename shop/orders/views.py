@@ -146,5 +146,5 @@ def cart_remove(item_id: int):
 
 
 # Checkout and order pages register on ``bp`` when imported.
-from shop.orders import checkout_views as _checkout_views  # noqa: F401
-from shop.orders import order_views as _order_views  # noqa: F401
+from shop.orders import checkout_views as _checkout_views  # noqa: E402,F401
+from shop.orders import order_views as _order_views  # noqa: E402,F401
