@@ -50,7 +50,9 @@ def test_upgrade_from_empty_matches_models(app_factory, empty_database_url):
             tables = set(inspect(conn).get_table_names())
         assert diff == [], f"migrations differ from the models: {diff}"
         assert {"products", "orders", "users", "stock_movements"} <= tables
+        assert any(t.startswith("search_") for t in tables), "the search index was not built"
         downgrade(revision="base")
         with _db.engine.connect() as conn:
             left = set(inspect(conn).get_table_names()) - {"alembic_version"}
         assert not (left & set(_db.metadata.tables)), "downgrade left model tables behind"
+        assert not [t for t in left if t.startswith("search_")], f"search tables left: {left}"
