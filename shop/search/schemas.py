@@ -1,0 +1,178 @@
+"""Search serialization: query-string schemas and response shapes for the search API.
+
+The request schemas validate ``GET /search`` and ``GET /search/suggest`` (422 with field
+errors) and, with the response schemas, describe both endpoints in the OpenAPI document.
+Products use the catalog's one product shape (``shop.catalog.schemas.product_json``).
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from shop.catalog.schemas import CategoryRefSchema, LinksSchema, ProductSchema
+from shop.search.facets import PRICE_BANDS
+from shop.search.services import SORTS
+
+#: Longest query text accepted (longer text is refused; the engine reads only the start).
+MAX_QUERY_CHARS = 20_000
+MAX_CENTS = 2**31 - 1
+
+
+def band_for_range(min_price: int | None, max_price: int | None) -> str | None:
+    """The price band key whose bounds are ``min_price``..``max_price`` (cents).
+
+    A band ``lo..hi`` (hi exclusive) is selected by ``min_price=lo`` with ``max_price`` equal
+    to ``hi`` or ``hi - 1`` (an inclusive bound); the open top band by ``min_price`` alone.
+
+    Raises:
+        ValidationError: when the range is given but is not one of the bands.
+    """
+    if min_price is None and max_price is None:
+        return None
+    for key, (_label, lo, hi) in PRICE_BANDS.items():
+        if (min_price or 0) != lo:
+            continue
+        if hi is None and max_price is None:
+            return key
+        if hi is not None and max_price in (hi, hi - 1):
+            return key
+    bands = ", ".join(
+        f"{lo}..{'' if hi is None else hi - 1}" for _label, lo, hi in PRICE_BANDS.values()
+    )
+    raise ValidationError(f"min_price/max_price must select one price band ({bands}); "
+                          "or use 'price' with a band key.", "min_price")
+
+
+class SearchQuerySchema(Schema):
+    """Query string of ``GET /search``: text, filters, sort and page."""
+
+    q = fields.String(load_default="", validate=validate.Length(max=MAX_QUERY_CHARS),
+                      metadata={"description": "What the shopper typed; empty lists every active product."})
+    category = fields.String(validate=validate.Length(max=200),
+                             metadata={"description": "Category slug; a top-level category includes its leaves."})
+    brand = fields.List(fields.String(validate=validate.Length(max=120)), validate=validate.Length(max=20),
+                        metadata={"description": "Exact brand name; repeat for several brands (any of them)."})
+    price = fields.String(validate=validate.OneOf(list(PRICE_BANDS)),
+                          metadata={"description": "Price band key (as in meta.facets.price)."})
+    min_price = fields.Integer(validate=validate.Range(min=0, max=MAX_CENTS),
+                               metadata={"description": "Cents, with max_price: the bounds of one price band."})
+    max_price = fields.Integer(validate=validate.Range(min=0, max=MAX_CENTS),
+                               metadata={"description": "Cents, with min_price: the bounds of one price band."})
+    in_stock = fields.Boolean(load_default=False, metadata={"description": "Only products in stock."})
+    sort = fields.String(load_default="relevance", validate=validate.OneOf(list(SORTS)))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=24, validate=validate.Range(min=1, max=100))
+
+    @validates_schema
+    def _price_range(self, data, **kwargs):
+        """min/max must select a band, and not together with ``price``."""
+        lo, hi = data.get("min_price"), data.get("max_price")
+        if lo is not None and hi is not None and lo > hi:
+            raise ValidationError("Must not be more than max_price.", "min_price")
+        band = band_for_range(lo, hi)
+        if band and data.get("price") and data["price"] != band:
+            raise ValidationError("Give either price or min_price/max_price.", "price")
+
+
+class SuggestQuerySchema(Schema):
+    """Query string of ``GET /search/suggest``."""
+
+    q = fields.String(load_default="", validate=validate.Length(max=200),
+                      metadata={"description": "The prefix typed so far."})
+    limit = fields.Integer(load_default=6, validate=validate.Range(min=1, max=20),
+                           metadata={"description": "Most suggestions per kind."})
+
+
+# --- Response schemas --------------------------------------------------------------------
+
+
+class CategoryFacetSchema(Schema):
+    """A category facet entry."""
+
+    slug = fields.String()
+    name = fields.String()
+    full_name = fields.String()
+    count = fields.Integer()
+    selected = fields.Boolean()
+
+
+class BrandFacetSchema(Schema):
+    """A brand facet entry."""
+
+    value = fields.String()
+    count = fields.Integer()
+    selected = fields.Boolean()
+
+
+class PriceFacetSchema(Schema):
+    """A price band facet entry (``key`` is the ``price`` filter value)."""
+
+    key = fields.String()
+    label = fields.String()
+    count = fields.Integer()
+    selected = fields.Boolean()
+
+
+class InStockFacetSchema(Schema):
+    """How many matches are in stock."""
+
+    count = fields.Integer()
+    selected = fields.Boolean()
+
+
+class FacetsSchema(Schema):
+    """Facet counts; each counts the matches under every filter except its own."""
+
+    category = fields.List(fields.Nested(CategoryFacetSchema))
+    brand = fields.List(fields.Nested(BrandFacetSchema))
+    price = fields.List(fields.Nested(PriceFacetSchema))
+    in_stock = fields.Nested(InStockFacetSchema)
+
+
+class SearchMetaSchema(Schema):
+    """Pagination plus what the search found out about the query."""
+
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()
+    facets = fields.Nested(FacetsSchema)
+    did_you_mean = fields.String(allow_none=True, metadata={"description": "A corrected query, if any."})
+    relaxed = fields.Boolean(metadata={"description": "True when not every word matched."})
+    closest_categories = fields.List(fields.Nested(CategoryRefSchema),
+                                     metadata={"description": "With no results: categories to try."})
+
+
+class SearchCollectionSchema(Schema):
+    """``{"data": [product], "meta": {..., facets}, "links": {...}}``, best match first."""
+
+    data = fields.List(fields.Nested(ProductSchema))
+    meta = fields.Nested(SearchMetaSchema)
+    links = fields.Nested(LinksSchema)
+
+
+class SuggestCategorySchema(CategoryRefSchema):
+    """A suggested category with its page."""
+
+    url = fields.String()
+
+
+class SuggestBrandSchema(Schema):
+    """A suggested brand with the search filtered by it."""
+
+    name = fields.String()
+    url = fields.String()
+
+
+class SuggestionsSchema(Schema):
+    """Products, categories and brands matching the prefix."""
+
+    products = fields.List(fields.Nested(ProductSchema))
+    categories = fields.List(fields.Nested(SuggestCategorySchema))
+    brands = fields.List(fields.Nested(SuggestBrandSchema))
+
+
+class SuggestEnvelopeSchema(Schema):
+    """``{"data": {products, categories, brands}}``."""
+
+    data = fields.Nested(SuggestionsSchema)
