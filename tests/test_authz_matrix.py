@@ -106,6 +106,7 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "GET catalog_api.product": PUBLIC,
     "PATCH catalog_api.update": STAFF_API,
     "GET search_api.suggest": PUBLIC,
+    "GET search_api.search": PUBLIC,
     # API: cart and orders
     "GET orders_api.cart_get": SIGNED_IN_API,
     "POST orders_api.cart_item_add": SIGNED_IN_API,
