@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from flask import current_app, request, url_for
+from marshmallow import Schema, fields
 from sqlalchemy import Select, func, select
 
 from shop.exceptions import ValidationFailed
@@ -71,3 +72,20 @@ def paginate_select(stmt: Select, page: int, per_page: int, serialize: Callable[
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return [serialize(r) for r in rows], int(total or 0)
+
+
+class PageMetaSchema(Schema):
+    """``meta`` of a collection: ``{page, per_page, total, pages}``."""
+
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    pages = fields.Integer()
+
+
+class PageLinksSchema(Schema):
+    """``links`` of a collection: URLs of this, the next and the previous page (None at the ends)."""
+
+    self = fields.String()
+    next = fields.String(required=True, allow_none=True)
+    prev = fields.String(required=True, allow_none=True)

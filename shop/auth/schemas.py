@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from shop.apiutils import PageLinksSchema, PageMetaSchema
 from shop.auth.models import SCOPES
 from shop.auth.passwords import MAX_LENGTH
 
@@ -61,23 +62,6 @@ class TokenCreatedSchema(TokenSchema):
     """A new token, with its secret (shown only in this answer)."""
 
     token = fields.String(required=True, metadata={"description": "Send as 'Authorization: Bearer <token>'"})
-
-
-class PageMetaSchema(ma.Schema):
-    """Pagination facts of a collection."""
-
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
-    pages = fields.Integer()
-
-
-class PageLinksSchema(ma.Schema):
-    """Links to the neighbouring pages of a collection."""
-
-    self = fields.String()
-    next = fields.String(required=True, allow_none=True)
-    prev = fields.String(required=True, allow_none=True)
 
 
 class UserEnvelope(ma.Schema):

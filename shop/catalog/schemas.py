@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app, url_for
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shop.apiutils import PageLinksSchema, PageMetaSchema
 from shop.catalog.models import PRODUCT_STATUSES
 
 #: Sort keys accepted by listings (pages and API) -> human label.
@@ -118,21 +119,9 @@ class ProductEnvelopeSchema(Schema):
     data = fields.Nested(ProductDetailSchema)
 
 
-class MetaSchema(Schema):
-    """Pagination metadata."""
-
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
-    pages = fields.Integer()
-
-
-class LinksSchema(Schema):
-    """Pagination links (None at the ends)."""
-
-    self = fields.String()
-    next = fields.String(allow_none=True)
-    prev = fields.String(allow_none=True)
+# Collection metadata and links, shared by every API collection.
+MetaSchema = PageMetaSchema
+LinksSchema = PageLinksSchema
 
 
 class ProductCollectionSchema(Schema):

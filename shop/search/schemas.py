@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shop.apiutils import PageMetaSchema
 from shop.catalog.schemas import CategoryRefSchema, LinksSchema, ProductSchema
 from shop.search.facets import PRICE_BANDS
 from shop.search.services import SORTS
@@ -129,13 +130,9 @@ class FacetsSchema(Schema):
     in_stock = fields.Nested(InStockFacetSchema)
 
 
-class SearchMetaSchema(Schema):
+class SearchMetaSchema(PageMetaSchema):
     """Pagination plus what the search found out about the query."""
 
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
-    pages = fields.Integer()
     facets = fields.Nested(FacetsSchema)
     did_you_mean = fields.String(allow_none=True, metadata={"description": "A corrected query, if any."})
     relaxed = fields.Boolean(metadata={"description": "True when not every word matched."})
