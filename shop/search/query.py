@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -41,6 +42,7 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(fold(text))
 
 
+@lru_cache(maxsize=65536)
 def stem(token: str) -> str:
     """English (Snowball) stem of one folded token."""
     return _STEMMER.stemWord(token)
@@ -77,6 +79,7 @@ class Group:
     text: str
     alternatives: list[Alternative] = field(default_factory=list)
     corrected: str | None = None  # set when a typo correction replaced the typed word
+    parts: list[Group] = field(default_factory=list)  # the typed words of a joined pair
 
     def add(self, alt: Alternative) -> None:
         """Add an alternative once."""
@@ -91,6 +94,22 @@ class QueryPlan:
     raw: str
     groups: list[Group]
     did_you_mean: str | None = None
+
+    def relaxed(self) -> QueryPlan:
+        """The plan with joined pairs split back into their words (each word also
+        accepting the joined form), for matching some of the groups."""
+        groups: list[Group] = []
+        for g in self.groups:
+            if not g.parts:
+                groups.append(g)
+                continue
+            for part in g.parts:
+                split = Group(part.text, list(part.alternatives), part.corrected)
+                for alt in g.alternatives:
+                    if len(alt.tokens) == 1:
+                        split.add(alt)
+                groups.append(split)
+        return QueryPlan(self.raw, groups, self.did_you_mean)
 
     @property
     def empty(self) -> bool:
@@ -168,7 +187,8 @@ def analyze(raw: str, vocab: Vocabulary, max_length: int = 200) -> QueryPlan:
         nxt = words[i + 1] if i + 1 < len(words) else None
         # Two words the catalog writes as one ("head set" -> "headset").
         if nxt and len(toks) == 1 and len(nxt) == 1 and freq.get(toks[0] + nxt[0], 0) > 0:
-            g = Group(f"{toks[0]} {nxt[0]}")
+            g = Group(f"{toks[0]} {nxt[0]}", parts=[
+                Group(toks[0], [Alternative((toks[0],))]), Group(nxt[0], [Alternative((nxt[0],))])])
             g.add(Alternative((toks[0], nxt[0])))
             g.add(Alternative((toks[0] + nxt[0],)))
             groups.append(g)

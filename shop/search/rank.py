@@ -18,6 +18,7 @@ RRF_K = 10
 W_TEXT = 1.0
 W_COVER = 1.0
 W_TITLE = 1.0
+W_CATEGORY = 0.5
 W_PHRASE = 0.5
 
 
@@ -65,23 +66,30 @@ def _group_hits(plan: QueryPlan, field: list[tuple[str, str]]) -> list[bool]:
     return [any(_matches(a, field) for a in g.alternatives) for g in plan.groups]
 
 
-def rerank(plan: QueryPlan, docs: list[Doc]) -> list[int]:
-    """Product ids of ``docs`` (given in the backend's text order) in re-ranked order."""
+def rerank(plan: QueryPlan, docs: list[Doc], ranks: list[dict[int, int]]) -> list[int]:
+    """Product ids of ``docs`` in re-ranked order.
+
+    Args:
+        ranks: per backend ranker, product id -> 0-based rank (absent: not in its top).
+    """
     n_groups = max(1, len(plan.groups))
     scored = []
-    for rank, d in enumerate(docs):
+    for order, d in enumerate(docs):
+        text_rank = sum((RRF_K + 1) / (RRF_K + 1 + r[d.product_id]) for r in ranks if d.product_id in r)
         title = _field(d.title + " " + d.model)
-        meta = _field(" ".join((d.brand, d.category, d.kind)))
+        meta = _field(" ".join((d.brand, d.kind)))
         in_title = _group_hits(plan, title)
         in_meta = _group_hits(plan, meta)
-        cover = sum(a or b for a, b in zip(in_title, in_meta)) / n_groups
+        in_cat = _group_hits(plan, _field(d.category))
+        cover = sum(a or b or c for a, b, c in zip(in_title, in_meta, in_cat)) / n_groups
         title_cover = sum(in_title) / n_groups
+        cat_cover = sum(in_cat) / n_groups
         phrase = 0.0
         if len(plan.groups) > 1:
             whole = Alternative(tuple(t for g in plan.groups for t in g.alternatives[0].tokens))
             phrase = 1.0 if _matches(whole, title) else 0.0
-        score = (W_TEXT * (RRF_K + 1) / (RRF_K + 1 + rank) + W_COVER * cover
-                 + W_TITLE * title_cover + W_PHRASE * phrase)
-        scored.append((-score, rank, d.product_id))
+        score = (W_TEXT * text_rank + W_COVER * cover
+                 + W_TITLE * title_cover + W_CATEGORY * cat_cover + W_PHRASE * phrase)
+        scored.append((-score, order, d.product_id))
     scored.sort()
     return [pid for _, _, pid in scored]

@@ -109,7 +109,7 @@ _PG_STATEMENTS = [
     "CREATE INDEX IF NOT EXISTS ix_search_documents_doc ON search_documents USING gin (doc gin_trgm_ops)",
     "CREATE TABLE IF NOT EXISTS search_words (word text PRIMARY KEY)",
     "CREATE INDEX IF NOT EXISTS ix_search_words_trgm ON search_words USING gin (word gin_trgm_ops)",
-    # One product's index entry: title and model weigh A, brand and category B, the
+    # One product's index entry: title and model weigh A, brand B, category and
     # product type C, the description D. Model numbers also appear without separators.
     """CREATE OR REPLACE FUNCTION search_refresh_products(ids integer[]) RETURNS void
     LANGUAGE plpgsql AS $$
@@ -129,7 +129,7 @@ _PG_STATEMENTS = [
                    setweight(to_tsvector('english', name), 'A')
                    || setweight(to_tsvector('simple', model), 'A')
                    || setweight(to_tsvector('english', brand), 'B')
-                   || setweight(to_tsvector('english', category), 'B')
+                   || setweight(to_tsvector('english', category), 'C')
                    || setweight(to_tsvector('english', product_type), 'C')
                    || setweight(to_tsvector('english',
                         regexp_replace(description, '<[^>]*>', ' ', 'g')), 'D'),

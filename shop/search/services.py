@@ -4,7 +4,8 @@
 the database dialect find and score the matching active products, applies the filters,
 computes the facets, and orders the page: by relevance (the backend's score, with the
 top ``RERANK_WINDOW`` re-ranked by :mod:`shop.search.rank`), price or newness.
-Every group of the query must match; when nothing does, any group may (``relaxed``).
+Every group of the query must match; when fewer than ``RELAX_BELOW`` products do,
+products matching some of the groups follow them (``relaxed``), most groups first.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from shop.search.rank import Doc, rerank
 
 #: How many of the best text matches are re-ranked with the product fields.
 RERANK_WINDOW = 100
+#: With fewer matches of every query group than this, matches of some groups follow them.
+RELAX_BELOW = 10
+#: Also re-rank the best matches by category and product type (a second ranker).
+KIND_RANKER = False
 SORTS = {
     "relevance": "Relevance",
     "price_asc": "Price: low to high",
@@ -128,17 +133,29 @@ def _order(stmt: Select, sort: str, score) -> Select:
     return stmt.order_by(score.desc(), Product.id)
 
 
-def _page_ids(base: Select, params: SearchParams, plan: QueryPlan, score) -> list[int]:
-    """Product ids of the requested page in the requested order."""
+def _page_ids(base: Select, params: SearchParams, plan: QueryPlan, match) -> list[int]:
+    """Product ids of the requested page in the requested order.
+
+    By relevance, the re-ranked window is the union of the best ``RERANK_WINDOW`` by the
+    backend's score and by its category/type score (two rankers fused in :func:`rerank`).
+    """
     offset = (params.page - 1) * params.per_page
+    score = match.c.score if match is not None else None
     ordered = _order(base, params.sort, score)
-    if params.sort != "relevance" or score is None or offset >= RERANK_WINDOW:
+    if params.sort != "relevance" or match is None or offset >= RERANK_WINDOW:
         return list(db.session.scalars(ordered.limit(params.per_page).offset(offset)))
     window = list(db.session.scalars(ordered.limit(RERANK_WINDOW)))
-    ranked = rerank(plan, _docs(window))
-    if offset + params.per_page <= len(ranked) or len(window) < RERANK_WINDOW:
+    by_kind = [] if not KIND_RANKER else list(db.session.scalars(
+        base.where(match.c.kind_score > 0).order_by(match.c.kind_score.desc(), Product.id).limit(RERANK_WINDOW)
+    ))
+    ranks = [{pid: i for i, pid in enumerate(window)}, {pid: i for i, pid in enumerate(by_kind)}]
+    candidates = window + [pid for pid in by_kind if pid not in ranks[0]]
+    ranked = rerank(plan, _docs(candidates), ranks)
+    if offset + params.per_page <= len(window) or len(window) < RERANK_WINDOW:
         return ranked[offset : offset + params.per_page]
-    rest = list(db.session.scalars(ordered.limit(offset + params.per_page - len(ranked)).offset(len(ranked))))
+    seen = set(ranked)
+    rest = [pid for pid in db.session.scalars(
+        ordered.limit(offset + params.per_page + len(ranked)).offset(len(window))) if pid not in seen]
     return (ranked + rest)[offset : offset + params.per_page]
 
 
@@ -157,17 +174,18 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     backend = get_backend(db.session)
     plan = analyze(params.q, backend, current_app.config.get("SEARCH_MAX_QUERY_LENGTH", 200))
     relaxed = False
-    score = None
+    match = None
     base = select(Product.id).where(Product.status == "active")
     if not plan.empty:
         match = backend.match(plan, require_all=True)
-        if len(plan.groups) > 1 and not _exists(match):
+        loose = plan.relaxed()
+        if len(loose.groups) > 1 and _count(match, RELAX_BELOW) < RELAX_BELOW:
+            plan = loose
             match, relaxed = backend.match(plan, require_all=False), True
         base = select(Product.id).join(match, match.c.product_id == Product.id).where(Product.status == "active")
-        score = match.c.score
     stmt = _filtered(base, params)
     total = facet_mod.count(stmt)
-    ids = _page_ids(stmt, params, plan, score) if total else []
+    ids = _page_ids(stmt, params, plan, match) if total else []
     products = _load(ids)
     facets = facet_mod.compute(base, params, _filtered) if with_facets else {}
     result = SearchResult(products, total, params.page, params.per_page, facets, plan, relaxed,
@@ -177,9 +195,9 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     return result
 
 
-def _exists(match) -> bool:
-    """True if the match subquery has at least one row."""
-    return db.session.execute(select(match.c.product_id).limit(1)).first() is not None
+def _count(match, cap: int) -> int:
+    """Rows of the match subquery, counting at most ``cap``."""
+    return facet_mod.count(select(match.c.product_id).limit(cap))
 
 
 def _load(ids: list[int]) -> list[Product]:

@@ -8,10 +8,12 @@ from sqlalchemy import Float, FromClause, Integer, column, text
 from shop.search.backends.base import SearchBackend
 from shop.search.query import Alternative, QueryPlan, is_model_like
 
-#: ts_rank weights for the D, C, B, A labels (description, type, brand+category, title+model).
-LABEL_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
+#: ts_rank weights for the D, C, B, A labels (description, category+type, brand, title+model).
+LABEL_WEIGHTS = "{0.1, 0.6, 0.4, 1.0}"
 #: Document counts are only needed to compare words; counting stops here.
 FREQ_CAP = 1000
+#: Score added per matched query group when any group may match (coverage first).
+COVERAGE_BONUS = 1000
 
 
 def alternative_expr(alt: Alternative) -> str:
@@ -83,7 +85,8 @@ class PostgresBackend(SearchBackend):
         return [r[0] for r in rows]
 
     def match(self, plan: QueryPlan, require_all: bool = True) -> FromClause:
-        """``(product_id, score)``: tsquery matches ranked by ts_rank, plus substring
+        """``(product_id, score, kind_score)``: tsquery matches ranked by ts_rank (all
+        labels; and label C, category and product type, alone), plus substring
         matches of model-number-like words (pg_trgm index) when any group may match."""
         params = {"q": tsquery_text(plan, require_all)}
         where = "d.tsv @@ q.q"
@@ -95,9 +98,21 @@ class PostgresBackend(SearchBackend):
         if patterns and (not require_all or len(plan.groups) == 1):
             where += " OR d.doc LIKE ANY(:patterns)"
             params["patterns"] = patterns
+        coverage = "0"
+        if not require_all and len(plan.groups) > 1:
+            # Products matching more of the query's groups come first.
+            parts = []
+            for i, g in enumerate(plan.groups):
+                params[f"g{i}"] = tsquery_text(QueryPlan(plan.raw, [g]), True)
+                parts.append(f"(d.tsv @@ to_tsquery('english', :g{i}))::int")
+            coverage = " + ".join(parts)
         stmt = text(
-            f"SELECT d.product_id AS product_id, ts_rank('{LABEL_WEIGHTS}', d.tsv, q.q) AS score "
+            f"SELECT d.product_id AS product_id, {COVERAGE_BONUS} * ({coverage}) "
+            f"+ ts_rank('{LABEL_WEIGHTS}', d.tsv, q.q) AS score, "
+            "ts_rank('{0, 1, 0, 0}', d.tsv, q.q) AS kind_score "
             "FROM search_documents d, to_tsquery('english', :q) AS q(q) "
             f"WHERE {where}"
         ).bindparams(**params)
-        return stmt.columns(column("product_id", Integer), column("score", Float)).subquery("m")
+        return stmt.columns(
+            column("product_id", Integer), column("score", Float), column("kind_score", Float)
+        ).subquery("m")

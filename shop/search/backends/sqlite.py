@@ -9,6 +9,8 @@ from shop.search.query import Alternative, QueryPlan
 
 #: BM25 weights of the ``search_fts`` columns: title, model, brand, category, kind, body.
 COLUMN_WEIGHTS = (4.0, 4.0, 2.0, 3.0, 2.0, 1.0)
+#: Score added per matched query group when any group may match (coverage first).
+COVERAGE_BONUS = 1000
 
 
 def _quote(token: str) -> str:
@@ -76,10 +78,24 @@ class SqliteBackend(SearchBackend):
         return [r[0] for r in rows]
 
     def match(self, plan: QueryPlan, require_all: bool = True) -> FromClause:
-        """``(product_id, score)`` with score = -bm25 (higher is better)."""
+        """``(product_id, score, kind_score)``: -bm25 over all columns (higher is better),
+        and -bm25 over the category and product type alone."""
         weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
+        params = {"q": match_expr(plan, require_all)}
+        coverage = "0"
+        if not require_all and len(plan.groups) > 1:
+            # Products matching more of the query's groups come first.
+            parts = []
+            for i, g in enumerate(plan.groups):
+                params[f"g{i}"] = match_expr(QueryPlan(plan.raw, [g]), True)
+                parts.append(f"(rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :g{i}))")
+            coverage = " + ".join(parts)
         stmt = text(
-            f"SELECT rowid AS product_id, -bm25(search_fts, {weights}) AS score "
+            f"SELECT rowid AS product_id, {COVERAGE_BONUS} * ({coverage}) - bm25(search_fts, {weights}) "
+            "AS score, -bm25(search_fts, 0, 0, 0, 1, 1, 0) AS kind_score "
             "FROM search_fts WHERE search_fts MATCH :q"
-        ).bindparams(q=match_expr(plan, require_all))
-        return stmt.columns(column("product_id", Integer), column("score", Float)).subquery("m")
+        ).bindparams(**params)
+        # Materialized: otherwise SQLite may run the MATCH once per product row of a join.
+        return stmt.columns(
+            column("product_id", Integer), column("score", Float), column("kind_score", Float)
+        ).cte("m").prefix_with("MATERIALIZED")
