@@ -60,6 +60,7 @@ def init_security(app: Flask) -> None:
     init_rate_limits(app)
     # First of all before-request hooks: no caller identity may leak in from another request.
     app.before_request_funcs.setdefault(None, []).insert(0, forget_cached_caller)
+    app.before_request(reject_nul_in_params)
     app.before_request(check_api_body)
 
 
@@ -96,9 +97,53 @@ def check_api_body() -> None:
     if not request.is_json:
         abort(400, "The request body must be JSON, sent with 'Content-Type: application/json'.")
     try:
-        request.get_json()
+        body = request.get_json()
     except BadRequest:
         abort(400, "The request body is not valid JSON.")
+    bad = _fields_with_nul(body)
+    if bad:
+        from shop.exceptions import ValidationFailed
+
+        raise ValidationFailed(
+            "Text may not contain NUL characters.",
+            {field: ["May not contain NUL characters."] for field in bad},
+        )
+
+
+def _fields_with_nul(value, path: str = "") -> list[str]:
+    """Dotted paths of the strings (keys included) in a JSON value that contain U+0000.
+
+    PostgreSQL cannot store NUL in text, so such input is refused up front (422)
+    instead of failing in the database.
+    """
+    found: list[str] = []
+    if isinstance(value, str):
+        if "\x00" in value:
+            found.append(path or "body")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key_path = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                found.append(key_path)
+            found.extend(_fields_with_nul(item, key_path))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(_fields_with_nul(item, f"{path}.{index}" if path else str(index)))
+    return found
+
+
+def reject_nul_in_params() -> None:
+    """Refuse query-string and form values containing NUL (400): no database stores them as text."""
+    sources = [request.args]
+    if request.mimetype in FORM_TYPES:
+        sources.append(request.form)
+    for source in sources:
+        for key, value in source.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                abort(400, "Parameters may not contain NUL characters.")
+
+
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 @login_manager.user_loader
