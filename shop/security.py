@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from werkzeug.datastructures import ImmutableMultiDict
 from flask import Flask, abort, g, request
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
@@ -133,14 +134,20 @@ def _fields_with_nul(value, path: str = "") -> list[str]:
 
 
 def reject_nul_in_params() -> None:
-    """Refuse query-string and form values containing NUL (400): no database stores them as text."""
-    sources = [request.args]
-    if request.mimetype in FORM_TYPES:
-        sources.append(request.form)
-    for source in sources:
-        for key, value in source.items(multi=True):
-            if "\x00" in key or "\x00" in value:
-                abort(400, "Parameters may not contain NUL characters.")
+    """Keep NUL out of parameters: no database stores it as text (PostgreSQL refuses it).
+
+    Query-string values only ever filter or search, so NUL is dropped from them; a page's
+    form data is meant to be stored, so a form carrying NUL is refused (400). API bodies
+    are JSON and are checked field by field in :func:`check_api_body`.
+    """
+    args = request.args
+    if any("\x00" in k or "\x00" in v for k, v in args.items(multi=True)):
+        request.args = ImmutableMultiDict(
+            [(k.replace("\x00", ""), v.replace("\x00", "")) for k, v in args.items(multi=True)]
+        )
+    if request.mimetype in FORM_TYPES and not request.path.startswith("/api/"):
+        if any("\x00" in k or "\x00" in v for k, v in request.form.items(multi=True)):
+            abort(400, "Form fields may not contain NUL characters.")
 
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
