@@ -1,0 +1,126 @@
+"""The search index stays in sync with products through every write path, on both databases."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+from sqlalchemy import insert, text, update
+
+from shop.catalog import editing
+from shop.catalog.models import Product
+from shop.catalog.stock import allocate
+from shop.search import schema
+from shop.search.query import analyze
+from shop.search.backends import get_backend
+from shop.search.services import SearchParams, search
+from tests.factories import make_category, make_product
+
+
+def found(q: str, **filters) -> list[str]:
+    """SKUs the search service returns for ``q`` (first page of 100)."""
+    return [p.sku for p in search(SearchParams(q=q, per_page=100, **filters), with_facets=False).products]
+
+
+def indexed_count(db) -> int:
+    """Rows in the dialect's index table."""
+    table = "search_documents" if db.engine.dialect.name == "postgresql" else "search_fts"
+    return db.session.scalar(text(f"SELECT count(*) FROM {table}"))
+
+
+def test_edit_is_found_at_once_and_archive_removes(db):
+    cat = make_category("Audio")
+    p = make_product("Philips studio headphones", brand="Philips", category=cat, sku="HP1")
+    db.session.commit()
+    assert found("headphones") == ["HP1"]
+
+    editing.update_product(p.id, {"name": "Philips zanzibar monitor speaker"}, actor_id=None)
+    # Same transaction, before commit: the index already has the new name.
+    assert found("zanzibar") == ["HP1"]
+    assert found("headphones") == []
+    db.session.commit()
+    assert found("zanzibar") == ["HP1"]
+
+    editing.archive_product(p.id, actor_id=None)
+    db.session.commit()
+    assert found("zanzibar") == []
+    assert db.session.get(Product, p.id).status == "archived"
+    assert indexed_count(db) == 0
+
+
+def test_rolled_back_edit_leaves_the_index_as_it_was(db):
+    p = make_product("Garmin forerunner watch", brand="Garmin", sku="G1")
+    db.session.commit()
+    editing.update_product(p.id, {"name": "Garmin quokka watch"}, actor_id=None)
+    assert found("quokka") == ["G1"]
+    db.session.rollback()
+    assert found("quokka") == [] and found("forerunner") == ["G1"]
+
+
+def test_core_bulk_insert_update_and_delete_are_indexed(db):
+    db.session.execute(insert(Product), [
+        {"sku": "B1", "slug": "b1", "name": "Verbatim AA batteries", "price_cents": 500, "stock": 1,
+         "status": "active", "brand": "Verbatim", "model": "49501"},
+        {"sku": "B2", "slug": "b2", "name": "Duracell AA batteries", "price_cents": 600, "stock": 1,
+         "status": "draft", "brand": "Duracell", "model": ""},
+    ])
+    assert sorted(found("batteries")) == ["B1"]  # drafts are never found
+    db.session.execute(update(Product).where(Product.sku == "B2").values(status="active"))
+    assert sorted(found("batteries")) == ["B1", "B2"]
+    db.session.execute(update(Product).where(Product.sku == "B1").values(name="Verbatim lantern"))
+    assert found("batteries") == ["B2"] and found("lantern") == ["B1"]
+    db.session.execute(Product.__table__.delete().where(Product.sku == "B2"))
+    assert found("batteries") == [] and indexed_count(db) == 1
+    db.session.commit()
+
+
+def test_stock_changes_keep_the_product_findable_and_filterable(db):
+    p = make_product("Logitech wireless mouse", brand="Logitech", stock=1, sku="M1")
+    db.session.commit()
+    allocate(p.id, 1, order_id=None)
+    db.session.commit()
+    assert found("mouse") == ["M1"]
+    assert found("mouse", in_stock=True) == []
+
+
+def test_category_rename_reaches_the_index(db):
+    top = make_category("Computers")
+    leaf = make_category("Notebooks", parent=top)
+    make_product("HP EliteBook 840", brand="HP", category=leaf, sku="E1")
+    db.session.commit()
+    assert found("notebooks") == ["E1"]
+    leaf.name = "Ultrabooks"
+    db.session.commit()
+    assert found("ultrabooks") == ["E1"] and found("notebooks") == []
+    top.name = "Portables"
+    db.session.commit()
+    assert found("portables") == ["E1"]
+
+
+def test_install_is_idempotent_and_reindex_rebuilds(app, db):
+    make_product("Brother TN-2110 toner", brand="Brother", model="TN-2110", sku="T1")
+    make_product("Old toner", status="archived", sku="T2")
+    db.session.commit()
+    conn = db.session.connection()
+    schema.install(conn)
+    schema.install(conn)
+    schema.clear(conn)
+    assert found("toner") == []
+    db.session.commit()
+    db.session.close()  # the command uses its own connection
+    result = CliRunner().invoke(app.cli, ["shop", "reindex"], catch_exceptions=False)
+    assert result.exit_code == 0 and "Indexed 1 active products" in result.output
+    assert found("toner") == ["T1"] and found("tn2110") == ["T1"] and found("tn-2110") == ["T1"]
+
+
+def test_model_numbers_typos_and_compounds(db):
+    make_product("HP Pavilion dv7-1211ea Notebook", brand="HP", model="dv7-1211ea", sku="N1")
+    make_product("Sony wireless headset", brand="Sony", sku="H1")
+    make_product("Samsung Galaxy smartwatch", brand="Samsung", sku="W1")
+    make_product("Sennheiser studio headphones", brand="Sennheiser", sku="H2")
+    db.session.commit()
+    for q in ("dv7-1211ea", "dv7-1211", "dv71211ea", "DV7 1211EA", "1211ea"):
+        assert found(q) == ["N1"], q
+    assert found("head set") == ["H1"]
+    assert found("smart watch") == ["W1"]
+    assert found("hedphones") == ["H2"]
+    plan = analyze("hedphones", get_backend(db.session))
+    assert plan.did_you_mean == "headphones"
