@@ -6,8 +6,6 @@ still shows how many results the other brands have.
 
 from __future__ import annotations
 
-from typing import Callable
-
 from rapidfuzz import fuzz, process
 from sqlalchemy import Select, case, func, select
 
@@ -53,53 +51,75 @@ def _price_band():
     return case(*whens, else_=list(PRICE_BANDS)[-1])
 
 
-def compute(base: Select, params, filtered: Callable) -> dict:
-    """Facet counts for the matches of ``base`` under the shopper's filters.
+def tally(base: Select) -> list[tuple]:
+    """Counts of the matches of ``base`` (a select of product ids) grouped by
+    ``(category_id, brand, price band, in stock)``: everything the total and the facets
+    need under any combination of filters, in one query."""
+    s = base.subquery()
+    band = _price_band()
+    in_stock = case((Product.stock > 0, 1), else_=0)
+    return [tuple(r) for r in db.session.execute(
+        select(Product.category_id, Product.brand, band, in_stock, func.count())
+        .join(s, s.c.id == Product.id).group_by(Product.category_id, Product.brand, band, in_stock)
+    ).all()]
+
+
+def _keep(row: tuple, params, cat_ids: set[int] | None, skip: str = "") -> bool:
+    """Does a tally row pass the shopper's filters, except the one named ``skip``?"""
+    cid, brand, band, stock, _n = row
+    if cat_ids is not None and skip != "category" and cid not in cat_ids:
+        return False
+    if params.brand and skip != "brand" and brand not in params.brand:
+        return False
+    if params.price and skip != "price" and band != params.price:
+        return False
+    return not (params.in_stock and skip != "in_stock" and not stock)
+
+
+def total(rows: list[tuple], params) -> int:
+    """Number of matches passing every filter."""
+    cat_ids = set(category_ids(params.category)) if params.category else None
+    return sum(r[4] for r in rows if _keep(r, params, cat_ids))
+
+
+def compute(rows: list[tuple], params) -> dict:
+    """Facet counts from a :func:`tally`, each under every filter except its own.
 
     Returns:
         ``{"category": [{slug, name, full_name, count, selected}], "brand": [{value, count,
         selected}], "price": [{key, label, count, selected}], "in_stock": {count, selected}}``.
     """
-    def sub(skip: str):
-        return filtered(base, params, skip=skip).subquery()
+    cat_ids = set(category_ids(params.category)) if params.category else None
 
-    s = sub("category")
-    cat_rows = db.session.execute(
-        select(Product.category_id, func.count()).where(Product.id.in_(select(s.c.id)))
-        .group_by(Product.category_id)
-    ).all()
+    def counts(skip: str, key) -> dict:
+        out: dict = {}
+        for r in rows:
+            if _keep(r, params, cat_ids, skip):
+                out[key(r)] = out.get(key(r), 0) + r[4]
+        return out
+
+    by_cat = counts("category", lambda r: r[0])
     cats = {c.id: c for c in db.session.scalars(
-        select(Category).where(Category.id.in_([r[0] for r in cat_rows if r[0] is not None]))
+        select(Category).where(Category.id.in_([c for c in by_cat if c is not None]))
     )}
     category = sorted(
         ({"slug": cats[cid].slug, "name": cats[cid].name, "full_name": cats[cid].full_name,
-          "count": int(n), "selected": cats[cid].slug == params.category}
-         for cid, n in cat_rows if cid in cats),
+          "count": n, "selected": cats[cid].slug == params.category}
+         for cid, n in by_cat.items() if cid in cats),
         key=lambda f: (-f["count"], f["name"]),
     )
-    s = sub("brand")
-    brand_rows = db.session.execute(
-        select(Product.brand, func.count().label("n")).where(Product.id.in_(select(s.c.id)))
-        .where(Product.brand != "").group_by(Product.brand)
-        .order_by(func.count().desc(), Product.brand).limit(BRAND_FACET_SIZE)
-    ).all()
-    brand = [{"value": b, "count": int(n), "selected": b in params.brand} for b, n in brand_rows]
+    by_brand = counts("brand", lambda r: r[1])
+    top = sorted(((b, n) for b, n in by_brand.items() if b), key=lambda x: (-x[1], x[0]))[:BRAND_FACET_SIZE]
+    brand = [{"value": b, "count": n, "selected": b in params.brand} for b, n in top]
     for chosen in params.brand:  # a chosen brand stays visible even if it is not in the top
         if chosen not in {b["value"] for b in brand}:
-            brand.append({"value": chosen, "count": 0, "selected": True})
-    s = sub("price")
-    band = _price_band()
-    price_counts = dict(db.session.execute(
-        select(band, func.count()).where(Product.id.in_(select(s.c.id))).group_by(band)
-    ).all())
-    price = [{"key": k, "label": v[0], "count": int(price_counts.get(k, 0)), "selected": params.price == k}
+            brand.append({"value": chosen, "count": by_brand.get(chosen, 0), "selected": True})
+    by_band = counts("price", lambda r: r[2])
+    price = [{"key": k, "label": v[0], "count": by_band.get(k, 0), "selected": params.price == k}
              for k, v in PRICE_BANDS.items()]
-    s = sub("in_stock")
-    in_stock = db.session.scalar(
-        select(func.count()).where(Product.id.in_(select(s.c.id)), Product.stock > 0)
-    )
+    in_stock = counts("in_stock", lambda r: r[3]).get(1, 0)
     return {"category": category, "brand": brand, "price": price,
-            "in_stock": {"count": int(in_stock or 0), "selected": bool(params.in_stock)}}
+            "in_stock": {"count": in_stock, "selected": bool(params.in_stock)}}
 
 
 def closest_categories(plan, backend, limit: int = 5) -> list[dict]:

@@ -34,16 +34,26 @@ class Doc:
     kind: str
 
 
-def _field(text: str) -> list[tuple[str, str]]:
-    """(token, stem) pairs of a field."""
-    return [(t, stem(t)) for t in tokenize(text)]
+class _Field(list):
+    """(token, stem) pairs of a field, plus both as a set for one-word lookups."""
+
+    def __init__(self, text: str):
+        super().__init__((t, stem(t)) for t in tokenize(text))
+        self.words = {w for pair in self for w in pair}
 
 
-def _matches(alt: Alternative, field: list[tuple[str, str]]) -> bool:
+def _field(text: str) -> _Field:
+    """The field's tokens for matching."""
+    return _Field(text)
+
+
+def _matches(alt: Alternative, field: _Field) -> bool:
     """True if the alternative's tokens occur adjacent and in order in the field."""
     n = len(alt.tokens)
     if n == 0 or n > len(field):
         return False
+    if n == 1 and not alt.prefix:
+        return alt.tokens[0] in field.words or alt.stems[0] in field.words
     wanted = list(zip(alt.tokens, alt.stems))
     last = n - 1
     for start in range(len(field) - n + 1):

@@ -184,10 +184,11 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
             match, relaxed = backend.match(plan, require_all=False), True
         base = select(Product.id).join(match, match.c.product_id == Product.id).where(Product.status == "active")
     stmt = _filtered(base, params)
-    total = facet_mod.count(stmt)
+    rows = facet_mod.tally(base)
+    total = facet_mod.total(rows, params)
     ids = _page_ids(stmt, params, plan, match) if total else []
     products = _load(ids)
-    facets = facet_mod.compute(base, params, _filtered) if with_facets else {}
+    facets = facet_mod.compute(rows, params) if with_facets else {}
     result = SearchResult(products, total, params.page, params.per_page, facets, plan, relaxed,
                           plan.did_you_mean)
     if total == 0 and not plan.empty:

@@ -1,0 +1,159 @@
+"""Search latency benchmark: p50/p95 server-side time of ``GET /api/v1/search`` for the
+dev queries, on SQLite (FTS5) and PostgreSQL, at the real catalog's size and at ten times it.
+
+For each backend it builds a scratch database (schema + search index), imports the real
+catalog with the shop's importer, measures, then copies the catalog nine more times with
+new SKUs (``INSERT ... SELECT``, indexed by the triggers like any write) and measures
+again. Each query is requested ``--rounds`` times after one warm-up round, in process
+through the Flask test client (facets included, rate limits off); the time is the
+server's, from request to response body.
+
+    python bench/search.py --data ../shared/data/icecat_chorus --scales 1 10
+
+Goal (not a timed test): p95 under 30 ms at the real size, under 100 ms at ten times it.
+PostgreSQL: ``--pg`` (default ``postgresql://postgres@127.0.0.1:5432``) with database
+``--pg-db`` (dropped and created; default ``shop_search_bench``). ``--backends sqlite``
+or ``postgresql`` runs one only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line options."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "icecat_chorus"),
+                    help="Folder with products.csv.gz, products_full_part*.jsonl.gz, queries_dev.csv.")
+    ap.add_argument("--scales", type=int, nargs="+", default=[1, 10], help="Catalog copies to measure at.")
+    ap.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    ap.add_argument("--pg-db", default="shop_search_bench")
+    return ap.parse_args(argv)
+
+
+def _app(url: str):
+    """An app on ``url`` with rate limits off and an in-process cache."""
+    from config import Config, normalize_database_url
+    from shop import create_app
+
+    cfg = type("BenchConfig", (Config,), {
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(url), "RATELIMIT_ENABLED": False,
+        "REDIS_URL": "", "CACHE_TYPE": "SimpleCache", "TESTING": True,
+    })
+    return create_app(cfg)
+
+
+def _fresh_pg(args) -> str:
+    """Drop and create the scratch PostgreSQL database; its URL."""
+    import psycopg
+
+    with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{args.pg_db}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{args.pg_db}"')
+    return f"{args.pg}/{args.pg_db}"
+
+
+def _setup(app, data: Path) -> None:
+    """Create the schema and the search index, then import the real catalog."""
+    import shop.models  # noqa: F401
+    from shop.catalog.importer import import_catalog
+    from shop.extensions import db
+    from shop.search import schema
+
+    with app.app_context():
+        with db.engine.begin() as conn:
+            db.metadata.create_all(conn)
+            schema.install(conn)
+        t0 = time.perf_counter()
+        parts = sorted(str(p) for p in data.glob("products_full_part*.jsonl.gz"))
+        report = import_catalog(str(data / "products.csv.gz"), parts)
+        db.session.commit()
+        print(f"  imported {report.imported} products in {time.perf_counter() - t0:.1f}s", flush=True)
+
+
+def _grow(app, copy_no: int) -> None:
+    """Add one more copy of the original catalog with new SKUs and slugs."""
+    from sqlalchemy import text
+
+    from shop.extensions import db
+
+    cols = ("name, model, brand, category_id, description, attributes, product_type, ean, "
+            "price_cents, stock, status, image_url, released_at, created_at, updated_at")
+    with app.app_context():
+        db.session.execute(text(
+            f"INSERT INTO products (sku, slug, {cols}) "
+            f"SELECT sku || '-c{copy_no}', slug || '-c{copy_no}', {cols} FROM products "
+            "WHERE sku NOT LIKE '%-c%'"
+        ))
+        db.session.commit()
+
+
+def _measure(app, queries: list[str], rounds: int) -> tuple[float, float, int]:
+    """(p50 ms, p95 ms, products) over ``rounds`` passes of the queries (after a warm-up)."""
+    from sqlalchemy import func, select
+
+    from shop.catalog.models import Product
+    from shop.extensions import db
+
+    client = app.test_client()
+    times = []
+    for r in range(rounds + 1):
+        for q in queries:
+            t0 = time.perf_counter()
+            resp = client.get("/api/v1/search", query_string={"q": q})
+            elapsed = time.perf_counter() - t0
+            assert resp.status_code == 200, (q, resp.status_code)
+            if r:
+                times.append(elapsed * 1000)
+    with app.app_context():
+        n = db.session.scalar(select(func.count()).select_from(Product))
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))], n
+
+
+def main(argv=None) -> int:
+    """Run the benchmark and print one line per backend and size."""
+    args = parse_args(argv)
+    data = Path(args.data)
+    with open(data / "queries_dev.csv", newline="", encoding="utf-8") as fh:
+        queries = [row["query"] for row in csv.DictReader(fh)]
+    results = []
+    for backend in args.backends:
+        tmp = tempfile.TemporaryDirectory()
+        url = f"sqlite:///{os.path.join(tmp.name, 'bench.db')}" if backend == "sqlite" else _fresh_pg(args)
+        print(f"{backend}: building", flush=True)
+        app = _app(url)
+        _setup(app, data)
+        copies = 1
+        for scale in sorted(args.scales):
+            t0 = time.perf_counter()
+            while copies < scale:
+                _grow(app, copies)
+                copies += 1
+            if time.perf_counter() - t0 > 0.5:
+                print(f"  grew to x{scale} in {time.perf_counter() - t0:.1f}s", flush=True)
+            p50, p95, n = _measure(app, queries, args.rounds)
+            results.append((backend, n, p50, p95))
+            print(f"  {n:>7} products: p50 {p50:6.1f} ms  p95 {p95:6.1f} ms", flush=True)
+        tmp.cleanup()
+    print("\nbackend      products    p50 ms   p95 ms")
+    for backend, n, p50, p95 in results:
+        print(f"{backend:<12} {n:>8} {p50:9.1f} {p95:8.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
