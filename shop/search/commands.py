@@ -20,6 +20,7 @@ def reindex(batch_size: int) -> None:
         total = len(schema.product_ids(conn))
         with click.progressbar(length=total, label="Indexing products") as bar:
             n = schema.rebuild(conn, batch_size=batch_size, progress=bar.update)
+        schema.analyze(conn)
     click.echo(f"Indexed {n} active products.")
 
 

@@ -20,6 +20,7 @@ W_COVER = 1.0
 W_TITLE = 1.0
 W_CATEGORY = 0.5
 W_PHRASE = 0.5
+LEAF_EXACTNESS = True
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Doc:
     brand: str
     category: str
     kind: str
+    leaf: str = ""
 
 
 class _Field(list):
@@ -40,6 +42,16 @@ class _Field(list):
     def __init__(self, text: str):
         super().__init__((t, stem(t)) for t in tokenize(text))
         self.words = {w for pair in self for w in pair}
+
+
+def _Field_of(group) -> _Field:
+    """A group's typed tokens as a field."""
+    f = _Field("")
+    for a in group.alternatives:
+        for t in a.tokens:
+            f.append((t, stem(t)))
+            f.words.update((t, stem(t)))
+    return f
 
 
 def _field(text: str) -> _Field:
@@ -93,7 +105,12 @@ def rerank(plan: QueryPlan, docs: list[Doc], ranks: list[dict[int, int]]) -> lis
         in_cat = _group_hits(plan, _field(d.category))
         cover = sum(a or b or c for a, b, c in zip(in_title, in_meta, in_cat)) / n_groups
         title_cover = sum(in_title) / n_groups
-        cat_cover = sum(in_cat) / n_groups
+        # How much of the product's own (leaf) category the query names: "laptop" names
+        # all of "Laptops" but a third of "Laptop parts & docks".
+        leaf = _field(d.leaf)
+        leaf_cover = (sum(any(_matches(Alternative((t,)), _Field_of(g)) for g in plan.groups) for t, _ in leaf)
+                      / len(leaf)) if leaf else 0.0
+        cat_cover = leaf_cover if LEAF_EXACTNESS else sum(in_cat) / n_groups
         phrase = 0.0
         if len(plan.groups) > 1:
             whole = Alternative(tuple(t for g in plan.groups for t in g.alternatives[0].tokens))

@@ -15,7 +15,9 @@ SQLite (FTS5):
 PostgreSQL:
     ``search_documents`` one row per active product: a weighted ``tsvector`` (GIN) and the
                       lower-cased title + model text (pg_trgm GIN, for partial model numbers).
-    ``search_words``  distinct unstemmed words (pg_trgm GIN) for typo correction.
+    ``search_words``  distinct unstemmed words (pg_trgm GIN) with the number of products
+                      that had them when indexed (``ndoc``: counted up on every index write,
+                      exact after a rebuild; only compared, for typos and compounds).
 
 ``install`` creates them (called by the migration and by the test setup; idempotent,
 and it indexes products already present); ``clear`` empties them between tests.
@@ -108,6 +110,7 @@ _PG_STATEMENTS = [
     "CREATE INDEX IF NOT EXISTS ix_search_documents_tsv ON search_documents USING gin (tsv)",
     "CREATE INDEX IF NOT EXISTS ix_search_documents_doc ON search_documents USING gin (doc gin_trgm_ops)",
     "CREATE TABLE IF NOT EXISTS search_words (word text PRIMARY KEY)",
+    "ALTER TABLE search_words ADD COLUMN IF NOT EXISTS ndoc integer NOT NULL DEFAULT 0",
     "CREATE INDEX IF NOT EXISTS ix_search_words_trgm ON search_words USING gin (word gin_trgm_ops)",
     # One product's index entry: title and model weigh A, brand B, category and
     # product type C, the description D. Model numbers also appear without separators.
@@ -137,12 +140,13 @@ _PG_STATEMENTS = [
             FROM src
             RETURNING product_id
         )
-        INSERT INTO search_words (word)
-        SELECT DISTINCT w FROM src,
+        INSERT INTO search_words AS sw (word, ndoc)
+        SELECT w, count(DISTINCT src.id) FROM src,
             regexp_split_to_table(lower(src.name || ' ' || src.model || ' ' || src.brand || ' '
                                         || src.category), '[^[:alnum:]]+') AS w
         WHERE length(w) >= 2
-        ON CONFLICT DO NOTHING;
+        GROUP BY w ORDER BY w
+        ON CONFLICT (word) DO UPDATE SET ndoc = sw.ndoc + EXCLUDED.ndoc;
     END $$""",
     """CREATE OR REPLACE FUNCTION search_products_trigger() RETURNS trigger
     LANGUAGE plpgsql AS $$
@@ -240,3 +244,13 @@ def rebuild(conn: Connection, batch_size: int = 2000, progress=None) -> int:
         conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('optimize')"))
         conn.execute(text("INSERT INTO search_words(search_words) VALUES ('optimize')"))
     return len(ids)
+
+
+def analyze(conn: Connection) -> None:
+    """Refresh the planner statistics of the index tables after a rebuild."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ANALYZE products"))
+        conn.execute(text("ANALYZE search_documents"))
+        conn.execute(text("ANALYZE search_words"))
+    else:
+        conn.execute(text("ANALYZE"))

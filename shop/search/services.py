@@ -4,8 +4,8 @@
 the database dialect find and score the matching active products, applies the filters,
 computes the facets, and orders the page: by relevance (the backend's score, with the
 top ``RERANK_WINDOW`` re-ranked by :mod:`shop.search.rank`), price or newness.
-Every group of the query must match; when fewer than ``RELAX_BELOW`` products do,
-products matching some of the groups follow them (``relaxed``), most groups first.
+Products match when any group of the query does; those matching more groups always rank
+first, so partial matches follow the complete ones (``relaxed``: none is complete).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from shop.search.rank import Doc, rerank
 
 #: How many of the best text matches are re-ranked with the product fields.
 RERANK_WINDOW = 100
-#: With fewer matches of every query group than this, matches of some groups follow them.
-RELAX_BELOW = 10
+#: Multi-word queries find products matching any word, those matching most words first.
+OR_MATCHING = True
 #: Also re-rank the best matches by category and product type (a second ranker).
 KIND_RANKER = False
 SORTS = {
@@ -116,7 +116,8 @@ def _docs(ids: list[int]) -> list[Doc]:
     ).all()
     parents = facet_mod.category_names()
     by_id = {
-        r[0]: Doc(r[0], r[1], r[2] or "", r[3] or "", f"{r[5] or ''} {parents.get(r[6], '')}", r[4] or "")
+        r[0]: Doc(r[0], r[1], r[2] or "", r[3] or "", f"{r[5] or ''} {parents.get(r[6], '')}", r[4] or "",
+                  r[5] or "")
         for r in rows
     }
     return [by_id[i] for i in ids if i in by_id]
@@ -177,11 +178,16 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     match = None
     base = select(Product.id).where(Product.status == "active")
     if not plan.empty:
-        match = backend.match(plan, require_all=True)
+        # Products matching more of the query's groups rank first (coordination), so
+        # partial matches only follow the complete ones; ``relaxed`` tells the shopper
+        # when no product has every word.
         loose = plan.relaxed()
-        if len(loose.groups) > 1 and _count(match, RELAX_BELOW) < RELAX_BELOW:
+        if len(loose.groups) > 1 and OR_MATCHING:
+            relaxed = _count(backend.match(plan, require_all=True), 1) == 0
             plan = loose
-            match, relaxed = backend.match(plan, require_all=False), True
+            match = backend.match(plan, require_all=False)
+        else:
+            match = backend.match(plan, require_all=True)
         base = select(Product.id).join(match, match.c.product_id == Product.id).where(Product.status == "active")
     stmt = _filtered(base, params)
     rows = facet_mod.tally(base)

@@ -9,9 +9,10 @@ from shop.search.backends.base import SearchBackend
 from shop.search.query import Alternative, QueryPlan, is_model_like
 
 #: ts_rank weights for the D, C, B, A labels (description, category+type, brand, title+model).
-LABEL_WEIGHTS = "{0.1, 0.6, 0.4, 1.0}"
-#: Document counts are only needed to compare words; counting stops here.
-FREQ_CAP = 1000
+LABEL_WEIGHTS = "{0.5, 0.5, 0.5, 1.0}"
+#: ts_rank normalization 16: divide by 1 + log(number of distinct words), so a word in a
+#: short product text counts more than in a long one (as BM25's length normalization does).
+NORMALIZATION = 16
 #: Score added per matched query group when any group may match (coverage first).
 COVERAGE_BONUS = 1000
 
@@ -43,14 +44,11 @@ class PostgresBackend(SearchBackend):
         return self.session.execute(text(sql), params).all()
 
     def doc_freq(self, words: list[str]) -> dict[str, int]:
-        """Document counts (capped at FREQ_CAP) of the words known to ``search_words``."""
+        """Document counts of the words from ``search_words`` (see :mod:`shop.search.schema`)."""
         if not words:
             return {}
         rows = self._rows(
-            "SELECT w.word, (SELECT count(*) FROM (SELECT 1 FROM search_documents d "
-            "  WHERE d.tsv @@ to_tsquery('simple', w.word) LIMIT :cap) s) "
-            "FROM search_words w WHERE w.word = ANY(:words)",
-            words=list(words), cap=FREQ_CAP,
+            "SELECT word, ndoc FROM search_words WHERE word = ANY(:words)", words=list(words)
         )
         out = {w: 0 for w in words}
         out.update({r[0]: int(r[1]) for r in rows})
@@ -108,7 +106,7 @@ class PostgresBackend(SearchBackend):
             coverage = " + ".join(parts)
         stmt = text(
             f"SELECT d.product_id AS product_id, {COVERAGE_BONUS} * ({coverage}) "
-            f"+ ts_rank('{LABEL_WEIGHTS}', d.tsv, q.q) AS score, "
+            f"+ ts_rank('{LABEL_WEIGHTS}', d.tsv, q.q, {NORMALIZATION}) AS score, "
             "ts_rank('{0, 1, 0, 0}', d.tsv, q.q) AS kind_score "
             "FROM search_documents d, to_tsquery('english', :q) AS q(q) "
             f"WHERE {where}"

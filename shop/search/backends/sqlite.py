@@ -8,7 +8,7 @@ from shop.search.backends.base import SearchBackend
 from shop.search.query import Alternative, QueryPlan
 
 #: BM25 weights of the ``search_fts`` columns: title, model, brand, category, kind, body.
-COLUMN_WEIGHTS = (4.0, 4.0, 2.0, 3.0, 2.0, 1.0)
+COLUMN_WEIGHTS = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
 #: Score added per matched query group when any group may match (coverage first).
 COVERAGE_BONUS = 1000
 
