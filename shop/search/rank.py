@@ -1,8 +1,8 @@
 """Re-ranking of the top matches, the same for every backend.
 
 The backend's text score (BM25 or ts_rank) is fused with how completely the product's
-own fields cover the query (title and model first, then brand, category and type) and
-whether the query appears as a phrase in the title. Each signal is a rank or a fraction
+fields cover the query (any field, and title and model alone), how much of the product's
+own category the query names, and whether the query appears as a phrase in the title. Each signal is a rank or a fraction
 in [0, 1]; the fusion is a weighted sum with the few weights below.
 """
 
@@ -20,7 +20,6 @@ W_COVER = 1.0
 W_TITLE = 1.0
 W_CATEGORY = 0.5
 W_PHRASE = 0.5
-LEAF_EXACTNESS = True
 
 
 @dataclass
@@ -42,16 +41,6 @@ class _Field(list):
     def __init__(self, text: str):
         super().__init__((t, stem(t)) for t in tokenize(text))
         self.words = {w for pair in self for w in pair}
-
-
-def _Field_of(group) -> _Field:
-    """A group's typed tokens as a field."""
-    f = _Field("")
-    for a in group.alternatives:
-        for t in a.tokens:
-            f.append((t, stem(t)))
-            f.words.update((t, stem(t)))
-    return f
 
 
 def _field(text: str) -> _Field:
@@ -95,6 +84,7 @@ def rerank(plan: QueryPlan, docs: list[Doc], ranks: list[dict[int, int]]) -> lis
         ranks: per backend ranker, product id -> 0-based rank (absent: not in its top).
     """
     n_groups = max(1, len(plan.groups))
+    typed = {w for g in plan.groups for a in g.alternatives for t in a.tokens for w in (t, stem(t))}
     scored = []
     for order, d in enumerate(docs):
         text_rank = sum((RRF_K + 1) / (RRF_K + 1 + r[d.product_id]) for r in ranks if d.product_id in r)
@@ -108,9 +98,7 @@ def rerank(plan: QueryPlan, docs: list[Doc], ranks: list[dict[int, int]]) -> lis
         # How much of the product's own (leaf) category the query names: "laptop" names
         # all of "Laptops" but a third of "Laptop parts & docks".
         leaf = _field(d.leaf)
-        leaf_cover = (sum(any(_matches(Alternative((t,)), _Field_of(g)) for g in plan.groups) for t, _ in leaf)
-                      / len(leaf)) if leaf else 0.0
-        cat_cover = leaf_cover if LEAF_EXACTNESS else sum(in_cat) / n_groups
+        cat_cover = sum(1 for pair in leaf if set(pair) & typed) / len(leaf) if leaf else 0.0
         phrase = 0.0
         if len(plan.groups) > 1:
             whole = Alternative(tuple(t for g in plan.groups for t in g.alternatives[0].tokens))

@@ -28,8 +28,6 @@ from shop.search.rank import Doc, rerank
 RERANK_WINDOW = 100
 #: Multi-word queries find products matching any word, those matching most words first.
 OR_MATCHING = True
-#: Also re-rank the best matches by category and product type (a second ranker).
-KIND_RANKER = False
 SORTS = {
     "relevance": "Relevance",
     "price_asc": "Price: low to high",
@@ -137,8 +135,8 @@ def _order(stmt: Select, sort: str, score) -> Select:
 def _page_ids(base: Select, params: SearchParams, plan: QueryPlan, match) -> list[int]:
     """Product ids of the requested page in the requested order.
 
-    By relevance, the re-ranked window is the union of the best ``RERANK_WINDOW`` by the
-    backend's score and by its category/type score (two rankers fused in :func:`rerank`).
+    By relevance, the best ``RERANK_WINDOW`` by the backend's score are re-ranked with
+    :func:`shop.search.rank.rerank`; later pages follow the backend's order.
     """
     offset = (params.page - 1) * params.per_page
     score = match.c.score if match is not None else None
@@ -146,12 +144,7 @@ def _page_ids(base: Select, params: SearchParams, plan: QueryPlan, match) -> lis
     if params.sort != "relevance" or match is None or offset >= RERANK_WINDOW:
         return list(db.session.scalars(ordered.limit(params.per_page).offset(offset)))
     window = list(db.session.scalars(ordered.limit(RERANK_WINDOW)))
-    by_kind = [] if not KIND_RANKER else list(db.session.scalars(
-        base.where(match.c.kind_score > 0).order_by(match.c.kind_score.desc(), Product.id).limit(RERANK_WINDOW)
-    ))
-    ranks = [{pid: i for i, pid in enumerate(window)}, {pid: i for i, pid in enumerate(by_kind)}]
-    candidates = window + [pid for pid in by_kind if pid not in ranks[0]]
-    ranked = rerank(plan, _docs(candidates), ranks)
+    ranked = rerank(plan, _docs(window), [{pid: i for i, pid in enumerate(window)}])
     if offset + params.per_page <= len(window) or len(window) < RERANK_WINDOW:
         return ranked[offset : offset + params.per_page]
     seen = set(ranked)

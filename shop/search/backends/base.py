@@ -35,8 +35,8 @@ class SearchBackend:
 
     # --- matching ---
     def match(self, plan: QueryPlan, require_all: bool = True) -> FromClause:
-        """A subquery ``(product_id, score, kind_score)`` of the active products matching
-        ``plan``: ``score`` ranks on all fields, ``kind_score`` on category and product type.
+        """A subquery ``(product_id, score)`` of the active products matching ``plan``
+        (higher score is better; more matched groups always score higher).
 
         Args:
             require_all: every group must match (AND); otherwise any group (OR).

@@ -83,8 +83,8 @@ class PostgresBackend(SearchBackend):
         return [r[0] for r in rows]
 
     def match(self, plan: QueryPlan, require_all: bool = True) -> FromClause:
-        """``(product_id, score, kind_score)``: tsquery matches ranked by ts_rank (all
-        labels; and label C, category and product type, alone), plus substring
+        """``(product_id, score)``: tsquery matches ranked by matched groups, then ts_rank,
+        plus substring
         matches of model-number-like words (pg_trgm index) when any group may match."""
         params = {"q": tsquery_text(plan, require_all)}
         where = "d.tsv @@ q.q"
@@ -106,11 +106,8 @@ class PostgresBackend(SearchBackend):
             coverage = " + ".join(parts)
         stmt = text(
             f"SELECT d.product_id AS product_id, {COVERAGE_BONUS} * ({coverage}) "
-            f"+ ts_rank('{LABEL_WEIGHTS}', d.tsv, q.q, {NORMALIZATION}) AS score, "
-            "ts_rank('{0, 1, 0, 0}', d.tsv, q.q) AS kind_score "
+            f"+ ts_rank('{LABEL_WEIGHTS}', d.tsv, q.q, {NORMALIZATION}) AS score "
             "FROM search_documents d, to_tsquery('english', :q) AS q(q) "
             f"WHERE {where}"
         ).bindparams(**params)
-        return stmt.columns(
-            column("product_id", Integer), column("score", Float), column("kind_score", Float)
-        ).subquery("m")
+        return stmt.columns(column("product_id", Integer), column("score", Float)).subquery("m")

@@ -78,8 +78,7 @@ class SqliteBackend(SearchBackend):
         return [r[0] for r in rows]
 
     def match(self, plan: QueryPlan, require_all: bool = True) -> FromClause:
-        """``(product_id, score, kind_score)``: -bm25 over all columns (higher is better),
-        and -bm25 over the category and product type alone."""
+        """``(product_id, score)``: matched groups first, then -bm25 (higher is better)."""
         weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
         params = {"q": match_expr(plan, require_all)}
         coverage = "0"
@@ -92,10 +91,7 @@ class SqliteBackend(SearchBackend):
             coverage = " + ".join(parts)
         stmt = text(
             f"SELECT rowid AS product_id, {COVERAGE_BONUS} * ({coverage}) - bm25(search_fts, {weights}) "
-            "AS score, -bm25(search_fts, 0, 0, 0, 1, 1, 0) AS kind_score "
-            "FROM search_fts WHERE search_fts MATCH :q"
+            "AS score FROM search_fts WHERE search_fts MATCH :q"
         ).bindparams(**params)
         # Materialized: otherwise SQLite may run the MATCH once per product row of a join.
-        return stmt.columns(
-            column("product_id", Integer), column("score", Float), column("kind_score", Float)
-        ).cte("m").prefix_with("MATERIALIZED")
+        return stmt.columns(column("product_id", Integer), column("score", Float)).cte("m").prefix_with("MATERIALIZED")
