@@ -4,8 +4,8 @@
 the database dialect find and score the matching active products, applies the filters,
 computes the facets, and orders the page: by relevance (the backend's score, with the
 top ``RERANK_WINDOW`` re-ranked by :mod:`shop.search.rank`), price or newness.
-Products match when any group of the query does; those matching more groups always rank
-first, so partial matches follow the complete ones (``relaxed``: none is complete).
+Every group of the query must match; when fewer than ``RELAX_BELOW`` products do,
+products matching some groups follow them, most groups first (``relaxed``).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from shop.search.rank import Doc, rerank
 
 #: How many of the best text matches are re-ranked with the product fields.
 RERANK_WINDOW = 100
-#: Multi-word queries find products matching any word, those matching most words first.
-OR_MATCHING = True
+#: With fewer products matching every group than this, products matching some follow.
+RELAX_BELOW = 100
 SORTS = {
     "relevance": "Relevance",
     "price_asc": "Price: low to high",
@@ -171,16 +171,12 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     match = None
     base = select(Product.id).where(Product.status == "active")
     if not plan.empty:
-        # Products matching more of the query's groups rank first (coordination), so
-        # partial matches only follow the complete ones; ``relaxed`` tells the shopper
-        # when no product has every word.
-        loose = plan.relaxed()
-        if len(loose.groups) > 1 and OR_MATCHING:
-            relaxed = _count(backend.match(plan, require_all=True), 1) == 0
-            plan = loose
-            match = backend.match(plan, require_all=False)
-        else:
-            match = backend.match(plan, require_all=True)
+        # Every group must match; with few such products, products matching some groups
+        # follow them, those matching more groups first (``relaxed``).
+        plan = plan.relaxed()
+        match = backend.match(plan, require_all=True)
+        if len(plan.groups) > 1 and _count(match, RELAX_BELOW) < RELAX_BELOW:
+            match, relaxed = backend.match(plan, require_all=False), True
         base = select(Product.id).join(match, match.c.product_id == Product.id).where(Product.status == "active")
     stmt = _filtered(base, params)
     rows = facet_mod.tally(base)

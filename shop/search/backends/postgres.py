@@ -13,7 +13,7 @@ LABEL_WEIGHTS = "{0.5, 0.5, 0.5, 1.0}"
 #: ts_rank normalization 16: divide by 1 + log(number of distinct words), so a word in a
 #: short product text counts more than in a long one (as BM25's length normalization does).
 NORMALIZATION = 16
-#: Score added per matched query group when any group may match (coverage first).
+#: Score added to products matching every group when any group may match.
 COVERAGE_BONUS = 1000
 
 
@@ -98,12 +98,9 @@ class PostgresBackend(SearchBackend):
             params["patterns"] = patterns
         coverage = "0"
         if not require_all and len(plan.groups) > 1:
-            # Products matching more of the query's groups come first.
-            parts = []
-            for i, g in enumerate(plan.groups):
-                params[f"g{i}"] = tsquery_text(QueryPlan(plan.raw, [g]), True)
-                parts.append(f"(d.tsv @@ to_tsquery('english', :g{i}))::int")
-            coverage = " + ".join(parts)
+            # Products matching every group come first.
+            params["all"] = tsquery_text(plan, True)
+            coverage = "(d.tsv @@ to_tsquery('english', :all))::int"
         stmt = text(
             f"SELECT d.product_id AS product_id, {COVERAGE_BONUS} * ({coverage}) "
             f"+ ts_rank('{LABEL_WEIGHTS}', d.tsv, q.q, {NORMALIZATION}) AS score "

@@ -9,7 +9,7 @@ from shop.search.query import Alternative, QueryPlan
 
 #: BM25 weights of the ``search_fts`` columns: title, model, brand, category, kind, body.
 COLUMN_WEIGHTS = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
-#: Score added per matched query group when any group may match (coverage first).
+#: Score added to products matching every group when any group may match.
 COVERAGE_BONUS = 1000
 
 
@@ -83,12 +83,9 @@ class SqliteBackend(SearchBackend):
         params = {"q": match_expr(plan, require_all)}
         coverage = "0"
         if not require_all and len(plan.groups) > 1:
-            # Products matching more of the query's groups come first.
-            parts = []
-            for i, g in enumerate(plan.groups):
-                params[f"g{i}"] = match_expr(QueryPlan(plan.raw, [g]), True)
-                parts.append(f"(rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :g{i}))")
-            coverage = " + ".join(parts)
+            # Products matching every group come first (there are few: see services).
+            params["all"] = match_expr(plan, True)
+            coverage = "(rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :all))"
         stmt = text(
             f"SELECT rowid AS product_id, {COVERAGE_BONUS} * ({coverage}) - bm25(search_fts, {weights}) "
             "AS score FROM search_fts WHERE search_fts MATCH :q"
