@@ -51,3 +51,29 @@ def make_product(name: str | None = None, price_cents: int = 5295, stock: int = 
         db.session.add(StockMovement(product_id=product.id, delta=stock, reason="import"))
         db.session.flush()
     return product
+
+
+def bearer_headers(user, scopes: list[str] | None = None) -> dict:
+    """``Authorization`` header with a new, committed API token of ``user``."""
+    _token, secret = auth_services.create_api_token(user, scopes=scopes)
+    db.session.commit()
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def stock_and_ledger(product_id: int) -> tuple[int, int]:
+    """``(stock, sum of the stock ledger)`` of a product, read fresh from the database."""
+    from sqlalchemy import func, select
+
+    db.session.expire_all()
+    stock = db.session.scalar(select(Product.stock).where(Product.id == product_id))
+    ledger = db.session.scalar(
+        select(func.coalesce(func.sum(StockMovement.delta), 0)).where(StockMovement.product_id == product_id)
+    )
+    return stock, int(ledger)
+
+
+def page_text(resp) -> str:
+    """A response body as text with HTML entities decoded."""
+    import html
+
+    return html.unescape(resp.get_data(as_text=True))

@@ -3,28 +3,16 @@ and the re-check against current price and stock."""
 
 from __future__ import annotations
 
-import html
 
 from sqlalchemy import select
 
-from shop.auth import services as auth_services
 from shop.orders import cart as carts
 from shop.orders.models import Cart, CartItem
-from tests.factories import make_product, make_user
+from tests.factories import bearer_headers, make_product, make_user, page_text
 
 
-def _text(resp) -> str:
-    """The response body as text with HTML entities decoded."""
-    return html.unescape(resp.get_data(as_text=True))
 
 
-def _bearer(user, scopes=None) -> dict:
-    """Authorization header for a new token of ``user`` (committed)."""
-    from shop.extensions import db
-
-    _token, secret = auth_services.create_api_token(user, scopes=scopes)
-    db.session.commit()
-    return {"Authorization": f"Bearer {secret}"}
 
 
 def _items(db, user_id):
@@ -46,7 +34,7 @@ def test_html_cart_add_update_remove_for_signed_in_shopper(client, auth, db):
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/cart")
     assert _items(db, user.id) == {lamp.sku: 2}
     page = client.get("/cart")
-    body = _text(page)
+    body = page_text(page)
     assert page.status_code == 200
     assert "Desk lamp" in body and "$50.00" in body and "Added 2 × Desk lamp" in body
 
@@ -57,13 +45,13 @@ def test_html_cart_add_update_remove_for_signed_in_shopper(client, auth, db):
 
     # More than the stock is refused with the product's name and leaves the line alone.
     resp = client.post(f"/cart/items/{item_id}", data={"quantity": "6"}, follow_redirects=True)
-    assert "Only 5 left of Desk lamp" in _text(resp)
+    assert "Only 5 left of Desk lamp" in page_text(resp)
     assert _items(db, user.id) == {lamp.sku: 4}
 
     resp = client.post(f"/cart/items/{item_id}/remove")
     assert resp.status_code == 303
     assert _items(db, user.id) == {}
-    assert "Your cart is empty" in _text(client.get("/cart"))
+    assert "Your cart is empty" in page_text(client.get("/cart"))
 
 
 def test_html_cart_add_refuses_unknown_sku_and_bad_quantity(client, auth, db):
@@ -72,11 +60,11 @@ def test_html_cart_add_refuses_unknown_sku_and_bad_quantity(client, auth, db):
     db.session.commit()
     auth.login(user.email)
     resp = client.post("/cart/add", data={"sku": "NOPE", "quantity": "1"}, follow_redirects=True)
-    assert "No product with SKU 'NOPE'" in _text(resp)
+    assert "No product with SKU 'NOPE'" in page_text(resp)
     resp = client.post("/cart/add", data={"sku": lamp.sku, "quantity": "0"}, follow_redirects=True)
-    assert "Quantity" in _text(resp)
+    assert "Quantity" in page_text(resp)
     resp = client.post("/cart/add", data={"sku": lamp.sku, "quantity": "4"}, follow_redirects=True)
-    assert "Only 3 left of" in _text(resp)
+    assert "Only 3 left of" in page_text(resp)
     assert _items(db, user.id) == {}
 
 
@@ -89,7 +77,7 @@ def test_guest_cart_lives_in_the_session(client, db):
         assert sess["cart"] == {str(lamp.id): 3}
         assert sess["cart_prices"] == {str(lamp.id): 1000}
     assert db.session.scalar(select(Cart)) is None  # nothing stored for guests
-    body = _text(client.get("/cart"))
+    body = page_text(client.get("/cart"))
     assert "Guest lamp" in body and "$30.00" in body
 
     client.post(f"/cart/items/{lamp.id}", data={"quantity": "1"})
@@ -100,7 +88,7 @@ def test_guest_cart_lives_in_the_session(client, db):
         assert sess["cart"] == {}
     # A line the guest does not have is "not found", not an error page about someone else.
     resp = client.post("/cart/items/999/remove", follow_redirects=True)
-    assert "That item is no longer in your cart." in _text(resp)
+    assert "That item is no longer in your cart." in page_text(resp)
 
 
 def test_cart_page_says_what_changed_since_last_look(client, auth, db):
@@ -113,14 +101,14 @@ def test_cart_page_says_what_changed_since_last_look(client, auth, db):
     bag.stock = 2
     db.session.commit()
 
-    body = _text(client.get("/cart"))
+    body = page_text(client.get("/cart"))
     assert "The price of Laptop bag changed from $54.95 to $49.95." in body
     assert "Only 2 left of Laptop bag: quantity changed from 3 to 2." in body
     item = db.session.scalar(select(CartItem))
     db.session.refresh(item)
     assert (item.quantity, item.seen_price_cents) == (2, 4995)
     # Once seen, the notice is not repeated.
-    assert "changed from" not in _text(client.get("/cart"))
+    assert "changed from" not in page_text(client.get("/cart"))
 
 
 def test_guest_cart_keeps_the_seen_price_and_notices_changes(client, db):
@@ -129,7 +117,7 @@ def test_guest_cart_keeps_the_seen_price_and_notices_changes(client, db):
     client.post("/cart/add", data={"sku": bag.sku, "quantity": "1"})
     bag.price_cents = 4995
     db.session.commit()
-    body = _text(client.get("/cart"))
+    body = page_text(client.get("/cart"))
     assert "The price of Sleeve changed from $54.95 to $49.95." in body
     with client.session_transaction() as sess:
         assert sess["cart_prices"] == {str(bag.id): 4995}
@@ -154,7 +142,7 @@ def test_guest_cart_is_merged_on_login_added_and_capped_at_stock(client, auth, d
     resp = auth.login(user.email)
     assert resp.status_code == 302
     assert _items(db, user.id) == {mouse.sku: 5, cable.sku: 3}
-    body = _text(client.get("/cart"))
+    body = page_text(client.get("/cart"))
     assert "Mouse: quantities combined (2 + 3 = 5)." in body
     assert "Only 3 of Cable can be ordered: your cart now has 3." in body
     assert "Old modem from your earlier cart is no longer sold and was not added." in body
@@ -184,7 +172,7 @@ def test_api_cart_crud_and_ownership(client, db):
     alice, bob = make_user(), make_user()
     mug = make_product(name="Mug", price_cents=800, stock=6)
     db.session.commit()
-    h_alice, h_bob = _bearer(alice), _bearer(bob)
+    h_alice, h_bob = bearer_headers(alice), bearer_headers(bob)
 
     resp = client.post("/api/v1/cart/items", json={"sku": mug.sku, "quantity": 2}, headers=h_alice)
     assert resp.status_code == 201
@@ -217,13 +205,13 @@ def test_api_cart_validation_and_auth(client, db):
     user = make_user()
     mug = make_product(stock=2)
     db.session.commit()
-    h = _bearer(user)
+    h = bearer_headers(user)
     assert client.get("/api/v1/cart").status_code == 401
     resp = client.post("/api/v1/cart/items", json={"quantity": "lots"}, headers=h)
     assert resp.status_code == 422
     assert set(resp.get_json()["errors"]) >= {"sku", "quantity"}
     assert client.post("/api/v1/cart/items", json={"sku": "NOPE"}, headers=h).status_code == 404
-    read_only = _bearer(user, scopes=["read"])
+    read_only = bearer_headers(user, scopes=["read"])
     assert client.post("/api/v1/cart/items", json={"sku": mug.sku}, headers=read_only).status_code == 403
 
 
@@ -231,7 +219,7 @@ def test_api_cart_reports_price_and_stock_changes_without_changing_the_cart(clie
     user = make_user()
     mug = make_product(name="Mug", price_cents=5495, stock=5)
     db.session.commit()
-    h = _bearer(user)
+    h = bearer_headers(user)
     client.post("/api/v1/cart/items", json={"sku": mug.sku, "quantity": 4}, headers=h)
     mug.price_cents, mug.stock = 4995, 2
     db.session.commit()

@@ -3,42 +3,25 @@ guest checkout and look-up, payment providers, confirmation e-mail after commit.
 
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
 from sqlalchemy import func, select
 
 from shop import mail
-from shop.auth import services as auth_services
-from shop.catalog.models import Product, StockMovement
+from shop.catalog.models import StockMovement
 from shop.orders import cart as carts
 from shop.orders.models import Cart, CartItem, IdempotencyKey, Order, OrderLine
-from tests.factories import make_product, make_user
+from tests.factories import bearer_headers, make_product, make_user, page_text, stock_and_ledger
 
 ADDRESS = {"name": "Ada Lovelace", "line1": "12 Analytical Row", "city": "London",
            "postal_code": "N1 9GU", "country": "GB"}
 
 
-def _text(resp) -> str:
-    """The response body as text with HTML entities decoded."""
-    return html.unescape(resp.get_data(as_text=True))
 
 
-def _bearer(db, user) -> dict:
-    """Authorization header with a new token for ``user``."""
-    _token, secret = auth_services.create_api_token(user)
-    db.session.commit()
-    return {"Authorization": f"Bearer {secret}"}
 
 
-def _stock(db, product_id) -> tuple[int, int]:
-    """``(stock, ledger sum)`` of a product, read fresh."""
-    db.session.expire_all()
-    stock = db.session.scalar(select(Product.stock).where(Product.id == product_id))
-    ledger = db.session.scalar(select(func.coalesce(func.sum(StockMovement.delta), 0))
-                               .where(StockMovement.product_id == product_id))
-    return stock, int(ledger)
 
 
 def _order_count(db) -> int:
@@ -49,7 +32,7 @@ def _order_count(db) -> int:
 def _checkout_form(client, **extra) -> dict:
     """GET /checkout and return the form fields to POST (token included)."""
     page = client.get("/checkout")
-    assert page.status_code == 200, _text(page)[:500]
+    assert page.status_code == 200, page_text(page)[:500]
     body = page.get_data(as_text=True)
     token = re.search(r'name="checkout_token" type="hidden" value="([^"]+)"', body) or \
         re.search(r'id="checkout_token" name="checkout_token" type="hidden" value="([^"]+)"', body)
@@ -87,21 +70,21 @@ def test_html_checkout_places_order_decrements_stock_and_mails_after_commit(clie
     assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", order.number)
     line = db.session.scalar(select(OrderLine))
     assert (line.sku, line.name, line.unit_price_cents, line.quantity) == (kb.sku, "Keyboard", 4999, 2)
-    assert _stock(db, kb.id) == (3, 3)
+    assert stock_and_ledger(kb.id) == (3, 3)
     assert db.session.scalar(select(func.count(CartItem.id))) == 0
     [msg] = mail.outbox()
     assert msg["To"] == user.email and order.number in msg["Subject"]
     assert "2 x Keyboard" in msg.get_content() and "$99.98" in msg.get_content()
 
-    page = _text(client.get(resp.headers["Location"]))
+    page = page_text(client.get(resp.headers["Location"]))
     assert "Thank you for your order" in page and order.number in page
     assert f"quoting {order.number} as the reference" in page
-    assert order.number in _text(client.get("/orders"))
+    assert order.number in page_text(client.get("/orders"))
 
     # A later catalog edit does not change what was bought.
     kb.price_cents, kb.name = 1, "Renamed"
     db.session.commit()
-    detail = _text(client.get(f"/orders/{order.number}"))
+    detail = page_text(client.get(f"/orders/{order.number}"))
     assert "Keyboard" in detail and "$49.99" in detail and "Order placed." in detail
 
 
@@ -119,9 +102,9 @@ def test_html_checkout_out_of_stock_fails_cleanly(client, auth, db):
 
     resp = client.post("/checkout", data=form)
     assert resp.status_code == 409
-    assert "Not enough stock for Keyboard: 3 requested, 1 left." in _text(resp)
+    assert "Not enough stock for Keyboard: 3 requested, 1 left." in page_text(resp)
     assert _order_count(db) == 0
-    assert _stock(db, kb.id) == (1, 1)
+    assert stock_and_ledger(kb.id) == (1, 1)
     assert db.session.scalar(select(CartItem.quantity)) == 3  # cart untouched
     assert mail.outbox() == []
 
@@ -140,9 +123,9 @@ def test_html_double_submit_and_reload_place_one_order(client, auth, db):
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"]
     assert _order_count(db) == 1
-    assert _stock(db, kb.id) == (9, 9)
+    assert stock_and_ledger(kb.id) == (9, 9)
     assert len(mail.outbox()) == 1
-    assert "was already placed; it was not placed twice" in _text(client.get(second.headers["Location"]))
+    assert "was already placed; it was not placed twice" in page_text(client.get(second.headers["Location"]))
     # Reloading the confirmation is a GET: still one order.
     client.get(first.headers["Location"])
     assert _order_count(db) == 1
@@ -157,16 +140,16 @@ def test_html_checkout_rejects_forged_token_unknown_provider_and_bad_address(cli
     form = _checkout_form(client)
 
     resp = client.post("/checkout", data=dict(form, checkout_token="AAAA-BBBB-CCCC"))
-    assert resp.status_code == 422 and "checkout form is not valid" in _text(resp)
+    assert resp.status_code == 422 and "checkout form is not valid" in page_text(resp)
     resp = client.post("/checkout", data=dict(form, payment_provider="bitcoin"))
     assert resp.status_code == 422
     resp = client.post("/checkout", data=dict(form, country="XX", postal_code="!!"))
-    assert resp.status_code == 422 and "Letters, digits, spaces and dashes only." in _text(resp)
+    assert resp.status_code == 422 and "Letters, digits, spaces and dashes only." in page_text(resp)
     # Disabled provider: the test provider is off in this configuration.
     app.config["PAYMENT_PROVIDERS"] = ["manual"]
     resp = client.post("/checkout", data=dict(form, payment_provider="test"))
     assert resp.status_code == 422
-    assert _order_count(db) == 0 and _stock(db, kb.id) == (4, 4)
+    assert _order_count(db) == 0 and stock_and_ledger(kb.id) == (4, 4)
 
 
 def test_test_provider_pays_at_once(client, auth, db):
@@ -188,25 +171,25 @@ def test_guest_checkout_and_lookup(client, db, app):
     client.post("/cart/add", data={"sku": kb.sku, "quantity": "2"})
     form = _checkout_form(client)
     resp = client.post("/checkout", data=form)  # no e-mail
-    assert resp.status_code == 422 and "An e-mail address is needed" in _text(resp)
+    assert resp.status_code == 422 and "An e-mail address is needed" in page_text(resp)
     resp = client.post("/checkout", data=dict(form, email="Guest@Example.com"))
     assert resp.status_code == 303
     order = db.session.scalar(select(Order))
     assert order.user_id is None and order.email == "guest@example.com"
-    assert _stock(db, kb.id) == (3, 3)
+    assert stock_and_ledger(kb.id) == (3, 3)
     assert mail.outbox()[0]["To"] == "guest@example.com"
     with client.session_transaction() as sess:
         assert sess["cart"] == {} and order.number in sess["guest_orders"]
-    assert "Guest keyboard" in _text(client.get(f"/orders/{order.number}"))
+    assert "Guest keyboard" in page_text(client.get(f"/orders/{order.number}"))
 
     other = app.test_client()  # another browser
     assert other.get(f"/orders/{order.number}").status_code == 404
     resp = other.post("/orders/lookup", data={"number": order.number, "email": "nobody@example.com"})
-    assert resp.status_code == 404 and "No order matches" in _text(resp)
+    assert resp.status_code == 404 and "No order matches" in page_text(resp)
     resp = other.post("/orders/lookup", data={"number": order.number.replace("-", "").lower(),
                                               "email": "GUEST@example.com"})
     assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/orders/{order.number}")
-    assert "Guest keyboard" in _text(other.get(f"/orders/{order.number}"))
+    assert "Guest keyboard" in page_text(other.get(f"/orders/{order.number}"))
 
 
 def test_another_users_order_is_404(client, auth, db, app):
@@ -216,14 +199,14 @@ def test_another_users_order_is_404(client, auth, db, app):
     carts.add_item(owner.id, kb.sku, 1)
     db.session.commit()
     resp = app.test_client().post("/api/v1/orders", json={"shipping_address": ADDRESS},
-                                  headers=_bearer(db, owner))
+                                  headers=bearer_headers(owner))
     number = resp.get_json()["data"]["number"]
     auth.login(other.email)
     assert client.get(f"/orders/{number}").status_code == 404
     assert client.get(f"/orders/{number}/thanks").status_code == 404
     assert client.post(f"/orders/{number}/cancel").status_code == 404
     assert client.get(f"/api/v1/orders/{number}").status_code == 404
-    assert number not in _text(client.get("/orders"))
+    assert number not in page_text(client.get("/orders"))
 
 
 # --- JSON -----------------------------------------------------------------------------------
@@ -233,7 +216,7 @@ def test_api_order_create_get_and_list(client, db):
     user = make_user()
     kb = make_product(name="Keyboard", price_cents=4999, stock=5)
     db.session.commit()
-    h = _bearer(db, user)
+    h = bearer_headers(user)
     client.post("/api/v1/cart/items", json={"sku": kb.sku, "quantity": 2}, headers=h)
     resp = client.post("/api/v1/orders", json={"shipping_address": dict(ADDRESS, country="gb"),
                                                "payment_provider": "manual"}, headers=h)
@@ -247,7 +230,7 @@ def test_api_order_create_get_and_list(client, db):
     assert data["shipping_address"]["country"] == "GB" and data["payment_provider"] == "manual"
     assert data["events"][0]["to"] == "pending_payment" and data["events"][0]["from"] is None
     assert "note" not in data["events"][0] and "email" not in data
-    assert _stock(db, kb.id) == (3, 3)
+    assert stock_and_ledger(kb.id) == (3, 3)
     assert len(mail.outbox()) == 1
 
     got = client.get(f"/api/v1/orders/{data['number']}", headers=h).get_json()["data"]
@@ -271,13 +254,13 @@ def test_api_out_of_stock_is_409_and_changes_nothing(client, db):
     scarce.stock = 1  # sold elsewhere (ledger adjusted as a staff edit)
     db.session.add(StockMovement(product_id=scarce.id, delta=-1, reason="staff_edit"))
     db.session.commit()
-    resp = client.post("/api/v1/orders", json={"shipping_address": ADDRESS}, headers=_bearer(db, user))
+    resp = client.post("/api/v1/orders", json={"shipping_address": ADDRESS}, headers=bearer_headers(user))
     assert resp.status_code == 409
     body = resp.get_json()
     assert body["title"] == "Out of stock"
     assert "Scarce widget" in body["detail"] and "2 requested, 1 left" in body["detail"]
     assert _order_count(db) == 0
-    assert _stock(db, ok.id) == (50, 50) and _stock(db, scarce.id) == (1, 1)
+    assert stock_and_ledger(ok.id) == (50, 50) and stock_and_ledger(scarce.id) == (1, 1)
     assert db.session.scalar(select(func.count(CartItem.id))) == 2
     assert mail.outbox() == []
 
@@ -288,7 +271,7 @@ def test_api_validation_and_unknown_provider(client, db, app):
     db.session.commit()
     carts.add_item(user.id, kb.sku, 1)
     db.session.commit()
-    h = _bearer(db, user)
+    h = bearer_headers(user)
     resp = client.post("/api/v1/orders", json={"shipping_address": {"name": "x", "country": "ZZ"}}, headers=h)
     assert resp.status_code == 422
     errors = resp.get_json()["errors"]
@@ -300,7 +283,7 @@ def test_api_validation_and_unknown_provider(client, db, app):
     resp = client.post("/api/v1/orders", json={"shipping_address": ADDRESS, "payment_provider": "test"},
                        headers=h)
     assert resp.status_code == 422
-    assert _order_count(db) == 0 and _stock(db, kb.id) == (5, 5)
+    assert _order_count(db) == 0 and stock_and_ledger(kb.id) == (5, 5)
 
 
 def test_api_expected_total_guards_against_price_changes(client, db):
@@ -310,7 +293,7 @@ def test_api_expected_total_guards_against_price_changes(client, db):
     carts.add_item(user.id, kb.sku, 1)
     kb.price_cents = 1200
     db.session.commit()
-    h = _bearer(db, user)
+    h = bearer_headers(user)
     resp = client.post("/api/v1/orders", json={"shipping_address": ADDRESS, "expected_total_cents": 1000},
                        headers=h)
     assert resp.status_code == 409 and "Prices changed" in resp.get_json()["detail"]
@@ -321,7 +304,7 @@ def test_api_idempotency_key(client, db):
     user, other = make_user(), make_user()
     kb = make_product(stock=10)
     db.session.commit()
-    h = _bearer(db, user)
+    h = bearer_headers(user)
     carts.add_item(user.id, kb.sku, 2)
     db.session.commit()
     body = {"shipping_address": ADDRESS, "payment_provider": "manual"}
@@ -334,7 +317,7 @@ def test_api_idempotency_key(client, db):
     second = client.post("/api/v1/orders", json=reordered, headers={**h, "Idempotency-Key": "order-42"})
     assert second.status_code == 201 and second.headers["Idempotent-Replayed"] == "true"
     assert second.get_json()["data"]["number"] == first.get_json()["data"]["number"]
-    assert _order_count(db) == 1 and _stock(db, kb.id) == (8, 8)
+    assert _order_count(db) == 1 and stock_and_ledger(kb.id) == (8, 8)
     assert len(mail.outbox()) == 1
     # Same key, different body: refused.
     third = client.post("/api/v1/orders", json=dict(body, payment_provider="test"),
@@ -344,7 +327,7 @@ def test_api_idempotency_key(client, db):
     # Keys are per user: another user's identical key is independent.
     carts.add_item(other.id, kb.sku, 1)
     db.session.commit()
-    resp = client.post("/api/v1/orders", json=body, headers={**_bearer(db, other), "Idempotency-Key": "order-42"})
+    resp = client.post("/api/v1/orders", json=body, headers={**bearer_headers(other), "Idempotency-Key": "order-42"})
     assert resp.status_code == 201 and resp.get_json()["data"]["number"] != first.get_json()["data"]["number"]
     assert db.session.scalar(select(func.count(IdempotencyKey.id))) == 2
     bad = client.post("/api/v1/orders", json=body, headers={**h, "Idempotency-Key": "x" * 300})
@@ -359,7 +342,7 @@ def test_failed_order_does_not_burn_the_idempotency_key(client, db):
     kb.stock = 0
     db.session.add(StockMovement(product_id=kb.id, delta=-1, reason="staff_edit"))
     db.session.commit()
-    h = {**_bearer(db, user), "Idempotency-Key": "retry-me"}
+    h = {**bearer_headers(user), "Idempotency-Key": "retry-me"}
     assert client.post("/api/v1/orders", json={"shipping_address": ADDRESS}, headers=h).status_code == 409
     assert db.session.scalar(select(func.count(IdempotencyKey.id))) == 0
     kb.stock = 1
@@ -390,7 +373,7 @@ def test_idempotency_keys_are_kept_a_day_then_forgotten(client, db, app):
     user = make_user()
     kb = make_product(stock=10)
     db.session.commit()
-    h = {**_bearer(db, user), "Idempotency-Key": "daily"}
+    h = {**bearer_headers(user), "Idempotency-Key": "daily"}
     carts.add_item(user.id, kb.sku, 1)
     db.session.commit()
     first = client.post("/api/v1/orders", json={"shipping_address": ADDRESS}, headers=h).get_json()["data"]
@@ -425,7 +408,7 @@ def test_allocate_refuses_cleanly_and_records_nothing(app, db):
     with pytest.raises(OutOfStock, match="Tripod is no longer sold."):
         stock.allocate(p.id, 1, None, sku="Tripod")
     db.session.rollback()
-    assert _stock(db, p.id) == (2, 2)
+    assert stock_and_ledger(p.id) == (2, 2)
 
 
 def test_checkout_of_archived_product_is_409_naming_it(client, db):
@@ -435,6 +418,6 @@ def test_checkout_of_archived_product_is_409_naming_it(client, db):
     carts.add_item(user.id, p.sku, 1)
     p.status = "archived"
     db.session.commit()
-    resp = client.post("/api/v1/orders", json={"shipping_address": ADDRESS}, headers=_bearer(db, user))
+    resp = client.post("/api/v1/orders", json={"shipping_address": ADDRESS}, headers=bearer_headers(user))
     assert resp.status_code == 409 and "Old camera is no longer sold" in resp.get_json()["detail"]
-    assert _order_count(db) == 0 and _stock(db, p.id) == (5, 5)
+    assert _order_count(db) == 0 and stock_and_ledger(p.id) == (5, 5)

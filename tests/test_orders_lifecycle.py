@@ -3,41 +3,26 @@ once, staff pages and API, and the stock/ledger check command."""
 
 from __future__ import annotations
 
-import html
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from shop.auth import services as auth_services
-from shop.catalog.models import Product, StockMovement
+from shop.catalog.models import StockMovement
 from shop.exceptions import InvalidTransition, ValidationFailed
 from shop.orders import cart as carts
 from shop.orders import services
 from shop.orders.checkout import place_order
 from shop.orders.models import Order, OrderEvent
-from tests.factories import make_product, make_user
+from tests.factories import bearer_headers, make_product, make_user, page_text, stock_and_ledger
 
 ADDRESS = {"name": "Grace Hopper", "line1": "1 Navy Way", "city": "Arlington",
            "region": "VA", "postal_code": "22202", "country": "US"}
 
 
-def _text(resp) -> str:
-    return html.unescape(resp.get_data(as_text=True))
 
 
-def _bearer(db, user) -> dict:
-    _token, secret = auth_services.create_api_token(user)
-    db.session.commit()
-    return {"Authorization": f"Bearer {secret}"}
 
 
-def _stock(db, product_id) -> tuple[int, int]:
-    """``(stock, ledger sum)`` read fresh."""
-    db.session.expire_all()
-    stock = db.session.scalar(select(Product.stock).where(Product.id == product_id))
-    ledger = db.session.scalar(select(func.coalesce(func.sum(StockMovement.delta), 0))
-                               .where(StockMovement.product_id == product_id))
-    return stock, int(ledger)
 
 
 def _order(db, user, product, qty=2, provider="manual") -> Order:
@@ -103,17 +88,17 @@ def test_cancel_restores_stock_once(app, db):
     p = make_product(stock=5)
     db.session.commit()
     order = _order(db, shopper, p, qty=3)
-    assert _stock(db, p.id) == (2, 2)
+    assert stock_and_ledger(p.id) == (2, 2)
     services.cancel_order(order.id, shopper.id)
     db.session.commit()
-    assert _stock(db, p.id) == (5, 5)
+    assert stock_and_ledger(p.id) == (5, 5)
     with pytest.raises(InvalidTransition):
         services.cancel_order(order.id, shopper.id)
     db.session.rollback()
     with pytest.raises(InvalidTransition):
         services.cancel_order(order.id, None, staff=True)
     db.session.rollback()
-    assert _stock(db, p.id) == (5, 5)
+    assert stock_and_ledger(p.id) == (5, 5)
     movements = db.session.scalars(select(StockMovement.reason).where(
         StockMovement.order_id == order.id).order_by(StockMovement.id)).all()
     assert movements == ["order", "cancellation"]
@@ -128,10 +113,10 @@ def test_shopper_cannot_cancel_paid_order_but_staff_can(app, db):
     with pytest.raises(InvalidTransition, match="contact us"):
         services.cancel_order(order.id, shopper.id)
     db.session.rollback()
-    assert _stock(db, p.id) == (3, 3)
+    assert stock_and_ledger(p.id) == (3, 3)
     services.cancel_order(order.id, staff.id, "Customer phoned", staff=True)
     db.session.commit()
-    assert _stock(db, p.id) == (5, 5)
+    assert stock_and_ledger(p.id) == (5, 5)
     order = services.get_order(order.id)
     assert services.describe_event(order.events[-1], order).startswith("Cancelled by the shop")
 
@@ -140,7 +125,7 @@ def test_api_cancel_and_transitions(client, db):
     shopper, staff = make_user(), make_user(role="staff")
     p = make_product(stock=5)
     db.session.commit()
-    h_shop, h_staff = _bearer(db, shopper), _bearer(db, staff)
+    h_shop, h_staff = bearer_headers(shopper), bearer_headers(staff)
     order = _order(db, shopper, p, qty=2)
     n = order.number
 
@@ -166,12 +151,12 @@ def test_api_cancel_and_transitions(client, db):
 
     # Paid: the shopper may no longer cancel, staff may.
     resp = client.post(f"/api/v1/orders/{n}/cancel", headers=h_shop)
-    assert resp.status_code == 409 and _stock(db, p.id) == (3, 3)
+    assert resp.status_code == 409 and stock_and_ledger(p.id) == (3, 3)
     resp = client.post(f"/api/v1/orders/{n}/cancel", json={"note": "Out of business"}, headers=h_staff)
     assert resp.status_code == 200 and resp.get_json()["data"]["status"] == "cancelled"
-    assert _stock(db, p.id) == (5, 5)
+    assert stock_and_ledger(p.id) == (5, 5)
     resp = client.post(f"/api/v1/orders/{n}/cancel", headers=h_staff)
-    assert resp.status_code == 409 and _stock(db, p.id) == (5, 5)
+    assert resp.status_code == 409 and stock_and_ledger(p.id) == (5, 5)
 
 
 def test_api_owner_cancels_pending_order_and_others_get_404(client, db):
@@ -179,11 +164,11 @@ def test_api_owner_cancels_pending_order_and_others_get_404(client, db):
     p = make_product(stock=4)
     db.session.commit()
     order = _order(db, shopper, p, qty=4)
-    assert client.post(f"/api/v1/orders/{order.number}/cancel", headers=_bearer(db, other)).status_code == 404
-    assert _stock(db, p.id) == (0, 0)
-    resp = client.post(f"/api/v1/orders/{order.number}/cancel", headers=_bearer(db, shopper))
+    assert client.post(f"/api/v1/orders/{order.number}/cancel", headers=bearer_headers(other)).status_code == 404
+    assert stock_and_ledger(p.id) == (0, 0)
+    resp = client.post(f"/api/v1/orders/{order.number}/cancel", headers=bearer_headers(shopper))
     assert resp.status_code == 200 and resp.get_json()["data"]["events"][-1]["to"] == "cancelled"
-    assert _stock(db, p.id) == (4, 4)
+    assert stock_and_ledger(p.id) == (4, 4)
 
 
 def test_html_shopper_cancel_with_message(client, auth, db):
@@ -192,15 +177,15 @@ def test_html_shopper_cancel_with_message(client, auth, db):
     db.session.commit()
     order = _order(db, shopper, p, qty=1)
     auth.login(shopper.email)
-    page = _text(client.get(f"/orders/{order.number}"))
+    page = page_text(client.get(f"/orders/{order.number}"))
     assert "Cancel order" in page and "Yes, cancel it" in page
     resp = client.post(f"/orders/{order.number}/cancel", follow_redirects=True)
-    assert f"Order {order.number} has been cancelled." in _text(resp)
-    assert "Cancelled at your request." in _text(resp)
-    assert _stock(db, p.id) == (4, 4)
+    assert f"Order {order.number} has been cancelled." in page_text(resp)
+    assert "Cancelled at your request." in page_text(resp)
+    assert stock_and_ledger(p.id) == (4, 4)
     resp = client.post(f"/orders/{order.number}/cancel", follow_redirects=True)
-    assert "is cancelled and cannot be cancelled" in _text(resp)
-    assert _stock(db, p.id) == (4, 4)
+    assert "is cancelled and cannot be cancelled" in page_text(resp)
+    assert stock_and_ledger(p.id) == (4, 4)
 
 
 def test_staff_pages_list_filter_detail_and_change_status(client, auth, db):
@@ -215,20 +200,20 @@ def test_staff_pages_list_filter_detail_and_change_status(client, auth, db):
     auth.logout()
     auth.login(staff.email)
 
-    listing = _text(client.get("/admin/orders"))
+    listing = page_text(client.get("/admin/orders"))
     assert first.number in listing and second.number in listing
-    paid_only = _text(client.get("/admin/orders?status=paid"))
+    paid_only = page_text(client.get("/admin/orders?status=paid"))
     assert second.number in paid_only and first.number not in paid_only
-    assert first.number in _text(client.get(f"/admin/orders?q={first.number[:9].lower()}"))
+    assert first.number in page_text(client.get(f"/admin/orders?q={first.number[:9].lower()}"))
 
-    detail = _text(client.get(f"/admin/orders/{first.number}"))
+    detail = page_text(client.get(f"/admin/orders/{first.number}"))
     assert "buyer@example.com" in detail and "Order placed." in detail
     resp = client.post(f"/admin/orders/{first.number}/status", data={"to_status": "delivered"},
                        follow_redirects=True)
-    assert "cannot be marked delivered" in _text(resp)
+    assert "cannot be marked delivered" in page_text(resp)
     resp = client.post(f"/admin/orders/{first.number}/status",
                        data={"to_status": "paid", "note": "Cash received"}, follow_redirects=True)
-    page = _text(resp)
+    page = page_text(resp)
     assert "is now paid" in page and "Cash received" in page and staff.email in page
     assert _events(db, first.id)[-1] == ("pending_payment", "paid", staff.id, "Cash received")
     assert client.get("/admin/orders/NOPE-NOPE-NOPE").status_code == 404
@@ -246,7 +231,7 @@ def test_staff_pagination(client, auth, db):
     admin_orders.PER_PAGE = 2
     try:
         auth.login(staff.email)
-        page1, page2 = _text(client.get("/admin/orders")), _text(client.get("/admin/orders?page=2"))
+        page1, page2 = page_text(client.get("/admin/orders")), page_text(client.get("/admin/orders?page=2"))
     finally:
         admin_orders.PER_PAGE = old
     numbers = db.session.scalars(select(Order.number).order_by(Order.id)).all()
