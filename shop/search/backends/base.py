@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import FromClause
+from sqlalchemy import FromClause, text
 from sqlalchemy.orm import Session
 
 from shop.search.query import QueryPlan
+
+
+def combine_groups(plan, require_all: bool, alternative_expr, and_op: str, or_op: str) -> str:
+    """A plan as a boolean query: each group's alternatives joined by ``or_op``, the groups
+    by ``and_op`` (all words required) or ``or_op`` (any word). The dialect supplies the
+    syntax of one alternative (``alternative_expr``) and of the operators."""
+    groups = [
+        "(" + f" {or_op} ".join(alternative_expr(a) for a in g.alternatives) + ")"
+        for g in plan.groups
+        if g.alternatives
+    ]
+    return f" {and_op if require_all else or_op} ".join(groups)
 
 
 class SearchBackend:
@@ -15,6 +27,10 @@ class SearchBackend:
 
     def __init__(self, session: Session):
         self.session = session
+
+    def _rows(self, sql: str, **params):
+        """Run raw SQL with named parameters and return all rows."""
+        return self.session.execute(text(sql), params).all()
 
     # --- vocabulary (shop.search.query.Vocabulary) ---
     def doc_freq(self, words: list[str]) -> dict[str, int]:

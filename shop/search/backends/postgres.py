@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Float, FromClause, Integer, column, text
 
-from shop.search.backends.base import SearchBackend
+from shop.search.backends.base import SearchBackend, combine_groups
 from shop.search.query import Alternative, QueryPlan, is_model_like
 
 #: ts_rank weights for the D, C, B, A labels (description, category+type, brand, title+model).
@@ -27,21 +27,13 @@ def alternative_expr(alt: Alternative) -> str:
 
 def tsquery_text(plan: QueryPlan, require_all: bool) -> str:
     """The to_tsquery text of a plan: groups joined by ``&`` (or ``|``)."""
-    groups = [
-        "(" + " | ".join(alternative_expr(a) for a in g.alternatives) + ")"
-        for g in plan.groups
-        if g.alternatives
-    ]
-    return (" & " if require_all else " | ").join(groups)
+    return combine_groups(plan, require_all, alternative_expr, "&", "|")
 
 
 class PostgresBackend(SearchBackend):
     """Search over ``search_documents`` and ``search_words``."""
 
     name = "postgresql"
-
-    def _rows(self, sql: str, **params):
-        return self.session.execute(text(sql), params).all()
 
     def doc_freq(self, words: list[str]) -> dict[str, int]:
         """Document counts of the words from ``search_words`` (see :mod:`shop.search.schema`)."""

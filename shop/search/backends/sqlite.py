@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, FromClause, Integer, column, text
+from sqlalchemy import Float, FromClause, Integer, bindparam, column, text
 
-from shop.search.backends.base import SearchBackend
+from shop.search.backends.base import SearchBackend, combine_groups
 from shop.search.query import Alternative, QueryPlan
 
 #: BM25 weights of the ``search_fts`` columns: title, model, brand, category, kind, body.
@@ -26,12 +26,7 @@ def alternative_expr(alt: Alternative) -> str:
 
 def match_expr(plan: QueryPlan, require_all: bool) -> str:
     """The FTS5 MATCH expression of a plan: groups joined by AND (or OR)."""
-    groups = [
-        "(" + " OR ".join(alternative_expr(a) for a in g.alternatives) + ")"
-        for g in plan.groups
-        if g.alternatives
-    ]
-    return (" AND " if require_all else " OR ").join(groups)
+    return combine_groups(plan, require_all, alternative_expr, "AND", "OR")
 
 
 class SqliteBackend(SearchBackend):
@@ -39,16 +34,18 @@ class SqliteBackend(SearchBackend):
 
     name = "sqlite-fts5"
 
-    def _rows(self, sql: str, **params):
-        return self.session.execute(text(sql), params).all()
-
     def doc_freq(self, words: list[str]) -> dict[str, int]:
         """Document counts from the unstemmed vocabulary (``search_words_vocab``)."""
-        out: dict[str, int] = {}
-        for w in words:
-            row = self._rows("SELECT doc FROM search_words_vocab WHERE term = :w", w=w)
-            out[w] = int(row[0][0]) if row else 0
-        return out
+        if not words:
+            return {}
+        rows = self.session.execute(
+            text("SELECT term, doc FROM search_words_vocab WHERE term IN :words").bindparams(
+                bindparam("words", expanding=True)
+            ),
+            {"words": list(dict.fromkeys(words))},
+        ).all()
+        found = {term: int(doc) for term, doc in rows}
+        return {w: found.get(w, 0) for w in words}
 
     def stem_hits(self, word: str) -> bool:
         """True if the stemmed index has ``word``."""
