@@ -63,6 +63,28 @@ def cached_catalog(parts: tuple, produce: Callable[[], Any], timeout: int | None
     return value
 
 
+def cached_statistic(parts: tuple, produce: Callable[[], Any], timeout: int = 600) -> Any:
+    """Return a slowly changing statistic (e.g. search document frequencies) from the cache,
+    computing and storing it for ``timeout`` seconds when missing.
+
+    Unlike :func:`cached_catalog` the key has no catalog version: a statistic may be up to
+    ``timeout`` seconds stale, so stock changes from every order do not throw it away.
+    Falls back to ``produce()`` when the cache is down.
+    """
+    key = "stat:" + ":".join(str(p) for p in parts)
+    try:
+        value = cache.get(key)
+    except Exception:
+        return produce()
+    if value is None:
+        value = produce()
+        try:
+            cache.set(key, value, timeout=timeout)
+        except Exception:
+            pass
+    return value
+
+
 def mark_catalog_changed(session: Session) -> None:
     """Flag the session so the catalog version is bumped after its next commit.
 

@@ -8,6 +8,8 @@ in [0, 1]; the fusion is a weighted sum with the few weights below.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
 from shop.search.query import Alternative, QueryPlan, stem, tokenize
@@ -20,6 +22,13 @@ W_COVER = 1.0
 W_TITLE = 1.0
 W_CATEGORY = 0.5
 W_PHRASE = 0.5
+#: BM25 constants, as SQLite FTS5's ``bm25()`` uses them.
+K1 = 1.2
+B = 0.75
+_MODEL_SEPARATORS = re.compile(r"[-/._]")
+_TAGS = re.compile(r"<[^>]*>")
+#: BM25 score added per matched query group (far above any BM25 sum).
+COVERAGE = 1000.0
 
 
 @dataclass
@@ -33,6 +42,7 @@ class Doc:
     category: str
     kind: str
     leaf: str = ""
+    body: str = ""
 
 
 class _Field(list):
@@ -48,15 +58,26 @@ def _field(text: str) -> _Field:
     return _Field(text)
 
 
-def _matches(alt: Alternative, field: _Field) -> bool:
-    """True if the alternative's tokens occur adjacent and in order in the field."""
+def _count(alt: Alternative, field: _Field, first: bool = False) -> int:
+    """How often the alternative's tokens occur adjacent and in order in the field
+    (a token matches by itself or by its stem; a prefix token by its start).
+
+    Args:
+        first: stop at the first occurrence (answers "does it occur?").
+    """
     n = len(alt.tokens)
     if n == 0 or n > len(field):
-        return False
+        return 0
     if n == 1 and not alt.prefix:
-        return alt.tokens[0] in field.words or alt.stems[0] in field.words
+        tok, st = alt.tokens[0], alt.stems[0]
+        if tok not in field.words and st not in field.words:
+            return 0
+        if first:
+            return 1
+        return sum(1 for ftok, fstem in field if ftok == tok or fstem == st)
     wanted = list(zip(alt.tokens, alt.stems))
     last = n - 1
+    hits = 0
     for start in range(len(field) - n + 1):
         ok = True
         for i, (tok, st) in enumerate(wanted):
@@ -68,8 +89,15 @@ def _matches(alt: Alternative, field: _Field) -> bool:
             if not ok:
                 break
         if ok:
-            return True
-    return False
+            hits += 1
+            if first:
+                break
+    return hits
+
+
+def _matches(alt: Alternative, field: _Field) -> bool:
+    """True if the alternative's tokens occur adjacent and in order in the field."""
+    return _count(alt, field, first=True) > 0
 
 
 def _group_hits(plan: QueryPlan, field: list[tuple[str, str]]) -> list[bool]:
@@ -108,3 +136,57 @@ def rerank(plan: QueryPlan, docs: list[Doc], ranks: list[dict[int, int]]) -> lis
         scored.append((-score, order, d.product_id))
     scored.sort()
     return [pid for _, _, pid in scored]
+
+
+def _bm25_fields(d: Doc) -> list[_Field]:
+    """The fields of a product as the index holds them (model also without separators)."""
+    model = f"{d.model} {_MODEL_SEPARATORS.sub('', d.model)}"
+    body = _TAGS.sub(" ", d.body)
+    return [_field(t) for t in (d.title, model, d.brand, d.category, d.kind, body)]
+
+
+def doc_length(d: Doc) -> int:
+    """A product's length in index tokens (for BM25's length normalization)."""
+    return sum(len(f) for f in _bm25_fields(d))
+
+
+def bm25(plan: QueryPlan, docs: list[Doc], doc_freq: dict[Alternative, int], n_docs: int,
+         mean_length: float) -> dict[int, float]:
+    """BM25 of each product over all its indexed text, computed as SQLite FTS5's ``bm25()``
+    does, so that every backend orders its candidates by the same text score.
+
+    Every alternative of every group is a phrase; its frequency in a product is summed
+    over the fields (title, model as written and without separators, brand, category,
+    product type, description) and normalized by the product's length in tokens against
+    ``mean_length`` (Robertson & Zaragoza, "The Probabilistic Relevance Framework: BM25
+    and Beyond", 2009; FTS5's ``fts5Bm25Function``: k1 = 1.2, b = 0.75,
+    idf = ln((N - n + 0.5) / (n + 0.5)), at least 1e-6).
+
+    Args:
+        doc_freq: phrase -> number of active products matching it (missing: 1).
+        n_docs: number of active products (N).
+        mean_length: mean length of an active product in tokens.
+    Returns:
+        product id -> score (higher is better; 0 when nothing matches). A product
+        matching more groups always scores higher (each matched group adds ``COVERAGE``),
+        as the backends order partial matches.
+    """
+    owners = [(gi, a) for gi, g in enumerate(plan.groups) for a in g.alternatives]
+    idf = []
+    for _, alt in owners:
+        df = max(1, doc_freq.get(alt, 1))
+        idf.append(max(1e-6, math.log((n_docs - df + 0.5) / (df + 0.5))))
+    scores = {}
+    for d in docs:
+        fields = _bm25_fields(d)
+        length = sum(len(f) for f in fields)
+        norm = K1 * (1 - B + B * length / max(mean_length, 1.0))
+        score = 0.0
+        matched = set()
+        for (gi, alt), weight in zip(owners, idf):
+            tf = sum(_count(alt, f) for f in fields)
+            if tf:
+                score += weight * tf * (K1 + 1) / (tf + norm)
+                matched.add(gi)
+        scores[d.product_id] = COVERAGE * len(matched) + score
+    return scores

@@ -22,7 +22,8 @@ from shop.extensions import db
 from shop.search import facets as facet_mod
 from shop.search.backends import get_backend
 from shop.search.query import QueryPlan, analyze
-from shop.search.rank import Doc, rerank
+from shop.search import stats
+from shop.search.rank import Doc, bm25, rerank
 
 #: How many of the best text matches are re-ranked with the product fields.
 RERANK_WINDOW = 100
@@ -108,14 +109,14 @@ def _docs(ids: list[int]) -> list[Doc]:
     """Re-ranking fields of the given products, in the given order."""
     rows = db.session.execute(
         select(Product.id, Product.name, Product.model, Product.brand, Product.product_type,
-               Category.name, Category.parent_id)
+               Category.name, Category.parent_id, Product.description)
         .outerjoin(Category, Category.id == Product.category_id)
         .where(Product.id.in_(ids))
     ).all()
     parents = facet_mod.category_names()
     by_id = {
         r[0]: Doc(r[0], r[1], r[2] or "", r[3] or "", f"{r[5] or ''} {parents.get(r[6], '')}", r[4] or "",
-                  r[5] or "")
+                  r[5] or "", r[7] or "")
         for r in rows
     }
     return [by_id[i] for i in ids if i in by_id]
@@ -144,7 +145,12 @@ def _page_ids(base: Select, params: SearchParams, plan: QueryPlan, match) -> lis
     if params.sort != "relevance" or match is None or offset >= RERANK_WINDOW:
         return list(db.session.scalars(ordered.limit(params.per_page).offset(offset)))
     window = list(db.session.scalars(ordered.limit(RERANK_WINDOW)))
-    ranked = rerank(plan, _docs(window), [{pid: i for i, pid in enumerate(window)}])
+    docs = _docs(window)
+    backend = get_backend(db.session)
+    freq = stats.phrase_doc_freq(backend, [a for g in plan.groups for a in g.alternatives])
+    text = bm25(plan, docs, freq, stats.active_count(), stats.mean_length())
+    by_text = sorted(window, key=lambda pid: -text.get(pid, 0.0))
+    ranked = rerank(plan, docs, [{pid: i for i, pid in enumerate(by_text)}])
     if offset + params.per_page <= len(window) or len(window) < RERANK_WINDOW:
         return ranked[offset : offset + params.per_page]
     seen = set(ranked)
