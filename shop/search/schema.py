@@ -112,6 +112,13 @@ _PG_STATEMENTS = [
     "CREATE TABLE IF NOT EXISTS search_words (word text PRIMARY KEY)",
     "ALTER TABLE search_words ADD COLUMN IF NOT EXISTS ndoc integer NOT NULL DEFAULT 0",
     "CREATE INDEX IF NOT EXISTS ix_search_words_trgm ON search_words USING gin (word gin_trgm_ops)",
+    # The words of a text as the query side splits them (shop.search.query.tokenize):
+    # punctuation separates. Without this the parser keeps "phone/smartphone" or
+    # "dv7-1211ea.zip" as one file-name token that no query word meets.
+    """CREATE OR REPLACE FUNCTION search_words_of(t text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT regexp_replace(coalesce(t, ''), '[[:punct:]]+', ' ', 'g')
+    $$""",
     # One product's index entry: title and model weigh A, brand B, category and
     # product type C, the description D. Model numbers also appear without separators.
     """CREATE OR REPLACE FUNCTION search_refresh_products(ids integer[]) RETURNS void
@@ -129,13 +136,13 @@ _PG_STATEMENTS = [
         ), ins AS (
             INSERT INTO search_documents (product_id, tsv, doc)
             SELECT id,
-                   setweight(to_tsvector('english', name), 'A')
-                   || setweight(to_tsvector('simple', model), 'A')
-                   || setweight(to_tsvector('english', brand), 'B')
-                   || setweight(to_tsvector('english', category), 'C')
-                   || setweight(to_tsvector('english', product_type), 'C')
-                   || setweight(to_tsvector('english',
-                        regexp_replace(description, '<[^>]*>', ' ', 'g')), 'D'),
+                   setweight(to_tsvector('english', search_words_of(name)), 'A')
+                   || setweight(to_tsvector('simple', search_words_of(model)), 'A')
+                   || setweight(to_tsvector('english', search_words_of(brand)), 'B')
+                   || setweight(to_tsvector('english', search_words_of(category)), 'C')
+                   || setweight(to_tsvector('english', search_words_of(product_type)), 'C')
+                   || setweight(to_tsvector('english', search_words_of(
+                        regexp_replace(description, '<[^>]*>', ' ', 'g'))), 'D'),
                    lower(name || ' ' || model)
             FROM src
             RETURNING product_id

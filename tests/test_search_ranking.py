@@ -1,0 +1,95 @@
+"""One text ranking for every backend: BM25 computed as SQLite FTS5 computes it, from the
+backend's own corpus statistics, and an index that splits words where queries do."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from shop.search import stats
+from shop.search.backends import get_backend
+from shop.search.query import Alternative, Group, QueryPlan, analyze
+from shop.search.rank import Doc, bm25, doc_length
+from shop.search.services import SearchParams, _docs, search
+from tests.factories import make_category, make_product
+
+
+def _catalog():
+    cat = make_category("Audio")
+    names = [
+        ("H1", "Sony wireless headphones", "Closed headphones with a long cable"),
+        ("H2", "Philips headphones", "Light on-ear headphones"),
+        ("H3", "Philips speaker", "A speaker for headphones fans and everyone who likes a very long "
+                                  "description with many words that dilute the one match it has"),
+        ("H4", "Sony wireless speaker", "Bluetooth speaker"),
+        ("H5", "Logitech mouse", "Wireless mouse"),
+    ]
+    for sku, name, desc in names:
+        make_product(name, brand=name.split()[0], category=cat, sku=sku, description=desc)
+
+
+def test_bm25_orders_as_fts5_does(db):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("compares with SQLite FTS5's own bm25()")
+    _catalog()
+    db.session.commit()
+    backend = get_backend(db.session)
+    for q in ("headphones", "wireless", "sony wireless", "philips headphones"):
+        plan = analyze(q, backend)
+        rows = db.session.execute(
+            text("SELECT rowid, -bm25(search_fts) FROM search_fts WHERE search_fts MATCH :q"),
+            {"q": " OR ".join('"' + " ".join(a.tokens) + '"' for g in plan.groups for a in g.alternatives)},
+        ).all()
+        fts = {pid: score for pid, score in rows}
+        docs = _docs(sorted(fts))
+        freq = stats.phrase_doc_freq(backend, [a for g in plan.groups for a in g.alternatives])
+        n_docs = stats.active_count()
+        mean = sum(doc_length(d) for d in docs_all(db)) / n_docs
+        ours = bm25(plan, docs, freq, n_docs, mean)
+        coverage = {pid: s // 1000 for pid, s in ours.items()}
+        for pid, score in fts.items():
+            # FTS5 scores the OR of all phrases; ours adds 1000 per matched group.
+            assert ours[pid] - 1000 * coverage[pid] == pytest.approx(score, rel=1e-6), q
+
+
+def docs_all(db) -> list[Doc]:
+    """Every active product as a Doc."""
+    ids = [r[0] for r in db.session.execute(text("SELECT id FROM products WHERE status = 'active'"))]
+    return _docs(ids)
+
+
+def test_rarer_word_and_shorter_text_rank_higher():
+    plan = QueryPlan("sony speaker", [Group("sony", [Alternative(("sony",))]),
+                                       Group("speaker", [Alternative(("speaker",))])])
+    docs = [Doc(1, "Sony speaker", "", "Sony", "", ""),
+            Doc(2, "Sony speaker", "", "Sony", "", "", body="a long text " * 20),
+            Doc(3, "Sony radio", "", "Sony", "", ""),
+            Doc(4, "Acme speaker", "", "Acme", "", "")]
+    freq = {plan.groups[0].alternatives[0]: 50, plan.groups[1].alternatives[0]: 5}
+    scores = bm25(plan, docs, freq, 1000, 10.0)
+    assert scores[1] > scores[2]          # same words, shorter product
+    assert scores[2] > scores[4] > scores[3]  # both words first; then the rarer word wins
+    assert scores[3] > 0
+
+
+def test_words_split_by_punctuation_are_found_on_every_backend(db):
+    make_product("Acme PRS-3 screen protector Mobile phone/Smartphone", brand="Acme", sku="S1")
+    make_product("Acme Edge smartphone 6.7\" 128 GB", brand="Acme", sku="S2")
+    make_product("Acme charger", brand="Acme", sku="S3", description="For tablets/smartphones.")
+    db.session.commit()
+    found = [p.sku for p in search(SearchParams(q="smartphone"), with_facets=False).products]
+    assert sorted(found) == ["S1", "S2", "S3"]
+
+
+def test_statistics_come_from_the_index_and_are_cached(db):
+    _catalog()
+    db.session.commit()
+    backend = get_backend(db.session)
+    alt = Alternative(("headphones",))
+    assert stats.active_count() == 5
+    assert stats.phrase_doc_freq(backend, [alt]) == {alt: 3}
+    assert stats.mean_length() == pytest.approx(sum(doc_length(d) for d in docs_all(db)) / 5)
+    make_product("Koss headphones", brand="Koss", sku="H6")
+    db.session.commit()
+    # Cached for a while: a statistic may be a few minutes stale.
+    assert stats.active_count() == 5 and stats.phrase_doc_freq(backend, [alt]) == {alt: 3}
