@@ -33,6 +33,8 @@ MAX_GROUPS = 8
 
 def fold(text: str) -> str:
     """Lower-case and strip diacritics (as the index tokenizers do)."""
+    if text.isascii():
+        return text.lower()
     text = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in text if not unicodedata.combining(ch))
 

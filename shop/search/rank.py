@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 from shop.search.query import Alternative, QueryPlan, stem, tokenize
 
@@ -53,8 +55,10 @@ class _Field(list):
         self.words = {w for pair in self for w in pair}
 
 
+@lru_cache(maxsize=4096)
 def _field(text: str) -> _Field:
-    """The field's tokens for matching."""
+    """The field's tokens for matching (cached: titles, brands and categories recur
+    from query to query; callers never change the result)."""
     return _Field(text)
 
 
@@ -180,11 +184,17 @@ def bm25(plan: QueryPlan, docs: list[Doc], doc_freq: dict[Alternative, int], n_d
     for d in docs:
         fields = _bm25_fields(d)
         length = sum(len(f) for f in fields)
+        # A lone word matches a token by itself or by its stem, and a token equal to the
+        # word has the word's stem: its frequency is the count of its stem.
+        stem_counts = Counter(st for f in fields for _, st in f)
         norm = K1 * (1 - B + B * length / max(mean_length, 1.0))
         score = 0.0
         matched = set()
         for (gi, alt), weight in zip(owners, idf):
-            tf = sum(_count(alt, f) for f in fields)
+            if len(alt.tokens) == 1 and not alt.prefix:
+                tf = stem_counts[alt.stems[0]]
+            else:
+                tf = sum(_count(alt, f) for f in fields)
             if tf:
                 score += weight * tf * (K1 + 1) / (tf + norm)
                 matched.add(gi)
