@@ -9,6 +9,7 @@ from __future__ import annotations
 from rapidfuzz import fuzz, process
 from sqlalchemy import Select, case, func, select
 
+from shop.cache import cached_catalog
 from shop.catalog.models import Category, Product
 from shop.extensions import db
 
@@ -23,18 +24,34 @@ PRICE_BANDS: dict[str, tuple[str, int, int | None]] = {
 BRAND_FACET_SIZE = 15
 
 
+def category_table() -> dict[int, dict]:
+    """Every category: id -> ``{slug, name, full_name, parent_id}``, cached per catalog
+    version (a rename or move is seen on the next request)."""
+
+    def produce() -> dict[int, dict]:
+        rows = db.session.execute(select(Category.id, Category.slug, Category.name, Category.parent_id)).all()
+        names = {r[0]: r[2] for r in rows}
+        return {
+            r[0]: {"slug": r[1], "name": r[2], "parent_id": r[3],
+                   "full_name": f"{names[r[3]]} > {r[2]}" if r[3] in names else r[2]}
+            for r in rows
+        }
+
+    return cached_catalog(("category-table",), produce)
+
+
 def category_ids(slug: str) -> list[int]:
     """Ids of the category with ``slug`` and its children (empty if unknown)."""
-    cat = db.session.scalar(select(Category).where(Category.slug == slug))
-    if cat is None:
+    table = category_table()
+    ids = [cid for cid, c in table.items() if c["slug"] == slug]
+    if not ids:
         return []
-    children = db.session.scalars(select(Category.id).where(Category.parent_id == cat.id)).all()
-    return [cat.id, *children]
+    return [ids[0], *(cid for cid, c in table.items() if c["parent_id"] == ids[0])]
 
 
 def category_names() -> dict[int, str]:
     """Category id -> name, for every category."""
-    return dict(db.session.execute(select(Category.id, Category.name)).all())
+    return {cid: c["name"] for cid, c in category_table().items()}
 
 
 def count(stmt: Select) -> int:
@@ -62,6 +79,24 @@ def tally(base: Select) -> list[tuple]:
         select(Product.category_id, Product.brand, band, in_stock, func.count())
         .join(s, s.c.id == Product.id).group_by(Product.category_id, Product.brand, band, in_stock)
     ).all()]
+
+
+def band_of(price_cents: int) -> str:
+    """The key of the price band holding ``price_cents``."""
+    for key, (_label, lo, hi) in PRICE_BANDS.items():
+        if price_cents >= lo and (hi is None or price_cents < hi):
+            return key
+    return next(iter(PRICE_BANDS))
+
+
+def tally_rows(rows) -> list[tuple]:
+    """:func:`tally` computed from matched rows already fetched (objects with
+    ``category_id``, ``brand``, ``price_cents`` and ``stock``)."""
+    groups: dict[tuple, int] = {}
+    for r in rows:
+        key = (r.category_id, r.brand, band_of(r.price_cents), 1 if r.stock > 0 else 0)
+        groups[key] = groups.get(key, 0) + 1
+    return [(*key, n) for key, n in groups.items()]
 
 
 def _keep(row: tuple, params, cat_ids: set[int] | None, skip: str = "") -> bool:
@@ -99,12 +134,10 @@ def compute(rows: list[tuple], params) -> dict:
         return out
 
     by_cat = counts("category", lambda r: r[0])
-    cats = {c.id: c for c in db.session.scalars(
-        select(Category).where(Category.id.in_([c for c in by_cat if c is not None]))
-    )}
+    cats = category_table()
     category = sorted(
-        ({"slug": cats[cid].slug, "name": cats[cid].name, "full_name": cats[cid].full_name,
-          "count": n, "selected": cats[cid].slug == params.category}
+        ({"slug": cats[cid]["slug"], "name": cats[cid]["name"], "full_name": cats[cid]["full_name"],
+          "count": n, "selected": cats[cid]["slug"] == params.category}
          for cid, n in by_cat.items() if cid in cats),
         key=lambda f: (-f["count"], f["name"]),
     )

@@ -1,9 +1,10 @@
 """Product search: the one service behind the results page, the JSON API and the eval.
 
 ``search(params)`` analyses the query (:mod:`shop.search.query`), lets the backend of
-the database dialect find and score the matching active products, applies the filters,
-computes the facets, and orders the page: by relevance (the backend's score, with the
-top ``RERANK_WINDOW`` re-ranked by :mod:`shop.search.rank`), price or newness.
+the database dialect find and score the matching active products (read once), applies
+the filters, computes the facets, and orders the page: by relevance (the backend's score
+chooses the top ``RERANK_WINDOW``, which BM25 and the product fields of
+:mod:`shop.search.rank` order the same way on every backend), price or newness.
 Every group of the query must match; when fewer than ``RELAX_BELOW`` products do,
 products matching some groups follow them, most groups first (``relaxed``).
 """
@@ -133,34 +134,77 @@ def _order(stmt: Select, sort: str, score) -> Select:
     return stmt.order_by(score.desc(), Product.id)
 
 
-def _page_ids(base: Select, params: SearchParams, plan: QueryPlan, match) -> list[int]:
-    """Product ids of the requested page in the requested order.
-
-    By relevance, the best ``RERANK_WINDOW`` by the backend's score are re-ranked with
-    :func:`shop.search.rank.rerank`; later pages follow the backend's order.
-    """
+def _page_ids(base: Select, params: SearchParams) -> list[int]:
+    """Product ids of the requested page when nothing was typed (newest or by price)."""
     offset = (params.page - 1) * params.per_page
-    score = match.c.score if match is not None else None
-    ordered = _order(base, params.sort, score)
-    if params.sort != "relevance" or match is None or offset >= RERANK_WINDOW:
-        return list(db.session.scalars(ordered.limit(params.per_page).offset(offset)))
-    window = list(db.session.scalars(ordered.limit(RERANK_WINDOW)))
+    ordered = _order(base, params.sort, None)
+    return list(db.session.scalars(ordered.limit(params.per_page).offset(offset)))
+
+
+def _matched(match, newest: bool = False) -> list:
+    """Every active product of a match subquery with what filters, facets and sorting
+    need, in one query: rows of ``(id, score, category_id, brand, price_cents, stock)``,
+    plus ``created_at`` when ``newest`` (it is only read to sort by it)."""
+    columns = [Product.id, match.c.score, Product.category_id, Product.brand, Product.price_cents,
+               Product.stock]
+    if newest:
+        columns.append(Product.created_at)
+    return db.session.execute(
+        select(*columns).join(match, match.c.product_id == Product.id).where(Product.status == "active")
+    ).all()
+
+
+def _passes(row, params: SearchParams, cat_ids: set[int] | None) -> bool:
+    """Does a matched row pass every filter of the shopper?"""
+    if cat_ids is not None and row.category_id not in cat_ids:
+        return False
+    if params.brand and row.brand not in params.brand:
+        return False
+    if params.price and facet_mod.band_of(row.price_cents) != params.price:
+        return False
+    return not (params.in_stock and row.stock <= 0)
+
+
+def _sorted_ids(rows: list, params: SearchParams, plan: QueryPlan) -> list[int]:
+    """Ids of the filtered matches up to the end of the requested page, in order.
+
+    By relevance, the best ``RERANK_WINDOW`` by the backend's score are ordered by
+    :func:`shop.search.rank.bm25` and re-ranked with :func:`shop.search.rank.rerank`;
+    later products follow the backend's order.
+    """
+    end = params.page * params.per_page
+    if params.sort == "price_asc":
+        rows = sorted(rows, key=lambda r: (r.price_cents, r.id))
+    elif params.sort == "price_desc":
+        rows = sorted(rows, key=lambda r: (-r.price_cents, r.id))
+    elif params.sort == "newest":
+        rows = sorted(rows, key=lambda r: (r.created_at, r.id), reverse=True)
+    else:
+        rows = sorted(rows, key=lambda r: (-r.score, r.id))
+        window = [r.id for r in rows[:RERANK_WINDOW]]
+        return _reranked(plan, window) + [r.id for r in rows[RERANK_WINDOW:end]]
+    return [r.id for r in rows[:end]]
+
+
+def _reranked(plan: QueryPlan, window: list[int]) -> list[int]:
+    """The window's ids ordered by BM25 (:func:`shop.search.rank.bm25`, the same on every
+    backend) and then re-ranked with the product fields (:func:`shop.search.rank.rerank`)."""
+    if not window:
+        return []
     docs = _docs(window)
     backend = get_backend(db.session)
     freq = stats.phrase_doc_freq(backend, [a for g in plan.groups for a in g.alternatives])
     text = bm25(plan, docs, freq, stats.active_count(), stats.mean_length())
     by_text = sorted(window, key=lambda pid: -text.get(pid, 0.0))
-    ranked = rerank(plan, docs, [{pid: i for i, pid in enumerate(by_text)}])
-    if offset + params.per_page <= len(window) or len(window) < RERANK_WINDOW:
-        return ranked[offset : offset + params.per_page]
-    seen = set(ranked)
-    rest = [pid for pid in db.session.scalars(
-        ordered.limit(offset + params.per_page + len(ranked)).offset(len(window))) if pid not in seen]
-    return (ranked + rest)[offset : offset + params.per_page]
+    return rerank(plan, docs, [{pid: i for i, pid in enumerate(by_text)}])
 
 
 def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     """Run a search.
+
+    A typed query is matched once (:func:`_matched`); filters, facets, the total and the
+    order are computed from those rows, so the index is read once (twice when partial
+    matches fill in).
 
     Args:
         params: query text, filters, sort and page (validated here).
@@ -174,32 +218,32 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     backend = get_backend(db.session)
     plan = analyze(params.q, backend, current_app.config.get("SEARCH_MAX_QUERY_LENGTH", 200))
     relaxed = False
-    match = None
-    base = select(Product.id).where(Product.status == "active")
-    if not plan.empty:
+    offset = (params.page - 1) * params.per_page
+    if plan.empty:
+        base = select(Product.id).where(Product.status == "active")
+        tally = facet_mod.tally(base)
+        total = facet_mod.total(tally, params)
+        ids = _page_ids(_filtered(base, params), params) if total else []
+    else:
         # Every group must match; with few such products, products matching some groups
         # follow them, those matching more groups first (``relaxed``).
         plan = plan.relaxed()
-        match = backend.match(plan, require_all=True)
-        if len(plan.groups) > 1 and _count(match, RELAX_BELOW) < RELAX_BELOW:
-            match, relaxed = backend.match(plan, require_all=False), True
-        base = select(Product.id).join(match, match.c.product_id == Product.id).where(Product.status == "active")
-    stmt = _filtered(base, params)
-    rows = facet_mod.tally(base)
-    total = facet_mod.total(rows, params)
-    ids = _page_ids(stmt, params, plan, match) if total else []
+        newest = params.sort == "newest"
+        rows = _matched(backend.match(plan, require_all=True), newest)
+        if len(plan.groups) > 1 and len(rows) < RELAX_BELOW:
+            rows, relaxed = _matched(backend.match(plan, require_all=False), newest), True
+        tally = facet_mod.tally_rows(rows)
+        cat_ids = set(facet_mod.category_ids(params.category)) if params.category else None
+        kept = [r for r in rows if _passes(r, params, cat_ids)]
+        total = len(kept)
+        ids = _sorted_ids(kept, params, plan)[offset : offset + params.per_page]
     products = _load(ids)
-    facets = facet_mod.compute(rows, params) if with_facets else {}
+    facets = facet_mod.compute(tally, params) if with_facets else {}
     result = SearchResult(products, total, params.page, params.per_page, facets, plan, relaxed,
                           plan.did_you_mean)
     if total == 0 and not plan.empty:
         result.closest_categories = facet_mod.closest_categories(plan, backend)
     return result
-
-
-def _count(match, cap: int) -> int:
-    """Rows of the match subquery, counting at most ``cap``."""
-    return facet_mod.count(select(match.c.product_id).limit(cap))
 
 
 def _load(ids: list[int]) -> list[Product]:
