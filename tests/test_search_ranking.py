@@ -93,3 +93,31 @@ def test_statistics_come_from_the_index_and_are_cached(db):
     db.session.commit()
     # Cached for a while: a statistic may be a few minutes stale.
     assert stats.active_count() == 5 and stats.phrase_doc_freq(backend, [alt]) == {alt: 3}
+
+
+def test_pages_past_the_rerank_window_list_every_match_once(db, monkeypatch):
+    from shop.search import services
+
+    monkeypatch.setattr(services, "RERANK_WINDOW", 7)
+    cat = make_category("Cables")
+    for i in range(23):
+        make_product(f"Acme cable {i} {'usb' if i % 2 else 'hdmi'}", sku=f"C{i:02d}", category=cat,
+                     price_cents=1000 + i, stock=0 if i % 3 == 0 else 5)
+    make_product("Acme mouse", sku="M1", category=make_category("Mice"))
+    db.session.commit()
+
+    def pages(**kw):
+        out, page = [], 1
+        while True:
+            result = search(SearchParams(q="cable", per_page=5, page=page, **kw), with_facets=False)
+            out += [p.sku for p in result.products]
+            if page >= result.pages:
+                return out, result.total
+            page += 1
+
+    every, total = pages()
+    assert total == 23 and sorted(every) == [f"C{i:02d}" for i in range(23)]
+    stocked, total = pages(in_stock=True)
+    assert total == 15 and sorted(stocked) == [f"C{i:02d}" for i in range(23) if i % 3]
+    by_price, _ = pages(sort="price_desc")
+    assert by_price == [f"C{i:02d}" for i in reversed(range(23))]
