@@ -81,24 +81,6 @@ def tally(base: Select) -> list[tuple]:
     ).all()]
 
 
-def band_of(price_cents: int) -> str:
-    """The key of the price band holding ``price_cents``."""
-    for key, (_label, lo, hi) in PRICE_BANDS.items():
-        if price_cents >= lo and (hi is None or price_cents < hi):
-            return key
-    return next(iter(PRICE_BANDS))
-
-
-def tally_rows(rows) -> list[tuple]:
-    """:func:`tally` computed from matched rows already fetched (objects with
-    ``category_id``, ``brand``, ``price_cents`` and ``stock``)."""
-    groups: dict[tuple, int] = {}
-    for r in rows:
-        key = (r.category_id, r.brand, band_of(r.price_cents), 1 if r.stock > 0 else 0)
-        groups[key] = groups.get(key, 0) + 1
-    return [(*key, n) for key, n in groups.items()]
-
-
 def _keep(row: tuple, params, cat_ids: set[int] | None, skip: str = "") -> bool:
     """Does a tally row pass the shopper's filters, except the one named ``skip``?"""
     cid, brand, band, stock, _n = row

@@ -1,7 +1,7 @@
 """Product search: the one service behind the results page, the JSON API and the eval.
 
 ``search(params)`` analyses the query (:mod:`shop.search.query`), lets the backend of
-the database dialect find and score the matching active products (read once), applies
+the database dialect find and score the matching active products, applies
 the filters, computes the facets, and orders the page: by relevance (the backend's score
 chooses the top ``RERANK_WINDOW``, which BM25 and the product fields of
 :mod:`shop.search.rank` order the same way on every backend), price or newness.
@@ -134,56 +134,28 @@ def _order(stmt: Select, sort: str, score) -> Select:
     return stmt.order_by(score.desc(), Product.id)
 
 
-def _page_ids(base: Select, params: SearchParams) -> list[int]:
-    """Product ids of the requested page when nothing was typed (newest or by price)."""
-    offset = (params.page - 1) * params.per_page
-    ordered = _order(base, params.sort, None)
-    return list(db.session.scalars(ordered.limit(params.per_page).offset(offset)))
-
-
-def _matched(match, newest: bool = False) -> list:
-    """Every active product of a match subquery with what filters, facets and sorting
-    need, in one query: rows of ``(id, score, category_id, brand, price_cents, stock)``,
-    plus ``created_at`` when ``newest`` (it is only read to sort by it)."""
-    columns = [Product.id, match.c.score, Product.category_id, Product.brand, Product.price_cents,
-               Product.stock]
-    if newest:
-        columns.append(Product.created_at)
-    return db.session.execute(
-        select(*columns).join(match, match.c.product_id == Product.id).where(Product.status == "active")
-    ).all()
-
-
-def _passes(row, params: SearchParams, cat_ids: set[int] | None) -> bool:
-    """Does a matched row pass every filter of the shopper?"""
-    if cat_ids is not None and row.category_id not in cat_ids:
-        return False
-    if params.brand and row.brand not in params.brand:
-        return False
-    if params.price and facet_mod.band_of(row.price_cents) != params.price:
-        return False
-    return not (params.in_stock and row.stock <= 0)
-
-
-def _sorted_ids(rows: list, params: SearchParams, plan: QueryPlan) -> list[int]:
-    """Ids of the filtered matches up to the end of the requested page, in order.
+def _page_ids(stmt: Select, params: SearchParams, plan: QueryPlan, match) -> list[int]:
+    """Product ids of the requested page in the requested order.
 
     By relevance, the best ``RERANK_WINDOW`` by the backend's score are ordered by
-    :func:`shop.search.rank.bm25` and re-ranked with :func:`shop.search.rank.rerank`;
-    later products follow the backend's order.
+    :func:`shop.search.rank.bm25` and re-ranked (:func:`_reranked`); later pages follow
+    the backend's order. Without a typed query: newest first, or by price.
     """
-    end = params.page * params.per_page
-    if params.sort == "price_asc":
-        rows = sorted(rows, key=lambda r: (r.price_cents, r.id))
-    elif params.sort == "price_desc":
-        rows = sorted(rows, key=lambda r: (-r.price_cents, r.id))
-    elif params.sort == "newest":
-        rows = sorted(rows, key=lambda r: (r.created_at, r.id), reverse=True)
-    else:
-        rows = sorted(rows, key=lambda r: (-r.score, r.id))
-        window = [r.id for r in rows[:RERANK_WINDOW]]
-        return _reranked(plan, window) + [r.id for r in rows[RERANK_WINDOW:end]]
-    return [r.id for r in rows[:end]]
+    offset = (params.page - 1) * params.per_page
+    ordered = _order(stmt, params.sort, match.c.score if match is not None else None)
+    if params.sort != "relevance" or match is None or offset >= RERANK_WINDOW:
+        return list(db.session.scalars(ordered.limit(params.per_page).offset(offset)))
+    window = list(db.session.scalars(ordered.limit(RERANK_WINDOW)))
+    ranked = _reranked(plan, window)
+    end = offset + params.per_page
+    if end > len(window) == RERANK_WINDOW:
+        ranked += list(db.session.scalars(ordered.limit(end - len(window)).offset(len(window))))
+    return ranked[offset:end]
+
+
+def _joined(match) -> Select:
+    """Ids of the active products in a match subquery."""
+    return select(Product.id).join(match, match.c.product_id == Product.id).where(Product.status == "active")
 
 
 def _reranked(plan: QueryPlan, window: list[int]) -> list[int]:
@@ -202,9 +174,8 @@ def _reranked(plan: QueryPlan, window: list[int]) -> list[int]:
 def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     """Run a search.
 
-    A typed query is matched once (:func:`_matched`); filters, facets, the total and the
-    order are computed from those rows, so the index is read once (twice when partial
-    matches fill in).
+    A typed query's matches are read twice: grouped for the facets and the total
+    (:func:`shop.search.facets.tally`), and ordered for the page.
 
     Args:
         params: query text, filters, sort and page (validated here).
@@ -218,25 +189,24 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     backend = get_backend(db.session)
     plan = analyze(params.q, backend, current_app.config.get("SEARCH_MAX_QUERY_LENGTH", 200))
     relaxed = False
-    offset = (params.page - 1) * params.per_page
-    if plan.empty:
-        base = select(Product.id).where(Product.status == "active")
-        tally = facet_mod.tally(base)
-        total = facet_mod.total(tally, params)
-        ids = _page_ids(_filtered(base, params), params) if total else []
-    else:
+    match = None
+    base = select(Product.id).where(Product.status == "active")
+    tally = None
+    if not plan.empty:
         # Every group must match; with few such products, products matching some groups
-        # follow them, those matching more groups first (``relaxed``).
+        # follow them, those matching more groups first (``relaxed``). The tally of the
+        # matches (facets and total) also tells how many match every group.
         plan = plan.relaxed()
-        newest = params.sort == "newest"
-        rows = _matched(backend.match(plan, require_all=True), newest)
-        if len(plan.groups) > 1 and len(rows) < RELAX_BELOW:
-            rows, relaxed = _matched(backend.match(plan, require_all=False), newest), True
-        tally = facet_mod.tally_rows(rows)
-        cat_ids = set(facet_mod.category_ids(params.category)) if params.category else None
-        kept = [r for r in rows if _passes(r, params, cat_ids)]
-        total = len(kept)
-        ids = _sorted_ids(kept, params, plan)[offset : offset + params.per_page]
+        match = backend.match(plan, require_all=True)
+        tally = facet_mod.tally(_joined(match))
+        if len(plan.groups) > 1 and sum(r[-1] for r in tally) < RELAX_BELOW:
+            match, relaxed = backend.match(plan, require_all=False), True
+            tally = None
+        base = _joined(match)
+    if tally is None:
+        tally = facet_mod.tally(base)
+    total = facet_mod.total(tally, params)
+    ids = _page_ids(_filtered(base, params), params, plan, match) if total else []
     products = _load(ids)
     facets = facet_mod.compute(tally, params) if with_facets else {}
     result = SearchResult(products, total, params.page, params.per_page, facets, plan, relaxed,
