@@ -1,8 +1,11 @@
 """Re-ranking of the top matches, the same for every backend.
 
-The backend's text score (BM25 or ts_rank) is fused with how completely the product's
-fields cover the query (any field, and title and model alone), how much of the product's
-own category the query names, and whether the query appears as a phrase in the title. Each signal is a rank or a fraction
+The backend only chooses the candidates (its best ``RERANK_WINDOW`` matches). They are
+ordered by :func:`bm25`, computed here as SQLite FTS5 computes it from the backend's own
+corpus statistics (:mod:`shop.search.stats`), so SQLite and PostgreSQL rank alike. That
+text rank is fused with how completely the product's fields cover the query (any field,
+and title and model alone), how much of the product's own category the query names, and
+whether the query appears as a phrase in the title. Each signal is a rank or a fraction
 in [0, 1]; the fusion is a weighted sum with the few weights below.
 """
 
