@@ -44,34 +44,9 @@ def catalog_key(*parts: Any) -> str:
     return "catalog:v%s:%s" % (catalog_version(), ":".join(str(p) for p in parts))
 
 
-def cached_catalog(parts: tuple, produce: Callable[[], Any], timeout: int | None = None) -> Any:
-    """Return the cached value for ``parts`` or compute it with ``produce()`` and store it.
-
-    Only store plain data or rendered strings, never ORM objects.
-    """
-    version = catalog_version()
-    if version < 0:
-        return produce()
-    key = "catalog:v%s:%s" % (version, ":".join(str(p) for p in parts))
-    value = cache.get(key)
-    if value is None:
-        value = produce()
-        try:
-            cache.set(key, value, timeout=timeout)
-        except Exception:
-            pass
-    return value
-
-
-def cached_statistic(parts: tuple, produce: Callable[[], Any], timeout: int = 600) -> Any:
-    """Return a slowly changing statistic (e.g. search document frequencies) from the cache,
-    computing and storing it for ``timeout`` seconds when missing.
-
-    Unlike :func:`cached_catalog` the key has no catalog version: a statistic may be up to
-    ``timeout`` seconds stale, so stock changes from every order do not throw it away.
-    Falls back to ``produce()`` when the cache is down.
-    """
-    key = "stat:" + ":".join(str(p) for p in parts)
+def _get_or_produce(key: str, produce: Callable[[], Any], timeout: int | None) -> Any:
+    """The cached value under ``key``, or ``produce()`` stored for ``timeout`` seconds;
+    ``produce()`` alone when the cache is down."""
     try:
         value = cache.get(key)
     except Exception:
@@ -83,6 +58,28 @@ def cached_statistic(parts: tuple, produce: Callable[[], Any], timeout: int = 60
         except Exception:
             pass
     return value
+
+
+def cached_catalog(parts: tuple, produce: Callable[[], Any], timeout: int | None = None) -> Any:
+    """Return the cached value for ``parts`` or compute it with ``produce()`` and store it.
+
+    Only store plain data or rendered strings, never ORM objects.
+    """
+    version = catalog_version()
+    if version < 0:
+        return produce()
+    return _get_or_produce("catalog:v%s:%s" % (version, ":".join(str(p) for p in parts)), produce, timeout)
+
+
+def cached_statistic(parts: tuple, produce: Callable[[], Any], timeout: int = 600) -> Any:
+    """Return a slowly changing statistic (e.g. search document frequencies) from the cache,
+    computing and storing it for ``timeout`` seconds when missing.
+
+    Unlike :func:`cached_catalog` the key has no catalog version: a statistic may be up to
+    ``timeout`` seconds stale, so stock changes from every order do not throw it away.
+    Falls back to ``produce()`` when the cache is down.
+    """
+    return _get_or_produce("stat:" + ":".join(str(p) for p in parts), produce, timeout)
 
 
 def mark_catalog_changed(session: Session) -> None:
