@@ -121,3 +121,18 @@ def test_pages_past_the_rerank_window_list_every_match_once(db, monkeypatch):
     assert total == 15 and sorted(stocked) == [f"C{i:02d}" for i in range(23) if i % 3]
     by_price, _ = pages(sort="price_desc")
     assert by_price == [f"C{i:02d}" for i in reversed(range(23))]
+
+
+def test_products_of_the_category_the_query_names_rank_first(db):
+    computers = make_category("Computers", slug="computers")
+    laptops = make_category("Laptops", parent=computers, slug="laptops")
+    bags = make_category("Bags & cases", parent=make_category("Accessories", slug="accessories"),
+                         slug="bags-cases")
+    make_product("Acme Notebook Sleeve notebook case", category=bags, sku="BAG")
+    make_product("Acme X200 Notebook PC with a long name", category=laptops, sku="PC")
+    db.session.commit()
+    # By text alone the sleeve wins ("notebook" twice in a short title).
+    skus = [p.sku for p in search(SearchParams(q="notebook")).products]
+    assert skus == ["PC", "BAG"]
+    skus = [p.sku for p in search(SearchParams(q="notebook case")).products]
+    assert skus[0] == "BAG"

@@ -4,8 +4,10 @@ The backend only chooses the candidates (its best ``RERANK_WINDOW`` matches). Th
 ordered by :func:`bm25`, computed here as SQLite FTS5 computes it from the backend's own
 corpus statistics (:mod:`shop.search.stats`), so SQLite and PostgreSQL rank alike. That
 text rank is fused with how completely the product's fields cover the query (any field,
-and title and model alone), how much of the product's own category the query names, and
-whether the query appears as a phrase in the title. Each signal is a rank or a fraction
+and title and model alone), whether the product is in the category the query names (read
+with the importer's category rules, so "notebook" puts notebooks above notebook sleeves),
+how much of the product's own category the query names, and whether the query appears as
+a phrase in the title. Each signal is a rank or a fraction
 in [0, 1]; the fusion is a weighted sum with the few weights below.
 """
 
@@ -27,6 +29,7 @@ W_COVER = 1.0
 W_TITLE = 1.0
 W_CATEGORY = 0.5
 W_PHRASE = 0.5
+W_NAMED = 1.0
 #: BM25 constants, as SQLite FTS5's ``bm25()`` uses them.
 K1 = 1.2
 B = 0.75
@@ -48,6 +51,7 @@ class Doc:
     kind: str
     leaf: str = ""
     body: str = ""
+    slug: str = ""
 
 
 class _Field(list):
@@ -112,11 +116,13 @@ def _group_hits(plan: QueryPlan, field: list[tuple[str, str]]) -> list[bool]:
     return [any(_matches(a, field) for a in g.alternatives) for g in plan.groups]
 
 
-def rerank(plan: QueryPlan, docs: list[Doc], ranks: list[dict[int, int]]) -> list[int]:
+def rerank(plan: QueryPlan, docs: list[Doc], ranks: list[dict[int, int]],
+           query_leaf: str | None = None) -> list[int]:
     """Product ids of ``docs`` in re-ranked order.
 
     Args:
         ranks: per backend ranker, product id -> 0-based rank (absent: not in its top).
+        query_leaf: slug of the category the query names (``Doc.slug`` is compared), if any.
     """
     n_groups = max(1, len(plan.groups))
     typed = {w for g in plan.groups for a in g.alternatives for t in a.tokens for w in (t, stem(t))}
@@ -138,7 +144,8 @@ def rerank(plan: QueryPlan, docs: list[Doc], ranks: list[dict[int, int]]) -> lis
         if len(plan.groups) > 1:
             whole = Alternative(tuple(t for g in plan.groups for t in g.alternatives[0].tokens))
             phrase = 1.0 if _matches(whole, title) else 0.0
-        score = (W_TEXT * text_rank + W_COVER * cover
+        named = 1.0 if query_leaf and d.slug == query_leaf else 0.0
+        score = (W_TEXT * text_rank + W_COVER * cover + W_NAMED * named
                  + W_TITLE * title_cover + W_CATEGORY * cat_cover + W_PHRASE * phrase)
         scored.append((-score, order, d.product_id))
     scored.sort()

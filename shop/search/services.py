@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
+from shop.catalog.categorize import load_categorizer
 from shop.catalog.models import Category, Product
 from shop.exceptions import ValidationFailed
 from shop.extensions import db
@@ -110,14 +111,14 @@ def _docs(ids: list[int]) -> list[Doc]:
     """Re-ranking fields of the given products, in the given order."""
     rows = db.session.execute(
         select(Product.id, Product.name, Product.model, Product.brand, Product.product_type,
-               Category.name, Category.parent_id, Product.description)
+               Category.name, Category.parent_id, Product.description, Category.slug)
         .outerjoin(Category, Category.id == Product.category_id)
         .where(Product.id.in_(ids))
     ).all()
     parents = facet_mod.category_names()
     by_id = {
         r[0]: Doc(r[0], r[1], r[2] or "", r[3] or "", f"{r[5] or ''} {parents.get(r[6], '')}", r[4] or "",
-                  r[5] or "", r[7] or "")
+                  r[5] or "", r[7] or "", r[8] or "")
         for r in rows
     }
     return [by_id[i] for i in ids if i in by_id]
@@ -153,6 +154,16 @@ def _page_ids(stmt: Select, params: SearchParams, plan: QueryPlan, match) -> lis
     return ranked[offset:end]
 
 
+def query_leaf(plan: QueryPlan) -> str | None:
+    """Slug of the category the query names, read with the importer's category rules as
+    if the query were a product title (:meth:`shop.catalog.categorize.Categorizer.head_leaf`:
+    "notebook" names Laptops, "notebook case" Bags & cases); the corrected query when a
+    typo was corrected. None when the rules find none."""
+    if plan.empty:
+        return None
+    return load_categorizer().head_leaf(plan.did_you_mean or plan.raw)
+
+
 def _joined(match) -> Select:
     """Ids of the active products in a match subquery."""
     return select(Product.id).join(match, match.c.product_id == Product.id).where(Product.status == "active")
@@ -168,7 +179,7 @@ def _reranked(plan: QueryPlan, window: list[int]) -> list[int]:
     freq = stats.phrase_doc_freq(backend, [a for g in plan.groups for a in g.alternatives])
     text = bm25(plan, docs, freq, stats.active_count(), stats.mean_length())
     by_text = sorted(window, key=lambda pid: -text.get(pid, 0.0))
-    return rerank(plan, docs, [{pid: i for i, pid in enumerate(by_text)}])
+    return rerank(plan, docs, [{pid: i for i, pid in enumerate(by_text)}], query_leaf(plan))
 
 
 def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
