@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from shop.search import stats
+from shop.search import services, stats
 from shop.search.backends import get_backend
 from shop.search.query import Alternative, Group, QueryPlan, analyze
 from shop.search.rank import Doc, bm25, doc_length
@@ -136,3 +136,24 @@ def test_products_of_the_category_the_query_names_rank_first(db):
     assert skus == ["PC", "BAG"]
     skus = [p.sku for p in search(SearchParams(q="notebook case")).products]
     assert skus[0] == "BAG"
+
+
+def test_too_few_full_matches_let_go_of_the_commonest_word_first(db, monkeypatch):
+    cat = make_category("Misc")
+    for i in range(5):
+        make_product(f"Acme usb cable {i}", category=cat, sku=f"CABLE{i}")
+    make_product("Acme gadget bag", category=cat, sku="BAG")
+    make_product("Acme usb gadget hub", category=cat, sku="HUB")
+    db.session.commit()
+    result = search(SearchParams(q="usb gadget"))
+    # One product has both words; "usb" (6 products) narrows less than "gadget" (2), so
+    # it is the one let go: gadgets without "usb" follow, usb cables do not.
+    assert result.relaxed
+    assert [p.sku for p in result.products] == ["HUB", "BAG"] and result.total == 2
+    # A word no product has is let go before any other.
+    result = search(SearchParams(q="gadget zzzzzzzzzz"))
+    assert {p.sku for p in result.products} == {"HUB", "BAG"}
+    # Enough full matches: nothing is let go.
+    monkeypatch.setattr(services, "RELAX_BELOW", 5)
+    result = search(SearchParams(q="usb cable"))
+    assert not result.relaxed and result.total == 5

@@ -5,8 +5,9 @@ the database dialect find and score the matching active products, applies
 the filters, computes the facets, and orders the page: by relevance (the backend's score
 chooses the top ``RERANK_WINDOW``, which BM25 and the product fields of
 :mod:`shop.search.rank` order the same way on every backend), price or newness.
-Every group of the query must match; when fewer than ``RELAX_BELOW`` products do,
-products matching some groups follow them, most groups first (``relaxed``).
+Every group of the query must match; when fewer than ``RELAX_BELOW`` products do, the
+groups that narrow the least are let go one by one (``relaxed``); products matching
+every group still come first.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from shop.search.rank import Doc, bm25, rerank
 
 #: How many of the best text matches are re-ranked with the product fields.
 RERANK_WINDOW = 100
-#: With fewer products matching every group than this, products matching some follow.
-RELAX_BELOW = 100
+#: With fewer products matching every group than this (a page of results), the query
+#: is relaxed: see :func:`_relaxations`.
+RELAX_BELOW = 24
 SORTS = {
     "relevance": "Relevance",
     "price_asc": "Price: low to high",
@@ -202,19 +204,23 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     relaxed = False
     match = None
     base = select(Product.id).where(Product.status == "active")
-    tally = None
     if not plan.empty:
-        # Every group must match; with few such products, products matching some groups
-        # follow them, those matching more groups first (``relaxed``). The tally of the
-        # matches (facets and total) also tells how many match every group.
+        # Every group must match; when fewer than RELAX_BELOW products do, the groups
+        # that narrow the least are let go one by one (``relaxed``), and the products
+        # matching every group still come first. The tally of the matches (facets and
+        # total) tells how many there are.
         plan = plan.relaxed()
-        match = backend.match(plan, require_all=True)
+        match = backend.match(plan)
         tally = facet_mod.tally(_joined(match))
         if len(plan.groups) > 1 and sum(r[-1] for r in tally) < RELAX_BELOW:
-            match, relaxed = backend.match(plan, require_all=False), True
-            tally = None
+            relaxed = True
+            for required in _relaxations(plan, backend):
+                match = backend.match(plan, required)
+                tally = facet_mod.tally(_joined(match))
+                if sum(r[-1] for r in tally) >= RELAX_BELOW:
+                    break
         base = _joined(match)
-    if tally is None:
+    else:
         tally = facet_mod.tally(base)
     total = facet_mod.total(tally, params)
     ids = _page_ids(_filtered(base, params), params, plan, match) if total else []
@@ -225,6 +231,26 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     if total == 0 and not plan.empty:
         result.closest_categories = facet_mod.closest_categories(plan, backend)
     return result
+
+
+def _relaxations(plan: QueryPlan, backend) -> list[QueryPlan]:
+    """Ever smaller sets of required groups for a query too few products fully match:
+    first without the groups nothing matches, then without the one most products
+    match (it narrows the least), down to one group. Group sizes are the backend's
+    document counts (:func:`shop.search.stats.phrase_doc_freq`, cached).
+
+    Returns:
+        Plans of ``len(plan.groups) - 1`` down to 1 groups, in typed order.
+    """
+    freq = stats.phrase_doc_freq(backend, [a for g in plan.groups for a in g.alternatives])
+    size = [max((freq.get(a, 0) for a in g.alternatives), default=0) for g in plan.groups]
+    # Dropped first: groups matching nothing, then the largest.
+    drop_order = sorted(range(len(plan.groups)), key=lambda i: (size[i] > 0, -size[i]))
+    plans = []
+    for n in range(1, len(plan.groups)):
+        kept = sorted(drop_order[n:])
+        plans.append(QueryPlan(plan.raw, [plan.groups[i] for i in kept], plan.did_you_mean))
+    return plans
 
 
 def _load(ids: list[int]) -> list[Product]:

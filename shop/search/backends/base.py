@@ -50,11 +50,12 @@ class SearchBackend:
         raise NotImplementedError
 
     # --- matching ---
-    def match(self, plan: QueryPlan, require_all: bool = True) -> FromClause:
+    def match(self, plan: QueryPlan, required: QueryPlan | None = None) -> FromClause:
         """A subquery ``(product_id, score)`` of the active products matching ``plan``
-        (higher score is better; more matched groups always score higher).
+        (higher score is better).
 
         Args:
-            require_all: every group must match (AND); otherwise any group (OR).
+            required: the groups that must match (a subset of ``plan``'s); by default every
+                group. Products matching every group of ``plan`` then always score higher.
         """
         raise NotImplementedError

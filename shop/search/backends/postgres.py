@@ -48,8 +48,11 @@ class PostgresBackend(SearchBackend):
 
     def stem_hits(self, word: str) -> bool:
         """True if the stemmed index has ``word``."""
+        # Planned apart from the LIMIT, so that a word in no document is looked up in the
+        # GIN index rather than by reading every document in the hope of an early hit.
         return bool(self._rows(
-            "SELECT 1 FROM search_documents WHERE tsv @@ to_tsquery('english', :w) LIMIT 1", w=word
+            "WITH m AS MATERIALIZED (SELECT product_id FROM search_documents "
+            "WHERE tsv @@ to_tsquery('english', :w)) SELECT 1 FROM m LIMIT 1", w=word
         ))
 
     def near_words(self, word: str, limit: int = 20) -> list[tuple[str, int]]:
@@ -74,22 +77,19 @@ class PostgresBackend(SearchBackend):
         )
         return [r[0] for r in rows]
 
-    def match(self, plan: QueryPlan, require_all: bool = True) -> FromClause:
-        """``(product_id, score)``: tsquery matches ranked by matched groups, then ts_rank,
-        plus substring
-        matches of model-number-like words (pg_trgm index) when any group may match."""
-        params = {"q": tsquery_text(plan, require_all)}
+    def match(self, plan: QueryPlan, required: QueryPlan | None = None) -> FromClause:
+        """``(product_id, score)``: tsquery matches, those matching every group first, then
+        by ts_rank; see :meth:`SearchBackend.match`. A query of one model-number-like word
+        also finds it inside longer model numbers (pg_trgm index)."""
+        needed = required or plan
+        params = {"q": tsquery_text(needed, True)}
         where = "d.tsv @@ q.q"
-        patterns = []
-        for g in plan.groups:
-            raw = g.text.replace(" ", "")
-            if len(raw) >= 4 and is_model_like(raw):
-                patterns.append("%" + raw.replace("\\", "").replace("%", "").replace("_", "") + "%")
-        if patterns and (not require_all or len(plan.groups) == 1):
-            where += " OR d.doc LIKE ANY(:patterns)"
-            params["patterns"] = patterns
+        raw = needed.groups[0].text.replace(" ", "") if len(needed.groups) == 1 else ""
+        if len(raw) >= 4 and is_model_like(raw):
+            where += " OR d.doc LIKE :pattern"
+            params["pattern"] = "%" + raw.replace("\\", "").replace("%", "").replace("_", "") + "%"
         coverage = "0"
-        if not require_all and len(plan.groups) > 1:
+        if required is not None and len(required.groups) < len(plan.groups):
             # Products matching every group come first.
             params["all"] = tsquery_text(plan, True)
             coverage = "(d.tsv @@ to_tsquery('english', :all))::int"

@@ -24,7 +24,7 @@ def alternative_expr(alt: Alternative) -> str:
     return expr + " *" if alt.prefix else expr
 
 
-def match_expr(plan: QueryPlan, require_all: bool) -> str:
+def match_expr(plan: QueryPlan, require_all: bool = True) -> str:
     """The FTS5 MATCH expression of a plan: groups joined by AND (or OR)."""
     return combine_groups(plan, require_all, alternative_expr, "AND", "OR")
 
@@ -74,12 +74,13 @@ class SqliteBackend(SearchBackend):
         )
         return [r[0] for r in rows]
 
-    def match(self, plan: QueryPlan, require_all: bool = True) -> FromClause:
-        """``(product_id, score)``: matched groups first, then -bm25 (higher is better)."""
+    def match(self, plan: QueryPlan, required: QueryPlan | None = None) -> FromClause:
+        """``(product_id, score)``: products matching every group first, then -bm25
+        (higher is better); see :meth:`SearchBackend.match`."""
         weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
-        params = {"q": match_expr(plan, require_all)}
+        params = {"q": match_expr(required or plan, True)}
         coverage = "0"
-        if not require_all and len(plan.groups) > 1:
+        if required is not None and len(required.groups) < len(plan.groups):
             # Products matching every group come first (there are few: see services).
             params["all"] = match_expr(plan, True)
             coverage = "(rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :all))"
