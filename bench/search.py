@@ -86,13 +86,14 @@ def _setup(app, data: Path) -> None:
 
 
 def _analyze() -> None:
-    """Refresh the planner statistics after a bulk load (as autovacuum would, later)."""
-    from sqlalchemy import text
-
+    """Tidy the index and refresh the planner statistics after a bulk load, as the
+    import command does (:func:`shop.search.schema.analyze`)."""
     from shop.extensions import db
+    from shop.search import schema
 
-    db.session.execute(text("ANALYZE"))
     db.session.commit()
+    with db.engine.begin() as conn:
+        schema.analyze(conn)
 
 
 def _grow(app, copy_no: int) -> None:

@@ -15,6 +15,7 @@ def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
     """Import or update products from PATH (products.csv or .csv.gz); safe to run again."""
     from shop.catalog.importer import import_catalog
     from shop.extensions import db
+    from shop.search import schema
 
     bar = None
 
@@ -28,6 +29,8 @@ def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
     try:
         report = import_catalog(path, attributes, progress=progress)
         db.session.commit()
+        with db.engine.begin() as conn:
+            schema.analyze(conn)
     except Exception:
         db.session.rollback()
         raise

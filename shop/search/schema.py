@@ -253,9 +253,22 @@ def rebuild(conn: Connection, batch_size: int = 2000, progress=None) -> int:
     return len(ids)
 
 
+#: GIN indexes whose pending lists a bulk change leaves to be merged (PostgreSQL).
+_PG_GIN_INDEXES = ("ix_search_documents_tsv", "ix_search_documents_doc", "ix_search_words_trgm")
+
+
 def analyze(conn: Connection) -> None:
-    """Refresh the planner statistics of the index tables after a rebuild."""
+    """Tidy the index after a bulk change (import, rebuild) and refresh the planner's
+    statistics.
+
+    On PostgreSQL the GIN indexes' pending lists are merged into the indexes first
+    (``gin_clean_pending_list``, what a VACUUM would do later): until then every search
+    reads the whole pending list, and the planner, costing that in, reads the table
+    instead (after a 19,000-product import, 8 ms instead of 0.1 ms to find one word).
+    """
     if conn.dialect.name == "postgresql":
+        for index in _PG_GIN_INDEXES:
+            conn.execute(text("SELECT gin_clean_pending_list(CAST(:ix AS regclass))"), {"ix": index})
         conn.execute(text("ANALYZE products"))
         conn.execute(text("ANALYZE search_documents"))
         conn.execute(text("ANALYZE search_words"))
