@@ -9,7 +9,7 @@ from __future__ import annotations
 from rapidfuzz import fuzz, process
 from sqlalchemy import Select, case, func, select
 
-from shop.cache import cached_catalog
+from shop.cache import cached_catalog, cached_statistic
 from shop.catalog.models import Category, Product
 from shop.extensions import db
 
@@ -137,24 +137,34 @@ def compute(rows: list[tuple], params) -> dict:
             "in_stock": {"count": in_stock, "selected": bool(params.in_stock)}}
 
 
+def category_sizes() -> dict[int, int]:
+    """Active products per category id (leaves), up to ten minutes stale
+    (:func:`shop.cache.cached_statistic`): zero-result pages rank categories by it."""
+
+    def produce() -> dict[int, int]:
+        return dict(db.session.execute(
+            select(Product.category_id, func.count()).where(Product.status == "active")
+            .group_by(Product.category_id)
+        ).all())
+
+    return cached_statistic(("search", "category-sizes"), produce)
+
+
 def closest_categories(plan, backend, limit: int = 5) -> list[dict]:
     """Categories whose names best resemble the query words (for a zero-result page).
 
     Returns:
         ``[{slug, name, full_name}]``, best first; the largest categories if none resemble it.
     """
-    cats = db.session.scalars(select(Category)).all()
-    if not cats:
+    table = category_table()
+    if not table:
         return []
     words = " ".join(g.corrected or g.text for g in plan.groups)
-    names = {c.id: c.full_name.lower() for c in cats}
+    names = {cid: c["full_name"].lower() for cid, c in table.items()}
     found = process.extract(words, names, scorer=fuzz.token_set_ratio, limit=limit, score_cutoff=50)
-    by_id = {c.id: c for c in cats}
-    chosen = [by_id[key] for _name, _score, key in found]
+    chosen = [key for _name, _score, key in found]
     if not chosen:
-        sizes = dict(db.session.execute(
-            select(Product.category_id, func.count()).where(Product.status == "active")
-            .group_by(Product.category_id)
-        ).all())
-        chosen = sorted((c for c in cats if c.parent_id is not None), key=lambda c: -sizes.get(c.id, 0))[:limit]
-    return [{"slug": c.slug, "name": c.name, "full_name": c.full_name} for c in chosen]
+        sizes = category_sizes()
+        leaves = (cid for cid, c in table.items() if c["parent_id"] is not None)
+        chosen = sorted(leaves, key=lambda cid: -sizes.get(cid, 0))[:limit]
+    return [{k: table[cid][k] for k in ("slug", "name", "full_name")} for cid in chosen]
