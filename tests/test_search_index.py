@@ -81,6 +81,37 @@ def test_stock_changes_keep_the_product_findable_and_filterable(db):
     assert found("mouse", in_stock=True) == []
 
 
+def _facets(q: str) -> dict:
+    """Facet counts of ``q`` as ``{category slugs, brands, price bands, in stock}`` dicts."""
+    facets = search(SearchParams(q=q)).facets
+    return {
+        "category": {f["slug"]: f["count"] for f in facets["category"]},
+        "brand": {f["value"]: f["count"] for f in facets["brand"]},
+        "price": {f["key"]: f["count"] for f in facets["price"] if f["count"]},
+        "in_stock": facets["in_stock"]["count"],
+    }
+
+
+def test_facet_counts_follow_price_stock_brand_and_category_changes_at_once(db):
+    audio, video = make_category("Audio"), make_category("Video")
+    a = make_product("Sony radio alpha", brand="Sony", category=audio, price_cents=1000, stock=2, sku="R1")
+    make_product("Sony radio beta", brand="Sony", category=audio, price_cents=5000, stock=0, sku="R2")
+    db.session.commit()
+    assert _facets("radio") == {"category": {audio.slug: 2}, "brand": {"Sony": 2},
+                                "price": {"0-25": 1, "25-100": 1}, "in_stock": 1}
+    # An order takes the last units; the price changes through a Core statement.
+    allocate(a.id, 2, order_id=None)
+    db.session.execute(update(Product).where(Product.sku == "R2").values(price_cents=20000))
+    assert _facets("radio")["in_stock"] == 0
+    assert _facets("radio")["price"] == {"0-25": 1, "100-250": 1}
+    db.session.commit()
+    editing.update_product(a.id, {"brand": "Philips", "category_id": video.id}, actor_id=None)
+    db.session.commit()
+    facets = _facets("radio")
+    assert facets["brand"] == {"Sony": 1, "Philips": 1}
+    assert facets["category"] == {audio.slug: 1, video.slug: 1}
+
+
 def test_category_rename_reaches_the_index(db):
     top = make_category("Computers")
     leaf = make_category("Notebooks", parent=top)

@@ -59,26 +59,33 @@ def count(stmt: Select) -> int:
     return int(db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
 
 
-def _price_band():
-    """SQL CASE mapping a product price to its band key."""
+def _price_band(price=Product.price_cents):
+    """SQL CASE mapping a price column (cents) to its band key."""
     whens = []
     for key, (_label, _lo, hi) in PRICE_BANDS.items():
         if hi is not None:
-            whens.append((Product.price_cents < hi, key))
+            whens.append((price < hi, key))
     return case(*whens, else_=list(PRICE_BANDS)[-1])
 
 
-def tally(base: Select) -> list[tuple]:
-    """Counts of the matches of ``base`` (a select of product ids) grouped by
-    ``(category_id, brand, price band, in stock)``: everything the total and the facets
-    need under any combination of filters, in one query."""
-    s = base.subquery()
-    band = _price_band()
-    in_stock = case((Product.stock > 0, 1), else_=0)
-    return [tuple(r) for r in db.session.execute(
-        select(Product.category_id, Product.brand, band, in_stock, func.count())
-        .join(s, s.c.id == Product.id).group_by(Product.category_id, Product.brand, band, in_stock)
-    ).all()]
+def tally(match=None) -> list[tuple]:
+    """Counts of the active products (of a match subquery ``(product_id, score)``, if
+    given) grouped by ``(category_id, brand, price band, in stock)``: everything the total
+    and the facets need under any combination of filters, in one query. A match that
+    carries those product columns itself (the PostgreSQL index does) is counted alone."""
+    if match is not None and "stock" in match.c:
+        facts, source = match.c, match
+    else:
+        facts, source = Product.__table__.c, Product.__table__
+    band = _price_band(facts.price_cents)
+    in_stock = case((facts.stock > 0, 1), else_=0)
+    stmt = select(facts.category_id, facts.brand, band, in_stock, func.count()).select_from(source)
+    if source is Product.__table__:
+        if match is not None:
+            stmt = stmt.join(match, match.c.product_id == Product.id)
+        stmt = stmt.where(Product.status == "active")
+    stmt = stmt.group_by(facts.category_id, facts.brand, band, in_stock)
+    return [tuple(r) for r in db.session.execute(stmt).all()]
 
 
 def _keep(row: tuple, params, cat_ids: set[int] | None, skip: str = "") -> bool:

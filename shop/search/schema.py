@@ -3,8 +3,8 @@
 The index is kept by the database itself: triggers on ``products`` and ``categories``
 rewrite a product's index entry in the same transaction as any insert, update or delete,
 whatever code path issued it (ORM, Core bulk statements, raw SQL). Only active products
-are ever in the index. Stock and price changes do not touch it (filters read them from
-``products``).
+are ever in the index. Stock and price changes do not touch the words (on PostgreSQL
+they only update the copies of price and stock that facets count).
 
 SQLite (FTS5):
     ``search_fts``    porter-stemmed full-text table, one row per active product
@@ -13,8 +13,10 @@ SQLite (FTS5):
                       ``search_words_vocab`` (fts5vocab) over it: the vocabulary for typo
                       correction, prefix suggestions and compound splitting.
 PostgreSQL:
-    ``search_documents`` one row per active product: a weighted ``tsvector`` (GIN) and the
-                      lower-cased title + model text (pg_trgm GIN, for partial model numbers).
+    ``search_documents`` one row per active product: a weighted ``tsvector`` (GIN), the
+                      lower-cased title + model text (pg_trgm GIN, for partial model numbers)
+                      and copies of category, brand, price and stock, so that the facets of
+                      a query's matches are counted without reading ``products``.
     ``search_words``  distinct unstemmed words (pg_trgm GIN) with the number of products
                       that had them when indexed (``ndoc``: counted up on every index write,
                       exact after a rebuild; only compared, for typos and compounds).
@@ -107,6 +109,12 @@ _PG_STATEMENTS = [
         tsv tsvector NOT NULL,
         doc text NOT NULL
     )""",
+    # What facets count, copied from the product so that counting a query's matches
+    # reads only the index (stock and price follow every change: search_products_facts).
+    "ALTER TABLE search_documents ADD COLUMN IF NOT EXISTS category_id integer",
+    "ALTER TABLE search_documents ADD COLUMN IF NOT EXISTS brand text NOT NULL DEFAULT ''",
+    "ALTER TABLE search_documents ADD COLUMN IF NOT EXISTS price_cents integer NOT NULL DEFAULT 0",
+    "ALTER TABLE search_documents ADD COLUMN IF NOT EXISTS stock integer NOT NULL DEFAULT 0",
     "CREATE INDEX IF NOT EXISTS ix_search_documents_tsv ON search_documents USING gin (tsv)",
     "CREATE INDEX IF NOT EXISTS ix_search_documents_doc ON search_documents USING gin (doc gin_trgm_ops)",
     "CREATE TABLE IF NOT EXISTS search_words (word text PRIMARY KEY)",
@@ -126,7 +134,8 @@ _PG_STATEMENTS = [
     BEGIN
         DELETE FROM search_documents WHERE product_id = ANY(ids);
         WITH src AS (
-            SELECT p.id, p.name, p.brand, p.product_type, p.description,
+            SELECT p.id, p.name, p.brand, p.product_type, p.description, p.category_id,
+                   p.price_cents, p.stock,
                    p.model || ' ' || regexp_replace(p.model, '[-/._]', '', 'g') AS model,
                    coalesce(c.name, '') || ' ' || coalesce(pc.name, '') AS category
             FROM products p
@@ -134,7 +143,7 @@ _PG_STATEMENTS = [
             LEFT JOIN categories pc ON pc.id = c.parent_id
             WHERE p.id = ANY(ids) AND p.status = 'active'
         ), ins AS (
-            INSERT INTO search_documents (product_id, tsv, doc)
+            INSERT INTO search_documents (product_id, tsv, doc, category_id, brand, price_cents, stock)
             SELECT id,
                    setweight(to_tsvector('english', search_words_of(name)), 'A')
                    || setweight(to_tsvector('simple', search_words_of(model)), 'A')
@@ -143,7 +152,7 @@ _PG_STATEMENTS = [
                    || setweight(to_tsvector('english', search_words_of(product_type)), 'C')
                    || setweight(to_tsvector('english', search_words_of(
                         regexp_replace(description, '<[^>]*>', ' ', 'g'))), 'D'),
-                   lower(name || ' ' || model)
+                   lower(name || ' ' || model), category_id, coalesce(brand, ''), price_cents, stock
             FROM src
             RETURNING product_id
         )
@@ -167,6 +176,13 @@ _PG_STATEMENTS = [
         PERFORM search_refresh_products(ARRAY(SELECT id FROM new_rows));
         RETURN NULL;
     END $$""",
+    """CREATE OR REPLACE FUNCTION search_products_facts_trigger() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE search_documents SET price_cents = NEW.price_cents, stock = NEW.stock
+        WHERE product_id = NEW.id;
+        RETURN NULL;
+    END $$""",
     """CREATE OR REPLACE FUNCTION search_categories_trigger() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
@@ -178,6 +194,7 @@ _PG_STATEMENTS = [
     "DROP TRIGGER IF EXISTS search_products_sync ON products",
     "DROP TRIGGER IF EXISTS search_products_insert ON products",
     "DROP TRIGGER IF EXISTS search_categories_sync ON categories",
+    "DROP TRIGGER IF EXISTS search_products_facts ON products",
     # Inserts are handled per statement (one pass over a bulk import's rows); updates
     # per row, only when an indexed column is named (stock updates skip the index).
     """CREATE TRIGGER search_products_insert AFTER INSERT ON products
@@ -185,6 +202,11 @@ _PG_STATEMENTS = [
         EXECUTE FUNCTION search_products_insert_trigger()""",
     f"""CREATE TRIGGER search_products_sync AFTER UPDATE OF {_INDEXED_COLUMNS}
         ON products FOR EACH ROW EXECUTE FUNCTION search_products_trigger()""",
+    # Price and stock changes (every order) only update the copied facts.
+    """CREATE TRIGGER search_products_facts AFTER UPDATE OF price_cents, stock
+        ON products FOR EACH ROW WHEN (OLD.price_cents IS DISTINCT FROM NEW.price_cents
+                                       OR OLD.stock IS DISTINCT FROM NEW.stock)
+        EXECUTE FUNCTION search_products_facts_trigger()""",
     """CREATE TRIGGER search_categories_sync AFTER UPDATE OF name, parent_id
         ON categories FOR EACH ROW EXECUTE FUNCTION search_categories_trigger()""",
 ]

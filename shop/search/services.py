@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import Select, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from shop.catalog.categorize import load_categorizer
 from shop.catalog.models import Category, Product
@@ -54,6 +54,11 @@ class SearchParams:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 24
+
+    @property
+    def filtered(self) -> bool:
+        """True when any filter (category, brand, price band, in stock) is set."""
+        return bool(self.category or self.brand or self.price or self.in_stock)
 
     def validate(self) -> None:
         """Raises ValidationFailed for an unknown sort or price band, or bad paging."""
@@ -145,7 +150,12 @@ def _page_ids(stmt: Select, params: SearchParams, plan: QueryPlan, match) -> lis
     the backend's order. Without a typed query: newest first, or by price.
     """
     offset = (params.page - 1) * params.per_page
-    ordered = _order(stmt, params.sort, match.c.score if match is not None else None)
+    if params.sort == "relevance" and match is not None and not params.filtered:
+        # The index holds only active products: without filters, no join to products
+        # (PostgreSQL would otherwise plan a scan of every document for it).
+        ordered = select(match.c.product_id).order_by(match.c.score.desc(), match.c.product_id)
+    else:
+        ordered = _order(stmt, params.sort, match.c.score if match is not None else None)
     if params.sort != "relevance" or match is None or offset >= RERANK_WINDOW:
         return list(db.session.scalars(ordered.limit(params.per_page).offset(offset)))
     window = list(db.session.scalars(ordered.limit(RERANK_WINDOW)))
@@ -211,17 +221,17 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
         # total) tells how many there are.
         plan = plan.relaxed()
         match = backend.match(plan)
-        tally = facet_mod.tally(_joined(match))
+        tally = facet_mod.tally(match)
         if len(plan.groups) > 1 and sum(r[-1] for r in tally) < RELAX_BELOW:
             relaxed = True
             for required in _relaxations(plan, backend):
                 match = backend.match(plan, required)
-                tally = facet_mod.tally(_joined(match))
+                tally = facet_mod.tally(match)
                 if sum(r[-1] for r in tally) >= RELAX_BELOW:
                     break
         base = _joined(match)
     else:
-        tally = facet_mod.tally(base)
+        tally = facet_mod.tally()
     total = facet_mod.total(tally, params)
     ids = _page_ids(_filtered(base, params), params, plan, match) if total else []
     products = _load(ids)
@@ -254,12 +264,14 @@ def _relaxations(plan: QueryPlan, backend) -> list[QueryPlan]:
 
 
 def _load(ids: list[int]) -> list[Product]:
-    """Products with their categories loaded, in the order of ``ids``."""
+    """Products with their categories loaded, in the order of ``ids`` (their attributes and
+    descriptions, which result lists do not show, are left unread until asked for)."""
     if not ids:
         return []
     rows = db.session.scalars(
         select(Product).where(Product.id.in_(ids))
-        .options(selectinload(Product.category).selectinload(Category.parent))
+        .options(defer(Product.attributes), defer(Product.description),
+                 selectinload(Product.category).selectinload(Category.parent))
     ).all()
     by_id = {p.id: p for p in rows}
     return [by_id[i] for i in ids if i in by_id]

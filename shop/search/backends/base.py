@@ -52,7 +52,9 @@ class SearchBackend:
     # --- matching ---
     def match(self, plan: QueryPlan, required: QueryPlan | None = None) -> FromClause:
         """A subquery ``(product_id, score)`` of the active products matching ``plan``
-        (higher score is better).
+        (higher score is better). A backend may add the columns ``category_id, brand,
+        price_cents, stock`` from its index; facets then count those instead of joining
+        ``products`` (:func:`shop.search.facets.tally`).
 
         Args:
             required: the groups that must match (a subset of ``plan``'s); by default every

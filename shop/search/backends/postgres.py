@@ -3,7 +3,7 @@ and partial model numbers."""
 
 from __future__ import annotations
 
-from sqlalchemy import Float, FromClause, Integer, column, text
+from sqlalchemy import Float, FromClause, Integer, String, column, text
 
 from shop.search.backends.base import SearchBackend, combine_groups
 from shop.search.query import Alternative, QueryPlan, is_model_like
@@ -78,8 +78,9 @@ class PostgresBackend(SearchBackend):
         return [r[0] for r in rows]
 
     def match(self, plan: QueryPlan, required: QueryPlan | None = None) -> FromClause:
-        """``(product_id, score)``: tsquery matches, those matching every group first, then
-        by ts_rank; see :meth:`SearchBackend.match`. A query of one model-number-like word
+        """``(product_id, score, category_id, brand, price_cents, stock)``: tsquery matches,
+        those matching every group first, then by ts_rank; see :meth:`SearchBackend.match`.
+        The product facts come from the index (facets count them without ``products``). A query of one model-number-like word
         also finds it inside longer model numbers (pg_trgm index)."""
         needed = required or plan
         params = {"q": tsquery_text(needed, True)}
@@ -95,8 +96,12 @@ class PostgresBackend(SearchBackend):
             coverage = "(d.tsv @@ to_tsquery('english', :all))::int"
         stmt = text(
             f"SELECT d.product_id AS product_id, {COVERAGE_BONUS} * ({coverage}) "
-            f"+ ts_rank('{LABEL_WEIGHTS}', d.tsv, q.q, {NORMALIZATION}) AS score "
+            f"+ ts_rank('{LABEL_WEIGHTS}', d.tsv, q.q, {NORMALIZATION}) AS score, "
+            "d.category_id, d.brand, d.price_cents, d.stock "
             "FROM search_documents d, to_tsquery('english', :q) AS q(q) "
             f"WHERE {where}"
         ).bindparams(**params)
-        return stmt.columns(column("product_id", Integer), column("score", Float)).subquery("m")
+        return stmt.columns(
+            column("product_id", Integer), column("score", Float), column("category_id", Integer),
+            column("brand", String), column("price_cents", Integer), column("stock", Integer),
+        ).subquery("m")
