@@ -54,15 +54,30 @@ class Doc:
     slug: str = ""
 
 
-class _Field(list):
-    """(token, stem) pairs of a field, plus both as a set for one-word lookups."""
+class _Field:
+    """A field's tokens and their stems (parallel tuples), plus both as a set for
+    one-word lookups. Iterating gives ``(token, stem)`` pairs."""
+
+    __slots__ = ("tokens", "stems", "words")
 
     def __init__(self, text: str):
-        super().__init__((t, stem(t)) for t in tokenize(text))
-        self.words = {w for pair in self for w in pair}
+        self.tokens = tuple(tokenize(text))
+        self.stems = tuple(stem(t) for t in self.tokens)
+        self.words = frozenset(self.tokens + self.stems)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __iter__(self):
+        return zip(self.tokens, self.stems)
 
 
-@lru_cache(maxsize=4096)
+#: Fields whose tokens are kept (about 1.8 kB each: some 30 MB when full); the tokens of
+#: the products that recent queries returned are then not read again.
+FIELD_CACHE_SIZE = 16384
+
+
+@lru_cache(maxsize=FIELD_CACHE_SIZE)
 def _field(text: str) -> _Field:
     """The field's tokens for matching (cached: titles, brands and categories recur
     from query to query; callers never change the result)."""
@@ -77,7 +92,8 @@ def _count(alt: Alternative, field: _Field, first: bool = False) -> int:
         first: stop at the first occurrence (answers "does it occur?").
     """
     n = len(alt.tokens)
-    if n == 0 or n > len(field):
+    tokens, stems = field.tokens, field.stems
+    if n == 0 or n > len(tokens):
         return 0
     if n == 1 and not alt.prefix:
         tok, st = alt.tokens[0], alt.stems[0]
@@ -85,18 +101,18 @@ def _count(alt: Alternative, field: _Field, first: bool = False) -> int:
             return 0
         if first:
             return 1
-        return sum(1 for ftok, fstem in field if ftok == tok or fstem == st)
+        return sum(1 for ftok, fstem in zip(tokens, stems) if ftok == tok or fstem == st)
     wanted = list(zip(alt.tokens, alt.stems))
     last = n - 1
     hits = 0
-    for start in range(len(field) - n + 1):
+    for start in range(len(tokens) - n + 1):
         ok = True
         for i, (tok, st) in enumerate(wanted):
-            ftok, fstem = field[start + i]
+            ftok = tokens[start + i]
             if alt.prefix and i == last:
                 ok = ftok.startswith(tok)
             else:
-                ok = ftok == tok or fstem == st
+                ok = ftok == tok or stems[start + i] == st
             if not ok:
                 break
         if ok:
@@ -111,7 +127,7 @@ def _matches(alt: Alternative, field: _Field) -> bool:
     return _count(alt, field, first=True) > 0
 
 
-def _group_hits(plan: QueryPlan, field: list[tuple[str, str]]) -> list[bool]:
+def _group_hits(plan: QueryPlan, field: _Field) -> list[bool]:
     """Per group: does any alternative occur in the field?"""
     return [any(_matches(a, field) for a in g.alternatives) for g in plan.groups]
 
@@ -196,7 +212,7 @@ def bm25(plan: QueryPlan, docs: list[Doc], doc_freq: dict[Alternative, int], n_d
         length = sum(len(f) for f in fields)
         # A lone word matches a token by itself or by its stem, and a token equal to the
         # word has the word's stem: its frequency is the count of its stem.
-        stem_counts = Counter(st for f in fields for _, st in f)
+        stem_counts = Counter(st for f in fields for st in f.stems)
         norm = K1 * (1 - B + B * length / max(mean_length, 1.0))
         score = 0.0
         matched = set()

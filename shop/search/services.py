@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import Select, select
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy.orm import defer, joinedload
 
 from shop.catalog.categorize import load_categorizer
 from shop.catalog.models import Category, Product
@@ -271,7 +271,7 @@ def _load(ids: list[int]) -> list[Product]:
     rows = db.session.scalars(
         select(Product).where(Product.id.in_(ids))
         .options(defer(Product.attributes), defer(Product.description),
-                 selectinload(Product.category).selectinload(Category.parent))
+                 joinedload(Product.category).joinedload(Category.parent))
     ).all()
     by_id = {p.id: p for p in rows}
     return [by_id[i] for i in ids if i in by_id]
