@@ -150,6 +150,7 @@ def test_too_few_full_matches_let_go_of_the_commonest_word_first(db, monkeypatch
     # it is the one let go: gadgets without "usb" follow, usb cables do not.
     assert result.relaxed
     assert [p.sku for p in result.products] == ["HUB", "BAG"] and result.total == 2
+    assert result.required_words == ["gadget"]
     # A word no product has is let go before any other.
     result = search(SearchParams(q="gadget zzzzzzzzzz"))
     assert {p.sku for p in result.products} == {"HUB", "BAG"}

@@ -42,6 +42,7 @@ def search(q="", category=None, brand=None, price=None, min_price=None, max_pric
         "facets": result.facets,
         "did_you_mean": result.did_you_mean,
         "relaxed": result.relaxed,
+        "required_words": result.required_words,
         "closest_categories": result.closest_categories,
     }
     keep = {"brand": list(brand)} if brand else {}  # repeated brands survive in the links

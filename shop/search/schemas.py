@@ -136,6 +136,8 @@ class SearchMetaSchema(PageMetaSchema):
     facets = fields.Nested(FacetsSchema)
     did_you_mean = fields.String(allow_none=True, metadata={"description": "A corrected query, if any."})
     relaxed = fields.Boolean(metadata={"description": "True when not every word matched."})
+    required_words = fields.List(fields.String(), metadata={
+        "description": "When relaxed: the words every listed product has (those matching every word come first)."})
     closest_categories = fields.List(fields.Nested(CategoryRefSchema),
                                      metadata={"description": "With no results: categories to try."})
 

@@ -85,6 +85,8 @@ class SearchResult:
     plan: QueryPlan
     relaxed: bool = False
     did_you_mean: str | None = None
+    #: When relaxed: the words every listed product has (the others may be missing).
+    required_words: list[str] = field(default_factory=list)
     closest_categories: list[dict] = field(default_factory=list)
 
     @property
@@ -212,6 +214,7 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     backend = get_backend(db.session)
     plan = analyze(params.q, backend, current_app.config.get("SEARCH_MAX_QUERY_LENGTH", 200))
     relaxed = False
+    required_words: list[str] = []
     match = None
     base = select(Product.id).where(Product.status == "active")
     if not plan.empty:
@@ -225,6 +228,7 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
         if len(plan.groups) > 1 and sum(r[-1] for r in tally) < RELAX_BELOW:
             relaxed = True
             for required in _relaxations(plan, backend):
+                required_words = [g.corrected or g.text for g in required.groups]
                 match = backend.match(plan, required)
                 tally = facet_mod.tally(match)
                 if sum(r[-1] for r in tally) >= RELAX_BELOW:
@@ -237,7 +241,7 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     products = _load(ids)
     facets = facet_mod.compute(tally, params) if with_facets else {}
     result = SearchResult(products, total, params.page, params.per_page, facets, plan, relaxed,
-                          plan.did_you_mean)
+                          plan.did_you_mean, required_words=required_words)
     if total == 0 and not plan.empty:
         result.closest_categories = facet_mod.closest_categories(plan, backend)
     return result
