@@ -217,10 +217,12 @@ def test_search_box_works_without_javascript(client, catalog):
 def test_relaxed_results_say_which_words_every_product_has(client, catalog):
     # No product has both words; "laptop" (3 products) narrows less than "tablet" (1).
     html = client.get("/search?q=laptop+tablet").get_data(as_text=True)
-    assert "Few products match every word" in html
-    assert re.search(r"these have\s+<strong>tablet</strong>,", html)
+    assert re.search(r"No product has every word; these have <strong>tablet</strong>\.", html)
     assert "Lenovo Tab" in html and "ThinkPad" not in html
     meta = client.get("/api/v1/search?q=laptop+tablet").get_json()["meta"]
     assert meta["relaxed"] is True and meta["required_words"] == ["tablet"]
+    html = client.get("/search?q=lenovo+laptop").get_data(as_text=True)
+    assert re.search(r"Only 2 products have\s+every word; they come first, then products with "
+                     r"<strong>(lenovo|laptop)</strong>\.", html)
     meta = client.get("/api/v1/search?q=laptop").get_json()["meta"]
     assert meta["relaxed"] is False and meta["required_words"] == []

@@ -26,7 +26,7 @@ from shop.search import facets as facet_mod
 from shop.search.backends import get_backend
 from shop.search.query import QueryPlan, analyze
 from shop.search import stats
-from shop.search.rank import Doc, bm25, rerank
+from shop.search.rank import COVERAGE, Doc, bm25, rerank
 
 #: How many of the best text matches are re-ranked with the product fields.
 RERANK_WINDOW = 100
@@ -87,6 +87,8 @@ class SearchResult:
     did_you_mean: str | None = None
     #: When relaxed: the words every listed product has (the others may be missing).
     required_words: list[str] = field(default_factory=list)
+    #: When relaxed: how many products have every word (they are listed first).
+    full_matches: int = 0
     closest_categories: list[dict] = field(default_factory=list)
 
     @property
@@ -193,7 +195,9 @@ def _reranked(plan: QueryPlan, window: list[int]) -> list[int]:
     freq = stats.phrase_doc_freq(backend, [a for g in plan.groups for a in g.alternatives])
     text = bm25(plan, docs, freq, stats.active_count(), stats.mean_length())
     by_text = sorted(window, key=lambda pid: -text.get(pid, 0.0))
-    return rerank(plan, docs, [{pid: i for i, pid in enumerate(by_text)}], query_leaf(plan))
+    fused = rerank(plan, docs, [{pid: i for i, pid in enumerate(by_text)}], query_leaf(plan))
+    # Products matching more of the query's groups stay ahead (as the page promises).
+    return sorted(fused, key=lambda pid: -(text.get(pid, 0.0) // COVERAGE))
 
 
 def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
@@ -215,6 +219,7 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     plan = analyze(params.q, backend, current_app.config.get("SEARCH_MAX_QUERY_LENGTH", 200))
     relaxed = False
     required_words: list[str] = []
+    full_matches = 0
     match = None
     base = select(Product.id).where(Product.status == "active")
     if not plan.empty:
@@ -225,7 +230,8 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
         plan = plan.relaxed()
         match = backend.match(plan)
         tally = facet_mod.tally(match)
-        if len(plan.groups) > 1 and sum(r[-1] for r in tally) < RELAX_BELOW:
+        full_matches = sum(r[-1] for r in tally)
+        if len(plan.groups) > 1 and full_matches < RELAX_BELOW:
             relaxed = True
             for required in _relaxations(plan, backend):
                 required_words = [g.corrected or g.text for g in required.groups]
@@ -241,7 +247,8 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     products = _load(ids)
     facets = facet_mod.compute(tally, params) if with_facets else {}
     result = SearchResult(products, total, params.page, params.per_page, facets, plan, relaxed,
-                          plan.did_you_mean, required_words=required_words)
+                          plan.did_you_mean, required_words=required_words,
+                          full_matches=full_matches if relaxed else 0)
     if total == 0 and not plan.empty:
         result.closest_categories = facet_mod.closest_categories(plan, backend)
     return result
