@@ -84,6 +84,11 @@ def _field(text: str) -> _Field:
     return _Field(text)
 
 
+def forget_tokens() -> None:
+    """Empty the field token cache (a benchmark's cold start)."""
+    _field.cache_clear()
+
+
 def _count(alt: Alternative, field: _Field, first: bool = False) -> int:
     """How often the alternative's tokens occur adjacent and in order in the field
     (a token matches by itself or by its stem; a prefix token by its start).
