@@ -189,7 +189,6 @@ class Categorizer:
                     return rule.leaf
         return self.fallback
 
-
     def _first_leaf(self, name: str, text: str) -> str | None:
         """The leaf of the first rule of pass ``name`` matching ``text`` (normalized)."""
         tokens = frozenset(text.split())
