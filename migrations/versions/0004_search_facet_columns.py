@@ -24,9 +24,7 @@ def upgrade():
 
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
-        schema.install(conn)
-        schema.rebuild(conn)
-        schema.analyze(conn)
+        schema.reindex(conn)
 
 
 def downgrade():

@@ -16,11 +16,9 @@ def reindex(batch_size: int) -> None:
     from shop.search import schema
 
     with db.engine.begin() as conn:
-        schema.install(conn)
         total = len(schema.product_ids(conn))
         with click.progressbar(length=total, label="Indexing products") as bar:
-            n = schema.rebuild(conn, batch_size=batch_size, progress=bar.update)
-        schema.analyze(conn)
+            n = schema.reindex(conn, batch_size=batch_size, progress=bar.update)
     click.echo(f"Indexed {n} active products.")
 
 

@@ -157,7 +157,7 @@ def category_sizes() -> dict[int, int]:
     return cached_statistic(("search", "category-sizes"), produce)
 
 
-def closest_categories(plan, backend, limit: int = 5) -> list[dict]:
+def closest_categories(plan, limit: int = 5) -> list[dict]:
     """Categories whose names best resemble the query words (for a zero-result page).
 
     Returns:

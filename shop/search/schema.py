@@ -275,6 +275,20 @@ def rebuild(conn: Connection, batch_size: int = 2000, progress=None) -> int:
     return len(ids)
 
 
+def reindex(conn: Connection, batch_size: int = 2000, progress=None) -> int:
+    """Install the index structures, index every active product again and tidy up
+    (:func:`install`, :func:`rebuild`, :func:`analyze`): what a schema change of the
+    index or ``flask shop reindex`` needs.
+
+    Returns:
+        The number of products indexed.
+    """
+    install(conn)
+    n = rebuild(conn, batch_size=batch_size, progress=progress)
+    analyze(conn)
+    return n
+
+
 #: GIN indexes whose pending lists a bulk change leaves to be merged (PostgreSQL).
 _PG_GIN_INDEXES = ("ix_search_documents_tsv", "ix_search_documents_doc", "ix_search_words_trgm")
 

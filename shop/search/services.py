@@ -250,7 +250,7 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
                           plan.did_you_mean, required_words=required_words,
                           full_matches=full_matches if relaxed else 0)
     if total == 0 and not plan.empty:
-        result.closest_categories = facet_mod.closest_categories(plan, backend)
+        result.closest_categories = facet_mod.closest_categories(plan)
     return result
 
 
