@@ -9,6 +9,12 @@ with the importer's category rules, so "notebook" puts notebooks above notebook 
 how much of the product's own category the query names, and whether the query appears as
 a phrase in the title. Each signal is a rank or a fraction
 in [0, 1]; the fusion is a weighted sum with the few weights below.
+
+That order is then fused (:func:`fuse`, reciprocal rank fusion) with a second, field-wise
+ranker (:func:`dismax`): BM25 per field, the best field of each word counting, every word
+required, words reduced to their singular only. It prefers products whose short fields
+(title, model, product type) carry the words over products that mention them once in a
+long text, as the "dismax" queries of Lucene-based engines do.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-from shop.search.query import Alternative, QueryPlan, stem, tokenize
+from shop.search.query import MAX_GROUPS, Alternative, QueryPlan, stem, tokenize
 
 #: Reciprocal-rank constant for the backend's text ranking (as in RRF).
 RRF_K = 10
@@ -52,6 +58,8 @@ class Doc:
     leaf: str = ""
     body: str = ""
     slug: str = ""
+    #: The product's attribute values, space-separated.
+    attributes: str = ""
 
 
 class _Field:
@@ -231,3 +239,130 @@ def bm25(plan: QueryPlan, docs: list[Doc], doc_freq: dict[Alternative, int], n_d
                 matched.add(gi)
         scores[d.product_id] = COVERAGE * len(matched) + score
     return scores
+
+
+# --- The field-wise ranker and the fusion ------------------------------------------------
+
+#: Reciprocal rank fusion constant (Cormack, Clarke & Büttcher, "Reciprocal Rank Fusion
+#: outperforms Condorcet and individual rank learning methods", SIGIR 2009: k = 60).
+FUSION_K = 60
+#: Fields of the field-wise ranker (names of :class:`Doc` attributes).
+DISMAX_FIELDS = ("title", "model", "kind", "body", "attributes")
+#: How much the other fields count beside a word's best field (Lucene's dismax ``tie``).
+DISMAX_TIE = 0.01
+
+
+def plural_stem(token: str) -> str:
+    """A folded token reduced to its singular by Harman's S-stemmer ("How effective is
+    suffixing?", JASIS 42(1), 1991; Lucene's ``EnglishMinimalStemFilter``): "batteries" →
+    "battery", "cables" → "cable"; "glasses", "status", "shoes" and "series" stay."""
+    n = len(token)
+    if n < 3 or token[-1] != "s" or token[-2] in "us":
+        return token
+    if token[-2] == "e":
+        if n > 3 and token[-3] == "i" and token[-4] not in "ae":
+            return token[:-3] + "y"
+        if token[-3] in "iaoe":
+            return token
+    return token[:-1]
+
+
+def attribute_text(attributes) -> str:
+    """A product's attribute values as one text (``Product.attributes`` is a dict of
+    readable name -> value; anything else gives "")."""
+    if not isinstance(attributes, dict):
+        return ""
+    return " ".join(str(v) for v in attributes.values() if v not in (None, ""))
+
+
+class _Terms:
+    """One field's singular words with their counts, and its length in tokens."""
+
+    __slots__ = ("counts", "length")
+
+    def __init__(self, text: str):
+        tokens = tokenize(text)
+        self.counts = Counter(plural_stem(t) for t in tokens)
+        self.length = len(tokens)
+
+
+@lru_cache(maxsize=FIELD_CACHE_SIZE)
+def _terms(text: str) -> _Terms:
+    """The field's singular words (cached like :func:`_field`)."""
+    return _Terms(text)
+
+
+def dismax_fields(d: Doc) -> dict[str, _Terms]:
+    """The fields of :data:`DISMAX_FIELDS` of one product (the model as written, the
+    description without tags)."""
+    texts = {"title": d.title, "model": d.model, "kind": d.kind, "body": _TAGS.sub(" ", d.body),
+             "attributes": d.attributes}
+    return {name: _terms(texts[name]) for name in DISMAX_FIELDS}
+
+
+def query_words(plan: QueryPlan) -> list[str]:
+    """The words of the query (as corrected, if it was), in typed order, each once, at most
+    one per possible group."""
+    return list(dict.fromkeys(tokenize(plan.did_you_mean or plan.raw)))[:MAX_GROUPS]
+
+
+def dismax(words: list[str], docs: list[Doc], doc_freq: dict[str, int], n_docs: int,
+           field_means: dict[str, float]) -> dict[int, float]:
+    """Field-wise BM25 of the products having every word (in any of their fields).
+
+    Each word (reduced by :func:`plural_stem`) scores its best field fully and the
+    other fields ``DISMAX_TIE`` as much; the words' scores add up. A field's score is
+    BM25 within that field as Lucene computes it: idf = ln(1 + (N - n + 0.5) / (n + 0.5)),
+    tf / (tf + k1 * (1 - b + b * length / mean length of the field)), k1 = 1.2, b = 0.75
+    (Robertson & Zaragoza 2009; Lucene's ``BM25Similarity`` and ``DisjunctionMaxQuery``).
+
+    Args:
+        words: folded query words (:func:`query_words`).
+        doc_freq: word -> number of active products having it (missing: 1).
+        n_docs: number of active products (N).
+        field_means: field name -> mean length in tokens of the products that have it.
+    Returns:
+        product id -> score (higher is better) for the products having every word;
+        the others are left out.
+    """
+    idf = {}
+    for word in words:
+        df = max(1, doc_freq.get(word, 1))
+        key = plural_stem(word)
+        idf[key] = max(idf.get(key, 0.0), math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
+    scores = {}
+    for d in docs:
+        fields = dismax_fields(d)
+        total = 0.0
+        for word, weight in idf.items():
+            per = []
+            for name, terms in fields.items():
+                tf = terms.counts.get(word, 0)
+                if tf:
+                    norm = K1 * (1 - B + B * terms.length / max(field_means.get(name, 1.0), 1.0))
+                    per.append(weight * tf / (tf + norm))
+            if not per:
+                break
+            best = max(per)
+            total += best + DISMAX_TIE * (sum(per) - best)
+        else:
+            if idf:
+                scores[d.product_id] = total
+    return scores
+
+
+def fuse(rankings: list[list[int]], k: int = FUSION_K) -> list[int]:
+    """Reciprocal rank fusion: each id scores the sum of 1 / (k + rank) over the rankings
+    that hold it (rank from 0); ties keep the first ranking's order.
+
+    Args:
+        rankings: lists of product ids, best first; the first holds every id to return.
+    Returns:
+        The ids of ``rankings[0]``, fused order.
+    """
+    score = dict.fromkeys(rankings[0], 0.0)
+    for ranking in rankings:
+        for rank, pid in enumerate(ranking):
+            if pid in score:
+                score[pid] += 1 / (k + rank)
+    return sorted(rankings[0], key=lambda pid: -score[pid])

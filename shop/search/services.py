@@ -4,7 +4,8 @@
 the database dialect find and score the matching active products, applies
 the filters, computes the facets, and orders the page: by relevance (the backend's score
 chooses the top ``RERANK_WINDOW``, which BM25 and the product fields of
-:mod:`shop.search.rank` order the same way on every backend), price or newness.
+:mod:`shop.search.rank` order the same way on every backend, fused with a field-wise
+ranker), price or newness.
 Every group of the query must match; when fewer than ``RELAX_BELOW`` products do, the
 groups that narrow the least are let go one by one (``relaxed``); products matching
 every group still come first.
@@ -26,7 +27,7 @@ from shop.search import facets as facet_mod
 from shop.search.backends import get_backend
 from shop.search.query import QueryPlan, analyze
 from shop.search import stats
-from shop.search.rank import COVERAGE, Doc, bm25, rerank
+from shop.search.rank import COVERAGE, Doc, attribute_text, bm25, dismax, fuse, query_words, rerank
 
 #: How many of the best text matches are re-ranked with the product fields.
 RERANK_WINDOW = 100
@@ -122,14 +123,15 @@ def _docs(ids: list[int]) -> list[Doc]:
     """Re-ranking fields of the given products, in the given order."""
     rows = db.session.execute(
         select(Product.id, Product.name, Product.model, Product.brand, Product.product_type,
-               Category.name, Category.parent_id, Product.description, Category.slug)
+               Category.name, Category.parent_id, Product.description, Category.slug,
+               Product.attributes)
         .outerjoin(Category, Category.id == Product.category_id)
         .where(Product.id.in_(ids))
     ).all()
     parents = facet_mod.category_names()
     by_id = {
         r[0]: Doc(r[0], r[1], r[2] or "", r[3] or "", f"{r[5] or ''} {parents.get(r[6], '')}", r[4] or "",
-                  r[5] or "", r[7] or "", r[8] or "")
+                  r[5] or "", r[7] or "", r[8] or "", attribute_text(r[9]))
         for r in rows
     }
     return [by_id[i] for i in ids if i in by_id]
@@ -187,7 +189,8 @@ def _joined(match) -> Select:
 
 def _reranked(plan: QueryPlan, window: list[int]) -> list[int]:
     """The window's ids ordered by BM25 (:func:`shop.search.rank.bm25`, the same on every
-    backend) and then re-ranked with the product fields (:func:`shop.search.rank.rerank`)."""
+    backend), re-ranked with the product fields (:func:`shop.search.rank.rerank`) and fused
+    with the field-wise ranker (:func:`shop.search.rank.dismax`, :func:`shop.search.rank.fuse`)."""
     if not window:
         return []
     docs = _docs(window)
@@ -195,7 +198,11 @@ def _reranked(plan: QueryPlan, window: list[int]) -> list[int]:
     freq = stats.phrase_doc_freq(backend, [a for g in plan.groups for a in g.alternatives])
     text = bm25(plan, docs, freq, stats.active_count(), stats.mean_length())
     by_text = sorted(window, key=lambda pid: -text.get(pid, 0.0))
-    fused = rerank(plan, docs, [{pid: i for i, pid in enumerate(by_text)}], query_leaf(plan))
+    reranked = rerank(plan, docs, [{pid: i for i, pid in enumerate(by_text)}], query_leaf(plan))
+    words = query_words(plan)
+    by_field = dismax(words, docs, stats.word_doc_freq(backend, words), stats.active_count(),
+                      stats.field_means())
+    fused = fuse([reranked, sorted(by_field, key=lambda pid: -by_field[pid])])
     # Products matching more of the query's groups stay ahead (as the page promises).
     return sorted(fused, key=lambda pid: -(text.get(pid, 0.0) // COVERAGE))
 

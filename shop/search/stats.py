@@ -31,33 +31,65 @@ def active_count() -> int:
     return cached_statistic(("search", "n_docs"), produce, STAT_TIMEOUT)
 
 
+def _sample_docs() -> list:
+    """An even sample (by id) of at most ``LENGTH_SAMPLE`` active products as
+    :class:`shop.search.rank.Doc` (the fields the rankers read)."""
+    from shop.search.rank import Doc, attribute_text
+
+    step = max(1, active_count() // LENGTH_SAMPLE)
+    parent = Category.__table__.alias("parent")
+    rows = db.session.execute(
+        select(Product.name, Product.model, Product.brand, Product.product_type,
+               Product.description, Category.name, parent.c.name, Product.attributes)
+        .outerjoin(Category, Category.id == Product.category_id)
+        .outerjoin(parent, parent.c.id == Category.parent_id)
+        .where(Product.status == "active", Product.id % step == 0)
+        .limit(LENGTH_SAMPLE)
+    ).all()
+    return [
+        Doc(0, r[0] or "", r[1] or "", r[2] or "", f"{r[5] or ''} {r[6] or ''}", r[3] or "",
+            body=r[4] or "", attributes=attribute_text(r[7]))
+        for r in rows
+    ]
+
+
 def mean_length() -> float:
     """Mean number of tokens of an active product's indexed text (title, model as written
     and joined, brand, category, product type, description), from an even sample."""
 
     def produce() -> float:
-        from shop.search.rank import Doc, doc_length
+        from shop.search.rank import doc_length
 
-        step = max(1, active_count() // LENGTH_SAMPLE)
-        parent = Category.__table__.alias("parent")
-        rows = db.session.execute(
-            select(Product.name, Product.model, Product.brand, Product.product_type,
-                   Product.description, Category.name, parent.c.name)
-            .outerjoin(Category, Category.id == Product.category_id)
-            .outerjoin(parent, parent.c.id == Category.parent_id)
-            .where(Product.status == "active", Product.id % step == 0)
-            .limit(LENGTH_SAMPLE)
-        ).all()
-        if not rows:
-            return 1.0
-        lengths = [
-            doc_length(Doc(0, r[0] or "", r[1] or "", r[2] or "", f"{r[5] or ''} {r[6] or ''}",
-                           r[3] or "", body=r[4] or ""))
-            for r in rows
-        ]
-        return max(1.0, sum(lengths) / len(lengths))
+        lengths = [doc_length(d) for d in _sample_docs()]
+        return max(1.0, sum(lengths) / len(lengths)) if lengths else 1.0
 
     return cached_statistic(("search", "mean_length"), produce, STAT_TIMEOUT)
+
+
+def field_means() -> dict[str, float]:
+    """Per field of :data:`shop.search.rank.DISMAX_FIELDS`: the mean length in tokens of
+    the active products that have the field (as Lucene averages a field), from an even
+    sample; 1.0 for a field no sampled product has."""
+
+    def produce() -> dict[str, float]:
+        from shop.search.rank import DISMAX_FIELDS, dismax_fields
+
+        lengths: dict[str, list[int]] = {name: [] for name in DISMAX_FIELDS}
+        for d in _sample_docs():
+            for name, terms in dismax_fields(d).items():
+                if terms.length:
+                    lengths[name].append(terms.length)
+        return {name: (sum(v) / len(v) if v else 1.0) for name, v in lengths.items()}
+
+    return cached_statistic(("search", "field_means"), produce, STAT_TIMEOUT)
+
+
+def word_doc_freq(backend, words: list[str]) -> dict[str, int]:
+    """Number of active products having each word (the backend's stemmed index, every
+    field; :func:`phrase_doc_freq` of the one-word phrase)."""
+    alts = {w: Alternative((w,)) for w in words}
+    freq = phrase_doc_freq(backend, list(alts.values()))
+    return {w: freq[a] for w, a in alts.items()}
 
 
 def phrase_doc_freq(backend, phrases: list[Alternative]) -> dict[Alternative, int]:
