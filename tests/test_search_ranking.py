@@ -8,8 +8,8 @@ from sqlalchemy import text
 
 from shop.search import services, stats
 from shop.search.backends import get_backend
-from shop.search.query import Alternative, Group, QueryPlan, analyze
-from shop.search.rank import Doc, bm25, doc_length
+from shop.search.query import Alternative, Group, QueryPlan, analyze, tokenize
+from shop.search.rank import DISMAX_TIE, Doc, bm25, dismax, doc_length, fuse, plural_stem
 from shop.search.services import SearchParams, _docs, search
 from tests.factories import make_category, make_product
 
@@ -158,3 +158,49 @@ def test_too_few_full_matches_let_go_of_the_commonest_word_first(db, monkeypatch
     monkeypatch.setattr(services, "RELAX_BELOW", 5)
     result = search(SearchParams(q="usb cable"))
     assert not result.relaxed and result.total == 5
+
+
+def test_plural_stem_reduces_plurals_only():
+    assert [plural_stem(w) for w in ("batteries", "cables", "headphones", "keys", "boxes")] == [
+        "battery", "cable", "headphone", "key", "boxe"]
+    # Not plurals, or not reduced by the minimal rules: unchanged.
+    assert [plural_stem(w) for w in ("status", "class", "shoes", "aa", "ps", "mouse")] == [
+        "status", "class", "shoes", "aa", "ps", "mouse"]
+
+
+def test_dismax_scores_a_words_best_field_and_requires_every_word():
+    docs = [Doc(1, "Acme speaker", "", "Acme", "", ""),
+            Doc(2, "Acme X1 portable music system", "", "Acme", "", "",
+                body="A speaker for the garden, the kitchen and the living room."),
+            Doc(3, "Acme radio", "", "Acme", "", "", attributes="Speakers included Yes"),
+            Doc(4, "Acme speaker", "", "Acme", "", "", body="speaker" + " and more" * 10)]
+    means = {"title": 4.0, "model": 1.0, "kind": 1.0, "body": 10.0, "attributes": 5.0}
+    scores = dismax(["speakers"], docs, {"speakers": 3}, 100, means)
+    # The word in a short title beats the word once in a longer description; an attribute
+    # value counts like any field ("speakers" and "speaker" are the same singular).
+    assert scores[1] > scores[2] > 0 and scores[3] > 0
+    # Other fields count only DISMAX_TIE as much as the best one.
+    assert scores[1] < scores[4] < scores[1] * (1 + 2 * DISMAX_TIE)
+    both = dismax(["acme", "speakers"], docs, {"acme": 4, "speakers": 3}, 100, means)
+    assert set(both) == {1, 2, 3, 4}
+    assert dismax(["acme", "radio"], docs, {"acme": 4, "radio": 1}, 100, means).keys() == {3}
+    assert dismax([], docs, {}, 100, means) == {}
+
+
+def test_fuse_adds_reciprocal_ranks():
+    first, second = [1, 2, 3, 4], [4, 3, 9]
+    # 1: 1/60; 2: 1/61; 3: 1/62 + 1/61; 4: 1/63 + 1/60. Ids only in the second are left out.
+    assert fuse([first, second]) == [4, 3, 1, 2]
+    assert fuse([first]) == first
+    # Ties keep the first ranking's order.
+    assert fuse([[5, 6], [6, 5]]) == [5, 6]
+
+
+def test_field_means_come_from_the_products_having_the_field(db):
+    _catalog()
+    db.session.commit()
+    means = stats.field_means()
+    docs = docs_all(db)
+    assert means["title"] == pytest.approx(sum(len(tokenize(d.title)) for d in docs) / len(docs))
+    assert means["body"] == pytest.approx(sum(len(tokenize(d.body)) for d in docs) / len(docs))
+    assert means["kind"] == 1.0  # no product has a product type

@@ -253,9 +253,10 @@ DISMAX_TIE = 0.01
 
 
 def plural_stem(token: str) -> str:
-    """A folded token reduced to its singular by Harman's S-stemmer ("How effective is
-    suffixing?", JASIS 42(1), 1991; Lucene's ``EnglishMinimalStemFilter``): "batteries" →
-    "battery", "cables" → "cable"; "glasses", "status", "shoes" and "series" stay."""
+    """A folded token reduced to its singular, as Lucene's ``EnglishMinimalStemmer`` does
+    (after Harman's S-stemmer, "How effective is suffixing?", JASIS 42(1), 1991):
+    "batteries" → "battery", "cables" → "cable", "boxes" → "boxe" (as "box" does not:
+    queries and products are reduced alike); "status", "class" and "shoes" stay."""
     n = len(token)
     if n < 3 or token[-1] != "s" or token[-2] in "us":
         return token
