@@ -11,8 +11,8 @@ a phrase in the title. Each signal is a rank or a fraction
 in [0, 1]; the fusion is a weighted sum with the few weights below.
 
 That order is then fused (:func:`fuse`, reciprocal rank fusion) with a second, field-wise
-ranker (:func:`dismax`): BM25 per field, the best field of each word counting, every word
-required, words reduced to their singular only. It prefers products whose short fields
+ranker (:func:`dismax`): BM25 per field, only the best field of each word counting, every
+word required, words reduced to their singular only. It prefers products whose short fields
 (title, model, product type) carry the words over products that mention them once in a
 long text, as the "dismax" queries of Lucene-based engines do.
 """
@@ -248,8 +248,6 @@ def bm25(plan: QueryPlan, docs: list[Doc], doc_freq: dict[Alternative, int], n_d
 FUSION_K = 60
 #: Fields of the field-wise ranker (names of :class:`Doc` attributes).
 DISMAX_FIELDS = ("title", "model", "kind", "body", "attributes")
-#: How much the other fields count beside a word's best field (Lucene's dismax ``tie``).
-DISMAX_TIE = 0.01
 
 
 def plural_stem(token: str) -> str:
@@ -311,8 +309,9 @@ def dismax(words: list[str], docs: list[Doc], doc_freq: dict[str, int], n_docs: 
            field_means: dict[str, float]) -> dict[int, float]:
     """Field-wise BM25 of the products having every word (in any of their fields).
 
-    Each word (reduced by :func:`plural_stem`) scores its best field fully and the
-    other fields ``DISMAX_TIE`` as much; the words' scores add up. A field's score is
+    Each word (reduced by :func:`plural_stem`) scores its best field only (a disjunction
+    max, as Lucene's ``DisjunctionMaxQuery`` with its default tie of 0); the words'
+    scores add up. A field's score is
     BM25 within that field as Lucene computes it: idf = ln(1 + (N - n + 0.5) / (n + 0.5)),
     tf / (tf + k1 * (1 - b + b * length / mean length of the field)), k1 = 1.2, b = 0.75
     (Robertson & Zaragoza 2009; Lucene's ``BM25Similarity`` and ``DisjunctionMaxQuery``).
@@ -336,16 +335,15 @@ def dismax(words: list[str], docs: list[Doc], doc_freq: dict[str, int], n_docs: 
         fields = dismax_fields(d)
         total = 0.0
         for word, weight in idf.items():
-            per = []
+            best = 0.0
             for name, terms in fields.items():
                 tf = terms.counts.get(word, 0)
                 if tf:
                     norm = K1 * (1 - B + B * terms.length / max(field_means.get(name, 1.0), 1.0))
-                    per.append(weight * tf / (tf + norm))
-            if not per:
+                    best = max(best, weight * tf / (tf + norm))
+            if not best:
                 break
-            best = max(per)
-            total += best + DISMAX_TIE * (sum(per) - best)
+            total += best
         else:
             if idf:
                 scores[d.product_id] = total
