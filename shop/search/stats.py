@@ -1,9 +1,11 @@
-"""Corpus statistics for BM25 (:func:`shop.search.rank.bm25`), the same on every backend.
+"""Corpus statistics for BM25 (:func:`shop.search.rank.bm25` and the field-wise
+:func:`shop.search.rank.dismax`), the same on every backend.
 
-BM25 needs the number of active products, their mean length in tokens and, per query
-phrase, the number of products matching it. They come from the backend's own index and
-are cached for ``STAT_TIMEOUT`` seconds (:func:`shop.cache.cached_statistic`): they change
-slowly, and a few minutes of staleness moves no ranking noticeably.
+BM25 needs the number of active products, their mean length in tokens (per field for
+the field-wise ranker) and, per query phrase, the number of products matching it. They
+come from the database and the backend's own index and are cached for ``STAT_TIMEOUT``
+seconds (:func:`shop.cache.cached_statistic`): they change slowly, and a few minutes of
+staleness moves no ranking noticeably.
 """
 
 from __future__ import annotations
@@ -72,13 +74,14 @@ def field_means() -> dict[str, float]:
     sample; 1.0 for a field no sampled product has."""
 
     def produce() -> dict[str, float]:
-        from shop.search.rank import DISMAX_FIELDS, dismax_fields
+        from shop.search.query import tokenize
+        from shop.search.rank import DISMAX_FIELDS, dismax_texts
 
         lengths: dict[str, list[int]] = {name: [] for name in DISMAX_FIELDS}
         for d in _sample_docs():
-            for name, terms in dismax_fields(d).items():
-                if terms.length:
-                    lengths[name].append(terms.length)
+            for name, text in dismax_texts(d).items():
+                if n := len(tokenize(text)):
+                    lengths[name].append(n)
         return {name: (sum(v) / len(v) if v else 1.0) for name, v in lengths.items()}
 
     return cached_statistic(("search", "field_means"), produce, STAT_TIMEOUT)
