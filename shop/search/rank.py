@@ -307,8 +307,10 @@ def dismax_fields(d: Doc) -> dict[str, _Terms]:
 
 
 def query_words(plan: QueryPlan) -> list[str]:
-    """The words of the query (as corrected, if it was), in typed order, each once, at most
-    one per possible group."""
+    """The words of the query as typed (spelling corrected, if it was), each once, in typed
+    order, at most ``MAX_GROUPS``. The field-wise ranker takes them without the joined,
+    split and model-number alternatives of the plan (those the first ranker weighs): it is
+    a second view of the query, and fusion gains from rankers that differ."""
     return list(dict.fromkeys(tokenize(plan.did_you_mean or plan.raw)))[:MAX_GROUPS]
 
 
