@@ -46,6 +46,7 @@ test-all: install-dev           ## the suite on SQLite and on PostgreSQL, with R
 
 lint: install-dev
 	$(BIN)/ruff check shop tests bench config.py wsgi.py
+	$(BIN)/ruff format --check shop tests bench config.py wsgi.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -114,9 +114,7 @@ class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret-key"
-    SQLALCHEMY_DATABASE_URI = normalize_database_url(
-        os.environ.get("TEST_DATABASE_URL", "sqlite://")
-    )
+    SQLALCHEMY_DATABASE_URI = normalize_database_url(os.environ.get("TEST_DATABASE_URL", "sqlite://"))
     REDIS_URL = os.environ.get("TEST_REDIS_URL", os.environ.get("REDIS_URL", ""))
     CACHE_KEY_PREFIX = os.environ.get("TEST_CACHE_KEY_PREFIX", "shoptest:")
     WTF_CSRF_ENABLED = False
@@ -133,9 +131,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     FORCE_HTTPS = _bool("FORCE_HTTPS", True)
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
-    PAYMENT_PROVIDERS = [
-        p for p in Config.PAYMENT_PROVIDERS if p != "test"
-    ]
+    PAYMENT_PROVIDERS = [p for p in Config.PAYMENT_PROVIDERS if p != "test"]
 
     @classmethod
     def validate(cls) -> None:

@@ -31,15 +31,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-ADDRESS = {"name": "Bench Shopper", "line1": "1 Load St", "city": "Benchville",
-           "postal_code": "10001", "country": "US"}
+ADDRESS = {
+    "name": "Bench Shopper",
+    "line1": "1 Load St",
+    "city": "Benchville",
+    "postal_code": "10001",
+    "country": "US",
+}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--stock", type=int, default=100, help="units of the product (default 100)")
-    ap.add_argument("--requests", type=int, default=300, help="checkouts to fire, one shopper each (default 300)")
+    ap.add_argument(
+        "--requests", type=int, default=300, help="checkouts to fire, one shopper each (default 300)"
+    )
     ap.add_argument("--concurrency", type=int, default=16, help="client threads (default 16, max 64)")
     ap.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     ap.add_argument("--port", type=int, default=8765)
@@ -56,8 +63,10 @@ def create_database(server_url: str, name: str) -> str:
     """(Re)create an empty database; return its SQLAlchemy URL."""
     from sqlalchemy import create_engine, text
 
-    admin = create_engine(f"{server_url}/postgres".replace("postgresql://", "postgresql+psycopg://"),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        f"{server_url}/postgres".replace("postgresql://", "postgresql+psycopg://"),
+        isolation_level="AUTOCOMMIT",
+    )
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -69,8 +78,10 @@ def drop_database(server_url: str, name: str) -> None:
     """Drop the scratch database."""
     from sqlalchemy import create_engine, text
 
-    admin = create_engine(f"{server_url}/postgres".replace("postgresql://", "postgresql+psycopg://"),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        f"{server_url}/postgres".replace("postgresql://", "postgresql+psycopg://"),
+        isolation_level="AUTOCOMMIT",
+    )
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -94,8 +105,15 @@ def seed(env: dict, stock: int, shoppers: int) -> tuple[str, list[str]]:
         with db.engine.begin() as conn:
             db.metadata.create_all(conn)
             search_schema.install(conn)
-        product = Product(sku="BENCH-1", slug="bench-item", name="Bench item", brand="Bench",
-                          price_cents=1999, stock=stock, status="active")
+        product = Product(
+            sku="BENCH-1",
+            slug="bench-item",
+            name="Bench item",
+            brand="Bench",
+            price_cents=1999,
+            stock=stock,
+            status="active",
+        )
         db.session.add(product)
         db.session.flush()
         db.session.add(StockMovement(product_id=product.id, delta=stock, reason="import"))
@@ -140,7 +158,8 @@ def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     proc = subprocess.Popen(
         [gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env={**os.environ, **env},
+        cwd=ROOT,
+        env={**os.environ, **env},
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -160,7 +179,9 @@ def checkout(port: int, token: str) -> tuple[int, float]:
     """POST one order; return (status, seconds)."""
     body = json.dumps({"shipping_address": ADDRESS}).encode()
     req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/orders", data=body, method="POST",
+        f"http://127.0.0.1:{port}/api/v1/orders",
+        data=body,
+        method="POST",
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     start = time.perf_counter()
@@ -178,14 +199,22 @@ def main(argv=None) -> int:
     """Run the benchmark and print the report; exit 1 if the invariants do not hold."""
     args = parse_args(argv)
     db_url = create_database(args.pg, args.db_name)
-    env = {"DATABASE_URL": db_url, "REDIS_URL": args.redis, "RATELIMIT_ENABLED": "false",
-           "SHOP_CONFIG": "development", "MAIL_BACKEND": "memory", "CACHE_KEY_PREFIX": "benchcheckout:"}
+    env = {
+        "DATABASE_URL": db_url,
+        "REDIS_URL": args.redis,
+        "RATELIMIT_ENABLED": "false",
+        "SHOP_CONFIG": "development",
+        "MAIL_BACKEND": "memory",
+        "CACHE_KEY_PREFIX": "benchcheckout:",
+    }
     proc = None
     try:
         t0 = time.perf_counter()
         _sku, tokens = seed(env, args.stock, args.requests)
-        print(f"seeded {args.requests} shoppers and 1 product with {args.stock} units "
-              f"in {time.perf_counter() - t0:.1f}s")
+        print(
+            f"seeded {args.requests} shoppers and 1 product with {args.stock} units "
+            f"in {time.perf_counter() - t0:.1f}s"
+        )
         proc = start_gunicorn(env, args.port, args.workers)
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
@@ -200,18 +229,28 @@ def main(argv=None) -> int:
     latencies = sorted(sec for _, sec in results)
     sold = codes.get(201, 0)
     expected_sold = min(args.stock, args.requests)
-    ok = (sold == expected_sold == state["orders"] and state["stock_left"] == args.stock - sold
-          and not state["ledger_mismatches"] and set(codes) <= {201, 409})
+    ok = (
+        sold == expected_sold == state["orders"]
+        and state["stock_left"] == args.stock - sold
+        and not state["ledger_mismatches"]
+        and set(codes) <= {201, 409}
+    )
     report = {
-        "workers": args.workers, "concurrency": args.concurrency, "requests": args.requests,
-        "initial_stock": args.stock, "elapsed_s": round(elapsed, 2),
+        "workers": args.workers,
+        "concurrency": args.concurrency,
+        "requests": args.requests,
+        "initial_stock": args.stock,
+        "elapsed_s": round(elapsed, 2),
         "requests_per_s": round(len(results) / elapsed, 1),
         "orders_per_s": round(sold / elapsed, 1),
-        "latency_ms": {"p50": round(statistics.median(latencies) * 1000, 1),
-                       "p95": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1),
-                       "max": round(latencies[-1] * 1000, 1)},
+        "latency_ms": {
+            "p50": round(statistics.median(latencies) * 1000, 1),
+            "p95": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1),
+            "max": round(latencies[-1] * 1000, 1),
+        },
         "status_counts": {str(k): v for k, v in sorted(codes.items())},
-        "orders_in_db": state["orders"], "stock_left": state["stock_left"],
+        "orders_in_db": state["orders"],
+        "stock_left": state["stock_left"],
         "stock_matches_ledger": not state["ledger_mismatches"],
         "ok": ok,
     }

@@ -36,8 +36,11 @@ sys.path.insert(0, str(ROOT))
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "icecat_chorus"),
-                    help="Folder with products.csv.gz, products_full_part*.jsonl.gz, queries_dev.csv.")
+    ap.add_argument(
+        "--data",
+        default=str(ROOT.parent / "shared" / "data" / "icecat_chorus"),
+        help="Folder with products.csv.gz, products_full_part*.jsonl.gz, queries_dev.csv.",
+    )
     ap.add_argument("--scales", type=int, nargs="+", default=[1, 10], help="Catalog copies to measure at.")
     ap.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     ap.add_argument("--rounds", type=int, default=3)
@@ -51,10 +54,17 @@ def _app(url: str):
     from config import Config, normalize_database_url
     from shop import create_app
 
-    cfg = type("BenchConfig", (Config,), {
-        "SQLALCHEMY_DATABASE_URI": normalize_database_url(url), "RATELIMIT_ENABLED": False,
-        "REDIS_URL": "", "CACHE_TYPE": "SimpleCache", "TESTING": True,
-    })
+    cfg = type(
+        "BenchConfig",
+        (Config,),
+        {
+            "SQLALCHEMY_DATABASE_URI": normalize_database_url(url),
+            "RATELIMIT_ENABLED": False,
+            "REDIS_URL": "",
+            "CACHE_TYPE": "SimpleCache",
+            "TESTING": True,
+        },
+    )
     return create_app(cfg)
 
 
@@ -104,14 +114,18 @@ def _grow(app, copy_no: int) -> None:
 
     from shop.extensions import db
 
-    cols = ("name, model, brand, category_id, description, attributes, product_type, ean, "
-            "price_cents, stock, status, image_url, released_at, created_at, updated_at")
+    cols = (
+        "name, model, brand, category_id, description, attributes, product_type, ean, "
+        "price_cents, stock, status, image_url, released_at, created_at, updated_at"
+    )
     with app.app_context():
-        db.session.execute(text(
-            f"INSERT INTO products (sku, slug, {cols}) "
-            f"SELECT sku || '-c{copy_no}', slug || '-c{copy_no}', {cols} FROM products "
-            "WHERE sku NOT LIKE '%-c%'"
-        ))
+        db.session.execute(
+            text(
+                f"INSERT INTO products (sku, slug, {cols}) "
+                f"SELECT sku || '-c{copy_no}', slug || '-c{copy_no}', {cols} FROM products "
+                "WHERE sku NOT LIKE '%-c%'"
+            )
+        )
         db.session.commit()
         _analyze()
 
@@ -180,8 +194,11 @@ def main(argv=None) -> int:
             _forget(app)
             p50, p95, c50, c95, n = _measure(app, queries, args.rounds)
             results.append((backend, n, p50, p95, c50, c95))
-            print(f"  {n:>7} products: p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
-                  f"(first pass: p50 {c50:6.1f} ms  p95 {c95:6.1f} ms)", flush=True)
+            print(
+                f"  {n:>7} products: p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
+                f"(first pass: p50 {c50:6.1f} ms  p95 {c95:6.1f} ms)",
+                flush=True,
+            )
         tmp.cleanup()
     print("\nbackend      products    p50 ms   p95 ms   first pass p50 / p95 ms")
     for backend, n, p50, p95, c50, c95 in results:

@@ -45,8 +45,15 @@ def page_args(default_per_page: int = 24) -> tuple[int, int]:
     return page, per_page
 
 
-def collection(items: list, page: int, per_page: int, total: int, endpoint: str | None = None,
-               extra_meta: dict | None = None, **url_args):
+def collection(
+    items: list,
+    page: int,
+    per_page: int,
+    total: int,
+    endpoint: str | None = None,
+    extra_meta: dict | None = None,
+    **url_args,
+):
     """Wrap a page of a collection with ``meta`` and ``links`` (next/prev or None)."""
     endpoint = endpoint or request.endpoint
     args = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
-
 import http
 
 import marshmallow as ma
+from flask import Flask, current_app, render_template, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from shop.exceptions import ShopError
 
@@ -21,6 +20,8 @@ class ProblemSchema(ma.Schema):
     """RFC 9457 problem details, the body of every API error (OpenAPI documentation)."""
 
     class Meta:
+        """Problems may carry extension members (RFC 9457, section 3.2)."""
+
         unknown = ma.INCLUDE
 
     type = ma.fields.String(required=True, metadata={"description": "URI of the problem type"})
@@ -39,8 +40,11 @@ class ProblemApi(Api):
     """
 
     ERROR_SCHEMA = ProblemSchema
-    BEARER_SCHEME = {"type": "http", "scheme": "bearer",
-                     "description": "An API token from POST /api/v1/auth/tokens."}
+    BEARER_SCHEME = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token from POST /api/v1/auth/tokens.",
+    }
 
     def _register_responses(self):
         """Register the error responses as problem+json (replaces flask-smorest's JSON ones)."""
@@ -61,11 +65,19 @@ def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    return (
+        best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
-def problem(status: int, title: str, detail: str = "", errors: dict | None = None,
-            type_slug: str | None = None, headers: dict | None = None):
+def problem(
+    status: int,
+    title: str,
+    detail: str = "",
+    errors: dict | None = None,
+    type_slug: str | None = None,
+    headers: dict | None = None,
+):
     """Build an RFC 9457 problem+json response tuple ``(body, status, headers)``."""
     body = {
         "type": PROBLEM_BASE + (type_slug or str(status)),
@@ -127,8 +139,11 @@ def handle_http_exception(exc: HTTPException):
         elif exc.code == 422 and errors:
             detail = "Some fields are invalid; see 'errors'."
         elif exc.code == 413:
-            detail = (f"The request body is larger than {current_app.config.get('MAX_CONTENT_LENGTH')} bytes."
-                      if "larger than" not in (exc.description or "") else exc.description)
+            detail = (
+                f"The request body is larger than {current_app.config.get('MAX_CONTENT_LENGTH')} bytes."
+                if "larger than" not in (exc.description or "")
+                else exc.description
+            )
         return problem(exc.code or 500, exc.name, detail, errors, headers=headers)
     return render_template("errors/error.html", error=exc), exc.code, headers
 

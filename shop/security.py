@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from werkzeug.datastructures import ImmutableMultiDict
 from flask import Flask, abort, g, request
 from sqlalchemy import select
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 

@@ -12,7 +12,9 @@ _seq = itertools.count(1)
 PASSWORD = "correct horse battery"
 
 
-def make_user(email: str | None = None, password: str = PASSWORD, role: str = "customer", name: str = "Test User"):
+def make_user(
+    email: str | None = None, password: str = PASSWORD, role: str = "customer", name: str = "Test User"
+):
     """Create a user with a known password."""
     n = next(_seq)
     user = auth_services.register_user(email or f"user{n}@example.com", password, name=name, role=role)
@@ -29,9 +31,16 @@ def make_category(name: str = "Laptops", parent: Category | None = None, slug: s
     return cat
 
 
-def make_product(name: str | None = None, price_cents: int = 5295, stock: int = 10,
-                 status: str = "active", category: Category | None = None, brand: str = "Acme",
-                 sku: str | None = None, **kwargs) -> Product:
+def make_product(
+    name: str | None = None,
+    price_cents: int = 5295,
+    stock: int = 10,
+    status: str = "active",
+    category: Category | None = None,
+    brand: str = "Acme",
+    sku: str | None = None,
+    **kwargs,
+) -> Product:
     """Create a product; its stock is recorded in the ledger as an import."""
     n = next(_seq)
     product = Product(

@@ -66,8 +66,9 @@ def test_refused_edit_does_not_invalidate(app, db, client):
         assert cached_product_json("steady")["price_cents"] == 5295
     before = catalog_version()
     login_as(client, staff)
-    resp = client.post(f"/admin/products/{product.id}/edit",
-                       data=edit_data(product, price="1.00", expected_stock="999"))
+    resp = client.post(
+        f"/admin/products/{product.id}/edit", data=edit_data(product, price="1.00", expected_stock="999")
+    )
     assert resp.status_code == 409
     assert catalog_version() == before
 
@@ -98,8 +99,10 @@ def test_shopper_page_and_json_show_the_new_price_then_hide_archived(app, db, cl
     assert "$52.95" in shopper.get("/p/shown-thing").get_data(as_text=True)
 
     login_as(client, staff)
-    assert client.post(f"/admin/products/{product.id}/edit",
-                       data=edit_data(product, price="47.50")).status_code == 302
+    assert (
+        client.post(f"/admin/products/{product.id}/edit", data=edit_data(product, price="47.50")).status_code
+        == 302
+    )
     assert shopper.get("/api/v1/products/shown-thing").get_json()["data"]["price_cents"] == 4750
     page = shopper.get("/p/shown-thing").get_data(as_text=True)
     assert "$47.50" in page and "$52.95" not in page

@@ -15,16 +15,29 @@ from tests.factories import make_category, make_product, make_user
 
 def ledger(product_id):
     """The product's ledger rows as ``[(delta, reason, actor_id)]``, oldest first."""
-    return [(m.delta, m.reason, m.actor_id) for m in _db.session.scalars(
-        select(StockMovement).where(StockMovement.product_id == product_id).order_by(StockMovement.id))]
+    return [
+        (m.delta, m.reason, m.actor_id)
+        for m in _db.session.scalars(
+            select(StockMovement).where(StockMovement.product_id == product_id).order_by(StockMovement.id)
+        )
+    ]
 
 
 def test_create_product_with_stock_records_ledger_and_slug(db):
     staff = make_user(role="staff")
     cat = make_category("Phones")
     product = editing.create_product(
-        {"sku": " PH-1 ", "name": "Fairphone 5 — 256 GB", "brand": "Fairphone", "price_cents": 69900,
-         "stock": 5, "status": "active", "category_id": cat.id}, staff.id)
+        {
+            "sku": " PH-1 ",
+            "name": "Fairphone 5 — 256 GB",
+            "brand": "Fairphone",
+            "price_cents": 69900,
+            "stock": 5,
+            "status": "active",
+            "category_id": cat.id,
+        },
+        staff.id,
+    )
     db.session.commit()
     assert product.id and product.sku == "PH-1" and product.stock == 5
     assert product.slug == "fairphone-5-256-gb"
@@ -59,18 +72,21 @@ def test_duplicate_sku_is_conflict(db):
     assert editing.update_product(other.id, {"sku": "OTHER", "name": "Renamed"}, None).name == "Renamed"
 
 
-@pytest.mark.parametrize("bad, field", [
-    ({"price_cents": 12.5}, "price_cents"),
-    ({"price_cents": "1295"}, "price_cents"),
-    ({"price_cents": -1}, "price_cents"),
-    ({"price_cents": True}, "price_cents"),
-    ({"stock": -2}, "stock"),
-    ({"status": "deleted"}, "status"),
-    ({"name": "   "}, "name"),
-    ({"category_id": 987654}, "category_id"),
-    ({"image_url": "javascript:alert(1)"}, "image_url"),
-    ({"colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        ({"price_cents": 12.5}, "price_cents"),
+        ({"price_cents": "1295"}, "price_cents"),
+        ({"price_cents": -1}, "price_cents"),
+        ({"price_cents": True}, "price_cents"),
+        ({"stock": -2}, "stock"),
+        ({"status": "deleted"}, "status"),
+        ({"name": "   "}, "name"),
+        ({"category_id": 987654}, "category_id"),
+        ({"image_url": "javascript:alert(1)"}, "image_url"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
 def test_invalid_fields_raise_validation_failed(db, bad, field):
     data = {"sku": "V1", "name": "Valid", "price_cents": 100, **bad}
     with pytest.raises(ValidationFailed) as err:
@@ -92,11 +108,17 @@ def test_missing_required_fields(db):
 
 def test_update_fields_and_keep_slug(db):
     product = make_product(name="Old name", price_cents=1000, slug="old-name")
-    updated = editing.update_product(product.id, {"name": "New name", "price_cents": 1299,
-                                                  "status": "draft", "description": "d"}, None)
+    updated = editing.update_product(
+        product.id, {"name": "New name", "price_cents": 1299, "status": "draft", "description": "d"}, None
+    )
     db.session.commit()
     db.session.expire_all()
-    assert (updated.name, updated.price_cents, updated.status, updated.description) == ("New name", 1299, "draft", "d")
+    assert (updated.name, updated.price_cents, updated.status, updated.description) == (
+        "New name",
+        1299,
+        "draft",
+        "d",
+    )
     assert updated.slug == "old-name"
 
 

@@ -51,9 +51,16 @@ def input_value(html: str, name: str) -> str | None:
 def form_data(**overrides):
     """A complete, valid product form."""
     data = {
-        "sku": "NEW-1", "name": "Acme Ultrabook 14", "brand": "Acme", "model": "UB14",
-        "category_id": "", "price": "52.95", "stock": "3", "status": "active",
-        "description": "Light and quick.", "image_url": "",
+        "sku": "NEW-1",
+        "name": "Acme Ultrabook 14",
+        "brand": "Acme",
+        "model": "UB14",
+        "category_id": "",
+        "price": "52.95",
+        "stock": "3",
+        "status": "active",
+        "description": "Light and quick.",
+        "image_url": "",
     }
     data.update(overrides)
     return data
@@ -62,10 +69,17 @@ def form_data(**overrides):
 def edit_data(product, **overrides):
     """The edit form as the page would post it for ``product`` (hidden expected_stock included)."""
     data = form_data(
-        sku=product.sku, name=product.name, brand=product.brand, model=product.model,
-        category_id=str(product.category_id or ""), price=f"{product.price_cents / 100:.2f}",
-        stock=str(product.stock), expected_stock=str(product.stock), status=product.status,
-        description=product.description, image_url=product.image_url,
+        sku=product.sku,
+        name=product.name,
+        brand=product.brand,
+        model=product.model,
+        category_id=str(product.category_id or ""),
+        price=f"{product.price_cents / 100:.2f}",
+        stock=str(product.stock),
+        expected_stock=str(product.stock),
+        status=product.status,
+        description=product.description,
+        image_url=product.image_url,
     )
     data.update(overrides)
     return data
@@ -95,7 +109,10 @@ def test_customer_cannot_post_edit_or_archive(client, db):
     customer = make_user(role="customer")
     db.session.commit()
     login_as(client, customer)
-    assert client.post(f"/admin/products/{product.id}/edit", data=edit_data(product, price="1.00")).status_code == 403
+    assert (
+        client.post(f"/admin/products/{product.id}/edit", data=edit_data(product, price="1.00")).status_code
+        == 403
+    )
     assert client.post(f"/admin/products/{product.id}/archive", data={"confirm": "yes"}).status_code == 403
     db.session.expire_all()
     assert product.price_cents == 1000 and product.status == "active"
@@ -107,7 +124,7 @@ def test_staff_and_admin_see_the_pages(client, db):
         db.session.commit()
         resp = client.get("/admin/products")
         assert resp.status_code == 200
-        assert b"<h1 class=\"h3 mb-0\">Products</h1>" in resp.data
+        assert b'<h1 class="h3 mb-0">Products</h1>' in resp.data
 
 
 def test_dashboard_counts(staff_client, db):
@@ -133,6 +150,7 @@ def test_dashboard_counts(staff_client, db):
 
 # --- list ------------------------------------------------------------------------------------
 
+
 def test_list_shows_columns_and_searches_name_sku_brand_case_insensitively(staff_client, db, leaf):
     make_product(name="ThinkPad X1 Carbon", brand="Lenovo", sku="LEN-X1", price_cents=149900, category=leaf)
     make_product(name="MacBook Air", brand="Apple", sku="APL-MBA", price_cents=99900)
@@ -140,7 +158,14 @@ def test_list_shows_columns_and_searches_name_sku_brand_case_insensitively(staff
     db.session.commit()
 
     html = staff_client.get("/admin/products").get_data(as_text=True)
-    for text in ("LEN-X1", "ThinkPad X1 Carbon", "Lenovo", "Computers &gt; Laptops", "$1,499.00", "Galaxy Tab"):
+    for text in (
+        "LEN-X1",
+        "ThinkPad X1 Carbon",
+        "Lenovo",
+        "Computers &gt; Laptops",
+        "$1,499.00",
+        "Galaxy Tab",
+    ):
         assert text in html
 
     html = staff_client.get("/admin/products?q=thinkpad").get_data(as_text=True)
@@ -174,7 +199,7 @@ def test_list_paginates_50_a_page_keeping_filters(staff_client, db):
 
     page1 = staff_client.get("/admin/products?q=cable").get_data(as_text=True)
     assert "Showing 1–50 of 120 products" in page1
-    assert page1.count("/edit\">Edit</a>") == 50
+    assert page1.count('/edit">Edit</a>') == 50
     assert "CAB000" in page1 and "CAB049" in page1 and "CAB050" not in page1 and "MOUSE" not in page1
     assert 'href="/admin/products?page=2&amp;q=cable"' in page1
 
@@ -188,9 +213,11 @@ def test_list_paginates_50_a_page_keeping_filters(staff_client, db):
 
 # --- create ----------------------------------------------------------------------------------
 
+
 def test_create_with_human_price_stores_cents_and_ledger(staff_client, staff, db, leaf):
-    resp = staff_client.post("/admin/products/new", data=form_data(price="1,299.95", stock="7",
-                                                                     category_id=str(leaf.id)))
+    resp = staff_client.post(
+        "/admin/products/new", data=form_data(price="1,299.95", stock="7", category_id=str(leaf.id))
+    )
     assert resp.status_code == 302
     product = db.session.scalar(select(Product).where(Product.sku == "NEW-1"))
     assert product.price_cents == 129995
@@ -237,6 +264,7 @@ def test_category_must_be_a_leaf_choice(staff_client, db, leaf):
 
 # --- edit ------------------------------------------------------------------------------------
 
+
 def test_edit_page_shows_human_price_and_hidden_expected_stock(staff_client, db):
     product = make_product(price_cents=5295, stock=12)
     db.session.commit()
@@ -255,7 +283,9 @@ def test_edit_price(staff_client, db):
     db.session.expire_all()
     assert product.price_cents == 4999 and product.stock == 4
     assert db.session.scalars(select(StockMovement).where(StockMovement.reason == "staff_edit")).all() == []
-    assert "Product %s saved." % product.sku in staff_client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Product %s saved." % product.sku in staff_client.get(resp.headers["Location"]).get_data(
+        as_text=True
+    )
 
 
 def test_stock_edit_writes_ledger_row_with_delta_and_actor(staff_client, staff, db):
@@ -283,7 +313,9 @@ def test_stale_stock_is_refused_with_the_current_figure(staff_client, db):
     html = resp.get_data(as_text=True)
     assert "changed from 10 to 7" in html
     assert "Stock is now 7 (it was 10 when you opened this page)." in html
-    assert input_value(html, "price") == "60.00" and input_value(html, "stock") == "15"  # nothing typed is lost
+    assert (
+        input_value(html, "price") == "60.00" and input_value(html, "stock") == "15"
+    )  # nothing typed is lost
     assert input_value(html, "expected_stock") == "7"
     db.session.expire_all()
     assert product.stock == 7 and product.price_cents == 5295  # nothing changed
@@ -327,9 +359,10 @@ def test_edit_without_expected_stock_is_refused(staff_client, db):
 def test_edit_invalid_fields_are_inline_and_change_nothing(staff_client, db):
     product = make_product(price_cents=5295, name="Original")
     db.session.commit()
-    resp = staff_client.post(f"/admin/products/{product.id}/edit",
-                             data=edit_data(product, name="", price="1.234", stock="-1",
-                                            image_url="javascript:alert(1)"))
+    resp = staff_client.post(
+        f"/admin/products/{product.id}/edit",
+        data=edit_data(product, name="", price="1.234", stock="-1", image_url="javascript:alert(1)"),
+    )
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert html.count("invalid-feedback") >= 4
@@ -340,6 +373,7 @@ def test_edit_invalid_fields_are_inline_and_change_nothing(staff_client, db):
 
 
 # --- archive ---------------------------------------------------------------------------------
+
 
 def test_archive_needs_confirmation_then_post(staff_client, db):
     product = make_product(name="Old Phone")
@@ -357,7 +391,9 @@ def test_archive_needs_confirmation_then_post(staff_client, db):
     assert product.status == "archived"
     assert "archived; shoppers no longer see it" in staff_client.get("/admin/products").get_data(as_text=True)
     assert product not in db.session.scalars(Product.active()).all()
-    assert "already archived" in staff_client.get(f"/admin/products/{product.id}/archive").get_data(as_text=True)
+    assert "already archived" in staff_client.get(f"/admin/products/{product.id}/archive").get_data(
+        as_text=True
+    )
 
 
 def test_forms_carry_csrf_tokens_and_posts_without_them_fail(app_factory, db):
@@ -367,7 +403,11 @@ def test_forms_carry_csrf_tokens_and_posts_without_them_fail(app_factory, db):
     db.session.commit()
     client = app.test_client()
     login_as(client, staff)
-    for path in ("/admin/products/new", f"/admin/products/{product.id}/edit", f"/admin/products/{product.id}/archive"):
+    for path in (
+        "/admin/products/new",
+        f"/admin/products/{product.id}/edit",
+        f"/admin/products/{product.id}/archive",
+    ):
         assert 'name="csrf_token" type="hidden" value="' in client.get(path).get_data(as_text=True)
     resp = client.post(f"/admin/products/{product.id}/edit", data=edit_data(product, price="1.00"))
     assert resp.status_code in (400, 422)
@@ -377,7 +417,9 @@ def test_forms_carry_csrf_tokens_and_posts_without_them_fail(app_factory, db):
     # with the token from the page the edit goes through
     html = client.get(f"/admin/products/{product.id}/edit").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    resp = client.post(f"/admin/products/{product.id}/edit", data=edit_data(product, price="1.00", csrf_token=token))
+    resp = client.post(
+        f"/admin/products/{product.id}/edit", data=edit_data(product, price="1.00", csrf_token=token)
+    )
     assert resp.status_code == 302
     db.session.expire_all()
     assert product.price_cents == 100

@@ -81,7 +81,9 @@ def test_set_role_service_rules(db):
 
 def test_create_admin_command_creates_then_promotes(app, db):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["shop", "create-admin", "--email", "Root@Example.com", "--password", PASSWORD])
+    result = runner.invoke(
+        args=["shop", "create-admin", "--email", "Root@Example.com", "--password", PASSWORD]
+    )
     assert result.exit_code == 0, result.output
     assert "Created admin root@example.com" in result.output
     user = db.session.scalar(select(User).where(User.email == "root@example.com"))
@@ -89,8 +91,10 @@ def test_create_admin_command_creates_then_promotes(app, db):
 
     make_user("promote@example.com")
     db.session.commit()
-    result = runner.invoke(args=["shop", "create-admin", "--email", "promote@example.com"],
-                           input="another good passphrase\nanother good passphrase\n")
+    result = runner.invoke(
+        args=["shop", "create-admin", "--email", "promote@example.com"],
+        input="another good passphrase\nanother good passphrase\n",
+    )
     assert result.exit_code == 0, result.output
     assert "Promoted admin promote@example.com" in result.output
     db.session.expire_all()

@@ -23,7 +23,9 @@ def _bearer(secret):
 
 
 def test_register_201_409_422(client, db):
-    resp = client.post("/api/v1/auth/register", json={"email": "Api@Example.com", "password": PASSWORD, "name": "Api"})
+    resp = client.post(
+        "/api/v1/auth/register", json={"email": "Api@Example.com", "password": PASSWORD, "name": "Api"}
+    )
     assert resp.status_code == 201
     data = resp.get_json()["data"]
     assert data["email"] == "api@example.com" and data["role"] == "customer" and data["name"] == "Api"
@@ -44,7 +46,9 @@ def test_register_201_409_422(client, db):
 
     bad_email = client.post("/api/v1/auth/register", json={"email": "nope", "password": PASSWORD})
     assert bad_email.status_code == 422 and "email" in bad_email.get_json()["errors"]
-    unknown = client.post("/api/v1/auth/register", json={"email": "u@example.com", "password": PASSWORD, "role": "admin"})
+    unknown = client.post(
+        "/api/v1/auth/register", json={"email": "u@example.com", "password": PASSWORD, "role": "admin"}
+    )
     assert unknown.status_code == 422 and "role" in unknown.get_json()["errors"]
     assert db.session.scalar(select(User).where(User.email == "u@example.com")) is None
 
@@ -145,7 +149,9 @@ def test_token_scope_is_enforced(client, db):
 
 
 def test_malformed_json_is_400_problem(client):
-    resp = client.post("/api/v1/auth/register", data='{"email": "x@example.com",', content_type="application/json")
+    resp = client.post(
+        "/api/v1/auth/register", data='{"email": "x@example.com",', content_type="application/json"
+    )
     assert resp.status_code == 400 and resp.headers["Content-Type"] == PROBLEM
     assert resp.get_json()["detail"] == "The request body is not valid JSON."
 
@@ -158,7 +164,11 @@ def test_non_json_body_is_400_problem(client, db):
 
 
 def test_oversized_body_is_413_problem(client, app):
-    big = {"email": "big@example.com", "password": PASSWORD, "name": "x" * (app.config["MAX_CONTENT_LENGTH"] + 10)}
+    big = {
+        "email": "big@example.com",
+        "password": PASSWORD,
+        "name": "x" * (app.config["MAX_CONTENT_LENGTH"] + 10),
+    }
     resp = client.post("/api/v1/auth/register", json=big)
     assert resp.status_code == 413 and resp.headers["Content-Type"] == PROBLEM
     assert resp.get_json()["status"] == 413
@@ -176,7 +186,10 @@ def test_wrong_field_types_are_422_with_field_errors(client):
 def test_openapi_documents_bearer_and_problem_errors(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "description": "An API token from POST /api/v1/auth/tokens."}
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token from POST /api/v1/auth/tokens.",
+    }
     assert doc["paths"]["/api/v1/auth/me"]["get"]["security"] == [{"bearerAuth": []}]
     default = doc["components"]["responses"]["DEFAULT_ERROR"]
     assert list(default["content"]) == [PROBLEM]

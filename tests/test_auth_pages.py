@@ -10,10 +10,15 @@ from tests.factories import PASSWORD, make_product, make_user
 
 
 def test_register_creates_a_customer_and_logs_in(client, db):
-    resp = client.post("/auth/register", data={
-        "email": "  New.Person@Example.COM ", "name": "New Person",
-        "password": PASSWORD, "confirm": PASSWORD,
-    })
+    resp = client.post(
+        "/auth/register",
+        data={
+            "email": "  New.Person@Example.COM ",
+            "name": "New Person",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+        },
+    )
     assert resp.status_code == 302
     user = db.session.scalar(select(User).where(User.email == "new.person@example.com"))
     assert user is not None and user.role == "customer" and user.name == "New Person"
@@ -25,9 +30,14 @@ def test_register_creates_a_customer_and_logs_in(client, db):
 def test_register_refuses_same_email_in_other_case(client, db):
     make_user("a@x.com")
     db.session.commit()
-    resp = client.post("/auth/register", data={
-        "email": "A@X.com", "password": PASSWORD, "confirm": PASSWORD,
-    })
+    resp = client.post(
+        "/auth/register",
+        data={
+            "email": "A@X.com",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+        },
+    )
     assert resp.status_code == 200
     assert b"Already registered." in resp.data and b"is-invalid" in resp.data
     assert db.session.scalar(select(User.id).where(User.email == "a@x.com")) is not None
@@ -35,14 +45,24 @@ def test_register_refuses_same_email_in_other_case(client, db):
 
 
 def test_register_shows_password_rules_inline(client, db):
-    for password, message in (("short", b"at least 8"), ("password123", b"too common"),
-                              ("iloveyou1", b"too common")):
-        resp = client.post("/auth/register", data={
-            "email": "p@example.com", "password": password, "confirm": password,
-        })
+    for password, message in (
+        ("short", b"at least 8"),
+        ("password123", b"too common"),
+        ("iloveyou1", b"too common"),
+    ):
+        resp = client.post(
+            "/auth/register",
+            data={
+                "email": "p@example.com",
+                "password": password,
+                "confirm": password,
+            },
+        )
         assert resp.status_code == 200
         assert message in resp.data and b"invalid-feedback" in resp.data
-    resp = client.post("/auth/register", data={"email": "not-an-email", "password": PASSWORD, "confirm": PASSWORD})
+    resp = client.post(
+        "/auth/register", data={"email": "not-an-email", "password": PASSWORD, "confirm": PASSWORD}
+    )
     assert b"invalid-feedback" in resp.data
     assert db.session.scalars(select(User)).all() == []
 
@@ -73,7 +93,7 @@ def test_login_renews_the_session_but_keeps_the_guest_cart(client, db, auth):
     assert resp.status_code == 302
     with client.session_transaction() as sess:
         assert "stale_marker" not in sess  # the old session is gone
-        assert "cart" not in sess          # the guest cart moved into the account
+        assert "cart" not in sess  # the guest cart moved into the account
         assert sess.get("_user_id") == user.session_token
     from shop.orders.models import Cart, CartItem
 
@@ -102,7 +122,9 @@ def test_account_token_create_shows_secret_once_and_revoke(client, db, auth):
     user = make_user("tok@example.com")
     db.session.commit()
     auth.login("tok@example.com")
-    resp = client.post("/account/tokens", data={"name": "sync script", "scopes": ["read"], "expires_in_days": "7"})
+    resp = client.post(
+        "/account/tokens", data={"name": "sync script", "scopes": ["read"], "expires_in_days": "7"}
+    )
     assert resp.status_code == 201
     token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
     assert token.name == "sync script" and token.scope_list == ["read"]

@@ -70,7 +70,9 @@ def test_reset_token_stored_hashed_single_use_and_ends_sessions(app, client, db,
     assert db.session.scalar(select(PasswordResetToken)).used_at is not None
     assert other.get("/account").status_code == 302  # the other session has ended
     # Second use fails.
-    again = client.post(link, data={"password": "yet another passphrase", "confirm": "yet another passphrase"})
+    again = client.post(
+        link, data={"password": "yet another passphrase", "confirm": "yet another passphrase"}
+    )
     assert again.status_code == 400 and b"invalid or has expired" in again.data
     assert auth.login("reset@example.com", PASSWORD).status_code == 200  # old password gone
     assert auth.login("reset@example.com", NEW_PASSWORD).status_code == 302

@@ -125,8 +125,14 @@ BODIES = {
     "orders.cart_update": {"quantity": "1"},
     "orders_api.cart_item_update": {"quantity": 1},
 }
-ADDRESS = {"name": "Grace Hopper", "line1": "1 Navy Way", "city": "Arlington",
-           "region": "VA", "postal_code": "22202", "country": "US"}
+ADDRESS = {
+    "name": "Grace Hopper",
+    "line1": "1 Navy Way",
+    "city": "Arlington",
+    "region": "VA",
+    "postal_code": "22202",
+    "country": "US",
+}
 
 
 def app_routes(app) -> set[str]:
@@ -156,16 +162,22 @@ def world(app, db):
     customer = users["customer"]
     db.session.commit()
     carts.add_item(customer.id, product.sku, 1)
-    order = place_order(user_id=customer.id, email=customer.email, shipping_address=ADDRESS,
-                        payment_provider="manual").order
+    order = place_order(
+        user_id=customer.id, email=customer.email, shipping_address=ADDRESS, payment_provider="manual"
+    ).order
     line = carts.add_item(customer.id, other.sku, 1)
     spare, _ = auth_services.create_api_token(customer, "spare")
     bearer = {role: auth_services.create_api_token(user, "matrix")[1] for role, user in users.items()}
     db.session.commit()
     args = {
-        "slug": product.slug, "product_id": product.id, "number": order.number,
-        "item_id": line.id, "token_id": spare.id, "user_id": customer.id,
-        "filename": "css/shop.css", "token": "not-a-reset-token",
+        "slug": product.slug,
+        "product_id": product.id,
+        "number": order.number,
+        "item_id": line.id,
+        "token_id": spare.id,
+        "user_id": customer.id,
+        "filename": "css/shop.css",
+        "token": "not-a-reset-token",
     }
     return {"users": users, "bearer": bearer, "args": args, "category": category}
 
@@ -229,6 +241,7 @@ def test_route_answers_match_the_table(app, world, key):
 
 # ---- ownership: a customer asking for another customer's things gets a 404 ----------------
 
+
 @pytest.fixture
 def intruder(world, db):
     """A second customer, signed in on a page client and holding a bearer token."""
@@ -266,7 +279,9 @@ def test_another_customers_order_cart_line_and_token_are_404_in_api(app, db, wor
     answers = {
         "order": client.get(f"/api/v1/orders/{args['number']}", headers=headers),
         "cancel": client.post(f"/api/v1/orders/{args['number']}/cancel", json={}, headers=headers),
-        "line update": client.patch(f"/api/v1/cart/items/{args['item_id']}", json={"quantity": 3}, headers=headers),
+        "line update": client.patch(
+            f"/api/v1/cart/items/{args['item_id']}", json={"quantity": 3}, headers=headers
+        ),
         "line delete": client.delete(f"/api/v1/cart/items/{args['item_id']}", headers=headers),
         "token": client.delete(f"/api/v1/auth/tokens/{args['token_id']}", headers=headers),
     }

@@ -3,16 +3,11 @@ and the re-check against current price and stock."""
 
 from __future__ import annotations
 
-
 from sqlalchemy import select
 
 from shop.orders import cart as carts
 from shop.orders.models import Cart, CartItem
 from tests.factories import bearer_headers, make_product, make_user, page_text
-
-
-
-
 
 
 def _items(db, user_id):
@@ -155,16 +150,18 @@ def test_merge_guest_cart_service_policy(app, db):
     a = make_product(name="A", stock=4, price_cents=100)
     b = make_product(name="B", stock=0)
     db.session.commit()
-    messages = carts.merge_guest_cart(user.id, {str(a.id): 9, str(b.id): 1, "junk": "x", "99999": 2},
-                                      seen_prices={str(a.id): 150})
+    messages = carts.merge_guest_cart(
+        user.id, {str(a.id): 9, str(b.id): 1, "junk": "x", "99999": 2}, seen_prices={str(a.id): 150}
+    )
     db.session.commit()
     assert _items(db, user.id) == {a.sku: 4}
     item = db.session.scalar(select(CartItem))
     assert item.seen_price_cents == 150  # the guest saw 1.50; the cart page will say it changed
     assert "Only 4 of A can be ordered: your cart now has 4." in messages
     assert "B is sold out and was not added to your cart." in messages
-    assert messages[0] == "1 product from before you logged in were added to your cart." or \
-        messages[0].startswith("1 product")
+    assert messages[0] == "1 product from before you logged in were added to your cart." or messages[
+        0
+    ].startswith("1 product")
     assert carts.merge_guest_cart(user.id, {}) == []
 
 
@@ -191,7 +188,9 @@ def test_api_cart_crud_and_ownership(client, db):
     assert "Only 6 left of Mug" in resp.get_json()["detail"]
 
     # Bob cannot see, change or delete Alice's line.
-    assert client.patch(f"/api/v1/cart/items/{item_id}", json={"quantity": 1}, headers=h_bob).status_code == 404
+    assert (
+        client.patch(f"/api/v1/cart/items/{item_id}", json={"quantity": 1}, headers=h_bob).status_code == 404
+    )
     assert client.delete(f"/api/v1/cart/items/{item_id}", headers=h_bob).status_code == 404
     assert client.get("/api/v1/cart", headers=h_bob).get_json()["data"]["items"] == []
     assert _items(db, alice.id) == {mug.sku: 5}

@@ -21,7 +21,9 @@ def _setup(db):
     top = make_category("Computers", slug="computers")
     laptops = make_category("Laptops", parent=top, slug="laptops")
     desktops = make_category("Desktops", parent=top, slug="desktops")
-    make_product(name="Alpha", slug="alpha", sku="A1", brand="HP", price_cents=3000, category=laptops, stock=7)
+    make_product(
+        name="Alpha", slug="alpha", sku="A1", brand="HP", price_cents=3000, category=laptops, stock=7
+    )
     make_product(name="Bravo", slug="bravo", sku="B1", brand="DELL", price_cents=1000, category=desktops)
     make_product(name="Charlie", slug="charlie", sku="C1", brand="HP", price_cents=2000)
     make_product(name="Zulu archived", slug="zulu", sku="Z1", status="archived", category=laptops)
@@ -31,13 +33,28 @@ def _setup(db):
 def test_categories_tree(client, db):
     _setup(db)
     body = client.get("/api/v1/categories").get_json()
-    assert body["data"] == [{
-        "name": "Computers", "slug": "computers", "full_name": "Computers", "product_count": 2,
-        "children": [
-            {"name": "Desktops", "slug": "desktops", "full_name": "Computers > Desktops", "product_count": 1},
-            {"name": "Laptops", "slug": "laptops", "full_name": "Computers > Laptops", "product_count": 1},
-        ],
-    }]
+    assert body["data"] == [
+        {
+            "name": "Computers",
+            "slug": "computers",
+            "full_name": "Computers",
+            "product_count": 2,
+            "children": [
+                {
+                    "name": "Desktops",
+                    "slug": "desktops",
+                    "full_name": "Computers > Desktops",
+                    "product_count": 1,
+                },
+                {
+                    "name": "Laptops",
+                    "slug": "laptops",
+                    "full_name": "Computers > Laptops",
+                    "product_count": 1,
+                },
+            ],
+        }
+    ]
 
 
 def test_products_envelope_sort_and_pagination_links(client, db):
@@ -98,9 +115,17 @@ def test_patch_requires_staff(client, db):
 def test_patch_by_staff_updates_fields_and_stock_through_the_ledger(client, db):
     _setup(db)
     headers = _bearer(db, "staff")
-    resp = client.patch("/api/v1/products/alpha", headers=headers, json={
-        "price_cents": 2495, "name": "Alpha 2", "stock": 12, "expected_stock": 7, "category": "desktops",
-    })
+    resp = client.patch(
+        "/api/v1/products/alpha",
+        headers=headers,
+        json={
+            "price_cents": 2495,
+            "name": "Alpha 2",
+            "stock": 12,
+            "expected_stock": 7,
+            "category": "desktops",
+        },
+    )
     body = resp.get_json()
     assert resp.status_code == 200, body
     assert body["data"]["price_cents"] == 2495 and body["data"]["stock"] == 12
@@ -109,20 +134,29 @@ def test_patch_by_staff_updates_fields_and_stock_through_the_ledger(client, db):
     db.session.expire_all()
     product = db.session.scalar(select(Product).where(Product.sku == "A1"))
     assert (product.price_cents, product.stock, product.category.slug) == (2495, 12, "desktops")
-    last = db.session.scalars(select(StockMovement).where(StockMovement.product_id == product.id)
-                              .order_by(StockMovement.id.desc())).first()
+    last = db.session.scalars(
+        select(StockMovement).where(StockMovement.product_id == product.id).order_by(StockMovement.id.desc())
+    ).first()
     assert (last.delta, last.reason) == (5, "staff_edit")
     assert ledger_mismatches() == []
     # Archive it: shoppers lose it, staff can still edit it.
-    assert client.patch("/api/v1/products/alpha", headers=headers, json={"status": "archived"}).status_code == 200
+    assert (
+        client.patch("/api/v1/products/alpha", headers=headers, json={"status": "archived"}).status_code
+        == 200
+    )
     assert client.get("/api/v1/products/alpha").status_code == 404
-    assert client.patch("/api/v1/products/alpha", headers=headers, json={"status": "active"}).status_code == 200
+    assert (
+        client.patch("/api/v1/products/alpha", headers=headers, json={"status": "active"}).status_code == 200
+    )
 
 
 def test_patch_stale_stock_is_409_and_changes_nothing(client, db):
     _setup(db)
-    resp = client.patch("/api/v1/products/alpha", headers=_bearer(db, "staff"),
-                        json={"stock": 1, "expected_stock": 3, "price_cents": 1})
+    resp = client.patch(
+        "/api/v1/products/alpha",
+        headers=_bearer(db, "staff"),
+        json={"stock": 1, "expected_stock": 3, "price_cents": 1},
+    )
     body = resp.get_json()
     assert resp.status_code == 409 and body["type"].endswith("stale-write")
     assert "7" in body["detail"]

@@ -21,7 +21,9 @@ def _staff_headers(db) -> dict:
 
 def _sneak_price(db, product_id: int, cents: int) -> None:
     """Change a price with raw SQL, bypassing the invalidation hooks (to observe the cache)."""
-    db.session.execute(text("UPDATE products SET price_cents = :c WHERE id = :i"), {"c": cents, "i": product_id})
+    db.session.execute(
+        text("UPDATE products SET price_cents = :c WHERE id = :i"), {"c": cents, "i": product_id}
+    )
     db.session.commit()
 
 
@@ -37,7 +39,9 @@ def test_reads_are_served_from_the_cache(app, client, db):
     assert "$10.00" in client.get("/p/cached").get_data(as_text=True)
     assert "$10.00" in client.get("/products").get_data(as_text=True)
     if app.config["CACHE_TYPE"] == "RedisCache":
-        assert any(k.startswith(b"shoptest:catalog:v") for k in cache.cache._write_client.keys("shoptest:catalog:*"))
+        assert any(
+            k.startswith(b"shoptest:catalog:v") for k in cache.cache._write_client.keys("shoptest:catalog:*")
+        )
 
 
 def test_api_patch_is_visible_on_the_next_request(client, db):
@@ -48,8 +52,11 @@ def test_api_patch_is_visible_on_the_next_request(client, db):
     assert "$10.00" in client.get("/p/widget").get_data(as_text=True)
     listing = client.get("/api/v1/products").get_json()
     assert listing["data"][0]["stock"] == 4
-    resp = client.patch("/api/v1/products/widget", headers=headers,
-                        json={"price_cents": 1250, "stock": 2, "expected_stock": 4})
+    resp = client.patch(
+        "/api/v1/products/widget",
+        headers=headers,
+        json={"price_cents": 1250, "stock": 2, "expected_stock": 4},
+    )
     assert resp.status_code == 200
     assert client.get("/api/v1/products/widget").get_json()["data"]["price_cents"] == 1250
     html = client.get("/p/widget").get_data(as_text=True)

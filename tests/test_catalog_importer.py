@@ -14,7 +14,9 @@ from shop.catalog.sourcedata import clean_text, demo_stock, readable_key
 from shop.catalog.stock import ledger_mismatches
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
-HEADER = "product_id,title,name,brand,price_cents,short_description,product_type,date_released,ean,image_url\n"
+HEADER = (
+    "product_id,title,name,brand,price_cents,short_description,product_type,date_released,ean,image_url\n"
+)
 
 
 def _write_csv(path: Path, body: str) -> Path:
@@ -25,7 +27,7 @@ def _write_csv(path: Path, body: str) -> Path:
 GOOD = (
     '1001,"HP Pavilion dv7 Notebook Silver 43.2 cm (17"") Intel Core2 Duo",dv7-1211ea,HP,10995,'
     '"Fast<br />notebook <script>alert(1)</script><b>bold</b> &amp; light",Notebook,2008-12-19T00:00:00Z,0884420588030,'
-    'http://images.icecat.biz/img/1001.jpg\n'
+    "http://images.icecat.biz/img/1001.jpg\n"
     "1002,Xerox 006R90321 toner cartridge Original Black 6 pc(s),006R90321,Xerox,4995,Toner,,2009-12-10T00:00:00Z,"
     "0095205603217,http://images.icecat.biz/img/1002.jpg\n"
 )
@@ -60,7 +62,9 @@ def test_import_is_idempotent_and_updates_fields(db, tmp_path):
     assert laptop.slug == slug  # stable
     assert laptop.stock == max(stock - 1, 0)  # re-import never overwrites sales
     assert ledger_mismatches() == []
-    assert db.session.scalar(select(func.count()).select_from(Category).where(Category.slug == "laptops")) == 1
+    assert (
+        db.session.scalar(select(func.count()).select_from(Category).where(Category.slug == "laptops")) == 1
+    )
 
 
 def test_bad_rows_reported_with_line_numbers_and_skipped(db, tmp_path):
@@ -108,17 +112,26 @@ def test_stock_is_deterministic_and_recorded_in_the_ledger(db, tmp_path):
 
 
 def test_attributes_from_jsonl_become_readable(db, tmp_path):
-    record = {"id": "1002", "attr_t_print_technology": "Laser printing", "attr_n_quantity_per_pack": 6.0,
-              "attr_b_rohs_compliance": True, "attr_n_pallet_weight": 100.0,
-              "attr_t_dimensions__wxdxh_": "1 x 2 x 3"}
+    record = {
+        "id": "1002",
+        "attr_t_print_technology": "Laser printing",
+        "attr_n_quantity_per_pack": 6.0,
+        "attr_b_rohs_compliance": True,
+        "attr_n_pallet_weight": 100.0,
+        "attr_t_dimensions__wxdxh_": "1 x 2 x 3",
+    }
     jsonl = tmp_path / "full.jsonl.gz"
     with gzip.open(jsonl, "wt", encoding="utf-8") as fh:
         fh.write(json.dumps(record) + "\n")
     import_catalog(_write_csv(tmp_path / "p.csv", GOOD), [jsonl])
     db.session.commit()
     toner = db.session.scalar(select(Product).where(Product.sku == "1002"))
-    assert toner.attributes == {"Print technology": "Laser printing", "Quantity per pack": "6",
-                                "Rohs compliance": "Yes", "Dimensions (WXDXH)": "1 x 2 x 3"}
+    assert toner.attributes == {
+        "Print technology": "Laser printing",
+        "Quantity per pack": "6",
+        "Rohs compliance": "Yes",
+        "Dimensions (WXDXH)": "1 x 2 x 3",
+    }
     assert readable_key("attr_n_thermal_design_power__tdp_") == "Thermal design power (TDP)"
 
 
@@ -129,7 +142,8 @@ def test_sample_imports_with_category_coverage(db):
     assert report.created == db.session.scalar(select(func.count()).select_from(Product)) >= 1900
     assert report.coverage >= 0.90
     in_other = db.session.scalar(
-        select(func.count()).select_from(Product).join(Category).where(Category.slug == "other"))
+        select(func.count()).select_from(Product).join(Category).where(Category.slug == "other")
+    )
     assert in_other / report.created <= 0.10
     leaves = db.session.scalars(select(Category).where(Category.parent_id.is_not(None))).all()
     assert 20 <= len(leaves) <= 40

@@ -41,10 +41,20 @@ def test_listing_paginates_24_a_page_and_sorts_by_price(client, db):
 
 def test_listing_filters_by_brand_and_price_and_sorts_newest(client, db):
     _, laptops, *_ = _tree(db)
-    make_product(name="Old HP", brand="HP", price_cents=5000, category=laptops,
-                 released_at=datetime(2005, 1, 1, tzinfo=timezone.utc))
-    make_product(name="New HP", brand="HP", price_cents=15000, category=laptops,
-                 released_at=datetime(2010, 1, 1, tzinfo=timezone.utc))
+    make_product(
+        name="Old HP",
+        brand="HP",
+        price_cents=5000,
+        category=laptops,
+        released_at=datetime(2005, 1, 1, tzinfo=timezone.utc),
+    )
+    make_product(
+        name="New HP",
+        brand="HP",
+        price_cents=15000,
+        category=laptops,
+        released_at=datetime(2010, 1, 1, tzinfo=timezone.utc),
+    )
     make_product(name="Dell one", brand="DELL", price_cents=7000, category=laptops)
     db.session.commit()
     assert _names(client.get("/products?brand=HP&sort=newest").get_data(as_text=True)) == ["New HP", "Old HP"]
@@ -63,7 +73,7 @@ def test_category_page_lists_leaves_of_a_top_category_with_tree_nav(client, db):
     html = client.get("/c/computers").get_data(as_text=True)
     assert _names(html) == ["A desktop", "A laptop"]
     assert 'href="/c/toner-ink"' in html  # the tree in the sidebar
-    assert "<h1 class=\"h3\">Computers</h1>" in html
+    assert '<h1 class="h3">Computers</h1>' in html
     leaf = client.get("/c/laptops").get_data(as_text=True)
     assert _names(leaf) == ["A laptop"]
     assert client.get("/c/nope").status_code == 404
@@ -71,17 +81,24 @@ def test_category_page_lists_leaves_of_a_top_category_with_tree_nav(client, db):
 
 def test_product_page_shows_price_stock_specs_and_cart_form(client, db):
     _, laptops, *_ = _tree(db)
-    make_product(name="HP Pavilion dv7", slug="hp-pavilion-dv7", brand="HP", price_cents=109995, stock=3,
-                 category=laptops, description="Fast\nnotebook",
-                 attributes={"Processor frequency": "2.13", "Weight": "3.4"},
-                 image_url="http://images.example/1.jpg")
+    make_product(
+        name="HP Pavilion dv7",
+        slug="hp-pavilion-dv7",
+        brand="HP",
+        price_cents=109995,
+        stock=3,
+        category=laptops,
+        description="Fast\nnotebook",
+        attributes={"Processor frequency": "2.13", "Weight": "3.4"},
+        image_url="http://images.example/1.jpg",
+    )
     db.session.commit()
     resp = client.get("/p/hp-pavilion-dv7")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "HP Pavilion dv7</h1>" in html and "$1,099.95" in html
     assert "Only 3 left" in html
-    assert "<tr><th scope=\"row\">Processor frequency</th><td>2.13</td></tr>" in html
+    assert '<tr><th scope="row">Processor frequency</th><td>2.13</td></tr>' in html
     assert "Fast<br>notebook" in html
     assert 'src="https://images.example/1.jpg"' in html and "img/placeholder.svg" in html
     assert "js/images.js" in html and "onerror" not in html

@@ -21,8 +21,13 @@ from tests.factories import make_product, make_user
 
 pytestmark = pytest.mark.postgres
 
-ADDRESS = {"name": "Race Tester", "line1": "1 Parallel St", "city": "Threadville",
-           "postal_code": "12345", "country": "US"}
+ADDRESS = {
+    "name": "Race Tester",
+    "line1": "1 Parallel St",
+    "city": "Threadville",
+    "postal_code": "12345",
+    "country": "US",
+}
 THREADS = 50
 
 
@@ -31,7 +36,9 @@ def pg_app(app, app_factory, db):
     """A second app on the same PostgreSQL database with a pool big enough for every thread."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serializes all writers, so it cannot show row-level races")
-    return app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 10, "max_overflow": THREADS, "pool_timeout": 60})
+    return app_factory(
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 10, "max_overflow": THREADS, "pool_timeout": 60}
+    )
 
 
 def _fire(pg_app, requests: list) -> list:
@@ -61,8 +68,9 @@ def _fire(pg_app, requests: list) -> list:
 def _ledger(db, product_id: int) -> tuple[int, int]:
     db.session.expire_all()
     stock = db.session.scalar(select(Product.stock).where(Product.id == product_id))
-    ledger = db.session.scalar(select(func.coalesce(func.sum(StockMovement.delta), 0))
-                               .where(StockMovement.product_id == product_id))
+    ledger = db.session.scalar(
+        select(func.coalesce(func.sum(StockMovement.delta), 0)).where(StockMovement.product_id == product_id)
+    )
     return stock, int(ledger)
 
 
@@ -80,8 +88,10 @@ def test_fifty_concurrent_checkouts_for_five_units(pg_app, db):
         headers.append({"Authorization": f"Bearer {secret}"})
     db.session.commit()
 
-    responses = _fire(pg_app, [("post", "/api/v1/orders", {"json": {"shipping_address": ADDRESS}, "headers": h})
-                               for h in headers])
+    responses = _fire(
+        pg_app,
+        [("post", "/api/v1/orders", {"json": {"shipping_address": ADDRESS}, "headers": h}) for h in headers],
+    )
     codes = Counter(r.status_code for r in responses)
     assert codes == {201: 5, 409: THREADS - 5}, codes
     for r in responses:
@@ -109,14 +119,23 @@ def test_concurrent_cancels_return_stock_once(pg_app, db):
     number = order.number
     assert _ledger(db, product.id) == (2, 2)
 
-    requests = [("post", f"/api/v1/orders/{number}/cancel",
-                 {"headers": {"Authorization": f"Bearer {secrets_[i % 2]}"}}) for i in range(20)]
+    requests = [
+        (
+            "post",
+            f"/api/v1/orders/{number}/cancel",
+            {"headers": {"Authorization": f"Bearer {secrets_[i % 2]}"}},
+        )
+        for i in range(20)
+    ]
     responses = _fire(pg_app, requests)
     codes = Counter(r.status_code for r in responses)
     assert codes == {200: 1, 409: 19}, codes
     assert _ledger(db, product.id) == (5, 5)
-    releases = db.session.scalar(select(func.count(StockMovement.id)).where(
-        StockMovement.order_id == order.id, StockMovement.reason == "cancellation"))
+    releases = db.session.scalar(
+        select(func.count(StockMovement.id)).where(
+            StockMovement.order_id == order.id, StockMovement.reason == "cancellation"
+        )
+    )
     assert releases == 1
 
 
@@ -127,8 +146,9 @@ def test_same_idempotency_key_sent_concurrently_places_one_order(pg_app, db):
     _token, secret = auth_services.create_api_token(user)
     db.session.commit()
     headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "double-click"}
-    responses = _fire(pg_app, [("post", "/api/v1/orders", {"json": {"shipping_address": ADDRESS},
-                                                           "headers": headers})] * 8)
+    responses = _fire(
+        pg_app, [("post", "/api/v1/orders", {"json": {"shipping_address": ADDRESS}, "headers": headers})] * 8
+    )
     assert {r.status_code for r in responses} == {201}, [r.get_json() for r in responses]
     assert len({r.get_json()["data"]["number"] for r in responses}) == 1
     db.session.expire_all()

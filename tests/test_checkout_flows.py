@@ -14,14 +14,13 @@ from shop.orders import cart as carts
 from shop.orders.models import Cart, CartItem, IdempotencyKey, Order, OrderLine
 from tests.factories import bearer_headers, make_product, make_user, page_text, stock_and_ledger
 
-ADDRESS = {"name": "Ada Lovelace", "line1": "12 Analytical Row", "city": "London",
-           "postal_code": "N1 9GU", "country": "GB"}
-
-
-
-
-
-
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "line1": "12 Analytical Row",
+    "city": "London",
+    "postal_code": "N1 9GU",
+    "country": "GB",
+}
 
 
 def _order_count(db) -> int:
@@ -34,11 +33,16 @@ def _checkout_form(client, **extra) -> dict:
     page = client.get("/checkout")
     assert page.status_code == 200, page_text(page)[:500]
     body = page.get_data(as_text=True)
-    token = re.search(r'name="checkout_token" type="hidden" value="([^"]+)"', body) or \
-        re.search(r'id="checkout_token" name="checkout_token" type="hidden" value="([^"]+)"', body)
+    token = re.search(r'name="checkout_token" type="hidden" value="([^"]+)"', body) or re.search(
+        r'id="checkout_token" name="checkout_token" type="hidden" value="([^"]+)"', body
+    )
     expected = re.search(r'name="expected_total_cents" type="hidden" value="([^"]*)"', body)
-    data = dict(ADDRESS, payment_provider="manual", checkout_token=token.group(1),
-                expected_total_cents=expected.group(1))
+    data = dict(
+        ADDRESS,
+        payment_provider="manual",
+        checkout_token=token.group(1),
+        expected_total_cents=expected.group(1),
+    )
     data.update(extra)
     return data
 
@@ -97,6 +101,7 @@ def test_html_checkout_out_of_stock_fails_cleanly(client, auth, db):
     form = _checkout_form(client)
     # Someone else buys two while this shopper fills in the form.
     from shop.catalog import stock
+
     stock.allocate(kb.id, 2, None)
     db.session.commit()
 
@@ -161,8 +166,10 @@ def test_test_provider_pays_at_once(client, auth, db):
     client.post("/checkout", data=_checkout_form(client, payment_provider="test"))
     order = db.session.scalar(select(Order))
     assert order.status == "paid" and order.payment_reference.startswith("test_")
-    assert [(e.from_status, e.to_status) for e in order.events] == [(None, "pending_payment"),
-                                                                    ("pending_payment", "paid")]
+    assert [(e.from_status, e.to_status) for e in order.events] == [
+        (None, "pending_payment"),
+        ("pending_payment", "paid"),
+    ]
 
 
 def test_guest_checkout_and_lookup(client, db, app):
@@ -186,8 +193,9 @@ def test_guest_checkout_and_lookup(client, db, app):
     assert other.get(f"/orders/{order.number}").status_code == 404
     resp = other.post("/orders/lookup", data={"number": order.number, "email": "nobody@example.com"})
     assert resp.status_code == 404 and "No order matches" in page_text(resp)
-    resp = other.post("/orders/lookup", data={"number": order.number.replace("-", "").lower(),
-                                              "email": "GUEST@example.com"})
+    resp = other.post(
+        "/orders/lookup", data={"number": order.number.replace("-", "").lower(), "email": "GUEST@example.com"}
+    )
     assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/orders/{order.number}")
     assert "Guest keyboard" in page_text(other.get(f"/orders/{order.number}"))
 
@@ -198,8 +206,9 @@ def test_another_users_order_is_404(client, auth, db, app):
     db.session.commit()
     carts.add_item(owner.id, kb.sku, 1)
     db.session.commit()
-    resp = app.test_client().post("/api/v1/orders", json={"shipping_address": ADDRESS},
-                                  headers=bearer_headers(owner))
+    resp = app.test_client().post(
+        "/api/v1/orders", json={"shipping_address": ADDRESS}, headers=bearer_headers(owner)
+    )
     number = resp.get_json()["data"]["number"]
     auth.login(other.email)
     assert client.get(f"/orders/{number}").status_code == 404
@@ -218,15 +227,19 @@ def test_api_order_create_get_and_list(client, db):
     db.session.commit()
     h = bearer_headers(user)
     client.post("/api/v1/cart/items", json={"sku": kb.sku, "quantity": 2}, headers=h)
-    resp = client.post("/api/v1/orders", json={"shipping_address": dict(ADDRESS, country="gb"),
-                                               "payment_provider": "manual"}, headers=h)
+    resp = client.post(
+        "/api/v1/orders",
+        json={"shipping_address": dict(ADDRESS, country="gb"), "payment_provider": "manual"},
+        headers=h,
+    )
     assert resp.status_code == 201, resp.get_json()
     data = resp.get_json()["data"]
     assert resp.headers["Location"].endswith(f"/api/v1/orders/{data['number']}")
     assert data["status"] == "pending_payment" and data["total_cents"] == 9998
     assert data["subtotal_cents"] == 9998 and data["currency"] == "USD"
-    assert data["lines"] == [{"sku": kb.sku, "name": "Keyboard", "unit_price_cents": 4999,
-                              "quantity": 2, "line_total_cents": 9998}]
+    assert data["lines"] == [
+        {"sku": kb.sku, "name": "Keyboard", "unit_price_cents": 4999, "quantity": 2, "line_total_cents": 9998}
+    ]
     assert data["shipping_address"]["country"] == "GB" and data["payment_provider"] == "manual"
     assert data["events"][0]["to"] == "pending_payment" and data["events"][0]["from"] is None
     assert "note" not in data["events"][0] and "email" not in data
@@ -276,12 +289,14 @@ def test_api_validation_and_unknown_provider(client, db, app):
     assert resp.status_code == 422
     errors = resp.get_json()["errors"]
     assert "shipping_address" in errors and "country" in errors["shipping_address"]
-    resp = client.post("/api/v1/orders", json={"shipping_address": ADDRESS, "payment_provider": "bitcoin"},
-                       headers=h)
+    resp = client.post(
+        "/api/v1/orders", json={"shipping_address": ADDRESS, "payment_provider": "bitcoin"}, headers=h
+    )
     assert resp.status_code == 422 and "payment_provider" in resp.get_json()["errors"]
     app.config["PAYMENT_PROVIDERS"] = ["manual"]
-    resp = client.post("/api/v1/orders", json={"shipping_address": ADDRESS, "payment_provider": "test"},
-                       headers=h)
+    resp = client.post(
+        "/api/v1/orders", json={"shipping_address": ADDRESS, "payment_provider": "test"}, headers=h
+    )
     assert resp.status_code == 422
     assert _order_count(db) == 0 and stock_and_ledger(kb.id) == (5, 5)
 
@@ -294,8 +309,9 @@ def test_api_expected_total_guards_against_price_changes(client, db):
     kb.price_cents = 1200
     db.session.commit()
     h = bearer_headers(user)
-    resp = client.post("/api/v1/orders", json={"shipping_address": ADDRESS, "expected_total_cents": 1000},
-                       headers=h)
+    resp = client.post(
+        "/api/v1/orders", json={"shipping_address": ADDRESS, "expected_total_cents": 1000}, headers=h
+    )
     assert resp.status_code == 409 and "Prices changed" in resp.get_json()["detail"]
     assert _order_count(db) == 0
 
@@ -320,14 +336,19 @@ def test_api_idempotency_key(client, db):
     assert _order_count(db) == 1 and stock_and_ledger(kb.id) == (8, 8)
     assert len(mail.outbox()) == 1
     # Same key, different body: refused.
-    third = client.post("/api/v1/orders", json=dict(body, payment_provider="test"),
-                        headers={**h, "Idempotency-Key": "order-42"})
+    third = client.post(
+        "/api/v1/orders",
+        json=dict(body, payment_provider="test"),
+        headers={**h, "Idempotency-Key": "order-42"},
+    )
     assert third.status_code == 422 and "Idempotency-Key" in third.get_json()["errors"]
     assert _order_count(db) == 1
     # Keys are per user: another user's identical key is independent.
     carts.add_item(other.id, kb.sku, 1)
     db.session.commit()
-    resp = client.post("/api/v1/orders", json=body, headers={**bearer_headers(other), "Idempotency-Key": "order-42"})
+    resp = client.post(
+        "/api/v1/orders", json=body, headers={**bearer_headers(other), "Idempotency-Key": "order-42"}
+    )
     assert resp.status_code == 201 and resp.get_json()["data"]["number"] != first.get_json()["data"]["number"]
     assert db.session.scalar(select(func.count(IdempotencyKey.id))) == 2
     bad = client.post("/api/v1/orders", json=body, headers={**h, "Idempotency-Key": "x" * 300})
@@ -358,6 +379,7 @@ def test_cart_and_order_stay_apart(app, db):
     db.session.commit()
     carts.add_item(user.id, kb.sku, 1)
     from shop.orders.checkout import place_order
+
     result = place_order(user_id=user.id, email=user.email, shipping_address=ADDRESS)
     db.session.commit()
     assert result.created and result.order.lines[0].sku == kb.sku

@@ -63,7 +63,9 @@ def test_proxy_fix_uses_forwarded_client_address(app_factory):
     def _whoami():
         return {"addr": request.remote_addr, "scheme": request.scheme}
 
-    body = app.test_client().get(
-        "/_whoami", headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
-    ).get_json()
+    body = (
+        app.test_client()
+        .get("/_whoami", headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"})
+        .get_json()
+    )
     assert body == {"addr": "203.0.113.7", "scheme": "https"}

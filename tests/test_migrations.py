@@ -43,9 +43,7 @@ def test_upgrade_from_empty_matches_models(app_factory, empty_database_url):
     with app.app_context():
         upgrade()
         with _db.engine.connect() as conn:
-            ctx = MigrationContext.configure(
-                conn, opts={"compare_type": True, "include_object": _include}
-            )
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": _include})
             diff = compare_metadata(ctx, _db.metadata)
             tables = set(inspect(conn).get_table_names())
         assert diff == [], f"migrations differ from the models: {diff}"

@@ -3,7 +3,6 @@ once, staff pages and API, and the stock/ledger check command."""
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import select
 
@@ -15,29 +14,34 @@ from shop.orders.checkout import place_order
 from shop.orders.models import Order, OrderEvent
 from tests.factories import bearer_headers, make_product, make_user, page_text, stock_and_ledger
 
-ADDRESS = {"name": "Grace Hopper", "line1": "1 Navy Way", "city": "Arlington",
-           "region": "VA", "postal_code": "22202", "country": "US"}
-
-
-
-
-
-
+ADDRESS = {
+    "name": "Grace Hopper",
+    "line1": "1 Navy Way",
+    "city": "Arlington",
+    "region": "VA",
+    "postal_code": "22202",
+    "country": "US",
+}
 
 
 def _order(db, user, product, qty=2, provider="manual") -> Order:
     """Place an order for ``qty`` of ``product`` and commit."""
     carts.add_item(user.id, product.sku, qty)
-    order = place_order(user_id=user.id, email=user.email, shipping_address=ADDRESS,
-                        payment_provider=provider).order
+    order = place_order(
+        user_id=user.id, email=user.email, shipping_address=ADDRESS, payment_provider=provider
+    ).order
     db.session.commit()
     return order
 
 
 def _events(db, order_id):
     db.session.expire_all()
-    return [(e.from_status, e.to_status, e.actor_id, e.note) for e in db.session.scalars(
-        select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))]
+    return [
+        (e.from_status, e.to_status, e.actor_id, e.note)
+        for e in db.session.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
+        )
+    ]
 
 
 def test_valid_transitions_record_events(app, db):
@@ -61,10 +65,16 @@ def test_valid_transitions_record_events(app, db):
     assert words == ["Order placed.", "Payment received.", "Your order is on its way.", "Delivered."]
 
 
-@pytest.mark.parametrize("path,bad", [
-    ([], "shipped"), ([], "delivered"), (["paid", "shipped"], "cancelled"),
-    (["cancelled"], "paid"), (["paid", "shipped", "delivered"], "paid"),
-])
+@pytest.mark.parametrize(
+    "path,bad",
+    [
+        ([], "shipped"),
+        ([], "delivered"),
+        (["paid", "shipped"], "cancelled"),
+        (["cancelled"], "paid"),
+        (["paid", "shipped", "delivered"], "paid"),
+    ],
+)
 def test_invalid_transitions_are_refused_and_change_nothing(app, db, path, bad):
     shopper = make_user()
     p = make_product(stock=5)
@@ -99,8 +109,9 @@ def test_cancel_restores_stock_once(app, db):
         services.cancel_order(order.id, None, staff=True)
     db.session.rollback()
     assert stock_and_ledger(p.id) == (5, 5)
-    movements = db.session.scalars(select(StockMovement.reason).where(
-        StockMovement.order_id == order.id).order_by(StockMovement.id)).all()
+    movements = db.session.scalars(
+        select(StockMovement.reason).where(StockMovement.order_id == order.id).order_by(StockMovement.id)
+    ).all()
     assert movements == ["order", "cancellation"]
 
 
@@ -138,13 +149,20 @@ def test_api_cancel_and_transitions(client, db):
     assert "cannot be marked shipped" in resp.get_json()["detail"]
     resp = client.post(f"/api/v1/orders/{n}/transitions", json={"to": "nowhere"}, headers=h_staff)
     assert resp.status_code == 422 and "to" in resp.get_json()["errors"]
-    resp = client.post(f"/api/v1/orders/{n}/transitions", json={"to": "paid", "note": "Wire in"},
-                       headers=h_staff)
+    resp = client.post(
+        f"/api/v1/orders/{n}/transitions", json={"to": "paid", "note": "Wire in"}, headers=h_staff
+    )
     assert resp.status_code == 200
     data = resp.get_json()["data"]
     assert data["status"] == "paid"
-    assert data["events"][-1] == {"from": "pending_payment", "to": "paid", "at": data["events"][-1]["at"],
-                                  "description": "Payment received.", "actor_id": staff.id, "note": "Wire in"}
+    assert data["events"][-1] == {
+        "from": "pending_payment",
+        "to": "paid",
+        "at": data["events"][-1]["at"],
+        "description": "Payment received.",
+        "actor_id": staff.id,
+        "note": "Wire in",
+    }
     # The shopper sees plain words, no staff notes.
     mine = client.get(f"/api/v1/orders/{n}", headers=h_shop).get_json()["data"]
     assert mine["events"][-1]["description"] == "Payment received." and "note" not in mine["events"][-1]
@@ -164,7 +182,9 @@ def test_api_owner_cancels_pending_order_and_others_get_404(client, db):
     p = make_product(stock=4)
     db.session.commit()
     order = _order(db, shopper, p, qty=4)
-    assert client.post(f"/api/v1/orders/{order.number}/cancel", headers=bearer_headers(other)).status_code == 404
+    assert (
+        client.post(f"/api/v1/orders/{order.number}/cancel", headers=bearer_headers(other)).status_code == 404
+    )
     assert stock_and_ledger(p.id) == (0, 0)
     resp = client.post(f"/api/v1/orders/{order.number}/cancel", headers=bearer_headers(shopper))
     assert resp.status_code == 200 and resp.get_json()["data"]["events"][-1]["to"] == "cancelled"
@@ -208,11 +228,15 @@ def test_staff_pages_list_filter_detail_and_change_status(client, auth, db):
 
     detail = page_text(client.get(f"/admin/orders/{first.number}"))
     assert "buyer@example.com" in detail and "Order placed." in detail
-    resp = client.post(f"/admin/orders/{first.number}/status", data={"to_status": "delivered"},
-                       follow_redirects=True)
+    resp = client.post(
+        f"/admin/orders/{first.number}/status", data={"to_status": "delivered"}, follow_redirects=True
+    )
     assert "cannot be marked delivered" in page_text(resp)
-    resp = client.post(f"/admin/orders/{first.number}/status",
-                       data={"to_status": "paid", "note": "Cash received"}, follow_redirects=True)
+    resp = client.post(
+        f"/admin/orders/{first.number}/status",
+        data={"to_status": "paid", "note": "Cash received"},
+        follow_redirects=True,
+    )
     page = page_text(resp)
     assert "is now paid" in page and "Cash received" in page and staff.email in page
     assert _events(db, first.id)[-1] == ("pending_payment", "paid", staff.id, "Cash received")
@@ -227,6 +251,7 @@ def test_staff_pagination(client, auth, db):
     for _ in range(3):
         _order(db, shopper, p, qty=1)
     from shop.admin import orders as admin_orders
+
     old = admin_orders.PER_PAGE
     admin_orders.PER_PAGE = 2
     try:

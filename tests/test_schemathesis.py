@@ -38,10 +38,21 @@ from tests.factories import make_category, make_product, make_user
 
 #: Examples per operation and pass; raise with SCHEMATHESIS_EXAMPLES for a deeper run.
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "40"))
-CONFORMANCE = [not_a_server_error, status_code_conformance, content_type_conformance,
-               response_headers_conformance, response_schema_conformance]
-ADDRESS = {"name": "Grace Hopper", "line1": "1 Navy Way", "city": "Arlington",
-           "region": "VA", "postal_code": "22202", "country": "US"}
+CONFORMANCE = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+ADDRESS = {
+    "name": "Grace Hopper",
+    "line1": "1 Navy Way",
+    "city": "Arlington",
+    "region": "VA",
+    "postal_code": "22202",
+    "country": "US",
+}
 
 
 def _world(db):
@@ -51,8 +62,9 @@ def _world(db):
     staff = make_user("staff@example.com", role="staff")
     db.session.commit()
     carts.add_item(staff.id, products[0].sku, 1)
-    order = place_order(user_id=staff.id, email=staff.email, shipping_address=ADDRESS,
-                        payment_provider="manual").order
+    order = place_order(
+        user_id=staff.id, email=staff.email, shipping_address=ADDRESS, payment_provider="manual"
+    ).order
     line = carts.add_item(staff.id, products[1].sku, 1)
     spare, _ = auth_services.create_api_token(staff, "spare")
     token, secret = auth_services.create_api_token(staff, "schemathesis")
@@ -99,9 +111,14 @@ def test_api_conforms_to_its_openapi_document(app, db):
             strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
 
             @given(case=strategy)
-            @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                      phases=[Phase.explicit, Phase.generate],
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             def run(case):
                 response = case.call(headers=headers)
                 stats[label] += 1
@@ -109,8 +126,10 @@ def test_api_conforms_to_its_openapi_document(app, db):
                 try:
                     case.validate_response(response, checks=checks, headers=headers)
                 except (Exception, BaseExceptionGroup) as exc:  # collect every failure
-                    failures.append(f"{label} [{pass_name}] -> {response.status_code}: "
-                                    f"{_describe(exc)}\n  {case.as_curl_command(headers)}")
+                    failures.append(
+                        f"{label} [{pass_name}] -> {response.status_code}: "
+                        f"{_describe(exc)}\n  {case.as_curl_command(headers)}"
+                    )
                 finally:
                     db.session.rollback()
                     keep_bearer_alive()
@@ -122,11 +141,15 @@ def test_api_conforms_to_its_openapi_document(app, db):
                 skipped_negative.append(label)  # nothing in this operation can be made invalid
 
     total = sum(stats.values())
-    print(f"\nschemathesis: {len(operations)} operations, {total} requests, "
-          f"{len(failures)} failures; statuses {dict(sorted(statuses.items()))}")
+    print(
+        f"\nschemathesis: {len(operations)} operations, {total} requests, "
+        f"{len(failures)} failures; statuses {dict(sorted(statuses.items()))}"
+    )
     assert set(stats) == {f"{op.method.upper()} {op.path}" for op in operations}
     first: dict[str, str] = {}
     for f in failures:  # one example (with its curl command) per distinct failure
         first.setdefault(f.split("\n")[0][:200], f.rsplit("\n", 1)[-1].strip()[:300])
     distinct = [f"{what}\n    {curl}" for what, curl in first.items()]
-    assert not failures and not statuses.get(500), f"{len(distinct)} distinct failures:\n" + "\n".join(distinct[:40])
+    assert not failures and not statuses.get(500), f"{len(distinct)} distinct failures:\n" + "\n".join(
+        distinct[:40]
+    )

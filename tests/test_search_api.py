@@ -23,8 +23,18 @@ def test_search_returns_ranked_products_with_facets(client, catalog):
     assert set(skus(body)) == {p["thinkpad"].sku, p["pavilion"].sku, p["ideapad"].sku}
     assert p["old"].sku not in skus(body)
     first = body["data"][0]
-    assert {"sku", "slug", "name", "brand", "category", "price_cents", "currency", "stock",
-            "in_stock", "url"} <= set(first)
+    assert {
+        "sku",
+        "slug",
+        "name",
+        "brand",
+        "category",
+        "price_cents",
+        "currency",
+        "stock",
+        "in_stock",
+        "url",
+    } <= set(first)
     meta = body["meta"]
     assert (meta["page"], meta["per_page"], meta["total"], meta["pages"]) == (1, 24, 3, 1)
     facets = meta["facets"]
@@ -40,7 +50,9 @@ def test_filters_narrow_results(client, catalog):
     p = catalog["products"]
     body = client.get("/api/v1/search?q=laptop&brand=HP").get_json()
     assert skus(body) == [p["pavilion"].sku] and body["meta"]["total"] == 1
-    assert [f for f in body["meta"]["facets"]["brand"] if f["selected"]] == [{"value": "HP", "count": 1, "selected": True}]
+    assert [f for f in body["meta"]["facets"]["brand"] if f["selected"]] == [
+        {"value": "HP", "count": 1, "selected": True}
+    ]
     body = client.get("/api/v1/search?q=laptop&in_stock=true").get_json()
     assert set(skus(body)) == {p["thinkpad"].sku, p["ideapad"].sku}
     body = client.get(f"/api/v1/search?q=lenovo&category={catalog['tablets'].slug}").get_json()
@@ -81,12 +93,21 @@ def test_pagination_links(client, db):
     assert skus(body) == [made[6].sku] and body["links"]["next"] is None
 
 
-@pytest.mark.parametrize("query, field", [
-    ("page=abc", "page"), ("page=0", "page"), ("per_page=1000", "per_page"), ("sort=bogus", "sort"),
-    ("price=cheap", "price"), ("in_stock=maybe", "in_stock"), ("min_price=-1", "min_price"),
-    ("min_price=500&max_price=100", "min_price"), ("min_price=123&max_price=4567", "min_price"),
-    ("max_price=99999999999999", "max_price"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("page=abc", "page"),
+        ("page=0", "page"),
+        ("per_page=1000", "per_page"),
+        ("sort=bogus", "sort"),
+        ("price=cheap", "price"),
+        ("in_stock=maybe", "in_stock"),
+        ("min_price=-1", "min_price"),
+        ("min_price=500&max_price=100", "min_price"),
+        ("min_price=123&max_price=4567", "min_price"),
+        ("max_price=99999999999999", "max_price"),
+    ],
+)
 def test_bad_parameters_are_422_problems(client, catalog, query, field):
     resp = client.get(f"/api/v1/search?q=laptop&{query}")
     assert resp.status_code == 422
@@ -116,7 +137,11 @@ def test_injection_style_queries_never_fail(client, catalog):
         resp = client.get("/api/v1/search", query_string={"q": q})
         assert resp.status_code == 200, q
         body = resp.get_json()
-        assert isinstance(body["data"], list) and body["meta"]["total"] == len(body["data"]) or body["meta"]["total"] > 24
+        assert (
+            isinstance(body["data"], list)
+            and body["meta"]["total"] == len(body["data"])
+            or body["meta"]["total"] > 24
+        )
         assert catalog["products"]["old"].sku not in skus(body)
     resp = client.get("/api/v1/search", query_string={"q": "x" * 30_000})
     assert resp.status_code == 422 and resp.headers["Content-Type"] == PROBLEM
@@ -157,7 +182,17 @@ def test_search_is_documented_in_openapi(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     op = doc["paths"]["/api/v1/search"]["get"]
     names = {p["name"] for p in op["parameters"]}
-    assert {"q", "page", "per_page", "category", "brand", "min_price", "max_price", "in_stock", "sort"} <= names
+    assert {
+        "q",
+        "page",
+        "per_page",
+        "category",
+        "brand",
+        "min_price",
+        "max_price",
+        "in_stock",
+        "sort",
+    } <= names
     assert "application/json" in op["responses"]["200"]["content"]
     error = op["responses"]["422"]
     if "$ref" in error:

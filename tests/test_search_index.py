@@ -9,8 +9,8 @@ from shop.catalog import editing
 from shop.catalog.models import Product
 from shop.catalog.stock import allocate
 from shop.search import schema
-from shop.search.query import analyze
 from shop.search.backends import get_backend
+from shop.search.query import analyze
 from shop.search.services import SearchParams, search
 from tests.factories import make_category, make_product
 
@@ -56,12 +56,31 @@ def test_rolled_back_edit_leaves_the_index_as_it_was(db):
 
 
 def test_core_bulk_insert_update_and_delete_are_indexed(db):
-    db.session.execute(insert(Product), [
-        {"sku": "B1", "slug": "b1", "name": "Verbatim AA batteries", "price_cents": 500, "stock": 1,
-         "status": "active", "brand": "Verbatim", "model": "49501"},
-        {"sku": "B2", "slug": "b2", "name": "Duracell AA batteries", "price_cents": 600, "stock": 1,
-         "status": "draft", "brand": "Duracell", "model": ""},
-    ])
+    db.session.execute(
+        insert(Product),
+        [
+            {
+                "sku": "B1",
+                "slug": "b1",
+                "name": "Verbatim AA batteries",
+                "price_cents": 500,
+                "stock": 1,
+                "status": "active",
+                "brand": "Verbatim",
+                "model": "49501",
+            },
+            {
+                "sku": "B2",
+                "slug": "b2",
+                "name": "Duracell AA batteries",
+                "price_cents": 600,
+                "stock": 1,
+                "status": "draft",
+                "brand": "Duracell",
+                "model": "",
+            },
+        ],
+    )
     assert sorted(found("batteries")) == ["B1"]  # drafts are never found
     db.session.execute(update(Product).where(Product.sku == "B2").values(status="active"))
     assert sorted(found("batteries")) == ["B1", "B2"]
@@ -97,8 +116,12 @@ def test_facet_counts_follow_price_stock_brand_and_category_changes_at_once(db):
     a = make_product("Sony radio alpha", brand="Sony", category=audio, price_cents=1000, stock=2, sku="R1")
     make_product("Sony radio beta", brand="Sony", category=audio, price_cents=5000, stock=0, sku="R2")
     db.session.commit()
-    assert _facets("radio") == {"category": {audio.slug: 2}, "brand": {"Sony": 2},
-                                "price": {"0-25": 1, "25-100": 1}, "in_stock": 1}
+    assert _facets("radio") == {
+        "category": {audio.slug: 2},
+        "brand": {"Sony": 2},
+        "price": {"0-25": 1, "25-100": 1},
+        "in_stock": 1,
+    }
     # An order takes the last units; the price changes through a Core statement.
     allocate(a.id, 2, order_id=None)
     db.session.execute(update(Product).where(Product.sku == "R2").values(price_cents=20000))

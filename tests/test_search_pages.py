@@ -11,9 +11,30 @@ from shop.dbtypes import utcnow
 from shop.search.views import highlight
 from tests.factories import make_category, make_product
 
-INJECTIONS = ['"', '""', '*', 'OR', 'laptop OR', '-', '- -laptop', '"unbalanced', 'NEAR(', 'NEAR(a b',
-              "a AND", "' OR 1=1 --", "title:x", "^x", "(((", "\\", "%", "_", "x" * 10_240,
-              "lap* NOT", "{}[]", "\x00"]
+INJECTIONS = [
+    '"',
+    '""',
+    "*",
+    "OR",
+    "laptop OR",
+    "-",
+    "- -laptop",
+    '"unbalanced',
+    "NEAR(",
+    "NEAR(a b",
+    "a AND",
+    "' OR 1=1 --",
+    "title:x",
+    "^x",
+    "(((",
+    "\\",
+    "%",
+    "_",
+    "x" * 10_240,
+    "lap* NOT",
+    "{}[]",
+    "\x00",
+]
 
 
 @pytest.fixture
@@ -24,16 +45,43 @@ def catalog(db):
     tablets = make_category("Tablets", parent=computers)
     now = utcnow()
     p = {
-        "thinkpad": make_product("Lenovo ThinkPad laptop", brand="Lenovo", price_cents=89900, stock=5,
-                                 category=laptops, model="T480", created_at=now - timedelta(days=3)),
-        "pavilion": make_product("HP Pavilion laptop dv7", brand="HP", price_cents=64900, stock=0,
-                                 category=laptops, model="dv7-1211ea", created_at=now - timedelta(days=2)),
-        "ideapad": make_product("Lenovo IdeaPad laptop", brand="Lenovo", price_cents=45900, stock=2,
-                                category=laptops, created_at=now - timedelta(days=1)),
-        "tab": make_product("Lenovo Tab tablet", brand="Lenovo", price_cents=19900, stock=7,
-                            category=tablets, created_at=now),
-        "old": make_product("Archived laptop relic", brand="Lenovo", price_cents=9900, stock=3,
-                            category=laptops, status="archived"),
+        "thinkpad": make_product(
+            "Lenovo ThinkPad laptop",
+            brand="Lenovo",
+            price_cents=89900,
+            stock=5,
+            category=laptops,
+            model="T480",
+            created_at=now - timedelta(days=3),
+        ),
+        "pavilion": make_product(
+            "HP Pavilion laptop dv7",
+            brand="HP",
+            price_cents=64900,
+            stock=0,
+            category=laptops,
+            model="dv7-1211ea",
+            created_at=now - timedelta(days=2),
+        ),
+        "ideapad": make_product(
+            "Lenovo IdeaPad laptop",
+            brand="Lenovo",
+            price_cents=45900,
+            stock=2,
+            category=laptops,
+            created_at=now - timedelta(days=1),
+        ),
+        "tab": make_product(
+            "Lenovo Tab tablet", brand="Lenovo", price_cents=19900, stock=7, category=tablets, created_at=now
+        ),
+        "old": make_product(
+            "Archived laptop relic",
+            brand="Lenovo",
+            price_cents=9900,
+            stock=3,
+            category=laptops,
+            status="archived",
+        ),
     }
     db.session.commit()
     return {"products": p, "laptops": laptops, "tablets": tablets, "computers": computers}
@@ -49,8 +97,11 @@ def facet(html: str, kind: str) -> dict[str, int]:
     """Facet label -> count from the sidebar section ``kind``."""
     section = re.search(rf'class="mb-3 facet facet-{kind}".*?</section>', html, re.S)
     assert section, f"no {kind} facet"
-    rows = re.findall(r'<span class="flex-grow-1 text-truncate">(.*?)</span>\s*<span class="badge[^"]*facet-count">(\d+)</span>',
-                      section.group(0), re.S)
+    rows = re.findall(
+        r'<span class="flex-grow-1 text-truncate">(.*?)</span>\s*<span class="badge[^"]*facet-count">(\d+)</span>',
+        section.group(0),
+        re.S,
+    )
     return {label.strip(): int(n) for label, n in rows}
 
 
@@ -87,9 +138,15 @@ def test_filters_narrow_results_and_keep_other_parameters(client, catalog):
     html = client.get(f"/search?q=lenovo&category={catalog['tablets'].slug}").get_data(as_text=True)
     assert names(html) == ["Lenovo Tab tablet"]
     # facet links keep q and the other filters, and toggle their own
-    html = client.get(f"/search?q=laptop&category={catalog['laptops'].slug}&sort=price_asc").get_data(as_text=True)
+    html = client.get(f"/search?q=laptop&category={catalog['laptops'].slug}&sort=price_asc").get_data(
+        as_text=True
+    )
     hp_link = re.search(r'href="([^"]*brand=HP[^"]*)"', html).group(1).replace("&amp;", "&")
-    assert "q=laptop" in hp_link and f"category={catalog['laptops'].slug}" in hp_link and "sort=price_asc" in hp_link
+    assert (
+        "q=laptop" in hp_link
+        and f"category={catalog['laptops'].slug}" in hp_link
+        and "sort=price_asc" in hp_link
+    )
     assert names(client.get(hp_link).get_data(as_text=True)) == ["HP Pavilion laptop dv7"]
     # with in_stock the out-of-stock HP laptop is gone from the brand facet too
     html = client.get("/search?q=laptop&in_stock=1").get_data(as_text=True)
@@ -185,9 +242,20 @@ def test_empty_query_shows_a_prompt(client, catalog):
     assert names(html) == ["HP Pavilion laptop dv7"]
 
 
-@pytest.mark.parametrize("query", ["page=abc", "page=-3", "page=99999999999999999999", "sort=bogus",
-                                   "price=nope", "in_stock=maybe", "per_page=0", "category=nope",
-                                   "brand=" + "b" * 500])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=abc",
+        "page=-3",
+        "page=99999999999999999999",
+        "sort=bogus",
+        "price=nope",
+        "in_stock=maybe",
+        "per_page=0",
+        "category=nope",
+        "brand=" + "b" * 500,
+    ],
+)
 def test_bad_parameters_never_fail(client, catalog, query):
     resp = client.get(f"/search?q=laptop&{query}")
     assert resp.status_code == 200
@@ -222,7 +290,10 @@ def test_relaxed_results_say_which_words_every_product_has(client, catalog):
     meta = client.get("/api/v1/search?q=laptop+tablet").get_json()["meta"]
     assert meta["relaxed"] is True and meta["required_words"] == ["tablet"]
     html = client.get("/search?q=lenovo+laptop").get_data(as_text=True)
-    assert re.search(r"Only 2 products have\s+every word; they come first, then products with "
-                     r"<strong>(lenovo|laptop)</strong>\.", html)
+    assert re.search(
+        r"Only 2 products have\s+every word; they come first, then products with "
+        r"<strong>(lenovo|laptop)</strong>\.",
+        html,
+    )
     meta = client.get("/api/v1/search?q=laptop").get_json()["meta"]
     assert meta["relaxed"] is False and meta["required_words"] == []

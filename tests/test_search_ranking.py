@@ -19,8 +19,12 @@ def _catalog():
     names = [
         ("H1", "Sony wireless headphones", "Closed headphones with a long cable"),
         ("H2", "Philips headphones", "Light on-ear headphones"),
-        ("H3", "Philips speaker", "A speaker for headphones fans and everyone who likes a very long "
-                                  "description with many words that dilute the one match it has"),
+        (
+            "H3",
+            "Philips speaker",
+            "A speaker for headphones fans and everyone who likes a very long "
+            "description with many words that dilute the one match it has",
+        ),
         ("H4", "Sony wireless speaker", "Bluetooth speaker"),
         ("H5", "Logitech mouse", "Wireless mouse"),
     ]
@@ -59,22 +63,26 @@ def docs_all(db) -> list[Doc]:
 
 
 def test_rarer_word_and_shorter_text_rank_higher():
-    plan = QueryPlan("sony speaker", [Group("sony", [Alternative(("sony",))]),
-                                       Group("speaker", [Alternative(("speaker",))])])
-    docs = [Doc(1, "Sony speaker", "", "Sony", "", ""),
-            Doc(2, "Sony speaker", "", "Sony", "", "", body="a long text " * 20),
-            Doc(3, "Sony radio", "", "Sony", "", ""),
-            Doc(4, "Acme speaker", "", "Acme", "", "")]
+    plan = QueryPlan(
+        "sony speaker",
+        [Group("sony", [Alternative(("sony",))]), Group("speaker", [Alternative(("speaker",))])],
+    )
+    docs = [
+        Doc(1, "Sony speaker", "", "Sony", "", ""),
+        Doc(2, "Sony speaker", "", "Sony", "", "", body="a long text " * 20),
+        Doc(3, "Sony radio", "", "Sony", "", ""),
+        Doc(4, "Acme speaker", "", "Acme", "", ""),
+    ]
     freq = {plan.groups[0].alternatives[0]: 50, plan.groups[1].alternatives[0]: 5}
     scores = bm25(plan, docs, freq, 1000, 10.0)
-    assert scores[1] > scores[2]          # same words, shorter product
+    assert scores[1] > scores[2]  # same words, shorter product
     assert scores[2] > scores[4] > scores[3]  # both words first; then the rarer word wins
     assert scores[3] > 0
 
 
 def test_words_split_by_punctuation_are_found_on_every_backend(db):
     make_product("Acme PRS-3 screen protector Mobile phone/Smartphone", brand="Acme", sku="S1")
-    make_product("Acme Edge smartphone 6.7\" 128 GB", brand="Acme", sku="S2")
+    make_product('Acme Edge smartphone 6.7" 128 GB', brand="Acme", sku="S2")
     make_product("Acme charger", brand="Acme", sku="S3", description="For tablets/smartphones.")
     db.session.commit()
     found = [p.sku for p in search(SearchParams(q="smartphone"), with_facets=False).products]
@@ -101,8 +109,13 @@ def test_pages_past_the_rerank_window_list_every_match_once(db, monkeypatch):
     monkeypatch.setattr(services, "RERANK_WINDOW", 7)
     cat = make_category("Cables")
     for i in range(23):
-        make_product(f"Acme cable {i} {'usb' if i % 2 else 'hdmi'}", sku=f"C{i:02d}", category=cat,
-                     price_cents=1000 + i, stock=0 if i % 3 == 0 else 5)
+        make_product(
+            f"Acme cable {i} {'usb' if i % 2 else 'hdmi'}",
+            sku=f"C{i:02d}",
+            category=cat,
+            price_cents=1000 + i,
+            stock=0 if i % 3 == 0 else 5,
+        )
     make_product("Acme mouse", sku="M1", category=make_category("Mice"))
     db.session.commit()
 
@@ -126,8 +139,9 @@ def test_pages_past_the_rerank_window_list_every_match_once(db, monkeypatch):
 def test_products_of_the_category_the_query_names_rank_first(db):
     computers = make_category("Computers", slug="computers")
     laptops = make_category("Laptops", parent=computers, slug="laptops")
-    bags = make_category("Bags & cases", parent=make_category("Accessories", slug="accessories"),
-                         slug="bags-cases")
+    bags = make_category(
+        "Bags & cases", parent=make_category("Accessories", slug="accessories"), slug="bags-cases"
+    )
     make_product("Acme Notebook Sleeve notebook case", category=bags, sku="BAG")
     make_product("Acme X200 Notebook PC with a long name", category=laptops, sku="PC")
     db.session.commit()
@@ -162,18 +176,38 @@ def test_too_few_full_matches_let_go_of_the_commonest_word_first(db, monkeypatch
 
 def test_plural_stem_reduces_plurals_only():
     assert [plural_stem(w) for w in ("batteries", "cables", "headphones", "keys", "boxes")] == [
-        "battery", "cable", "headphone", "key", "boxe"]
+        "battery",
+        "cable",
+        "headphone",
+        "key",
+        "boxe",
+    ]
     # Not plurals, or not reduced by the minimal rules: unchanged.
     assert [plural_stem(w) for w in ("status", "class", "shoes", "aa", "ps", "mouse")] == [
-        "status", "class", "shoes", "aa", "ps", "mouse"]
+        "status",
+        "class",
+        "shoes",
+        "aa",
+        "ps",
+        "mouse",
+    ]
 
 
 def test_dismax_scores_a_words_best_field_and_requires_every_word():
-    docs = [Doc(1, "Acme speaker", "", "Acme", "", ""),
-            Doc(2, "Acme X1 portable music system", "", "Acme", "", "",
-                body="A speaker for the garden, the kitchen and the living room."),
-            Doc(3, "Acme radio", "", "Acme", "", "", attributes="Speakers included Yes"),
-            Doc(4, "Acme speaker", "", "Acme", "", "", body="speaker" + " and more" * 10)]
+    docs = [
+        Doc(1, "Acme speaker", "", "Acme", "", ""),
+        Doc(
+            2,
+            "Acme X1 portable music system",
+            "",
+            "Acme",
+            "",
+            "",
+            body="A speaker for the garden, the kitchen and the living room.",
+        ),
+        Doc(3, "Acme radio", "", "Acme", "", "", attributes="Speakers included Yes"),
+        Doc(4, "Acme speaker", "", "Acme", "", "", body="speaker" + " and more" * 10),
+    ]
     means = {"title": 4.0, "model": 1.0, "kind": 1.0, "body": 10.0, "attributes": 5.0}
     scores = dismax(["speakers"], docs, {"speakers": 3}, 100, means)
     # The word in a short title beats the word once in a longer description; an attribute

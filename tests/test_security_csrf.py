@@ -37,8 +37,10 @@ def test_forms_without_token_are_refused(csrf_client, db):
     resp = csrf_client.post("/auth/login", data={"email": "csrf@example.com", "password": PASSWORD})
     assert resp.status_code == 400 and b"CSRF token is missing" in resp.data
     assert csrf_client.get("/account").status_code == 302  # not logged in
-    resp = csrf_client.post("/auth/register", data={"email": "n@example.com", "password": PASSWORD, "confirm": PASSWORD,
-                                                     "csrf_token": "forged"})
+    resp = csrf_client.post(
+        "/auth/register",
+        data={"email": "n@example.com", "password": PASSWORD, "confirm": PASSWORD, "csrf_token": "forged"},
+    )
     assert resp.status_code == 400
     assert db.session.scalar(select(User).where(User.email == "n@example.com")) is None
 

@@ -8,7 +8,9 @@ from config import ProductionConfig
 from shop import create_app
 
 
-@pytest.mark.parametrize("path", ["/", "/auth/login", "/api/v1/auth/me", "/api/v1/openapi.json", "/no-such-page"])
+@pytest.mark.parametrize(
+    "path", ["/", "/auth/login", "/api/v1/auth/me", "/api/v1/openapi.json", "/no-such-page"]
+)
 def test_headers_on_pages_api_and_errors(client, path):
     resp = client.get(path)
     csp = resp.headers["Content-Security-Policy"]
@@ -22,8 +24,11 @@ def test_headers_on_pages_api_and_errors(client, path):
 def test_production_sends_hsts_and_secure_cookies(monkeypatch, database_url):
     monkeypatch.setenv("SECRET_KEY", "k" * 48)
     monkeypatch.setenv("DATABASE_URL", database_url)
-    settings = type("Prod", (ProductionConfig,), {"SQLALCHEMY_DATABASE_URI": database_url, "FORCE_HTTPS": True,
-                                                  "RATELIMIT_ENABLED": False})
+    settings = type(
+        "Prod",
+        (ProductionConfig,),
+        {"SQLALCHEMY_DATABASE_URI": database_url, "FORCE_HTTPS": True, "RATELIMIT_ENABLED": False},
+    )
     app = create_app(settings)
     client = app.test_client()
     resp = client.get("/auth/login", base_url="https://shop.example")

@@ -24,7 +24,9 @@ def test_nul_in_json_field_is_422_with_the_field(app, db, client):
 
 
 def test_nul_in_nested_json_is_refused(client):
-    resp = client.post("/api/v1/auth/register", json={"email": "a@example.com", "password": "x\u0000yyyyyyyyy"})
+    resp = client.post(
+        "/api/v1/auth/register", json={"email": "a@example.com", "password": "x\u0000yyyyyyyyy"}
+    )
     assert resp.status_code == 422
     assert "password" in resp.get_json()["errors"]
 

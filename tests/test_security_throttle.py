@@ -22,8 +22,12 @@ def limited(app, app_factory):
     """Build an app with rate limits on and an empty limiter storage."""
 
     def _make(**overrides):
-        settings = {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": f"3 per {WINDOW} second",
-                    "LOGIN_IP_RATE_LIMIT": "100 per minute", "API_RATE_LIMIT": "1000 per minute"}
+        settings = {
+            "RATELIMIT_ENABLED": True,
+            "LOGIN_RATE_LIMIT": f"3 per {WINDOW} second",
+            "LOGIN_IP_RATE_LIMIT": "100 per minute",
+            "API_RATE_LIMIT": "1000 per minute",
+        }
         settings.update(overrides)
         limited_app = app_factory(**settings)
         with limited_app.app_context():
@@ -34,8 +38,9 @@ def limited(app, app_factory):
 
 
 def _login(client, email, password, ip="10.0.0.1"):
-    return client.post("/auth/login", data={"email": email, "password": password},
-                       environ_base={"REMOTE_ADDR": ip})
+    return client.post(
+        "/auth/login", data={"email": email, "password": password}, environ_base={"REMOTE_ADDR": ip}
+    )
 
 
 def test_failed_logins_throttled_per_account_then_owner_gets_in(limited, db):
@@ -44,7 +49,9 @@ def test_failed_logins_throttled_per_account_then_owner_gets_in(limited, db):
     client = limited().test_client()
     for _ in range(3):
         assert _login(client, "victim@example.com", "guess guess guess").status_code == 200
-    blocked = _login(client, "Victim@Example.com", "guess guess guess", ip="10.0.0.2")  # other IP, same account
+    blocked = _login(
+        client, "Victim@Example.com", "guess guess guess", ip="10.0.0.2"
+    )  # other IP, same account
     assert blocked.status_code == 429
     assert 0 < int(blocked.headers["Retry-After"]) <= WINDOW
     # During the window even the right password is refused ...
@@ -66,7 +73,9 @@ def test_successful_logins_do_not_count(limited, db):
 
 
 def test_failed_logins_throttled_per_ip_across_accounts(limited, db):
-    client = limited(LOGIN_RATE_LIMIT="100 per minute", LOGIN_IP_RATE_LIMIT=f"3 per {WINDOW} second").test_client()
+    client = limited(
+        LOGIN_RATE_LIMIT="100 per minute", LOGIN_IP_RATE_LIMIT=f"3 per {WINDOW} second"
+    ).test_client()
     for n in range(3):
         assert _login(client, f"probe{n}@example.com", "guess guess guess").status_code == 200
     assert _login(client, "probe9@example.com", "guess guess guess").status_code == 429
@@ -79,7 +88,9 @@ def test_token_endpoint_shares_the_login_throttle(limited, db):
     client = limited().test_client()
     assert _login(client, "api-victim@example.com", "guess guess guess").status_code == 200
     for _ in range(2):
-        resp = client.post("/api/v1/auth/tokens", json={"email": "api-victim@example.com", "password": "nope nope"})
+        resp = client.post(
+            "/api/v1/auth/tokens", json={"email": "api-victim@example.com", "password": "nope nope"}
+        )
         assert resp.status_code == 401
     resp = client.post("/api/v1/auth/tokens", json={"email": "api-victim@example.com", "password": PASSWORD})
     assert resp.status_code == 429
@@ -111,7 +122,9 @@ def test_api_limited_per_ip_across_tokens_and_pages_unaffected(limited, db):
     secrets = [services.create_api_token(user, f"t{n}")[1] for n in range(5)]
     db.session.commit()
     client = limited(API_RATE_LIMIT=f"4 per {WINDOW} second").test_client()
-    codes = [client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {s}"}).status_code for s in secrets]
+    codes = [
+        client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {s}"}).status_code for s in secrets
+    ]
     assert codes == [200, 200, 200, 200, 429]
     # Anonymous API calls from that IP are limited too; HTML pages are not.
     assert client.get("/api/v1/auth/me").status_code == 429

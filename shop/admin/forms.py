@@ -15,10 +15,24 @@ from flask_wtf import FlaskForm
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased, joinedload
 from wtforms import (
-    HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField, URLField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import HiddenInput
 
 from shop.catalog.models import PRODUCT_STATUSES, Category
@@ -67,16 +81,23 @@ class ProductForm(FlaskForm):
     brand = StringField("Brand", validators=[Optional(), Length(max=120)])
     model = StringField("Model", validators=[Optional(), Length(max=255)])
     category_id = SelectField("Category", coerce=_optional_int, validate_choice=True)
-    price = StringField("Price", validators=[DataRequired()],
-                        description="In the shop currency, e.g. 52.95")
-    stock = IntegerField("Stock", validators=[InputRequired(message="Enter a whole number, 0 or more."),
-                                              NumberRange(min=0, message="Must be 0 or more.")])
+    price = StringField("Price", validators=[DataRequired()], description="In the shop currency, e.g. 52.95")
+    stock = IntegerField(
+        "Stock",
+        validators=[
+            InputRequired(message="Enter a whole number, 0 or more."),
+            NumberRange(min=0, message="Must be 0 or more."),
+        ],
+    )
     expected_stock = IntegerField(widget=HiddenInput(), validators=[Optional()])
     status = SelectField("Status", choices=STATUS_CHOICES, default="draft")
-    description = TextAreaField("Description", validators=[Optional(), Length(max=20000)],
-                                render_kw={"rows": 6})
-    image_url = URLField("Image URL", validators=[Optional(), Length(max=500),
-                                                  URL(require_tld=False, message="Enter an http(s) URL.")])
+    description = TextAreaField(
+        "Description", validators=[Optional(), Length(max=20000)], render_kw={"rows": 6}
+    )
+    image_url = URLField(
+        "Image URL",
+        validators=[Optional(), Length(max=500), URL(require_tld=False, message="Enter an http(s) URL.")],
+    )
     submit = SubmitField("Save")
 
     price_cents: int | None = None
@@ -140,13 +161,35 @@ class ProductFilterForm(FlaskForm):
     """The product list's search and filters (GET; no CSRF token in URLs)."""
 
     class Meta:
+        """No CSRF token: the form is read from the query string."""
+
         csrf = False
 
     q = StringField("Search", validators=[Optional(), Length(max=200)])
-    status = SelectField("Status", choices=[SelectChoice("", "Any status"), *STATUS_CHOICES],
-                         validators=[Optional()])
-    stock = SelectField("Stock", choices=[SelectChoice("", "Any stock"), SelectChoice("out", "Out of stock"),
-                                          SelectChoice("low", "Low (1–5)")], validators=[Optional()])
-    sort = SelectField("Sort", choices=[SelectChoice(v, label) for v, label in (
-        ("name", "Name"), ("newest", "Newest"), ("price", "Price"),
-        ("stock", "Stock, lowest first"), ("sku", "SKU"))], default="name", validators=[Optional()])
+    status = SelectField(
+        "Status", choices=[SelectChoice("", "Any status"), *STATUS_CHOICES], validators=[Optional()]
+    )
+    stock = SelectField(
+        "Stock",
+        choices=[
+            SelectChoice("", "Any stock"),
+            SelectChoice("out", "Out of stock"),
+            SelectChoice("low", "Low (1–5)"),
+        ],
+        validators=[Optional()],
+    )
+    sort = SelectField(
+        "Sort",
+        choices=[
+            SelectChoice(v, label)
+            for v, label in (
+                ("name", "Name"),
+                ("newest", "Newest"),
+                ("price", "Price"),
+                ("stock", "Stock, lowest first"),
+                ("sku", "SKU"),
+            )
+        ],
+        default="name",
+        validators=[Optional()],
+    )

@@ -44,12 +44,17 @@ def order_list():
         status = ""
     q = request.args.get("q", "").strip()[:100]
     page = max(request.args.get("page", 1, type=int), 1)
-    pagination = db.paginate(services.staff_orders(status or None, q), page=page, per_page=PER_PAGE,
-                             error_out=False)
+    pagination = db.paginate(
+        services.staff_orders(status or None, q), page=page, per_page=PER_PAGE, error_out=False
+    )
     filters = {k: v for k, v in (("status", status), ("q", q)) if v}
     return render_template(
-        "admin/orders/list.html", pagination=pagination, filters=filters, statuses=ORDER_STATUSES,
-        status_label=services.status_label, status_colours=services.STATUS_COLOURS,
+        "admin/orders/list.html",
+        pagination=pagination,
+        filters=filters,
+        statuses=ORDER_STATUSES,
+        status_label=services.status_label,
+        status_colours=services.STATUS_COLOURS,
     )
 
 
@@ -59,9 +64,12 @@ def order_detail(number: str):
     """One order: lines, address, payment, every event (who, when, note) and the status form."""
     order = _order_or_404(number)
     return render_template(
-        "admin/orders/detail.html", order=order, form=_status_form(order),
+        "admin/orders/detail.html",
+        order=order,
+        form=_status_form(order),
         provider_label=payments.provider_label(order.payment_provider),
-        status_label=services.status_label, status_colours=services.STATUS_COLOURS,
+        status_label=services.status_label,
+        status_colours=services.STATUS_COLOURS,
     )
 
 

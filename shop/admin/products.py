@@ -44,11 +44,13 @@ def product_query(q: str = "", status: str = "", stock: str = "", sort: str = "n
     stmt = select(Product).options(joinedload(Product.category).joinedload(Category.parent))
     q = q.strip()
     if q:
-        stmt = stmt.where(or_(
-            Product.name.icontains(q, autoescape=True),
-            Product.sku.icontains(q, autoescape=True),
-            Product.brand.icontains(q, autoescape=True),
-        ))
+        stmt = stmt.where(
+            or_(
+                Product.name.icontains(q, autoescape=True),
+                Product.sku.icontains(q, autoescape=True),
+                Product.brand.icontains(q, autoescape=True),
+            )
+        )
     if status:
         stmt = stmt.where(Product.status == status)
     if stock == "out":
@@ -85,14 +87,22 @@ def product_list():
     """All products (every status), searchable by name, SKU or brand; 50 a page."""
     form = ProductFilterForm(request.args)
     form.validate()
-    args = {name: (form[name].data or "") if not form[name].errors else ""
-            for name in ("q", "status", "stock", "sort")}
+    args = {
+        name: (form[name].data or "") if not form[name].errors else ""
+        for name in ("q", "status", "stock", "sort")
+    }
     page = request.args.get("page", 1, type=int) or 1
-    pagination = db.paginate(product_query(**args), page=max(page, 1), per_page=PER_PAGE,
-                             error_out=False, count=True)
+    pagination = db.paginate(
+        product_query(**args), page=max(page, 1), per_page=PER_PAGE, error_out=False, count=True
+    )
     filters = {k: v for k, v in args.items() if v and not (k == "sort" and v == "name")}
-    return render_template("admin/products/list.html", form=form, pagination=pagination,
-                           products=pagination.items, filters=filters)
+    return render_template(
+        "admin/products/list.html",
+        form=form,
+        pagination=pagination,
+        products=pagination.items,
+        filters=filters,
+    )
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
@@ -120,8 +130,9 @@ def product_edit(product_id: int):
     """Edit a product. The stock is compare-and-swap: a sale since loading refuses the save."""
     product = _get_product(product_id)
     if request.method == "GET":
-        form = ProductForm(obj=product, price=cents_to_input(product.price_cents),
-                           expected_stock=product.stock)
+        form = ProductForm(
+            obj=product, price=cents_to_input(product.price_cents), expected_stock=product.stock
+        )
         return render_template("admin/products/form.html", form=form, product=product)
     form = ProductForm()
     valid = form.validate_on_submit()
@@ -132,18 +143,24 @@ def product_edit(product_id: int):
     if not valid:
         return render_template("admin/products/form.html", form=form, product=product), 422
     try:
-        editing.update_product(product.id, form.product_data(), current_user.id,
-                               expected_stock=form.expected_stock.data)
+        editing.update_product(
+            product.id, form.product_data(), current_user.id, expected_stock=form.expected_stock.data
+        )
         db.session.commit()
     except StaleWrite as exc:
         db.session.rollback()
         current = db.session.scalar(select(Product.stock).where(Product.id == product_id))
         seen = form.expected_stock.data
         form.show_current_stock(current)
-        form.stock.errors = [*form.stock.errors,
-                             f"Stock is now {current} (it was {seen} when you opened this page)."]
-        flash(f"Not saved: the stock of {product.sku} changed from {seen} to {current} while you "
-              f"were editing (for example a sale). Check the figure and save again.", "warning")
+        form.stock.errors = [
+            *form.stock.errors,
+            f"Stock is now {current} (it was {seen} when you opened this page).",
+        ]
+        flash(
+            f"Not saved: the stock of {product.sku} changed from {seen} to {current} while you "
+            f"were editing (for example a sale). Check the figure and save again.",
+            "warning",
+        )
         current_app.logger.info("stale stock edit refused: %s", exc.detail)
         return render_template("admin/products/form.html", form=form, product=product), 409
     except (ValidationFailed, Conflict) as exc:

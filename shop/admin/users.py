@@ -33,10 +33,12 @@ def user_list():
     role = request.args.get("role") if request.args.get("role") in ROLES else ""
     page = min(_int_arg("page", 1), 100_000)
     per_page = min(_int_arg("per_page", USERS_PER_PAGE), current_app.config.get("API_MAX_PER_PAGE", 100))
-    pagination = db.paginate(services.search_users(q, role or None), page=page, per_page=per_page,
-                             error_out=False)
-    return render_template("admin/users/list.html", pagination=pagination, users=pagination.items,
-                           q=q, role=role, roles=ROLES)
+    pagination = db.paginate(
+        services.search_users(q, role or None), page=page, per_page=per_page, error_out=False
+    )
+    return render_template(
+        "admin/users/list.html", pagination=pagination, users=pagination.items, q=q, role=role, roles=ROLES
+    )
 
 
 @bp.route("/users/<int:user_id>/role", methods=["GET", "POST"])

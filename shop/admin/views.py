@@ -4,13 +4,13 @@ from flask import render_template
 from sqlalchemy import case, func, select
 
 from shop.admin import bp
+
+# Route modules register on ``bp`` when imported.
+from shop.admin import orders as _orders  # noqa: E402,F401
 from shop.auth.guards import staff_required
 from shop.catalog.models import PRODUCT_STATUSES, Product
 from shop.extensions import db
 from shop.orders.models import Order
-
-# Route modules register on ``bp`` when imported.
-from shop.admin import orders as _orders, products as _products, users as _users  # noqa: E402,F401
 
 #: Order statuses in lifecycle order, for the dashboard (mirrors the orders CHECK constraint).
 ORDER_STATUSES = ("pending_payment", "paid", "shipped", "delivered", "cancelled")

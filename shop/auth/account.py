@@ -30,8 +30,12 @@ def _render_account(form: TokenCreateForm, new_secret: str | None = None, new_to
     """Render the account page with the user's live tokens."""
     tokens = services.list_api_tokens(current_user)
     return render_template(
-        "auth/account.html", form=form, tokens=tokens, new_secret=new_secret,
-        new_token=new_token, confirm_form=ConfirmForm(),
+        "auth/account.html",
+        form=form,
+        tokens=tokens,
+        new_secret=new_secret,
+        new_token=new_token,
+        confirm_form=ConfirmForm(),
     ), status
 
 
@@ -52,7 +56,10 @@ def token_create():
         ttl = timedelta(days=days) if days else current_app.config["API_TOKEN_DEFAULT_TTL"]
         try:
             token, secret = services.create_api_token(
-                current_user, name=form.name.data or "", scopes=form.scopes.data or None, ttl=ttl,
+                current_user,
+                name=form.name.data or "",
+                scopes=form.scopes.data or None,
+                ttl=ttl,
             )
         except ValidationFailed as exc:
             db.session.rollback()

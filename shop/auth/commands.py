@@ -12,8 +12,13 @@ from shop.extensions import db
 
 @shop_cli.command("create-admin")
 @click.option("--email", prompt="E-mail", help="The admin's e-mail address.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="The password (prompted, with confirmation, when omitted).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="The password (prompted, with confirmation, when omitted).",
+)
 @click.option("--name", default="", help="Display name for a new account.")
 def create_admin(email: str, password: str, name: str) -> None:
     """Create an admin account, or promote an existing account (and set its password)."""

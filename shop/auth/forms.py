@@ -7,10 +7,18 @@ and uniqueness are checked by ``shop.auth.services`` so the HTML and JSON paths 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
+from wtforms.fields import SelectMultipleField
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
-from wtforms.fields import SelectMultipleField
 
 from shop.auth.models import ROLES
 from shop.auth.passwords import MAX_LENGTH, MIN_LENGTH
@@ -69,11 +77,15 @@ class MultiCheckboxField(SelectMultipleField):
 class TokenCreateForm(FlaskForm):
     """Create an API token; the scopes offered depend on the user's role."""
 
-    name = StringField("Name", validators=[Optional(), Length(max=100)],
-                       description="Helps you recognise the token later, e.g. 'stock sync'.")
+    name = StringField(
+        "Name",
+        validators=[Optional(), Length(max=100)],
+        description="Helps you recognise the token later, e.g. 'stock sync'.",
+    )
     scopes = MultiCheckboxField("Scopes", choices=[])
     expires_in_days = IntegerField(
-        "Expires after (days)", validators=[Optional(), NumberRange(min=1, max=3650)],
+        "Expires after (days)",
+        validators=[Optional(), NumberRange(min=1, max=3650)],
     )
 
 

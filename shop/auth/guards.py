@@ -11,8 +11,8 @@ from copy import deepcopy
 from functools import wraps
 
 from flask import abort, current_app, g, request
-from flask_smorest.utils import deepupdate
 from flask_login import current_user, login_required
+from flask_smorest.utils import deepupdate
 
 from shop.auth import services
 from shop.exceptions import Forbidden, Unauthorized
@@ -87,8 +87,9 @@ def api_auth(scope: str | None = None, role: str | None = None, optional: bool =
 
         # Document the bearer scheme on the operation in the OpenAPI document.
         security = [{"bearerAuth": []}] + ([{}] if optional else [])
-        wrapped._apidoc = deepupdate(deepcopy(getattr(wrapped, "_apidoc", {})),
-                                     {"manual_doc": {"security": security}})
+        wrapped._apidoc = deepupdate(
+            deepcopy(getattr(wrapped, "_apidoc", {})), {"manual_doc": {"security": security}}
+        )
         return wrapped
 
     return decorator

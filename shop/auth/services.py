@@ -20,10 +20,24 @@ from shop.exceptions import Conflict, Forbidden, NotFound, Unauthorized, Validat
 from shop.extensions import db
 
 __all__ = [
-    "ROLE_SCOPES", "normalize_email", "validate_email_address", "hash_password", "sha256_hex",
-    "get_user_by_email", "register_user", "authenticate", "set_password", "set_role",
-    "search_users", "create_api_token", "authenticate_bearer", "revoke_api_token",
-    "list_api_tokens", "request_password_reset", "check_reset_token", "reset_password",
+    "ROLE_SCOPES",
+    "normalize_email",
+    "validate_email_address",
+    "hash_password",
+    "sha256_hex",
+    "get_user_by_email",
+    "register_user",
+    "authenticate",
+    "set_password",
+    "set_role",
+    "search_users",
+    "create_api_token",
+    "authenticate_bearer",
+    "revoke_api_token",
+    "list_api_tokens",
+    "request_password_reset",
+    "check_reset_token",
+    "reset_password",
 ]
 
 TOKEN_PREFIX = "shop_"
@@ -149,8 +163,10 @@ def set_role(actor: User, user_id: int, role: str) -> User:
             select(User.id).where(User.role == "admin", User.is_active_account.is_(True)).with_for_update()
         ).all()
         if len(admins) <= 1:
-            raise Conflict("The shop needs at least one admin; promote someone else first.",
-                           {"role": ["You are the last admin."]})
+            raise Conflict(
+                "The shop needs at least one admin; promote someone else first.",
+                {"role": ["You are the last admin."]},
+            )
     if user.role != role:
         user.role = role
         # Tokens never exceed the role: drop scopes the new role does not allow.
@@ -170,14 +186,17 @@ def search_users(q: str = "", role: str | None = None) -> Select:
     q = (q or "").strip().lower()
     if q:
         like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(User.email.like(like, escape="\\"), func.lower(User.name).like(like, escape="\\")))
+        stmt = stmt.where(
+            or_(User.email.like(like, escape="\\"), func.lower(User.name).like(like, escape="\\"))
+        )
     if role in ROLES:
         stmt = stmt.where(User.role == role)
     return stmt
 
 
-def create_api_token(user: User, name: str = "", scopes: list[str] | None = None,
-                     ttl: timedelta | None = None) -> tuple[ApiToken, str]:
+def create_api_token(
+    user: User, name: str = "", scopes: list[str] | None = None, ttl: timedelta | None = None
+) -> tuple[ApiToken, str]:
     """Create a bearer token for ``user``.
 
     Args:
@@ -236,9 +255,7 @@ def revoke_api_token(user: User, token_id: int) -> ApiToken:
     Raises:
         NotFound: no such token for this user (another user's token is "not found").
     """
-    token = db.session.scalar(
-        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
-    )
+    token = db.session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
     if token is None:
         raise NotFound("No such token.")
     if token.revoked_at is None:
@@ -255,8 +272,9 @@ def list_api_tokens(user: User, include_revoked: bool = False) -> list[ApiToken]
     return list(db.session.scalars(stmt.order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
 
 
-def request_password_reset(email: str, ip: str | None = None,
-                           ttl: timedelta | None = None) -> tuple[User, str] | None:
+def request_password_reset(
+    email: str, ip: str | None = None, ttl: timedelta | None = None
+) -> tuple[User, str] | None:
     """Create a single-use reset token for the account with this e-mail, if there is one.
 
     The caller answers the same way whether or not an account exists, and mails the link.
@@ -270,14 +288,21 @@ def request_password_reset(email: str, ip: str | None = None,
         return None
     now = utcnow()
     ttl = ttl or current_app.config["PASSWORD_RESET_TTL"]
-    for old in db.session.scalars(select(PasswordResetToken).where(
-            PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))):
+    for old in db.session.scalars(
+        select(PasswordResetToken).where(
+            PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None)
+        )
+    ):
         old.used_at = now
     secret = secrets.token_urlsafe(32)
-    db.session.add(PasswordResetToken(
-        user_id=user.id, token_hash=sha256_hex(secret), expires_at=now + ttl,
-        requested_ip=(ip or "")[:64] or None,
-    ))
+    db.session.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=sha256_hex(secret),
+            expires_at=now + ttl,
+            requested_ip=(ip or "")[:64] or None,
+        )
+    )
     db.session.flush()
     return user, secret
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+
 from flask import Flask, current_app, g, request
 from flask_limiter import ApplicationLimit
 from flask_limiter.util import get_remote_address
@@ -63,15 +64,26 @@ def _reset_limit() -> str:
 _THROTTLED = "Too many failed attempts. Wait a little and try again."
 
 _login_account = limiter.shared_limit(
-    _login_account_limit, scope="login-account", key_func=_account_key, methods=["POST"],
-    deduct_when=_auth_failed, error_message=_THROTTLED,
+    _login_account_limit,
+    scope="login-account",
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_auth_failed,
+    error_message=_THROTTLED,
 )
 _login_ip = limiter.shared_limit(
-    _login_ip_limit, scope="login-ip", key_func=get_remote_address, methods=["POST"],
-    deduct_when=_auth_failed, error_message=_THROTTLED,
+    _login_ip_limit,
+    scope="login-ip",
+    key_func=get_remote_address,
+    methods=["POST"],
+    deduct_when=_auth_failed,
+    error_message=_THROTTLED,
 )
 _reset_ip = limiter.shared_limit(
-    _reset_limit, scope="password-reset", key_func=get_remote_address, methods=["POST"],
+    _reset_limit,
+    scope="password-reset",
+    key_func=get_remote_address,
+    methods=["POST"],
     error_message="Too many password reset requests. Wait a little and try again.",
 )
 
@@ -87,6 +99,7 @@ def reset_throttle(view):
 
 
 # ---- the whole API ---------------------------------------------------------------------
+
 
 def _api_limit() -> str:
     return current_app.config["API_RATE_LIMIT"]
@@ -110,10 +123,12 @@ def _token_key() -> str:
 
 
 API_LIMITS = (
-    ApplicationLimit(limit_provider=_api_limit, key_function=get_remote_address,
-                     scope="api-ip", exempt_when=_not_api),
-    ApplicationLimit(limit_provider=_api_limit, key_function=_token_key,
-                     scope="api-token", exempt_when=_no_bearer),
+    ApplicationLimit(
+        limit_provider=_api_limit, key_function=get_remote_address, scope="api-ip", exempt_when=_not_api
+    ),
+    ApplicationLimit(
+        limit_provider=_api_limit, key_function=_token_key, scope="api-token", exempt_when=_no_bearer
+    ),
 )
 
 

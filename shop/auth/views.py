@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+# The account page and its token management register on ``bp`` too.
+from shop.auth import account as _account  # noqa: E402,F401
 from shop.auth import bp, services
 from shop.auth.forms import LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
 from shop.auth.redirects import safe_next_url
@@ -13,9 +15,6 @@ from shop.dbtypes import utcnow
 from shop.exceptions import Conflict, ShopError, Unauthorized, ValidationFailed
 from shop.extensions import db
 from shop.mail import send_mail
-
-# The account page and its token management register on ``bp`` too.
-from shop.auth import account as _account  # noqa: E402,F401
 
 
 def apply_errors(form, exc: ShopError) -> None:

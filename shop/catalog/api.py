@@ -64,8 +64,15 @@ def products(category=None, brand=None, min_price=None, max_price=None, sort="na
         if not info:
             raise ValidationFailed("Unknown category.", {"category": [f"No category '{category}'."]})
         category_ids = tuple(info)
-    filters = ProductFilters(category_ids=category_ids, brand=brand or None, min_price=min_price,
-                             max_price=max_price, sort=sort, page=page, per_page=per_page)
+    filters = ProductFilters(
+        category_ids=category_ids,
+        brand=brand or None,
+        min_price=min_price,
+        max_price=max_price,
+        sort=sort,
+        page=page,
+        per_page=per_page,
+    )
     result = list_products_cached(filters)
     return collection(result["items"], page, per_page, result["total"])
 

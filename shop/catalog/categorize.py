@@ -79,13 +79,16 @@ class Matcher:
 
     def spans(self, tokens: list[str]) -> list[tuple[int, int]]:
         """Where the phrases occur in ``tokens``: ``(first, last)`` token indexes."""
-        found = [(i, i) for i, t in enumerate(tokens)
-                 if t in self.words or (self.prefixes and t.startswith(self.prefixes))]
+        found = [
+            (i, i)
+            for i, t in enumerate(tokens)
+            if t in self.words or (self.prefixes and t.startswith(self.prefixes))
+        ]
         for span in self.phrases:
             parts, star = span.split(), not span.endswith(" ")
             n = len(parts)
             for i in range(len(tokens) - n + 1):
-                if tokens[i] != parts[0] or tokens[i + 1:i + n - 1] != parts[1:-1]:
+                if tokens[i] != parts[0] or tokens[i + 1 : i + n - 1] != parts[1:-1]:
                     continue
                 last = tokens[i + n - 1]
                 if last == parts[-1] or (star and last.startswith(parts[-1])):
@@ -155,8 +158,14 @@ class Categorizer:
             raise ValueError("the fallback must be a leaf")
         return cls(tree=spec["tree"], rules=rules, fallback=spec["fallback"])
 
-    def leaf_for(self, title: str, product_type: str = "", description: str = "",
-                 attributes: dict | None = None, brand: str = "") -> str:
+    def leaf_for(
+        self,
+        title: str,
+        product_type: str = "",
+        description: str = "",
+        attributes: dict | None = None,
+        brand: str = "",
+    ) -> str:
         """The leaf slug for one product (``fallback`` when no rule matches).
 
         Args:
@@ -175,9 +184,14 @@ class Categorizer:
             return leaf
         passes = [("description", normalize(description))]
         if attributes:
-            passes.append(("attributes", normalize(" . ".join(
-                f"{k} {v}" if isinstance(v, str) else k for k, v in attributes.items()
-            ))))
+            passes.append(
+                (
+                    "attributes",
+                    normalize(
+                        " . ".join(f"{k} {v}" if isinstance(v, str) else k for k, v in attributes.items())
+                    ),
+                )
+            )
         for name, text in passes:
             leaf = self._first_leaf(name, text)
             if leaf:
@@ -229,7 +243,7 @@ class Categorizer:
         cased = _cased_tokens(title)
         if len(cased) == len(tokens):
             lower = [t.isalpha() and t.islower() for t in cased]
-            runs = [f for f in found if all(lower[-f[1]:f[0] + 1])]
+            runs = [f for f in found if all(lower[-f[1] : f[0] + 1])]
             if runs:
                 # The first lower-case run holding a phrase, from its start to its end.
                 first = min(-f[1] for f in runs)

@@ -9,8 +9,13 @@ from shop.cli import shop_cli
 
 @shop_cli.command("import-catalog")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--attributes", "attributes", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="JSONL(.gz) file with the full records (attr_* fields); repeat for each part.")
+@click.option(
+    "--attributes",
+    "attributes",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSONL(.gz) file with the full records (attr_* fields); repeat for each part.",
+)
 def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
     """Import or update products from PATH (products.csv or .csv.gz); safe to run again."""
     from shop.catalog.importer import import_catalog
@@ -51,8 +56,13 @@ def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
 
 
 @shop_cli.command("make-sample")
-@click.option("--source", default="../shared/data/icecat_chorus", show_default=True,
-              type=click.Path(exists=True, file_okay=False), help="Folder with the full catalog files.")
+@click.option(
+    "--source",
+    default="../shared/data/icecat_chorus",
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Folder with the full catalog files.",
+)
 @click.option("--out", default="data/sample", show_default=True, type=click.Path(file_okay=False))
 @click.option("--size", default=2000, show_default=True, help="About how many products.")
 def make_sample_command(source: str, out: str, size: int) -> None:

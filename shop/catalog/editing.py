@@ -29,12 +29,25 @@ from shop.extensions import db
 
 #: Keys accepted by :func:`create_product` and :func:`update_product`.
 EDITABLE_FIELDS = (
-    "sku", "name", "brand", "model", "description", "category_id",
-    "price_cents", "stock", "status", "image_url",
+    "sku",
+    "name",
+    "brand",
+    "model",
+    "description",
+    "category_id",
+    "price_cents",
+    "stock",
+    "status",
+    "image_url",
 )
 #: Text fields and their maximum lengths (the column sizes).
 _TEXT_LIMITS = {
-    "sku": 64, "name": 500, "brand": 120, "model": 255, "description": 20000, "image_url": 500,
+    "sku": 64,
+    "name": 500,
+    "brand": 120,
+    "model": 255,
+    "description": 20000,
+    "image_url": 500,
 }
 _REQUIRED_TEXT = ("sku", "name")
 _SLUG_MAX = 200
@@ -121,8 +134,9 @@ def _check_sku_free(sku: str, product_id: int | None = None) -> None:
     if product_id is not None:
         query = query.where(Product.id != product_id)
     if db.session.scalar(query) is not None:
-        raise Conflict(f"SKU {sku} is already used by another product.",
-                       {"sku": ["Already used by another product."]})
+        raise Conflict(
+            f"SKU {sku} is already used by another product.", {"sku": ["Already used by another product."]}
+        )
 
 
 def unique_slug(name: str, sku: str = "") -> str:
@@ -145,8 +159,10 @@ def _flush_or_conflict() -> None:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as exc:
-        raise Conflict("Another product with the same SKU was saved at the same time.",
-                       {"sku": ["Already used by another product."]}) from exc
+        raise Conflict(
+            "Another product with the same SKU was saved at the same time.",
+            {"sku": ["Already used by another product."]},
+        ) from exc
 
 
 def create_product(data: dict[str, Any], actor_id: int | None) -> Product:
@@ -183,14 +199,16 @@ def create_product(data: dict[str, Any], actor_id: int | None) -> Product:
     db.session.add(product)
     _flush_or_conflict()
     if stock:
-        set_stock(product.id, stock, expected_stock=0, actor_id=actor_id,
-                  reason="staff_edit", note="initial stock")
+        set_stock(
+            product.id, stock, expected_stock=0, actor_id=actor_id, reason="staff_edit", note="initial stock"
+        )
         db.session.expire(product, ["stock"])
     return product
 
 
-def update_product(product_id: int, changes: dict[str, Any], actor_id: int | None,
-                   expected_stock: int | None = None) -> Product:
+def update_product(
+    product_id: int, changes: dict[str, Any], actor_id: int | None, expected_stock: int | None = None
+) -> Product:
     """Apply ``changes`` to a product; stock goes through the ledger with a compare-and-swap.
 
     Args:

@@ -38,8 +38,19 @@ from shop.extensions import db
 CHUNK = 1000
 SLUG_MAX = 100
 #: Columns an import may change on a known product (never stock, status or slug).
-_COMPARED = ("name", "model", "brand", "category_id", "description", "product_type", "ean",
-             "price_cents", "image_url", "released_at", "attributes")
+_COMPARED = (
+    "name",
+    "model",
+    "brand",
+    "category_id",
+    "description",
+    "product_type",
+    "ean",
+    "price_cents",
+    "image_url",
+    "released_at",
+    "attributes",
+)
 
 
 @dataclass
@@ -104,8 +115,12 @@ def sync_category_tree(categorizer: Categorizer) -> dict[str, int]:
 
 def _new_slug(title: str, sku: str, taken: set[str]) -> str:
     """A slug for a new product that is not in ``taken`` (and add it there)."""
-    base = slugify(title, max_length=SLUG_MAX, word_boundary=True,
-                   replacements=[["®", ""], ["™", ""], ["©", ""]]) or "product"
+    base = (
+        slugify(
+            title, max_length=SLUG_MAX, word_boundary=True, replacements=[["®", ""], ["™", ""], ["©", ""]]
+        )
+        or "product"
+    )
     for candidate in (base, f"{base}-{slugify(sku)}"):
         if candidate not in taken:
             taken.add(candidate)
@@ -120,11 +135,15 @@ def _new_slug(title: str, sku: str, taken: set[str]) -> str:
 def _chunks(items: list, size: int = CHUNK):
     """Consecutive slices of ``items`` of at most ``size`` elements."""
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
-def import_catalog(csv_path: str | Path, jsonl_paths=(), progress: Callable[[int, int], None] | None = None,
-                   rules_path: str | Path | None = None) -> ImportReport:
+def import_catalog(
+    csv_path: str | Path,
+    jsonl_paths=(),
+    progress: Callable[[int, int], None] | None = None,
+    rules_path: str | Path | None = None,
+) -> ImportReport:
     """Import or update the catalog from a products CSV (optionally gzipped).
 
     Args:
@@ -152,8 +171,12 @@ def import_catalog(csv_path: str | Path, jsonl_paths=(), progress: Callable[[int
         if isinstance(item, tuple):
             report.errors.append(item)
         elif item.sku in seen:
-            report.errors.append((item.line, f"product {item.sku}: duplicate product_id "
-                                             f"(first on line {seen[item.sku]}); skipped"))
+            report.errors.append(
+                (
+                    item.line,
+                    f"product {item.sku}: duplicate product_id (first on line {seen[item.sku]}); skipped",
+                )
+            )
         else:
             seen[item.sku] = item.line
             rows.append(item)
@@ -175,14 +198,27 @@ def import_catalog(csv_path: str | Path, jsonl_paths=(), progress: Callable[[int
         leaf = categorizer.leaf_for(row.title, row.product_type, row.description, attrs, row.brand)
         report.categories[leaf] += 1
         values = {
-            "name": row.title, "model": row.model, "brand": row.brand,
-            "category_id": category_ids[leaf], "description": row.description,
-            "product_type": row.product_type, "ean": row.ean, "price_cents": row.price_cents,
-            "image_url": row.image_url, "released_at": row.released_at, "attributes": attrs or {},
+            "name": row.title,
+            "model": row.model,
+            "brand": row.brand,
+            "category_id": category_ids[leaf],
+            "description": row.description,
+            "product_type": row.product_type,
+            "ean": row.ean,
+            "price_cents": row.price_cents,
+            "image_url": row.image_url,
+            "released_at": row.released_at,
+            "attributes": attrs or {},
         }
         if known is None:
-            values.update(sku=row.sku, slug=_new_slug(row.title, row.sku, taken_slugs),
-                          status="active", stock=demo_stock(row.sku), created_at=now, updated_at=now)
+            values.update(
+                sku=row.sku,
+                slug=_new_slug(row.title, row.sku, taken_slugs),
+                status="active",
+                stock=demo_stock(row.sku),
+                created_at=now,
+                updated_at=now,
+            )
             inserts.append(values)
         elif any(getattr(known, key) != values[key] for key in _COMPARED):
             values.update(id=known.id, updated_at=now)
@@ -208,8 +244,11 @@ def _write(inserts: list[dict], updates: list[dict]) -> None:
         # With RETURNING, SQLAlchemy sends multi-row INSERTs ("insertmanyvalues"), so
         # statement-level triggers (the search index) run once per batch, not per row.
         returned = db.session.execute(insert(table).returning(table.c.id, table.c.sku), chunk)
-        ledger.extend({"product_id": pid, "delta": stock[sku], "reason": "import",
-                       "note": "initial demo stock"} for pid, sku in returned if stock[sku])
+        ledger.extend(
+            {"product_id": pid, "delta": stock[sku], "reason": "import", "note": "initial demo stock"}
+            for pid, sku in returned
+            if stock[sku]
+        )
     if ledger:
         for chunk in _chunks(ledger):
             db.session.execute(insert(StockMovement.__table__), chunk)

@@ -36,8 +36,9 @@ def _quotas(sizes: dict[str, int], target: int, min_per_leaf: int) -> dict[str, 
     return {leaf: min(n, max(min_per_leaf, round(n * hi))) for leaf, n in sizes.items()}
 
 
-def make_sample(source_dir: str | Path, out_dir: str | Path, target: int = 2000,
-                min_per_leaf: int = 20) -> dict[str, int]:
+def make_sample(
+    source_dir: str | Path, out_dir: str | Path, target: int = 2000, min_per_leaf: int = 20
+) -> dict[str, int]:
     """Write ``products.csv.gz`` and ``products_full.jsonl.gz`` for the sample to ``out_dir``.
 
     Args:
@@ -63,14 +64,25 @@ def make_sample(source_dir: str | Path, out_dir: str | Path, target: int = 2000,
         rows = list(reader)
     by_leaf: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
-        attrs = readable_attributes(json.loads(records[row["product_id"]])) if row["product_id"] in records else None
-        leaf = categorizer.leaf_for(clean_text(row["title"], keep_lines=False), row["product_type"],
-                                    clean_text(row["short_description"]), attrs, row["brand"])
+        attrs = (
+            readable_attributes(json.loads(records[row["product_id"]]))
+            if row["product_id"] in records
+            else None
+        )
+        leaf = categorizer.leaf_for(
+            clean_text(row["title"], keep_lines=False),
+            row["product_type"],
+            clean_text(row["short_description"]),
+            attrs,
+            row["brand"],
+        )
         by_leaf[leaf].append(row)
     quotas = _quotas({leaf: len(items) for leaf, items in by_leaf.items()}, target, min_per_leaf)
     chosen = set()
     for leaf, items in by_leaf.items():
-        chosen.update(r["product_id"] for r in sorted(items, key=lambda r: _rank(r["product_id"]))[: quotas[leaf]])
+        chosen.update(
+            r["product_id"] for r in sorted(items, key=lambda r: _rank(r["product_id"]))[: quotas[leaf]]
+        )
     picked = [r for r in rows if r["product_id"] in chosen]  # keep the source order
 
     buffer = io.StringIO()

@@ -154,10 +154,16 @@ class CategoryTreeSchema(Schema):
 class ProductQuerySchema(Schema):
     """Query string of ``GET /products``: filters, sort and page."""
 
-    category = fields.String(metadata={"description": "Category slug; a top-level category includes its leaves."})
+    category = fields.String(
+        metadata={"description": "Category slug; a top-level category includes its leaves."}
+    )
     brand = fields.String(metadata={"description": "Exact brand name."})
-    min_price = fields.Integer(validate=validate.Range(min=0, max=2**31 - 1), metadata={"description": "Cents, inclusive."})
-    max_price = fields.Integer(validate=validate.Range(min=0, max=2**31 - 1), metadata={"description": "Cents, inclusive."})
+    min_price = fields.Integer(
+        validate=validate.Range(min=0, max=2**31 - 1), metadata={"description": "Cents, inclusive."}
+    )
+    max_price = fields.Integer(
+        validate=validate.Range(min=0, max=2**31 - 1), metadata={"description": "Cents, inclusive."}
+    )
     sort = fields.String(load_default="name", validate=validate.OneOf(list(SORTS)))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=24, validate=validate.Range(min=1, max=100))

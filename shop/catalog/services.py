@@ -27,10 +27,13 @@ def category_tree() -> list[dict]:
         full_name, product_count}]}]``, counts of active products (a top-level count
         includes its leaves), ordered by position then name.
     """
-    counts = dict(db.session.execute(
-        select(Product.category_id, func.count()).where(Product.status == "active")
-        .group_by(Product.category_id)
-    ).all())
+    counts = dict(
+        db.session.execute(
+            select(Product.category_id, func.count())
+            .where(Product.status == "active")
+            .group_by(Product.category_id)
+        ).all()
+    )
     tops = db.session.scalars(
         select(Category)
         .where(Category.parent_id.is_(None))
@@ -40,15 +43,25 @@ def category_tree() -> list[dict]:
     tree = []
     for c in tops:
         children = [
-            {"id": k.id, "name": k.name, "slug": k.slug, "full_name": f"{c.name} > {k.name}",
-             "product_count": counts.get(k.id, 0)}
+            {
+                "id": k.id,
+                "name": k.name,
+                "slug": k.slug,
+                "full_name": f"{c.name} > {k.name}",
+                "product_count": counts.get(k.id, 0),
+            }
             for k in c.children
         ]
-        tree.append({
-            "id": c.id, "name": c.name, "slug": c.slug, "full_name": c.name,
-            "product_count": counts.get(c.id, 0) + sum(k["product_count"] for k in children),
-            "children": children,
-        })
+        tree.append(
+            {
+                "id": c.id,
+                "name": c.name,
+                "slug": c.slug,
+                "full_name": c.name,
+                "product_count": counts.get(c.id, 0) + sum(k["product_count"] for k in children),
+                "children": children,
+            }
+        )
     return tree
 
 
@@ -81,7 +94,9 @@ def category_info(slug: str) -> dict:
     category = get_category(slug)
     parent = category.parent
     return {
-        "id": category.id, "name": category.name, "slug": category.slug,
+        "id": category.id,
+        "name": category.name,
+        "slug": category.slug,
         "full_name": category.full_name,
         "parent": {"name": parent.name, "slug": parent.slug} if parent else None,
         "children": [{"name": k.name, "slug": k.slug} for k in category.children],
@@ -146,7 +161,8 @@ def list_products(filters: ProductFilters) -> dict[str, Any]:
     rows = db.session.scalars(
         base.order_by(*_ORDER[filters.sort])
         .options(selectinload(Product.category).selectinload(Category.parent))
-        .limit(filters.per_page).offset((filters.page - 1) * filters.per_page)
+        .limit(filters.per_page)
+        .offset((filters.page - 1) * filters.per_page)
     ).all()
     return {
         "items": [product_json(p) for p in rows],
@@ -187,7 +203,8 @@ def get_active_product(slug: str) -> Product:
         NotFound: no such product, or it is draft/archived (shoppers never see those).
     """
     product = db.session.scalar(
-        select(Product).where(Product.slug == slug, Product.status == "active")
+        select(Product)
+        .where(Product.slug == slug, Product.status == "active")
         .options(selectinload(Product.category).selectinload(Category.parent))
     )
     if product is None:
@@ -201,6 +218,7 @@ def product_detail_data(slug: str) -> dict[str, Any]:
     Raises:
         NotFound: no such active product.
     """
+
     def produce():
         try:
             return product_json(get_active_product(slug), detail=True)
@@ -239,7 +257,9 @@ def patch_product(slug: str, data: dict[str, Any], actor_id: int | None) -> Prod
         else:
             category_id = db.session.scalar(select(Category.id).where(Category.slug == data["category"]))
             if category_id is None:
-                raise ValidationFailed("Unknown category.", {"category": [f"No category '{data['category']}'."]})
+                raise ValidationFailed(
+                    "Unknown category.", {"category": [f"No category '{data['category']}'."]}
+                )
             changes["category_id"] = category_id
     product = update_product(product_id, changes, actor_id, expected_stock=data.get("expected_stock"))
     db.session.refresh(product)

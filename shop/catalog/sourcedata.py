@@ -21,13 +21,31 @@ from typing import Iterator
 import nh3
 
 #: Columns of ``products.csv(.gz)``.
-CSV_COLUMNS = ("product_id", "title", "name", "brand", "price_cents", "short_description",
-               "product_type", "date_released", "ean", "image_url")
+CSV_COLUMNS = (
+    "product_id",
+    "title",
+    "name",
+    "brand",
+    "price_cents",
+    "short_description",
+    "product_type",
+    "date_released",
+    "ean",
+    "image_url",
+)
 
 #: Attribute keys that describe logistics rather than the product (pallets, customs codes);
 #: they are left out of the spec table.
-_SKIPPED_ATTRIBUTE_WORDS = ("pallet", "master__outer", "harmonized_system", "last_change",
-                            "ark_id", "oem_code", "country_of_origin", "quantity_per_master")
+_SKIPPED_ATTRIBUTE_WORDS = (
+    "pallet",
+    "master__outer",
+    "harmonized_system",
+    "last_change",
+    "ark_id",
+    "oem_code",
+    "country_of_origin",
+    "quantity_per_master",
+)
 
 # Block-level tags whose end is a line break in plain text.
 _BREAKS = re.compile(r"<\s*br\s*/?\s*>|</\s*(p|div|ul|ol|tr|h[1-6])\s*>", re.IGNORECASE)
@@ -195,7 +213,10 @@ def read_rows(path: str | Path) -> Iterator[SourceRow | tuple[int, str]]:
                 yield line, f"product {sku}: no title"
                 continue
             if not re.fullmatch(r"\d{1,9}", raw_price):
-                yield line, f"product {sku}: bad price_cents {raw_price!r} (a whole number of cents is required)"
+                yield (
+                    line,
+                    f"product {sku}: bad price_cents {raw_price!r} (a whole number of cents is required)",
+                )
                 continue
             yield SourceRow(
                 line=line,

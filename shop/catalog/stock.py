@@ -20,17 +20,30 @@ from shop.exceptions import NotFound, OutOfStock, StaleWrite, ValidationFailed
 from shop.extensions import db
 
 
-def _record(product_id: int, delta: int, reason: str, actor_id: int | None = None,
-            order_id: int | None = None, note: str = "") -> StockMovement:
+def _record(
+    product_id: int,
+    delta: int,
+    reason: str,
+    actor_id: int | None = None,
+    order_id: int | None = None,
+    note: str = "",
+) -> StockMovement:
     """Add one ledger row (no stock change by itself)."""
-    movement = StockMovement(product_id=product_id, delta=delta, reason=reason,
-                             actor_id=actor_id, order_id=order_id, note=note[:255])
+    movement = StockMovement(
+        product_id=product_id,
+        delta=delta,
+        reason=reason,
+        actor_id=actor_id,
+        order_id=order_id,
+        note=note[:255],
+    )
     db.session.add(movement)
     return movement
 
 
-def allocate(product_id: int, quantity: int, order_id: int | None, actor_id: int | None = None,
-             sku: str = "") -> None:
+def allocate(
+    product_id: int, quantity: int, order_id: int | None, actor_id: int | None = None, sku: str = ""
+) -> None:
     """Take ``quantity`` units for an order, or fail without changing anything.
 
     Raises:
@@ -46,7 +59,9 @@ def allocate(product_id: int, quantity: int, order_id: int | None, actor_id: int
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        row = db.session.execute(select(Product.stock, Product.status).where(Product.id == product_id)).first()
+        row = db.session.execute(
+            select(Product.stock, Product.status).where(Product.id == product_id)
+        ).first()
         label = sku or f"product {product_id}"
         if row is None or row.status != "active":
             raise OutOfStock(f"{label} is no longer sold.", {"stock": [f"{label}: no longer sold."]})
@@ -59,8 +74,9 @@ def allocate(product_id: int, quantity: int, order_id: int | None, actor_id: int
     mark_catalog_changed(db.session)
 
 
-def release(product_id: int, quantity: int, order_id: int | None, actor_id: int | None = None,
-            note: str = "") -> None:
+def release(
+    product_id: int, quantity: int, order_id: int | None, actor_id: int | None = None, note: str = ""
+) -> None:
     """Put ``quantity`` units back (order cancellation)."""
     db.session.execute(
         update(Product)
@@ -72,8 +88,14 @@ def release(product_id: int, quantity: int, order_id: int | None, actor_id: int 
     mark_catalog_changed(db.session)
 
 
-def set_stock(product_id: int, new_stock: int, expected_stock: int | None, actor_id: int | None,
-              reason: str = "staff_edit", note: str = "") -> int:
+def set_stock(
+    product_id: int,
+    new_stock: int,
+    expected_stock: int | None,
+    actor_id: int | None,
+    reason: str = "staff_edit",
+    note: str = "",
+) -> int:
     """Set a product's stock to ``new_stock`` if it still equals ``expected_stock``.
 
     Args:
@@ -101,7 +123,9 @@ def set_stock(product_id: int, new_stock: int, expected_stock: int | None, actor
         return 0
     guard = Product.stock == current
     result = db.session.execute(
-        update(Product).where(Product.id == product_id, guard).values(stock=new_stock)
+        update(Product)
+        .where(Product.id == product_id, guard)
+        .values(stock=new_stock)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # a sale landed between our read and our write

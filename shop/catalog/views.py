@@ -56,11 +56,24 @@ def _listing_filters(category_ids: tuple[int, ...] | None) -> tuple[ProductFilte
     if min_price is not None and max_price is not None and min_price > max_price:
         min_price, max_price, min_text, max_text = max_price, min_price, max_text, min_text
     filters = ProductFilters(
-        category_ids=category_ids, brand=brand, min_price=min_price, max_price=max_price,
-        sort=sort, page=max(1, min(page, MAX_PAGE)), per_page=current_app.config["PRODUCTS_PER_PAGE"],
+        category_ids=category_ids,
+        brand=brand,
+        min_price=min_price,
+        max_price=max_price,
+        sort=sort,
+        page=max(1, min(page, MAX_PAGE)),
+        per_page=current_app.config["PRODUCTS_PER_PAGE"],
     )
-    keep = {k: v for k, v in {"brand": brand, "min_price": min_text, "max_price": max_text,
-                               "sort": sort if sort != "name" else None}.items() if v}
+    keep = {
+        k: v
+        for k, v in {
+            "brand": brand,
+            "min_price": min_text,
+            "max_price": max_text,
+            "sort": sort if sort != "name" else None,
+        }.items()
+        if v
+    }
     return filters, keep
 
 
@@ -70,15 +83,25 @@ def _render_listing(title: str, endpoint: str, url_args: dict, category: dict | 
 
     def grid() -> str:
         result = list_products(filters)
-        return render_template("catalog/_grid.html", result=result, endpoint=endpoint,
-                               link_args={**url_args, **keep})
+        return render_template(
+            "catalog/_grid.html", result=result, endpoint=endpoint, link_args={**url_args, **keep}
+        )
 
     fragment = cached_catalog(("page", endpoint, url_args.get("slug", "")) + filters.key(), grid)
-    brands = cached_catalog(("brands",) + (filters.category_ids or ()),
-                            lambda: brand_counts(filters.category_ids))
+    brands = cached_catalog(
+        ("brands",) + (filters.category_ids or ()), lambda: brand_counts(filters.category_ids)
+    )
     return render_template(
-        "catalog/list.html", title=title, fragment=fragment, category=category, brands=brands,
-        filters=filters, keep=keep, endpoint=endpoint, url_args=url_args, sorts=SORTS,
+        "catalog/list.html",
+        title=title,
+        fragment=fragment,
+        category=category,
+        brands=brands,
+        filters=filters,
+        keep=keep,
+        endpoint=endpoint,
+        url_args=url_args,
+        sorts=SORTS,
         tree=category_tree_cached(),
     )
 
@@ -91,8 +114,9 @@ def home():
         result = list_products(ProductFilters(sort="newest", per_page=8))
         return render_template("catalog/_featured.html", items=result["items"])
 
-    return render_template("catalog/home.html", tree=category_tree_cached(),
-                           featured=cached_catalog(("page", "home"), featured))
+    return render_template(
+        "catalog/home.html", tree=category_tree_cached(), featured=cached_catalog(("page", "home"), featured)
+    )
 
 
 @bp.get("/products")
@@ -135,5 +159,6 @@ def product_detail(slug: str):
     # The cart endpoint belongs to the orders package; without it there is no form.
     can_add = "orders.cart_add" in current_app.view_functions
     form = render_template("catalog/_cart_form.html", product=product, can_add=can_add)
-    return render_template("catalog/detail.html", product=product,
-                           fragment=fragment.replace(CART_FORM_MARK, form, 1))
+    return render_template(
+        "catalog/detail.html", product=product, fragment=fragment.replace(CART_FORM_MARK, form, 1)
+    )

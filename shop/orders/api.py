@@ -102,8 +102,15 @@ def cart_item_delete(item_id: int):
 @api_bp.arguments(OrderCreateSchema)
 @api_bp.response(201, OrderEnvelopeSchema)
 @api_bp.doc(
-    parameters=[{"in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
-                 "description": "Same key and body return the same order; a different body is 422. Kept 24 h+."}],
+    parameters=[
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "Same key and body return the same order; a different body is 422. Kept 24 h+.",
+        }
+    ],
     responses=_PROBLEMS,
 )
 def order_create(body):
@@ -121,13 +128,16 @@ def order_create(body):
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
-        if key is None or not checkout.is_unique_clash(exc, "uq_idempotency_keys_user_key",
-                                                       "idempotency_keys.user_id"):
+        if key is None or not checkout.is_unique_clash(
+            exc, "uq_idempotency_keys_user_key", "idempotency_keys.user_id"
+        ):
             raise
         # A concurrent request with the same key committed first: answer with its order.
         order = checkout.find_idempotent_order(user.id, key, checkout.request_fingerprint(body))
         if order is None:
-            raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.") from None
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed; retry shortly."
+            ) from None
         result = checkout.CheckoutResult(order, created=False)
     except ShopError:
         db.session.rollback()
@@ -136,7 +146,8 @@ def order_create(body):
     location = url_for("orders_api.order_get", number=order.number)
     if result.created:
         notifications.send_order_confirmation(
-            order, url_for("orders.order_detail", number=order.number, _external=True))
+            order, url_for("orders.order_detail", number=order.number, _external=True)
+        )
     headers = {"Location": location}
     if not result.created:
         headers["Idempotent-Replayed"] = "true"
@@ -150,7 +161,9 @@ def order_create(body):
 @api_bp.doc(responses=_PROBLEMS)
 def order_list(args):
     """The caller's orders, newest first."""
-    items, total = paginate_select(services.user_orders(g.api_user.id), args["page"], args["per_page"], order_json)
+    items, total = paginate_select(
+        services.user_orders(g.api_user.id), args["page"], args["per_page"], order_json
+    )
     return collection(items, args["page"], args["per_page"], total)
 
 

@@ -57,7 +57,8 @@ def _user_item(user_id: int, item_id: int) -> CartItem:
         NotFound: no such line in this user's cart (another user's line included).
     """
     item = db.session.scalar(
-        select(CartItem).join(Cart, Cart.id == CartItem.cart_id)
+        select(CartItem)
+        .join(Cart, Cart.id == CartItem.cart_id)
         .where(CartItem.id == item_id, Cart.user_id == user_id)
     )
     if item is None:
@@ -85,8 +86,9 @@ def add_item(user_id: int, sku: str, quantity) -> CartItem:
     total = check_quantity(already + quantity)
     ensure_stock(product, total, already)
     if item is None:
-        item = CartItem(cart_id=cart.id, product_id=product.id, quantity=total,
-                        seen_price_cents=product.price_cents)
+        item = CartItem(
+            cart_id=cart.id, product_id=product.id, quantity=total, seen_price_cents=product.price_cents
+        )
         db.session.add(item)
     else:
         item.quantity = total
@@ -142,8 +144,10 @@ def review_user_cart(user_id: int, acknowledge: bool = False) -> CartView:
     if cart is None:
         return CartView([], [])
     items = db.session.scalars(
-        select(CartItem).where(CartItem.cart_id == cart.id)
-        .options(selectinload(CartItem.product)).order_by(CartItem.id)
+        select(CartItem)
+        .where(CartItem.cart_id == cart.id)
+        .options(selectinload(CartItem.product))
+        .order_by(CartItem.id)
     ).all()
     lines = [CartLine(i.id, i.product, i.quantity, i.seen_price_cents) for i in items]
     kept, notices = review_lines(lines, acknowledge)
@@ -177,10 +181,12 @@ def merge_guest_cart(user_id: int, guest_cart: dict, seen_prices: dict | None = 
         return []
     seen_prices = seen_prices or {}
     cart = get_cart(user_id, create=True, lock=True)
-    existing = {i.product_id: i for i in db.session.scalars(
-        select(CartItem).where(CartItem.cart_id == cart.id)).all()}
-    products = {p.id: p for p in db.session.scalars(
-        select(Product).where(Product.id.in_(list(entries)))).all()}
+    existing = {
+        i.product_id: i for i in db.session.scalars(select(CartItem).where(CartItem.cart_id == cart.id)).all()
+    }
+    products = {
+        p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(list(entries)))).all()
+    }
     messages: list[str] = []
     merged = 0
     for product_id, qty in sorted(entries.items()):
@@ -206,8 +212,14 @@ def merge_guest_cart(user_id: int, guest_cart: dict, seen_prices: dict | None = 
             messages.append(f"{product.name}: quantities combined ({before} + {qty} = {final}).")
         if item is None:
             seen = int_or_none(seen_prices.get(str(product_id)))
-            db.session.add(CartItem(cart_id=cart.id, product_id=product_id, quantity=final,
-                                    seen_price_cents=seen if seen is not None else product.price_cents))
+            db.session.add(
+                CartItem(
+                    cart_id=cart.id,
+                    product_id=product_id,
+                    quantity=final,
+                    seen_price_cents=seen if seen is not None else product.price_cents,
+                )
+            )
         else:
             item.quantity = final
         merged += 1
@@ -285,8 +297,11 @@ def review_guest_cart(items: dict, prices: dict, acknowledge: bool = False) -> t
     """
     entries = clean_guest_items(items)
     prices = prices or {}
-    products = {p.id: p for p in db.session.scalars(
-        select(Product).where(Product.id.in_(list(entries)))).all()} if entries else {}
+    products = (
+        {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(list(entries)))).all()}
+        if entries
+        else {}
+    )
     lines = []
     for pid, qty in entries.items():
         product = products.get(pid)

@@ -37,11 +37,15 @@ def check_quantity(quantity, allow_zero: bool = False) -> int:
     try:
         quantity = int(quantity)
     except (TypeError, ValueError):
-        raise ValidationFailed("Quantity must be a whole number.", {"quantity": ["Not a whole number."]}) from None
+        raise ValidationFailed(
+            "Quantity must be a whole number.", {"quantity": ["Not a whole number."]}
+        ) from None
     low, high = (0 if allow_zero else 1), max_quantity()
     if not low <= quantity <= high:
-        raise ValidationFailed(f"Quantity must be between {low} and {high}.",
-                               {"quantity": [f"Must be between {low} and {high}."]})
+        raise ValidationFailed(
+            f"Quantity must be between {low} and {high}.",
+            {"quantity": [f"Must be between {low} and {high}."]},
+        )
     return quantity
 
 
@@ -145,16 +149,21 @@ def review_lines(lines: list[CartLine], acknowledge: bool) -> tuple[list[CartLin
     for line in lines:
         product = line.product
         if not product.is_active:
-            msg = (f"{product.name} is no longer sold and was removed from your cart." if acknowledge
-                   else f"{product.name} is no longer sold.")
+            msg = (
+                f"{product.name} is no longer sold and was removed from your cart."
+                if acknowledge
+                else f"{product.name} is no longer sold."
+            )
             line.notices.append(msg)
             notices.append(msg)
             if acknowledge:
                 continue
         else:
             if line.seen_price_cents != product.price_cents:
-                msg = (f"The price of {product.name} changed from {_money(line.seen_price_cents)} "
-                       f"to {_money(product.price_cents)}.")
+                msg = (
+                    f"The price of {product.name} changed from {_money(line.seen_price_cents)} "
+                    f"to {_money(product.price_cents)}."
+                )
                 line.notices.append(msg)
                 if acknowledge:
                     line.seen_price_cents = product.price_cents
@@ -162,12 +171,16 @@ def review_lines(lines: list[CartLine], acknowledge: bool) -> tuple[list[CartLin
                 line.notices.append(f"{product.name} is sold out.")
             elif line.quantity > product.stock:
                 if acknowledge:
-                    line.notices.append(f"Only {product.stock} left of {product.name}: "
-                                        f"quantity changed from {line.quantity} to {product.stock}.")
+                    line.notices.append(
+                        f"Only {product.stock} left of {product.name}: "
+                        f"quantity changed from {line.quantity} to {product.stock}."
+                    )
                     line.quantity = product.stock
                 else:
-                    line.notices.append(f"Only {product.stock} left of {product.name} "
-                                        f"(you have {line.quantity} in your cart).")
+                    line.notices.append(
+                        f"Only {product.stock} left of {product.name} "
+                        f"(you have {line.quantity} in your cart)."
+                    )
             notices.extend(line.notices)
         kept.append(line)
     return kept, notices

@@ -78,9 +78,13 @@ def read_checkout_token(token: str) -> str:
     try:
         number = _serializer().loads(token or "", max_age=CHECKOUT_TOKEN_MAX_AGE)
     except SignatureExpired:
-        raise ValidationFailed("This checkout page has expired; please review your order and confirm again.") from None
+        raise ValidationFailed(
+            "This checkout page has expired; please review your order and confirm again."
+        ) from None
     except BadSignature:
-        raise ValidationFailed("This checkout form is not valid; please review your order and confirm again.") from None
+        raise ValidationFailed(
+            "This checkout form is not valid; please review your order and confirm again."
+        ) from None
     if not isinstance(number, str) or services.normalize_order_number(number) != number:
         raise ValidationFailed("This checkout form is not valid; please review your order and confirm again.")
     return number
@@ -102,8 +106,10 @@ def check_idempotency_key(key: str) -> str:
         ValidationFailed: empty, longer than 255 characters or not printable ASCII.
     """
     if not key or len(key) > 255 or not all(32 < ord(c) < 127 for c in key):
-        raise ValidationFailed("Invalid Idempotency-Key header.",
-                               {"Idempotency-Key": ["1 to 255 printable ASCII characters, no spaces."]})
+        raise ValidationFailed(
+            "Invalid Idempotency-Key header.",
+            {"Idempotency-Key": ["1 to 255 printable ASCII characters, no spaces."]},
+        )
     return key
 
 
@@ -116,7 +122,8 @@ def find_idempotent_order(user_id: int, key: str, fingerprint: str) -> Order | N
         ValidationFailed: the key was used with a different body (422).
     """
     row = db.session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+        select(IdempotencyKey)
+        .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
         .execution_options(populate_existing=True)
     )
     if row is None:
@@ -161,8 +168,10 @@ def _wanted_from_account(user_id: int) -> list[_Wanted]:
     if cart is None:
         return []
     rows = db.session.execute(
-        select(Product, CartItem.quantity).join(CartItem, CartItem.product_id == Product.id)
-        .where(CartItem.cart_id == cart.id).execution_options(populate_existing=True)
+        select(Product, CartItem.quantity)
+        .join(CartItem, CartItem.product_id == Product.id)
+        .where(CartItem.cart_id == cart.id)
+        .execution_options(populate_existing=True)
     ).all()
     return [_Wanted(p, q) for p, q in rows]
 
@@ -187,16 +196,24 @@ def _existing_for(number: str, user_id: int | None, email: str) -> Order | None:
     order = db.session.scalar(select(Order).where(Order.number == number))
     if order is None:
         return None
-    mine = order.user_id == user_id if user_id is not None else (
-        order.user_id is None and order.email == email)
+    mine = (
+        order.user_id == user_id if user_id is not None else (order.user_id is None and order.email == email)
+    )
     if not mine:
         raise Conflict("This checkout form cannot be used again; please start checkout anew.")
     return order
 
 
-def place_order(*, user_id: int | None, email: str, shipping_address: dict,
-                payment_provider: str | None = None, guest_items: dict | None = None,
-                order_number: str | None = None, expected_total_cents: int | None = None) -> CheckoutResult:
+def place_order(
+    *,
+    user_id: int | None,
+    email: str,
+    shipping_address: dict,
+    payment_provider: str | None = None,
+    guest_items: dict | None = None,
+    order_number: str | None = None,
+    expected_total_cents: int | None = None,
+) -> CheckoutResult:
     """Place an order from a cart in the caller's transaction (flushes; caller commits).
 
     Args:
@@ -222,7 +239,9 @@ def place_order(*, user_id: int | None, email: str, shipping_address: dict,
     address = clean_address(shipping_address)
     email = (email or "").strip().lower()
     if "@" not in email or len(email) > 254:
-        raise ValidationFailed("A valid e-mail address is needed.", {"email": ["Enter a valid e-mail address."]})
+        raise ValidationFailed(
+            "A valid e-mail address is needed.", {"email": ["Enter a valid e-mail address."]}
+        )
 
     wanted = _wanted_from_account(user_id) if user_id is not None else _wanted_from_guest(guest_items or {})
     if order_number is not None:
@@ -234,8 +253,10 @@ def place_order(*, user_id: int | None, email: str, shipping_address: dict,
     wanted.sort(key=lambda w: w.product.id)  # fixed lock order: no deadlocks between checkouts
     for w in wanted:
         if not w.product.is_active:
-            raise OutOfStock(f"{w.product.name} is no longer sold; please remove it from your cart.",
-                             {"stock": [f"{w.product.sku}: no longer sold."]})
+            raise OutOfStock(
+                f"{w.product.name} is no longer sold; please remove it from your cart.",
+                {"stock": [f"{w.product.sku}: no longer sold."]},
+            )
         if w.quantity > w.product.stock:
             left = w.product.stock
             raise OutOfStock(
@@ -251,10 +272,16 @@ def place_order(*, user_id: int | None, email: str, shipping_address: dict,
             {"expected_total_cents": [f"The total is now {subtotal + shipping}."]},
         )
     order = Order(
-        number=order_number or services.new_order_number(), user_id=user_id, email=email,
-        status="pending_payment", currency=current_app.config["SHOP_CURRENCY"],
-        subtotal_cents=subtotal, shipping_cents=shipping, total_cents=subtotal + shipping,
-        shipping_address=address, payment_provider=provider.name,
+        number=order_number or services.new_order_number(),
+        user_id=user_id,
+        email=email,
+        status="pending_payment",
+        currency=current_app.config["SHOP_CURRENCY"],
+        subtotal_cents=subtotal,
+        shipping_cents=shipping,
+        total_cents=subtotal + shipping,
+        shipping_address=address,
+        payment_provider=provider.name,
     )
     db.session.add(order)
     db.session.flush()  # the unique number is claimed here: a second submit waits or fails
@@ -262,9 +289,16 @@ def place_order(*, user_id: int | None, email: str, shipping_address: dict,
     for w in wanted:
         # Re-checked by the conditional UPDATE: stock may have gone since we read it.
         stock.allocate(w.product.id, w.quantity, order.id, actor_id=user_id, sku=w.product.name)
-        db.session.add(OrderLine(order_id=order.id, product_id=w.product.id, sku=w.product.sku,
-                                 name=w.product.name[:500], unit_price_cents=w.product.price_cents,
-                                 quantity=w.quantity))
+        db.session.add(
+            OrderLine(
+                order_id=order.id,
+                product_id=w.product.id,
+                sku=w.product.sku,
+                name=w.product.name[:500],
+                unit_price_cents=w.product.price_cents,
+                quantity=w.quantity,
+            )
+        )
     services.record_event(order, None, "pending_payment", user_id, "Order placed.")
 
     outcome = provider.start(order)
@@ -297,9 +331,13 @@ def place_api_order(user_id: int, email: str, body: dict, idempotency_key: str |
         claim = IdempotencyKey(user_id=user_id, key=idempotency_key, request_hash=fingerprint)
         db.session.add(claim)
         db.session.flush()
-    result = place_order(user_id=user_id, email=email, shipping_address=body["shipping_address"],
-                         payment_provider=body.get("payment_provider"),
-                         expected_total_cents=body.get("expected_total_cents"))
+    result = place_order(
+        user_id=user_id,
+        email=email,
+        shipping_address=body["shipping_address"],
+        payment_provider=body.get("payment_provider"),
+        expected_total_cents=body.get("expected_total_cents"),
+    )
     if claim is not None:
         claim.order_id = result.order.id
         db.session.flush()

@@ -60,8 +60,9 @@ def _render(form: CheckoutForm, view, status: int = 200, error: str | None = Non
     """Render the checkout page with a fresh token and the current total."""
     form.checkout_token.data = checkout.new_checkout_token()
     form.expected_total_cents.data = str(view.subtotal_cents)
-    return render_template("orders/checkout.html", form=form, view=view, error=error,
-                           providers=payments.enabled_providers()), status
+    return render_template(
+        "orders/checkout.html", form=form, view=view, error=error, providers=payments.enabled_providers()
+    ), status
 
 
 @bp.get("/checkout")
@@ -96,7 +97,9 @@ def checkout_submit():
         return _render(form, current_cart_view(acknowledge=False), 422)
     try:
         number = checkout.read_checkout_token(form.checkout_token.data)
-        expected = int(form.expected_total_cents.data) if (form.expected_total_cents.data or "").isdigit() else None
+        expected = (
+            int(form.expected_total_cents.data) if (form.expected_total_cents.data or "").isdigit() else None
+        )
         items, _prices = guest_cart()
         result = checkout.place_order(
             user_id=None if guest else current_user.id,
@@ -117,8 +120,12 @@ def checkout_submit():
         try:
             order = services.get_order_by_number(number)
         except NotFound:
-            return _render(form, current_cart_view(acknowledge=False), 409,
-                           "Your order could not be placed just now; please try again.")
+            return _render(
+                form,
+                current_cart_view(acknowledge=False),
+                409,
+                "Your order could not be placed just now; please try again.",
+            )
         result = checkout.CheckoutResult(order, created=False)
         if (guest and order.user_id is not None) or (not guest and order.user_id != current_user.id):
             abort(404)
@@ -137,7 +144,8 @@ def checkout_submit():
         remember_guest_order(order.number)
     if result.created:
         notifications.send_order_confirmation(
-            order, url_for("orders.order_detail", number=order.number, _external=True))
+            order, url_for("orders.order_detail", number=order.number, _external=True)
+        )
         flash(f"Thank you! Your order {order.number} has been placed.", "success")
     else:
         flash(f"Order {order.number} was already placed; it was not placed twice.", "info")
@@ -149,6 +157,9 @@ def order_confirmation(number: str):
     """Confirmation after checkout: summary and what to do next (payment instructions)."""
     order = visible_order(number)
     provider = payments.find_provider(order.payment_provider)
-    return render_template("orders/confirmation.html", order=order,
-                           instructions=provider.instructions(order) if provider else "",
-                           status_label=services.status_label)
+    return render_template(
+        "orders/confirmation.html",
+        order=order,
+        instructions=provider.instructions(order) if provider else "",
+        status_label=services.status_label,
+    )

@@ -22,8 +22,11 @@ def check_stock() -> None:
     click.echo(f"{len(mismatches)} of {checked} products differ from the ledger:", err=True)
     click.echo(f"{'product_id':>10}  {'sku':<20} {'stock':>8} {'ledger':>8} {'diff':>8}", err=True)
     for m in mismatches:
-        click.echo(f"{m['product_id']:>10}  {m['sku']:<20} {m['stock']:>8} {m['ledger']:>8} "
-                   f"{m['stock'] - m['ledger']:>+8}", err=True)
+        click.echo(
+            f"{m['product_id']:>10}  {m['sku']:<20} {m['stock']:>8} {m['ledger']:>8} "
+            f"{m['stock'] - m['ledger']:>+8}",
+            err=True,
+        )
     raise SystemExit(1)
 
 

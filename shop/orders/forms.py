@@ -59,14 +59,25 @@ class CheckoutForm(FlaskForm):
     email = StringField("E-mail address", validators=[Optional(), Email(), Length(max=254)], filters=[_strip])
     name = StringField("Full name", validators=_address_validators("name"), filters=[_strip])
     line1 = StringField("Address", validators=_address_validators("line1"), filters=[_strip])
-    line2 = StringField("Address line 2 (optional)", validators=_address_validators("line2"), filters=[_strip])
+    line2 = StringField(
+        "Address line 2 (optional)", validators=_address_validators("line2"), filters=[_strip]
+    )
     city = StringField("City", validators=_address_validators("city"), filters=[_strip])
-    region = StringField("State / region (optional)", validators=_address_validators("region"), filters=[_strip])
-    postal_code = StringField("Postal code", filters=[_strip], validators=_address_validators("postal_code") + [
-        Regexp(POSTAL_CODE_PATTERN, message="Letters, digits, spaces and dashes only.")])
-    country = SelectField("Country", choices=[SelectChoice("", "Choose a country")]
-                          + [SelectChoice(code, name) for code, name in COUNTRIES.items()],
-                          validators=[DataRequired(message="Choose a country.")])
+    region = StringField(
+        "State / region (optional)", validators=_address_validators("region"), filters=[_strip]
+    )
+    postal_code = StringField(
+        "Postal code",
+        filters=[_strip],
+        validators=_address_validators("postal_code")
+        + [Regexp(POSTAL_CODE_PATTERN, message="Letters, digits, spaces and dashes only.")],
+    )
+    country = SelectField(
+        "Country",
+        choices=[SelectChoice("", "Choose a country")]
+        + [SelectChoice(code, name) for code, name in COUNTRIES.items()],
+        validators=[DataRequired(message="Choose a country.")],
+    )
     payment_provider = RadioField("Payment", validators=[DataRequired(message="Choose how to pay.")])
     checkout_token = HiddenField()
     expected_total_cents = HiddenField()
@@ -80,7 +91,9 @@ class GuestLookupForm(FlaskForm):
     """Find a guest order by its number and the e-mail address used at checkout."""
 
     number = StringField("Order number", validators=[DataRequired(), Length(max=32)], filters=[_strip])
-    email = StringField("E-mail address", validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip])
+    email = StringField(
+        "E-mail address", validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip]
+    )
 
 
 class OrderStatusForm(FlaskForm):

@@ -19,9 +19,14 @@ def confirmation_text(order, order_url: str) -> tuple[str, str]:
     lines += ["", f"Total: {money(order.total_cents, order.currency)}", ""]
     addr = order.shipping_address or {}
     lines.append("Shipping to:")
-    for part in (addr.get("name"), addr.get("line1"), addr.get("line2"),
-                 " ".join(p for p in (addr.get("postal_code"), addr.get("city")) if p),
-                 addr.get("region"), addr.get("country")):
+    for part in (
+        addr.get("name"),
+        addr.get("line1"),
+        addr.get("line2"),
+        " ".join(p for p in (addr.get("postal_code"), addr.get("city")) if p),
+        addr.get("region"),
+        addr.get("country"),
+    ):
         if part:
             lines.append(f"  {part}")
     provider = payments.find_provider(order.payment_provider)

@@ -21,10 +21,15 @@ def order_list():
     if not current_user.is_authenticated:
         return redirect(url_for("orders.guest_lookup"))
     page = request.args.get("page", 1, type=int)
-    pagination = db.paginate(services.user_orders(current_user.id), page=max(page, 1),
-                             per_page=ORDERS_PER_PAGE, error_out=False)
-    return render_template("orders/order_list.html", pagination=pagination,
-                           status_label=services.status_label, status_colours=services.STATUS_COLOURS)
+    pagination = db.paginate(
+        services.user_orders(current_user.id), page=max(page, 1), per_page=ORDERS_PER_PAGE, error_out=False
+    )
+    return render_template(
+        "orders/order_list.html",
+        pagination=pagination,
+        status_label=services.status_label,
+        status_colours=services.STATUS_COLOURS,
+    )
 
 
 @bp.get("/orders/<number>")
@@ -33,12 +38,14 @@ def order_detail(number: str):
     order = visible_order(number)
     provider = payments.find_provider(order.payment_provider)
     return render_template(
-        "orders/order_detail.html", order=order,
+        "orders/order_detail.html",
+        order=order,
         events=[(ev, services.describe_event(ev, order)) for ev in order.events],
         can_cancel=order.status == "pending_payment",
         provider_label=payments.provider_label(order.payment_provider),
         instructions=provider.instructions(order) if provider and order.status == "pending_payment" else "",
-        status_label=services.status_label, status_colours=services.STATUS_COLOURS,
+        status_label=services.status_label,
+        status_colours=services.STATUS_COLOURS,
     )
 
 

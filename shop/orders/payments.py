@@ -80,8 +80,9 @@ class TestProvider(PaymentProvider):
 
     def start(self, order) -> PaymentOutcome:
         """Mark the order paid with a random test reference."""
-        return PaymentOutcome(paid=True, reference="test_" + secrets.token_hex(8),
-                              note="Paid with the test provider.")
+        return PaymentOutcome(
+            paid=True, reference="test_" + secrets.token_hex(8), note="Paid with the test provider."
+        )
 
     def instructions(self, order) -> str:
         """No action needed."""

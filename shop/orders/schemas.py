@@ -18,7 +18,9 @@ from shop.orders.models import ORDER_STATUSES
 
 #: ISO 3166-1 alpha-2 code -> English name, sorted by name (for the form's select).
 COUNTRIES: dict[str, str] = dict(
-    sorted(((c.alpha_2, getattr(c, "common_name", c.name)) for c in pycountry.countries), key=lambda kv: kv[1])
+    sorted(
+        ((c.alpha_2, getattr(c, "common_name", c.name)) for c in pycountry.countries), key=lambda kv: kv[1]
+    )
 )
 
 #: Address field -> (required, max length). One definition for the form and the API.
@@ -49,13 +51,20 @@ class AddressSchema(Schema):
     line2 = fields.String(load_default="", validate=validate.Length(max=ADDRESS_RULES["line2"][1]))
     city = fields.String(required=True, validate=validate.Length(min=1, max=ADDRESS_RULES["city"][1]))
     region = fields.String(load_default="", validate=validate.Length(max=ADDRESS_RULES["region"][1]))
-    postal_code = fields.String(required=True, validate=[
-        validate.Length(min=1, max=ADDRESS_RULES["postal_code"][1]),
-        validate.Regexp(POSTAL_CODE_PATTERN, error="Letters, digits, spaces and dashes only."),
-    ])
-    country = fields.String(required=True, validate=validate.OneOf(
-        list(COUNTRIES), error="Must be an ISO 3166-1 alpha-2 country code, e.g. US or DE."),
-        metadata={"description": "ISO 3166-1 alpha-2 code, e.g. `US`."})
+    postal_code = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=ADDRESS_RULES["postal_code"][1]),
+            validate.Regexp(POSTAL_CODE_PATTERN, error="Letters, digits, spaces and dashes only."),
+        ],
+    )
+    country = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            list(COUNTRIES), error="Must be an ISO 3166-1 alpha-2 country code, e.g. US or DE."
+        ),
+        metadata={"description": "ISO 3166-1 alpha-2 code, e.g. `US`."},
+    )
 
     @pre_load
     def _normalize(self, data, **kwargs):
@@ -106,7 +115,8 @@ class OrderCreateSchema(Schema):
         metadata={"description": "One of the enabled providers (PAYMENT_PROVIDERS); default: the first."},
     )
     expected_total_cents = fields.Integer(
-        strict=True, validate=validate.Range(min=0),
+        strict=True,
+        validate=validate.Range(min=0),
         metadata={"description": "If given, the order is refused (409) when the total differs."},
     )
 
@@ -183,8 +193,13 @@ def order_json(order, staff: bool = False) -> dict:
         "total_cents": order.total_cents,
         "currency": order.currency,
         "lines": [
-            {"sku": ln.sku, "name": ln.name, "unit_price_cents": ln.unit_price_cents,
-             "quantity": ln.quantity, "line_total_cents": ln.line_total_cents}
+            {
+                "sku": ln.sku,
+                "name": ln.name,
+                "unit_price_cents": ln.unit_price_cents,
+                "quantity": ln.quantity,
+                "line_total_cents": ln.line_total_cents,
+            }
             for ln in order.lines
         ],
         "shipping_address": dict(order.shipping_address or {}),
@@ -193,14 +208,19 @@ def order_json(order, staff: bool = False) -> dict:
         "events": [],
     }
     for ev in order.events:
-        item = {"from": ev.from_status, "to": ev.to_status, "at": _iso(ev.created_at),
-                "description": describe_event(ev, order)}
+        item = {
+            "from": ev.from_status,
+            "to": ev.to_status,
+            "at": _iso(ev.created_at),
+            "description": describe_event(ev, order),
+        }
         if staff:
             item.update({"actor_id": ev.actor_id, "note": ev.note})
         data["events"].append(item)
     if staff:
-        data.update({"email": order.email, "user_id": order.user_id,
-                     "payment_reference": order.payment_reference})
+        data.update(
+            {"email": order.email, "user_id": order.user_id, "payment_reference": order.payment_reference}
+        )
     return data
 
 

@@ -166,30 +166,46 @@ def staff_orders(status: str | None = None, query: str = "") -> Select:
     stmt = select(Order).order_by(Order.created_at.desc(), Order.id.desc())
     if status:
         if status not in ORDER_STATUSES:
-            raise ValidationFailed("Unknown status.", {"status": [f"Must be one of {', '.join(ORDER_STATUSES)}."]})
+            raise ValidationFailed(
+                "Unknown status.", {"status": [f"Must be one of {', '.join(ORDER_STATUSES)}."]}
+            )
         stmt = stmt.where(Order.status == status)
     query = (query or "").strip()
     if query:
-        stmt = stmt.where(or_(Order.number.icontains(query, autoescape=True),
-                              Order.email.icontains(query, autoescape=True)))
+        stmt = stmt.where(
+            or_(Order.number.icontains(query, autoescape=True), Order.email.icontains(query, autoescape=True))
+        )
     return stmt
 
 
 # --- Transitions ------------------------------------------------------------------------------
 
 
-def record_event(order: Order, from_status: str | None, to_status: str, actor_id: int | None,
-                 note: str = "") -> OrderEvent:
+def record_event(
+    order: Order, from_status: str | None, to_status: str, actor_id: int | None, note: str = ""
+) -> OrderEvent:
     """Add an event row for a status change (flushes)."""
-    event = OrderEvent(order_id=order.id, from_status=from_status, to_status=to_status,
-                       actor_id=actor_id, note=(note or "").strip()[:2000], created_at=utcnow())
+    event = OrderEvent(
+        order_id=order.id,
+        from_status=from_status,
+        to_status=to_status,
+        actor_id=actor_id,
+        note=(note or "").strip()[:2000],
+        created_at=utcnow(),
+    )
     db.session.add(event)
     db.session.flush()
     return event
 
 
-def transition_order(order_id: int, to_status: str, actor_id: int | None, note: str = "",
-                     *, allowed_from: Collection[str] | None = None) -> Order:
+def transition_order(
+    order_id: int,
+    to_status: str,
+    actor_id: int | None,
+    note: str = "",
+    *,
+    allowed_from: Collection[str] | None = None,
+) -> Order:
     """Move an order to ``to_status`` if the lifecycle allows it; record the event.
 
     Cancelling releases every line's stock back through the ledger. The status change is a
@@ -208,8 +224,9 @@ def transition_order(order_id: int, to_status: str, actor_id: int | None, note: 
         InvalidTransition: the move is not allowed from the order's current status (409).
     """
     if to_status not in ORDER_STATUSES:
-        raise ValidationFailed(f"Unknown status {to_status!r}.",
-                               {"to": [f"Must be one of {', '.join(ORDER_STATUSES)}."]})
+        raise ValidationFailed(
+            f"Unknown status {to_status!r}.", {"to": [f"Must be one of {', '.join(ORDER_STATUSES)}."]}
+        )
     order = get_order(order_id)
     from_status = order.status
     if to_status not in allowed_transitions(from_status) or (
@@ -231,8 +248,9 @@ def transition_order(order_id: int, to_status: str, actor_id: int | None, note: 
     if to_status == "cancelled":
         for line in sorted(order.lines, key=lambda ln: ln.product_id or 0):
             if line.product_id is not None:
-                stock.release(line.product_id, line.quantity, order.id, actor_id,
-                              note=f"Order {order.number} cancelled")
+                stock.release(
+                    line.product_id, line.quantity, order.id, actor_id, note=f"Order {order.number} cancelled"
+                )
     db.session.expire(order, ["events"])
     return order
 
@@ -240,8 +258,12 @@ def transition_order(order_id: int, to_status: str, actor_id: int | None, note: 
 def _refusal(order: Order, to_status: str, changed: bool = False) -> str:
     """The message for a refused transition."""
     now = status_label(order.status).lower()
-    verb = {"cancelled": "cancelled", "paid": "marked paid", "shipped": "marked shipped",
-            "delivered": "marked delivered"}.get(to_status, f"moved to {status_label(to_status).lower()}")
+    verb = {
+        "cancelled": "cancelled",
+        "paid": "marked paid",
+        "shipped": "marked shipped",
+        "delivered": "marked delivered",
+    }.get(to_status, f"moved to {status_label(to_status).lower()}")
     prefix = "It changed meanwhile: " if changed else ""
     return f"{prefix}Order {order.number} is {now} and cannot be {verb}."
 
@@ -264,8 +286,13 @@ def cancel_order(order_id: int, actor_id: int | None, note: str = "", *, staff: 
             f"Order {order.number} has been paid and can no longer be cancelled online; "
             "please contact us to cancel it."
         )
-    return transition_order(order_id, "cancelled", actor_id, note or "Cancelled by the customer.",
-                            allowed_from=("pending_payment",))
+    return transition_order(
+        order_id,
+        "cancelled",
+        actor_id,
+        note or "Cancelled by the customer.",
+        allowed_from=("pending_payment",),
+    )
 
 
 # --- Plain words for shoppers -----------------------------------------------------------------

@@ -18,14 +18,26 @@ from shop.search.schemas import (
     SuggestQuerySchema,
     band_for_range,
 )
-from shop.search.services import SearchParams, search as run_search, suggest as run_suggest
+from shop.search.services import SearchParams
+from shop.search.services import search as run_search
+from shop.search.services import suggest as run_suggest
 
 
 @api_bp.get("/search")
 @api_bp.arguments(SearchQuerySchema, location="query", as_kwargs=True)
 @api_bp.response(200, SearchCollectionSchema)
-def search(q="", category=None, brand=None, price=None, min_price=None, max_price=None,
-           in_stock=False, sort="relevance", page=1, per_page=24):
+def search(
+    q="",
+    category=None,
+    brand=None,
+    price=None,
+    min_price=None,
+    max_price=None,
+    in_stock=False,
+    sort="relevance",
+    page=1,
+    per_page=24,
+):
     """Active products matching ``q``, best first, with facet counts in ``meta.facets``.
 
     Filters: ``category`` (slug), ``brand`` (repeatable), a price band (``price`` key, or
@@ -34,9 +46,16 @@ def search(q="", category=None, brand=None, price=None, min_price=None, max_pric
     query when the engine made one; with no results, ``meta.closest_categories`` lists
     categories to try.
     """
-    params = SearchParams(q=q, category=category or None, brand=list(brand or []),
-                          price=price or band_for_range(min_price, max_price), in_stock=bool(in_stock),
-                          sort=sort, page=page, per_page=per_page)
+    params = SearchParams(
+        q=q,
+        category=category or None,
+        brand=list(brand or []),
+        price=price or band_for_range(min_price, max_price),
+        in_stock=bool(in_stock),
+        sort=sort,
+        page=page,
+        per_page=per_page,
+    )
     result = run_search(params, with_facets=True)
     extra = {
         "facets": result.facets,
@@ -46,8 +65,9 @@ def search(q="", category=None, brand=None, price=None, min_price=None, max_pric
         "closest_categories": result.closest_categories,
     }
     keep = {"brand": list(brand)} if brand else {}  # repeated brands survive in the links
-    return collection([product_json(p) for p in result.products], page, per_page, result.total,
-                      extra_meta=extra, **keep)
+    return collection(
+        [product_json(p) for p in result.products], page, per_page, result.total, extra_meta=extra, **keep
+    )
 
 
 @api_bp.get("/search/suggest")
@@ -60,8 +80,15 @@ def suggest(q="", limit=6):
     the search filtered by the brand. An empty prefix suggests nothing.
     """
     found = run_suggest(q.strip(), limit)
-    categories = [{**category_json(c), "url": url_for("catalog.category", slug=c.slug)}
-                  for c in found.get("categories", [])]
+    categories = [
+        {**category_json(c), "url": url_for("catalog.category", slug=c.slug)}
+        for c in found.get("categories", [])
+    ]
     brands = [{"name": b, "url": url_for("search.results", brand=b)} for b in found.get("brands", [])]
-    return {"data": {"products": [product_json(p) for p in found.get("products", [])],
-                     "categories": categories, "brands": brands}}
+    return {
+        "data": {
+            "products": [product_json(p) for p in found.get("products", [])],
+            "categories": categories,
+            "brands": brands,
+        }
+    }

@@ -23,10 +23,20 @@ def reindex(batch_size: int) -> None:
 
 
 @shop_cli.command("eval-search")
-@click.option("--queries", "queries_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="CSV with query_id,query.")
-@click.option("--labels", "labels_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="CSV with query_id,product_id,rating (0-3).")
+@click.option(
+    "--queries",
+    "queries_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="CSV with query_id,query.",
+)
+@click.option(
+    "--labels",
+    "labels_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="CSV with query_id,product_id,rating (0-3).",
+)
 @click.option("--show-worst", default=0, show_default=True, help="List the N worst queries.")
 @click.option("-k", default=10, show_default=True, help="Cut-off rank.")
 def eval_search(queries_path: str, labels_path: str, show_worst: int, k: int) -> None:
@@ -48,7 +58,9 @@ def eval_search(queries_path: str, labels_path: str, show_worst: int, k: int) ->
         names = {}
         skus = {s for sc in scores for s in sc.returned}
         if skus:
-            names = dict(db.session.execute(select(Product.sku, Product.name).where(Product.sku.in_(skus))).all())
+            names = dict(
+                db.session.execute(select(Product.sku, Product.name).where(Product.sku.in_(skus))).all()
+            )
         for sc in sorted(scores, key=lambda s: s.ndcg)[:show_worst]:
             click.echo(f"\n{sc.ndcg:.3f}  [{sc.query_id}] {sc.query}")
             rated = labels.get(sc.query_id, {})

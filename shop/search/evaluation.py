@@ -53,8 +53,12 @@ def ndcg(returned: list[str], ratings: dict[str, int], k: int = 10) -> float | N
     return dcg([ratings.get(pid, 0) for pid in returned[:k]]) / ideal
 
 
-def evaluate(queries: dict[str, str], labels: dict[str, dict[str, int]],
-             ranker: Callable[[str], list[str]], k: int = 10) -> tuple[float, list[QueryScore]]:
+def evaluate(
+    queries: dict[str, str],
+    labels: dict[str, dict[str, int]],
+    ranker: Callable[[str], list[str]],
+    k: int = 10,
+) -> tuple[float, list[QueryScore]]:
     """Mean NDCG@k of ``ranker`` (query text -> ranked product ids) over the rated queries.
 
     Returns:

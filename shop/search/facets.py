@@ -32,8 +32,12 @@ def category_table() -> dict[int, dict]:
         rows = db.session.execute(select(Category.id, Category.slug, Category.name, Category.parent_id)).all()
         names = {r[0]: r[2] for r in rows}
         return {
-            r[0]: {"slug": r[1], "name": r[2], "parent_id": r[3],
-                   "full_name": f"{names[r[3]]} > {r[2]}" if r[3] in names else r[2]}
+            r[0]: {
+                "slug": r[1],
+                "name": r[2],
+                "parent_id": r[3],
+                "full_name": f"{names[r[3]]} > {r[2]}" if r[3] in names else r[2],
+            }
             for r in rows
         }
 
@@ -125,9 +129,17 @@ def compute(rows: list[tuple], params) -> dict:
     by_cat = counts("category", lambda r: r[0])
     cats = category_table()
     category = sorted(
-        ({"slug": cats[cid]["slug"], "name": cats[cid]["name"], "full_name": cats[cid]["full_name"],
-          "count": n, "selected": cats[cid]["slug"] == params.category}
-         for cid, n in by_cat.items() if cid in cats),
+        (
+            {
+                "slug": cats[cid]["slug"],
+                "name": cats[cid]["name"],
+                "full_name": cats[cid]["full_name"],
+                "count": n,
+                "selected": cats[cid]["slug"] == params.category,
+            }
+            for cid, n in by_cat.items()
+            if cid in cats
+        ),
         key=lambda f: (-f["count"], f["name"]),
     )
     by_brand = counts("brand", lambda r: r[1])
@@ -137,11 +149,17 @@ def compute(rows: list[tuple], params) -> dict:
         if chosen not in {b["value"] for b in brand}:
             brand.append({"value": chosen, "count": by_brand.get(chosen, 0), "selected": True})
     by_band = counts("price", lambda r: r[2])
-    price = [{"key": k, "label": v[0], "count": by_band.get(k, 0), "selected": params.price == k}
-             for k, v in PRICE_BANDS.items()]
+    price = [
+        {"key": k, "label": v[0], "count": by_band.get(k, 0), "selected": params.price == k}
+        for k, v in PRICE_BANDS.items()
+    ]
     in_stock = counts("in_stock", lambda r: r[3]).get(1, 0)
-    return {"category": category, "brand": brand, "price": price,
-            "in_stock": {"count": in_stock, "selected": bool(params.in_stock)}}
+    return {
+        "category": category,
+        "brand": brand,
+        "price": price,
+        "in_stock": {"count": in_stock, "selected": bool(params.in_stock)},
+    }
 
 
 def category_sizes() -> dict[int, int]:
@@ -149,10 +167,13 @@ def category_sizes() -> dict[int, int]:
     (:func:`shop.cache.cached_statistic`): zero-result pages rank categories by it."""
 
     def produce() -> dict[int, int]:
-        return dict(db.session.execute(
-            select(Product.category_id, func.count()).where(Product.status == "active")
-            .group_by(Product.category_id)
-        ).all())
+        return dict(
+            db.session.execute(
+                select(Product.category_id, func.count())
+                .where(Product.status == "active")
+                .group_by(Product.category_id)
+            ).all()
+        )
 
     return cached_statistic(("search", "category-sizes"), produce)
 

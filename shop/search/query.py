@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
 import snowballstemmer
@@ -176,9 +176,7 @@ def analyze(raw: str, vocab: Vocabulary, max_length: int = 200) -> QueryPlan:
     raw = (raw or "")[:max_length]
     words = _split_words(raw)
     singles = sorted({t for toks in words for t in toks})
-    joined_pairs = [
-        a[0] + b[0] for a, b in zip(words, words[1:]) if len(a) == 1 and len(b) == 1
-    ]
+    joined_pairs = [a[0] + b[0] for a, b in zip(words, words[1:]) if len(a) == 1 and len(b) == 1]
     freq = vocab.doc_freq(sorted(set(singles) | set(joined_pairs))) if words else {}
     groups: list[Group] = []
     corrected_text: list[str] = []
@@ -189,8 +187,10 @@ def analyze(raw: str, vocab: Vocabulary, max_length: int = 200) -> QueryPlan:
         nxt = words[i + 1] if i + 1 < len(words) else None
         # Two words the catalog writes as one ("head set" -> "headset").
         if nxt and len(toks) == 1 and len(nxt) == 1 and freq.get(toks[0] + nxt[0], 0) > 0:
-            g = Group(f"{toks[0]} {nxt[0]}", parts=[
-                Group(toks[0], [Alternative((toks[0],))]), Group(nxt[0], [Alternative((nxt[0],))])])
+            g = Group(
+                f"{toks[0]} {nxt[0]}",
+                parts=[Group(toks[0], [Alternative((toks[0],))]), Group(nxt[0], [Alternative((nxt[0],))])],
+            )
             g.add(Alternative((toks[0], nxt[0])))
             g.add(Alternative((toks[0] + nxt[0],)))
             groups.append(g)

@@ -146,8 +146,9 @@ def _group_hits(plan: QueryPlan, field: _Field) -> list[bool]:
     return [any(_matches(a, field) for a in g.alternatives) for g in plan.groups]
 
 
-def rerank(plan: QueryPlan, docs: list[Doc], ranks: list[dict[int, int]],
-           query_leaf: str | None = None) -> list[int]:
+def rerank(
+    plan: QueryPlan, docs: list[Doc], ranks: list[dict[int, int]], query_leaf: str | None = None
+) -> list[int]:
     """Product ids of ``docs`` in re-ranked order.
 
     Args:
@@ -175,8 +176,14 @@ def rerank(plan: QueryPlan, docs: list[Doc], ranks: list[dict[int, int]],
             whole = Alternative(tuple(t for g in plan.groups for t in g.alternatives[0].tokens))
             phrase = 1.0 if _matches(whole, title) else 0.0
         named = 1.0 if query_leaf and d.slug == query_leaf else 0.0
-        score = (W_TEXT * text_rank + W_COVER * cover + W_NAMED * named
-                 + W_TITLE * title_cover + W_CATEGORY * cat_cover + W_PHRASE * phrase)
+        score = (
+            W_TEXT * text_rank
+            + W_COVER * cover
+            + W_NAMED * named
+            + W_TITLE * title_cover
+            + W_CATEGORY * cat_cover
+            + W_PHRASE * phrase
+        )
         scored.append((-score, order, d.product_id))
     scored.sort()
     return [pid for _, _, pid in scored]
@@ -194,8 +201,9 @@ def doc_length(d: Doc) -> int:
     return sum(len(f) for f in _bm25_fields(d))
 
 
-def bm25(plan: QueryPlan, docs: list[Doc], doc_freq: dict[Alternative, int], n_docs: int,
-         mean_length: float) -> dict[int, float]:
+def bm25(
+    plan: QueryPlan, docs: list[Doc], doc_freq: dict[Alternative, int], n_docs: int, mean_length: float
+) -> dict[int, float]:
     """BM25 of each product over all its indexed text, computed as SQLite FTS5's ``bm25()``
     does, so that every backend orders its candidates by the same text score.
 
@@ -296,8 +304,13 @@ def _terms(text: str) -> _Terms:
 def dismax_texts(d: Doc) -> dict[str, str]:
     """The texts of the fields of :data:`DISMAX_FIELDS` of one product (the model as
     written, the description without tags)."""
-    texts = {"title": d.title, "model": d.model, "kind": d.kind, "body": _TAGS.sub(" ", d.body),
-             "attributes": d.attributes}
+    texts = {
+        "title": d.title,
+        "model": d.model,
+        "kind": d.kind,
+        "body": _TAGS.sub(" ", d.body),
+        "attributes": d.attributes,
+    }
     return {name: texts[name] for name in DISMAX_FIELDS}
 
 
@@ -314,8 +327,9 @@ def query_words(plan: QueryPlan) -> list[str]:
     return list(dict.fromkeys(tokenize(plan.did_you_mean or plan.raw)))[:MAX_GROUPS]
 
 
-def dismax(words: list[str], docs: list[Doc], doc_freq: dict[str, int], n_docs: int,
-           field_means: dict[str, float]) -> dict[int, float]:
+def dismax(
+    words: list[str], docs: list[Doc], doc_freq: dict[str, int], n_docs: int, field_means: dict[str, float]
+) -> dict[int, float]:
     """Field-wise BM25 of the products having every word (in any of their fields).
 
     Each word (reduced by :func:`plural_stem`) scores its best field only (a disjunction

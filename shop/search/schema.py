@@ -67,17 +67,13 @@ def _sqlite_drop(where: str) -> list[str]:
 
 def _sqlite_category_scope(ref: str) -> str:
     """Products in category ``ref`` or in one of its children."""
-    return (
-        f"p.category_id = {ref} OR p.category_id IN (SELECT id FROM categories WHERE parent_id = {ref})"
-    )
+    return f"p.category_id = {ref} OR p.category_id IN (SELECT id FROM categories WHERE parent_id = {ref})"
 
 
 def _sqlite_statements() -> list[str]:
     """DDL for the SQLite index, in order (idempotent)."""
     body = lambda stmts: " ".join(s + ";" for s in stmts)  # noqa: E731
-    cat_rowids = (
-        "rowid IN (SELECT p.id FROM products p WHERE " + _sqlite_category_scope("new.id") + ")"
-    )
+    cat_rowids = "rowid IN (SELECT p.id FROM products p WHERE " + _sqlite_category_scope("new.id") + ")"
     return [
         "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
         "title, model, brand, category, kind, body, "
@@ -90,13 +86,17 @@ def _sqlite_statements() -> list[str]:
         "DROP TRIGGER IF EXISTS search_products_ad",
         "DROP TRIGGER IF EXISTS search_categories_au",
         "CREATE TRIGGER search_products_ai AFTER INSERT ON products WHEN new.status = 'active' BEGIN "
-        + body(_sqlite_fill("p.id = new.id")) + " END",
+        + body(_sqlite_fill("p.id = new.id"))
+        + " END",
         f"CREATE TRIGGER search_products_au AFTER UPDATE OF {_INDEXED_COLUMNS} ON products BEGIN "
-        + body(_sqlite_drop("rowid = old.id") + _sqlite_fill("p.id = new.id")) + " END",
+        + body(_sqlite_drop("rowid = old.id") + _sqlite_fill("p.id = new.id"))
+        + " END",
         "CREATE TRIGGER search_products_ad AFTER DELETE ON products BEGIN "
-        + body(_sqlite_drop("rowid = old.id")) + " END",
+        + body(_sqlite_drop("rowid = old.id"))
+        + " END",
         "CREATE TRIGGER search_categories_au AFTER UPDATE OF name, parent_id ON categories BEGIN "
-        + body(_sqlite_drop(cat_rowids) + _sqlite_fill(_sqlite_category_scope("new.id"))) + " END",
+        + body(_sqlite_drop(cat_rowids) + _sqlite_fill(_sqlite_category_scope("new.id")))
+        + " END",
     ]
 
 

@@ -37,28 +37,42 @@ def band_for_range(min_price: int | None, max_price: int | None) -> str | None:
             return key
         if hi is not None and max_price in (hi, hi - 1):
             return key
-    bands = ", ".join(
-        f"{lo}..{'' if hi is None else hi - 1}" for _label, lo, hi in PRICE_BANDS.values()
+    bands = ", ".join(f"{lo}..{'' if hi is None else hi - 1}" for _label, lo, hi in PRICE_BANDS.values())
+    raise ValidationError(
+        f"min_price/max_price must select one price band ({bands}); or use 'price' with a band key.",
+        "min_price",
     )
-    raise ValidationError(f"min_price/max_price must select one price band ({bands}); "
-                          "or use 'price' with a band key.", "min_price")
 
 
 class SearchQuerySchema(Schema):
     """Query string of ``GET /search``: text, filters, sort and page."""
 
-    q = fields.String(load_default="", validate=validate.Length(max=MAX_QUERY_CHARS),
-                      metadata={"description": "What the shopper typed; empty lists every active product."})
-    category = fields.String(validate=validate.Length(max=200),
-                             metadata={"description": "Category slug; a top-level category includes its leaves."})
-    brand = fields.List(fields.String(validate=validate.Length(max=120)), validate=validate.Length(max=20),
-                        metadata={"description": "Exact brand name; repeat for several brands (any of them)."})
-    price = fields.String(validate=validate.OneOf(list(PRICE_BANDS)),
-                          metadata={"description": "Price band key (as in meta.facets.price)."})
-    min_price = fields.Integer(validate=validate.Range(min=0, max=MAX_CENTS),
-                               metadata={"description": "Cents, with max_price: the bounds of one price band."})
-    max_price = fields.Integer(validate=validate.Range(min=0, max=MAX_CENTS),
-                               metadata={"description": "Cents, with min_price: the bounds of one price band."})
+    q = fields.String(
+        load_default="",
+        validate=validate.Length(max=MAX_QUERY_CHARS),
+        metadata={"description": "What the shopper typed; empty lists every active product."},
+    )
+    category = fields.String(
+        validate=validate.Length(max=200),
+        metadata={"description": "Category slug; a top-level category includes its leaves."},
+    )
+    brand = fields.List(
+        fields.String(validate=validate.Length(max=120)),
+        validate=validate.Length(max=20),
+        metadata={"description": "Exact brand name; repeat for several brands (any of them)."},
+    )
+    price = fields.String(
+        validate=validate.OneOf(list(PRICE_BANDS)),
+        metadata={"description": "Price band key (as in meta.facets.price)."},
+    )
+    min_price = fields.Integer(
+        validate=validate.Range(min=0, max=MAX_CENTS),
+        metadata={"description": "Cents, with max_price: the bounds of one price band."},
+    )
+    max_price = fields.Integer(
+        validate=validate.Range(min=0, max=MAX_CENTS),
+        metadata={"description": "Cents, with min_price: the bounds of one price band."},
+    )
     in_stock = fields.Boolean(load_default=False, metadata={"description": "Only products in stock."})
     sort = fields.String(load_default="relevance", validate=validate.OneOf(list(SORTS)))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
@@ -78,10 +92,16 @@ class SearchQuerySchema(Schema):
 class SuggestQuerySchema(Schema):
     """Query string of ``GET /search/suggest``."""
 
-    q = fields.String(load_default="", validate=validate.Length(max=200),
-                      metadata={"description": "The prefix typed so far."})
-    limit = fields.Integer(load_default=6, validate=validate.Range(min=1, max=20),
-                           metadata={"description": "Most suggestions per kind."})
+    q = fields.String(
+        load_default="",
+        validate=validate.Length(max=200),
+        metadata={"description": "The prefix typed so far."},
+    )
+    limit = fields.Integer(
+        load_default=6,
+        validate=validate.Range(min=1, max=20),
+        metadata={"description": "Most suggestions per kind."},
+    )
 
 
 # --- Response schemas --------------------------------------------------------------------
@@ -136,10 +156,15 @@ class SearchMetaSchema(PageMetaSchema):
     facets = fields.Nested(FacetsSchema)
     did_you_mean = fields.String(allow_none=True, metadata={"description": "A corrected query, if any."})
     relaxed = fields.Boolean(metadata={"description": "True when not every word matched."})
-    required_words = fields.List(fields.String(), metadata={
-        "description": "When relaxed: the words every listed product has (those matching every word come first)."})
-    closest_categories = fields.List(fields.Nested(CategoryRefSchema),
-                                     metadata={"description": "With no results: categories to try."})
+    required_words = fields.List(
+        fields.String(),
+        metadata={
+            "description": "When relaxed: the words every listed product has (those matching every word come first)."
+        },
+    )
+    closest_categories = fields.List(
+        fields.Nested(CategoryRefSchema), metadata={"description": "With no results: categories to try."}
+    )
 
 
 class SearchCollectionSchema(Schema):

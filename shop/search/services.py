@@ -24,9 +24,9 @@ from shop.catalog.models import Category, Product
 from shop.exceptions import ValidationFailed
 from shop.extensions import db
 from shop.search import facets as facet_mod
+from shop.search import stats
 from shop.search.backends import get_backend
 from shop.search.query import QueryPlan, analyze
-from shop.search import stats
 from shop.search.rank import COVERAGE, Doc, attribute_text, bm25, dismax, fuse, query_words, rerank
 
 #: How many of the best text matches are re-ranked with the product fields.
@@ -122,16 +122,35 @@ def _filtered(base: Select, params: SearchParams, skip: str = "") -> Select:
 def _docs(ids: list[int]) -> list[Doc]:
     """Re-ranking fields of the given products, in the given order."""
     rows = db.session.execute(
-        select(Product.id, Product.name, Product.model, Product.brand, Product.product_type,
-               Category.name, Category.parent_id, Product.description, Category.slug,
-               Product.attributes)
+        select(
+            Product.id,
+            Product.name,
+            Product.model,
+            Product.brand,
+            Product.product_type,
+            Category.name,
+            Category.parent_id,
+            Product.description,
+            Category.slug,
+            Product.attributes,
+        )
         .outerjoin(Category, Category.id == Product.category_id)
         .where(Product.id.in_(ids))
     ).all()
     parents = facet_mod.category_names()
     by_id = {
-        r[0]: Doc(r[0], r[1], r[2] or "", r[3] or "", f"{r[5] or ''} {parents.get(r[6], '')}", r[4] or "",
-                  r[5] or "", r[7] or "", r[8] or "", attribute_text(r[9]))
+        r[0]: Doc(
+            r[0],
+            r[1],
+            r[2] or "",
+            r[3] or "",
+            f"{r[5] or ''} {parents.get(r[6], '')}",
+            r[4] or "",
+            r[5] or "",
+            r[7] or "",
+            r[8] or "",
+            attribute_text(r[9]),
+        )
         for r in rows
     }
     return [by_id[i] for i in ids if i in by_id]
@@ -200,8 +219,9 @@ def _reranked(plan: QueryPlan, window: list[int]) -> list[int]:
     by_text = sorted(window, key=lambda pid: -text.get(pid, 0.0))
     reranked = rerank(plan, docs, [{pid: i for i, pid in enumerate(by_text)}], query_leaf(plan))
     words = query_words(plan)
-    by_field = dismax(words, docs, stats.word_doc_freq(backend, words), stats.active_count(),
-                      stats.field_means())
+    by_field = dismax(
+        words, docs, stats.word_doc_freq(backend, words), stats.active_count(), stats.field_means()
+    )
     fused = fuse([reranked, sorted(by_field, key=lambda pid: -by_field[pid])])
     # Products matching more of the query's groups stay ahead (as the page promises).
     return sorted(fused, key=lambda pid: -(text.get(pid, 0.0) // COVERAGE))
@@ -253,9 +273,18 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     ids = _page_ids(_filtered(base, params), params, plan, match) if total else []
     products = _load(ids)
     facets = facet_mod.compute(tally, params) if with_facets else {}
-    result = SearchResult(products, total, params.page, params.per_page, facets, plan, relaxed,
-                          plan.did_you_mean, required_words=required_words,
-                          full_matches=full_matches if relaxed else 0)
+    result = SearchResult(
+        products,
+        total,
+        params.page,
+        params.per_page,
+        facets,
+        plan,
+        relaxed,
+        plan.did_you_mean,
+        required_words=required_words,
+        full_matches=full_matches if relaxed else 0,
+    )
     if total == 0 and not plan.empty:
         result.closest_categories = facet_mod.closest_categories(plan)
     return result
@@ -287,9 +316,13 @@ def _load(ids: list[int]) -> list[Product]:
     if not ids:
         return []
     rows = db.session.scalars(
-        select(Product).where(Product.id.in_(ids))
-        .options(defer(Product.attributes), defer(Product.description),
-                 joinedload(Product.category).joinedload(Category.parent))
+        select(Product)
+        .where(Product.id.in_(ids))
+        .options(
+            defer(Product.attributes),
+            defer(Product.description),
+            joinedload(Product.category).joinedload(Category.parent),
+        )
     ).all()
     by_id = {p.id: p for p in rows}
     return [by_id[i] for i in ids if i in by_id]

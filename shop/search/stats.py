@@ -41,16 +41,32 @@ def _sample_docs() -> list:
     step = max(1, active_count() // LENGTH_SAMPLE)
     parent = Category.__table__.alias("parent")
     rows = db.session.execute(
-        select(Product.name, Product.model, Product.brand, Product.product_type,
-               Product.description, Category.name, parent.c.name, Product.attributes)
+        select(
+            Product.name,
+            Product.model,
+            Product.brand,
+            Product.product_type,
+            Product.description,
+            Category.name,
+            parent.c.name,
+            Product.attributes,
+        )
         .outerjoin(Category, Category.id == Product.category_id)
         .outerjoin(parent, parent.c.id == Category.parent_id)
         .where(Product.status == "active", Product.id % step == 0)
         .limit(LENGTH_SAMPLE)
     ).all()
     return [
-        Doc(0, r[0] or "", r[1] or "", r[2] or "", f"{r[5] or ''} {r[6] or ''}", r[3] or "",
-            body=r[4] or "", attributes=attribute_text(r[7]))
+        Doc(
+            0,
+            r[0] or "",
+            r[1] or "",
+            r[2] or "",
+            f"{r[5] or ''} {r[6] or ''}",
+            r[3] or "",
+            body=r[4] or "",
+            attributes=attribute_text(r[7]),
+        )
         for r in rows
     ]
 
@@ -102,6 +118,7 @@ def phrase_doc_freq(backend, phrases: list[Alternative]) -> dict[Alternative, in
 
     out = {}
     for alt in dict.fromkeys(phrases):
+
         def produce(alt=alt) -> int:
             plan = QueryPlan(" ".join(alt.tokens), [Group(" ".join(alt.tokens), [alt])])
             return count(select(backend.match(plan).c.product_id))
@@ -109,4 +126,3 @@ def phrase_doc_freq(backend, phrases: list[Alternative]) -> dict[Alternative, in
         key = ("search", "df", backend.name, "*" if alt.prefix else "", *alt.tokens)
         out[alt] = cached_statistic(key, produce, STAT_TIMEOUT)
     return out
-

@@ -44,9 +44,14 @@ def _brands(words: list[str], limit: int) -> list[str]:
     first = words[0].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     rows = db.session.execute(
         select(Product.brand, func.count().label("n"))
-        .where(Product.status == "active", Product.brand != "",
-               func.lower(Product.brand).like(f"%{first}%", escape="\\"))
-        .group_by(Product.brand).order_by(func.count().desc(), Product.brand).limit(limit * 5)
+        .where(
+            Product.status == "active",
+            Product.brand != "",
+            func.lower(Product.brand).like(f"%{first}%", escape="\\"),
+        )
+        .group_by(Product.brand)
+        .order_by(func.count().desc(), Product.brand)
+        .limit(limit * 5)
     ).all()
     return [brand for brand, _n in rows if _matches(brand, words)][:limit]
 
@@ -79,5 +84,8 @@ def suggest(prefix: str, limit: int = 6) -> dict:
     words = tokenize(prefix[:MAX_PREFIX_CHARS])[-6:]
     if not words:
         return _empty()
-    return {"products": _products(words, limit), "categories": _categories(words, limit),
-            "brands": _brands(words, limit)}
+    return {
+        "products": _products(words, limit),
+        "categories": _categories(words, limit),
+        "brands": _brands(words, limit),
+    }

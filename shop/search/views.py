@@ -45,7 +45,7 @@ def highlight(text: str, terms: list[str]) -> Markup:
     for m in _WORD.finditer(text):
         word = fold(m.group())
         if word in wanted or stem(word) in stems or (prefixes and word.startswith(prefixes)):
-            out.append(escape(text[pos:m.start()]))
+            out.append(escape(text[pos : m.start()]))
             out.append(Markup("<mark>%s</mark>") % m.group())
             pos = m.end()
     out.append(escape(text[pos:]))
@@ -80,10 +80,24 @@ def _read_params() -> tuple[SearchParams, dict]:
         if name and name not in brands and len(brands) < MAX_BRANDS:
             brands.append(name)
     in_stock = (args.get("in_stock") or "").lower() in _TRUE
-    params = SearchParams(q=q, category=category, brand=brands, price=price, in_stock=in_stock,
-                          sort=sort, page=page, per_page=24)
-    keep = {"q": q or None, "category": category, "brand": brands or None, "price": price,
-            "in_stock": "1" if in_stock else None, "sort": None if sort == "relevance" else sort}
+    params = SearchParams(
+        q=q,
+        category=category,
+        brand=brands,
+        price=price,
+        in_stock=in_stock,
+        sort=sort,
+        page=page,
+        per_page=24,
+    )
+    keep = {
+        "q": q or None,
+        "category": category,
+        "brand": brands or None,
+        "price": price,
+        "in_stock": "1" if in_stock else None,
+        "sort": None if sort == "relevance" else sort,
+    }
     return params, {k: v for k, v in keep.items() if v}
 
 
@@ -98,14 +112,20 @@ def _facet_links(facets: dict, params: SearchParams, keep: dict) -> dict:
     if not facets:
         return {}
     out = {
-        "category": [{**f, "url": _link(keep, category=None if f["selected"] else f["slug"])}
-                     for f in facets.get("category", [])],
+        "category": [
+            {**f, "url": _link(keep, category=None if f["selected"] else f["slug"])}
+            for f in facets.get("category", [])
+        ],
         "brand": [],
-        "price": [{**f, "url": _link(keep, price=None if f["selected"] else f["key"])}
-                  for f in facets.get("price", [])],
+        "price": [
+            {**f, "url": _link(keep, price=None if f["selected"] else f["key"])}
+            for f in facets.get("price", [])
+        ],
     }
     for f in facets.get("brand", []):
-        chosen = [b for b in params.brand if b != f["value"]] if f["selected"] else [*params.brand, f["value"]]
+        chosen = (
+            [b for b in params.brand if b != f["value"]] if f["selected"] else [*params.brand, f["value"]]
+        )
         out["brand"].append({**f, "url": _link(keep, brand=chosen or None)})
     stock = facets.get("in_stock") or {"count": 0, "selected": False}
     out["in_stock"] = {**stock, "url": _link(keep, in_stock=None if stock["selected"] else "1")}
@@ -116,8 +136,10 @@ def _active_filters(params: SearchParams, keep: dict, facets: dict) -> list[dict
     """The filters in force, each with a link that removes it."""
     chips = []
     if params.category:
-        name = next((f["full_name"] for f in facets.get("category", []) if f["slug"] == params.category),
-                    params.category)
+        name = next(
+            (f["full_name"] for f in facets.get("category", []) if f["slug"] == params.category),
+            params.category,
+        )
         chips.append({"label": name, "url": _link(keep, category=None)})
     for b in params.brand:
         rest = [x for x in params.brand if x != b]
@@ -138,14 +160,28 @@ def results():
         return render_template("search/prompt.html")
     result = search(params, with_facets=True)
     terms = result.highlight_terms if params.q else []
-    items = [{"product": product_json(p), "title": highlight(short_title(p.name), terms)}
-             for p in result.products]
-    sorts = [{"key": key, "label": label, "selected": key == params.sort,
-              "url": _link(keep, sort=None if key == "relevance" else key)} for key, label in SORTS.items()]
+    items = [
+        {"product": product_json(p), "title": highlight(short_title(p.name), terms)} for p in result.products
+    ]
+    sorts = [
+        {
+            "key": key,
+            "label": label,
+            "selected": key == params.sort,
+            "url": _link(keep, sort=None if key == "relevance" else key),
+        }
+        for key, label in SORTS.items()
+    ]
     return render_template(
-        "search/results.html", params=params, result=result, items=items, keep=keep,
-        facets=_facet_links(result.facets, params, keep), chips=_active_filters(params, keep, result.facets),
-        sorts=sorts, clear_url=_link({"q": params.q} if params.q else {}),
+        "search/results.html",
+        params=params,
+        result=result,
+        items=items,
+        keep=keep,
+        facets=_facet_links(result.facets, params, keep),
+        chips=_active_filters(params, keep, result.facets),
+        sorts=sorts,
+        clear_url=_link({"q": params.q} if params.q else {}),
         did_you_mean_url=_link({}, q=result.did_you_mean) if result.did_you_mean else None,
         page_args={k: v for k, v in keep.items()},
     )

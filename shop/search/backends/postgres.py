@@ -39,9 +39,7 @@ class PostgresBackend(SearchBackend):
         """Document counts of the words from ``search_words`` (see :mod:`shop.search.schema`)."""
         if not words:
             return {}
-        rows = self._rows(
-            "SELECT word, ndoc FROM search_words WHERE word = ANY(:words)", words=list(words)
-        )
+        rows = self._rows("SELECT word, ndoc FROM search_words WHERE word = ANY(:words)", words=list(words))
         out = {w: 0 for w in words}
         out.update({r[0]: int(r[1]) for r in rows})
         return out
@@ -50,17 +48,20 @@ class PostgresBackend(SearchBackend):
         """True if the stemmed index has ``word``."""
         # Planned apart from the LIMIT, so that a word in no document is looked up in the
         # GIN index rather than by reading every document in the hope of an early hit.
-        return bool(self._rows(
-            "WITH m AS MATERIALIZED (SELECT product_id FROM search_documents "
-            "WHERE tsv @@ to_tsquery('english', :w)) SELECT 1 FROM m LIMIT 1", w=word
-        ))
+        return bool(
+            self._rows(
+                "WITH m AS MATERIALIZED (SELECT product_id FROM search_documents "
+                "WHERE tsv @@ to_tsquery('english', :w)) SELECT 1 FROM m LIMIT 1",
+                w=word,
+            )
+        )
 
     def near_words(self, word: str, limit: int = 20) -> list[tuple[str, int]]:
         """Words with trigrams in common (pg_trgm), most similar first, with counts."""
         rows = self._rows(
-            "SELECT word FROM search_words WHERE word % :w "
-            "ORDER BY similarity(word, :w) DESC, word LIMIT :n",
-            w=word, n=limit,
+            "SELECT word FROM search_words WHERE word % :w ORDER BY similarity(word, :w) DESC, word LIMIT :n",
+            w=word,
+            n=limit,
         )
         cands = [r[0] for r in rows if abs(len(r[0]) - len(word)) <= 2]
         freq = self.doc_freq(cands)
@@ -73,7 +74,8 @@ class PostgresBackend(SearchBackend):
         like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = self._rows(
             "SELECT word FROM search_words WHERE word LIKE :p ORDER BY length(word), word LIMIT :n",
-            p=like, n=limit,
+            p=like,
+            n=limit,
         )
         return [r[0] for r in rows]
 
@@ -102,6 +104,10 @@ class PostgresBackend(SearchBackend):
             f"WHERE {where}"
         ).bindparams(**params)
         return stmt.columns(
-            column("product_id", Integer), column("score", Float), column("category_id", Integer),
-            column("brand", String), column("price_cents", Integer), column("stock", Integer),
+            column("product_id", Integer),
+            column("score", Float),
+            column("category_id", Integer),
+            column("brand", String),
+            column("price_cents", Integer),
+            column("stock", Integer),
         ).subquery("m")

@@ -59,7 +59,10 @@ class SqliteBackend(SearchBackend):
         rows = self._rows(
             "SELECT term, doc FROM search_words_vocab WHERE term >= :a AND term < :b "
             "AND length(term) BETWEEN :lo AND :hi",
-            a=first, b=chr(ord(first) + 1), lo=len(word) - 2, hi=len(word) + 2,
+            a=first,
+            b=chr(ord(first) + 1),
+            lo=len(word) - 2,
+            hi=len(word) + 2,
         )
         return [(r[0], int(r[1])) for r in rows]
 
@@ -68,9 +71,10 @@ class SqliteBackend(SearchBackend):
         if not prefix:
             return []
         rows = self._rows(
-            "SELECT term FROM search_words_vocab WHERE term >= :a AND term < :b "
-            "ORDER BY doc DESC LIMIT :n",
-            a=prefix, b=prefix + "\U0010ffff", n=limit,
+            "SELECT term FROM search_words_vocab WHERE term >= :a AND term < :b ORDER BY doc DESC LIMIT :n",
+            a=prefix,
+            b=prefix + "\U0010ffff",
+            n=limit,
         )
         return [r[0] for r in rows]
 
@@ -89,4 +93,8 @@ class SqliteBackend(SearchBackend):
             "AS score FROM search_fts WHERE search_fts MATCH :q"
         ).bindparams(**params)
         # Materialized: otherwise SQLite may run the MATCH once per product row of a join.
-        return stmt.columns(column("product_id", Integer), column("score", Float)).cte("m").prefix_with("MATERIALIZED")
+        return (
+            stmt.columns(column("product_id", Integer), column("score", Float))
+            .cte("m")
+            .prefix_with("MATERIALIZED")
+        )
