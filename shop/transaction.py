@@ -1,0 +1,36 @@
+"""The unit of work of a view, a command or an API call: services flush, the caller
+commits here, and anything that goes wrong rolls the whole transaction back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from shop.extensions import db
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """Commit what the block did, or roll it all back if it raises (then re-raise).
+
+    Views catch the domain error (:class:`shop.exceptions.ShopError`) outside the block to
+    flash it or put it on a form; the API lets it reach ``shop.errors``, which renders
+    problem+json. Either way the session is clean again for the rest of the request.
+    """
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def is_unique_clash(exc: Exception, constraint: str, table_columns: str) -> bool:
+    """True if an IntegrityError is the named unique constraint failing.
+
+    Args:
+        constraint: the constraint name PostgreSQL reports (e.g. ``uq_orders_number``).
+        table_columns: how SQLite names it (e.g. ``orders.number``).
+    """
+    text = str(getattr(exc, "orig", exc))
+    return constraint in text or f"UNIQUE constraint failed: {table_columns}" in text
