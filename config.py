@@ -101,6 +101,8 @@ class Config:
         p.strip() for p in os.environ.get("PAYMENT_PROVIDERS", "manual,test").split(",") if p.strip()
     ]
     IDEMPOTENCY_KEY_TTL = timedelta(hours=_int("IDEMPOTENCY_KEY_TTL_HOURS", 48))
+    # A guest's cart untouched this long is abandoned: `flask shop purge-carts` deletes it.
+    GUEST_CART_MAX_AGE = timedelta(days=_int("GUEST_CART_MAX_AGE_DAYS", 30))
     PASSWORD_RESET_TTL = timedelta(hours=1)
     API_TOKEN_DEFAULT_TTL = timedelta(days=_int("API_TOKEN_DEFAULT_TTL_DAYS", 90))
 

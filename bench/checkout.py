@@ -124,7 +124,7 @@ def seed(env: dict, stock: int, shoppers: int) -> tuple[str, list[str]]:
             user = User(email=f"bench{i}@example.com", name=f"Bench {i}", password_hash=pw_hash)
             db.session.add(user)
             db.session.flush()
-            carts.add_item(user.id, product.sku, 1)
+            carts.add_item(carts.get_user_cart(user.id, create=True), product.sku, 1)
             tokens.append(auth_services.create_api_token(user, scopes=["orders"])[1])
         db.session.commit()
         return product.sku, tokens

@@ -18,6 +18,8 @@ ROUTE_MODULES = (
     "shop.catalog.views",
     "shop.orders.api",
     "shop.orders.views",
+    "shop.orders.checkout_views",
+    "shop.orders.order_views",
     "shop.search.api",
     "shop.search.views",
 )

@@ -25,10 +25,8 @@ def init_templating(app: Flask) -> None:
     @app.context_processor
     def _globals():
         from shop.catalog.services import category_tree_cached
-        from shop.orders.cart_context import cart_count
 
         return {
             "shop_name": app.config["SHOP_NAME"],
             "nav_categories": category_tree_cached,
-            "cart_count": cart_count,
         }

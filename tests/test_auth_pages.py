@@ -86,14 +86,14 @@ def test_login_renews_the_session_but_keeps_the_guest_cart(client, db, auth):
     user = make_user("cart@example.com")
     product = make_product(stock=5)
     db.session.commit()
+    client.post("/cart/add", data={"sku": product.sku, "quantity": "2"})
     with client.session_transaction() as sess:
-        sess["cart"] = {str(product.id): 2}
         sess["stale_marker"] = "from-before-login"
     resp = auth.login("cart@example.com")
     assert resp.status_code == 302
     with client.session_transaction() as sess:
         assert "stale_marker" not in sess  # the old session is gone
-        assert "cart" not in sess  # the guest cart moved into the account
+        assert "cart_token" not in sess  # the guest cart moved into the account
         assert sess.get("_user_id") == user.session_token
     from shop.orders.models import Cart, CartItem
 

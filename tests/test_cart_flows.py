@@ -3,11 +3,25 @@ and the re-check against current price and stock."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
 
+from sqlalchemy import func, select, update
+
+from shop.dbtypes import utcnow
 from shop.orders import cart as carts
 from shop.orders.models import Cart, CartItem
 from tests.factories import bearer_headers, make_product, make_user, page_text
+
+
+def _guest_items(db, client):
+    """``{sku: (quantity, seen_price_cents)}`` of the guest cart this browser's session holds."""
+    with client.session_transaction() as sess:
+        token = sess.get("cart_token")
+    db.session.expire_all()
+    rows = db.session.scalars(
+        select(CartItem).join(Cart).where(Cart.token == token, Cart.user_id.is_(None)).order_by(CartItem.id)
+    ).all()
+    return {i.product.sku: (i.quantity, i.seen_price_cents) for i in rows}
 
 
 def _items(db, user_id):
@@ -63,27 +77,37 @@ def test_html_cart_add_refuses_unknown_sku_and_bad_quantity(client, auth, db):
     assert _items(db, user.id) == {}
 
 
-def test_guest_cart_lives_in_the_session(client, db):
+def test_guest_cart_is_a_cart_row_found_by_the_session_token(client, db):
     lamp = make_product(name="Guest lamp", price_cents=1000, stock=4)
     db.session.commit()
+    client.get("/cart")
+    assert db.session.scalar(select(Cart)) is None  # looking at an empty cart stores nothing
     client.post("/cart/add", data={"sku": lamp.sku, "quantity": "1"})
     client.post("/cart/add", data={"sku": lamp.sku, "quantity": "2"})
-    with client.session_transaction() as sess:
-        assert sess["cart"] == {str(lamp.id): 3}
-        assert sess["cart_prices"] == {str(lamp.id): 1000}
-    assert db.session.scalar(select(Cart)) is None  # nothing stored for guests
+    assert _guest_items(db, client) == {lamp.sku: (3, 1000)}
+    guest_cart = db.session.scalar(select(Cart))
+    assert guest_cart.user_id is None and len(guest_cart.token) >= 40  # unguessable
     body = page_text(client.get("/cart"))
     assert "Guest lamp" in body and "$30.00" in body
 
-    client.post(f"/cart/items/{lamp.id}", data={"quantity": "1"})
-    with client.session_transaction() as sess:
-        assert sess["cart"] == {str(lamp.id): 1}
-    client.post(f"/cart/items/{lamp.id}/remove")
-    with client.session_transaction() as sess:
-        assert sess["cart"] == {}
+    item_id = db.session.scalar(select(CartItem.id))
+    client.post(f"/cart/items/{item_id}", data={"quantity": "1"})
+    assert _guest_items(db, client) == {lamp.sku: (1, 1000)}
+    client.post(f"/cart/items/{item_id}/remove")
+    assert _guest_items(db, client) == {}
     # A line the guest does not have is "not found", not an error page about someone else.
     resp = client.post("/cart/items/999/remove", follow_redirects=True)
+    assert resp.status_code == 404
     assert "That item is no longer in your cart." in page_text(resp)
+
+    # Another browser has its own cart and cannot touch this one's lines.
+    client.post("/cart/add", data={"sku": lamp.sku, "quantity": "2"})
+    item_id = db.session.scalar(select(CartItem.id))
+    other = client.application.test_client()
+    assert other.post(f"/cart/items/{item_id}", data={"quantity": "1"}).status_code == 404
+    assert other.post(f"/cart/items/{item_id}/remove").status_code == 404
+    assert "Your cart is empty" in page_text(other.get("/cart"))
+    assert _guest_items(db, client) == {lamp.sku: (2, 1000)}
 
 
 def test_cart_page_says_what_changed_since_last_look(client, auth, db):
@@ -114,8 +138,7 @@ def test_guest_cart_keeps_the_seen_price_and_notices_changes(client, db):
     db.session.commit()
     body = page_text(client.get("/cart"))
     assert "The price of Sleeve changed from $54.95 to $49.95." in body
-    with client.session_transaction() as sess:
-        assert sess["cart_prices"] == {str(bag.id): 4995}
+    assert _guest_items(db, client) == {bag.sku: (1, 4995)}
 
 
 def test_guest_cart_is_merged_on_login_added_and_capped_at_stock(client, auth, db):
@@ -124,8 +147,8 @@ def test_guest_cart_is_merged_on_login_added_and_capped_at_stock(client, auth, d
     cable = make_product(name="Cable", stock=3)
     gone = make_product(name="Old modem", stock=5)
     db.session.commit()
-    carts.add_item(user.id, mouse.sku, 2)
-    carts.add_item(user.id, cable.sku, 2)
+    carts.add_item(carts.get_user_cart(user.id, create=True), mouse.sku, 2)
+    carts.add_item(carts.get_user_cart(user.id, create=True), cable.sku, 2)
     db.session.commit()
 
     client.post("/cart/add", data={"sku": mouse.sku, "quantity": "3"})
@@ -142,27 +165,58 @@ def test_guest_cart_is_merged_on_login_added_and_capped_at_stock(client, auth, d
     assert "Only 3 of Cable can be ordered: your cart now has 3." in body
     assert "Old modem from your earlier cart is no longer sold and was not added." in body
     with client.session_transaction() as sess:
-        assert not sess.get("cart")
+        assert not sess.get("cart_token")
+    assert db.session.scalar(select(Cart).where(Cart.user_id.is_(None))) is None  # merged and gone
 
 
-def test_merge_guest_cart_service_policy(app, db):
+def test_merge_carts_service_policy(app, db):
     user = make_user()
-    a = make_product(name="A", stock=4, price_cents=100)
-    b = make_product(name="B", stock=0)
+    a = make_product(name="A", stock=9, price_cents=150)
+    b = make_product(name="B", stock=1)
     db.session.commit()
-    messages = carts.merge_guest_cart(
-        user.id, {str(a.id): 9, str(b.id): 1, "junk": "x", "99999": 2}, seen_prices={str(a.id): 150}
-    )
+    guest = carts.new_guest_cart()
+    carts.add_item(guest, a.sku, 9)
+    carts.add_item(guest, b.sku, 1)
+    db.session.commit()
+    a.stock, a.price_cents, b.stock = 4, 100, 0
+    db.session.commit()
+    messages = carts.merge_carts(guest, carts.get_user_cart(user.id, create=True))
     db.session.commit()
     assert _items(db, user.id) == {a.sku: 4}
     item = db.session.scalar(select(CartItem))
     assert item.seen_price_cents == 150  # the guest saw 1.50; the cart page will say it changed
     assert "Only 4 of A can be ordered: your cart now has 4." in messages
     assert "B is sold out and was not added to your cart." in messages
-    assert messages[0] == "1 product from before you logged in were added to your cart." or messages[
-        0
-    ].startswith("1 product")
-    assert carts.merge_guest_cart(user.id, {}) == []
+    assert messages[0] == "1 product from before you logged in were added to your cart."
+    assert db.session.get(Cart, guest.id) is None  # the guest cart is gone
+    empty = carts.new_guest_cart()
+    assert carts.merge_carts(empty, carts.get_user_cart(user.id)) == []
+
+
+def test_purge_carts_deletes_only_abandoned_guest_carts(app, db):
+    user = make_user()
+    mug = make_product(stock=5)
+    db.session.commit()
+    old_guest, new_guest = carts.new_guest_cart(), carts.new_guest_cart()
+    customer = carts.get_user_cart(user.id, create=True)
+    for cart in (old_guest, new_guest, customer):
+        carts.add_item(cart, mug.sku, 1)
+    db.session.commit()
+    long_ago = utcnow() - timedelta(days=31)
+    db.session.execute(
+        update(Cart).where(Cart.id.in_([old_guest.id, customer.id])).values(updated_at=long_ago)
+    )
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["shop", "purge-carts"])
+    assert result.exit_code == 0, result.output
+    assert "Deleted 1 guest carts" in result.output
+    db.session.expire_all()
+    left = set(db.session.scalars(select(Cart.id)))
+    assert left == {new_guest.id, customer.id}  # customers' carts are never purged
+    assert db.session.scalar(select(func.count()).select_from(CartItem)) == 2
+    result = app.test_cli_runner().invoke(args=["shop", "purge-carts", "--older-than-days", "0"])
+    assert result.exit_code != 0  # an age of 0 would delete carts in use
 
 
 def test_api_cart_crud_and_ownership(client, db):
@@ -235,7 +289,7 @@ def test_html_other_users_cart_line_is_404(client, auth, db):
     owner, intruder = make_user(), make_user()
     mug = make_product(stock=5)
     db.session.commit()
-    item = carts.add_item(owner.id, mug.sku, 2)
+    item = carts.add_item(carts.get_user_cart(owner.id, create=True), mug.sku, 2)
     db.session.commit()
     auth.login(intruder.email)
     assert client.post(f"/cart/items/{item.id}", data={"quantity": "1"}).status_code == 404

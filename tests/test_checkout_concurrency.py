@@ -81,9 +81,9 @@ def test_fifty_concurrent_checkouts_for_five_units(pg_app, db):
     for i in range(THREADS):
         user = make_user(email=f"racer{i}@example.com")
         # Half the carts hold two products, so locks are taken on several rows in a fixed order.
-        carts.add_item(user.id, product.sku, 1)
+        carts.add_item(carts.get_user_cart(user.id, create=True), product.sku, 1)
         if i % 2:
-            carts.add_item(user.id, other.sku, 1)
+            carts.add_item(carts.get_user_cart(user.id, create=True), other.sku, 1)
         _token, secret = auth_services.create_api_token(user)
         headers.append({"Authorization": f"Bearer {secret}"})
     db.session.commit()
@@ -110,10 +110,15 @@ def test_fifty_concurrent_checkouts_for_five_units(pg_app, db):
 def test_concurrent_cancels_return_stock_once(pg_app, db):
     shopper, staff = make_user(), make_user(role="staff")
     product = make_product(stock=5)
-    carts.add_item(shopper.id, product.sku, 3)
+    carts.add_item(carts.get_user_cart(shopper.id, create=True), product.sku, 3)
     from shop.orders.checkout import place_order
 
-    order = place_order(user_id=shopper.id, email=shopper.email, shipping_address=ADDRESS).order
+    order = place_order(
+        cart=carts.get_user_cart(shopper.id),
+        user_id=shopper.id,
+        email=shopper.email,
+        shipping_address=ADDRESS,
+    ).order
     secrets_ = [auth_services.create_api_token(u)[1] for u in (shopper, staff)]
     db.session.commit()
     number = order.number
@@ -142,7 +147,7 @@ def test_concurrent_cancels_return_stock_once(pg_app, db):
 def test_same_idempotency_key_sent_concurrently_places_one_order(pg_app, db):
     user = make_user()
     product = make_product(stock=10)
-    carts.add_item(user.id, product.sku, 2)
+    carts.add_item(carts.get_user_cart(user.id, create=True), product.sku, 2)
     _token, secret = auth_services.create_api_token(user)
     db.session.commit()
     headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "double-click"}

@@ -186,7 +186,8 @@ def test_guest_checkout_and_lookup(client, db, app):
     assert stock_and_ledger(kb.id) == (3, 3)
     assert mail.outbox()[0]["To"] == "guest@example.com"
     with client.session_transaction() as sess:
-        assert sess["cart"] == {} and order.number in sess["guest_orders"]
+        assert order.number in sess["guest_orders"]
+    assert "Your cart is empty" in page_text(client.get("/cart"))
     assert "Guest keyboard" in page_text(client.get(f"/orders/{order.number}"))
 
     other = app.test_client()  # another browser
@@ -204,7 +205,7 @@ def test_another_users_order_is_404(client, auth, db, app):
     owner, other = make_user(), make_user()
     kb = make_product(stock=5)
     db.session.commit()
-    carts.add_item(owner.id, kb.sku, 1)
+    carts.add_item(carts.get_user_cart(owner.id, create=True), kb.sku, 1)
     db.session.commit()
     resp = app.test_client().post(
         "/api/v1/orders", json={"shipping_address": ADDRESS}, headers=bearer_headers(owner)
@@ -261,8 +262,8 @@ def test_api_out_of_stock_is_409_and_changes_nothing(client, db):
     ok = make_product(name="Plenty", stock=50)
     scarce = make_product(name="Scarce widget", stock=2)
     db.session.commit()
-    carts.add_item(user.id, ok.sku, 5)
-    carts.add_item(user.id, scarce.sku, 2)
+    carts.add_item(carts.get_user_cart(user.id, create=True), ok.sku, 5)
+    carts.add_item(carts.get_user_cart(user.id, create=True), scarce.sku, 2)
     db.session.commit()
     scarce.stock = 1  # sold elsewhere (ledger adjusted as a staff edit)
     db.session.add(StockMovement(product_id=scarce.id, delta=-1, reason="staff_edit"))
@@ -282,7 +283,7 @@ def test_api_validation_and_unknown_provider(client, db, app):
     user = make_user()
     kb = make_product(stock=5)
     db.session.commit()
-    carts.add_item(user.id, kb.sku, 1)
+    carts.add_item(carts.get_user_cart(user.id, create=True), kb.sku, 1)
     db.session.commit()
     h = bearer_headers(user)
     resp = client.post("/api/v1/orders", json={"shipping_address": {"name": "x", "country": "ZZ"}}, headers=h)
@@ -305,7 +306,7 @@ def test_api_expected_total_guards_against_price_changes(client, db):
     user = make_user()
     kb = make_product(price_cents=1000, stock=5)
     db.session.commit()
-    carts.add_item(user.id, kb.sku, 1)
+    carts.add_item(carts.get_user_cart(user.id, create=True), kb.sku, 1)
     kb.price_cents = 1200
     db.session.commit()
     h = bearer_headers(user)
@@ -321,13 +322,13 @@ def test_api_idempotency_key(client, db):
     kb = make_product(stock=10)
     db.session.commit()
     h = bearer_headers(user)
-    carts.add_item(user.id, kb.sku, 2)
+    carts.add_item(carts.get_user_cart(user.id, create=True), kb.sku, 2)
     db.session.commit()
     body = {"shipping_address": ADDRESS, "payment_provider": "manual"}
     first = client.post("/api/v1/orders", json=body, headers={**h, "Idempotency-Key": "order-42"})
     assert first.status_code == 201
     # Same key, same body (keys in another order): the same order, no second stock change.
-    carts.add_item(user.id, kb.sku, 1)
+    carts.add_item(carts.get_user_cart(user.id, create=True), kb.sku, 1)
     db.session.commit()
     reordered = {"payment_provider": "manual", "shipping_address": dict(reversed(list(ADDRESS.items())))}
     second = client.post("/api/v1/orders", json=reordered, headers={**h, "Idempotency-Key": "order-42"})
@@ -344,7 +345,7 @@ def test_api_idempotency_key(client, db):
     assert third.status_code == 422 and "Idempotency-Key" in third.get_json()["errors"]
     assert _order_count(db) == 1
     # Keys are per user: another user's identical key is independent.
-    carts.add_item(other.id, kb.sku, 1)
+    carts.add_item(carts.get_user_cart(other.id, create=True), kb.sku, 1)
     db.session.commit()
     resp = client.post(
         "/api/v1/orders", json=body, headers={**bearer_headers(other), "Idempotency-Key": "order-42"}
@@ -359,7 +360,7 @@ def test_failed_order_does_not_burn_the_idempotency_key(client, db):
     user = make_user()
     kb = make_product(stock=1)
     db.session.commit()
-    carts.add_item(user.id, kb.sku, 1)
+    carts.add_item(carts.get_user_cart(user.id, create=True), kb.sku, 1)
     kb.stock = 0
     db.session.add(StockMovement(product_id=kb.id, delta=-1, reason="staff_edit"))
     db.session.commit()
@@ -377,10 +378,12 @@ def test_cart_and_order_stay_apart(app, db):
     user = make_user()
     kb = make_product(stock=3)
     db.session.commit()
-    carts.add_item(user.id, kb.sku, 1)
+    carts.add_item(carts.get_user_cart(user.id, create=True), kb.sku, 1)
     from shop.orders.checkout import place_order
 
-    result = place_order(user_id=user.id, email=user.email, shipping_address=ADDRESS)
+    result = place_order(
+        cart=carts.get_user_cart(user.id), user_id=user.id, email=user.email, shipping_address=ADDRESS
+    )
     db.session.commit()
     assert result.created and result.order.lines[0].sku == kb.sku
     assert db.session.scalar(select(func.count(Cart.id))) == 1  # the cart stays, empty
@@ -396,7 +399,7 @@ def test_idempotency_keys_are_kept_a_day_then_forgotten(client, db, app):
     kb = make_product(stock=10)
     db.session.commit()
     h = {**bearer_headers(user), "Idempotency-Key": "daily"}
-    carts.add_item(user.id, kb.sku, 1)
+    carts.add_item(carts.get_user_cart(user.id, create=True), kb.sku, 1)
     db.session.commit()
     first = client.post("/api/v1/orders", json={"shipping_address": ADDRESS}, headers=h).get_json()["data"]
     key = db.session.scalar(select(IdempotencyKey))
@@ -410,7 +413,7 @@ def test_idempotency_keys_are_kept_a_day_then_forgotten(client, db, app):
     db.session.commit()
     runner = app.test_cli_runner()
     assert "Deleted 1 expired" in runner.invoke(args=["shop", "purge-idempotency-keys"]).output
-    carts.add_item(user.id, kb.sku, 1)
+    carts.add_item(carts.get_user_cart(user.id, create=True), kb.sku, 1)
     db.session.commit()
     fresh = client.post("/api/v1/orders", json={"shipping_address": ADDRESS}, headers=h)
     assert fresh.status_code == 201 and fresh.get_json()["data"]["number"] != first["number"]
@@ -437,7 +440,7 @@ def test_checkout_of_archived_product_is_409_naming_it(client, db):
     user = make_user()
     p = make_product(name="Old camera", stock=5)
     db.session.commit()
-    carts.add_item(user.id, p.sku, 1)
+    carts.add_item(carts.get_user_cart(user.id, create=True), p.sku, 1)
     p.status = "archived"
     db.session.commit()
     resp = client.post("/api/v1/orders", json={"shipping_address": ADDRESS}, headers=bearer_headers(user))

@@ -26,9 +26,13 @@ ADDRESS = {
 
 def _order(db, user, product, qty=2, provider="manual") -> Order:
     """Place an order for ``qty`` of ``product`` and commit."""
-    carts.add_item(user.id, product.sku, qty)
+    carts.add_item(carts.get_user_cart(user.id, create=True), product.sku, qty)
     order = place_order(
-        user_id=user.id, email=user.email, shipping_address=ADDRESS, payment_provider=provider
+        cart=carts.get_user_cart(user.id),
+        user_id=user.id,
+        email=user.email,
+        shipping_address=ADDRESS,
+        payment_provider=provider,
     ).order
     db.session.commit()
     return order

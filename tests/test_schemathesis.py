@@ -61,11 +61,15 @@ def _world(db):
     products = [make_product(stock=1000, category=category) for _ in range(3)]
     staff = make_user("staff@example.com", role="staff")
     db.session.commit()
-    carts.add_item(staff.id, products[0].sku, 1)
+    carts.add_item(carts.get_user_cart(staff.id, create=True), products[0].sku, 1)
     order = place_order(
-        user_id=staff.id, email=staff.email, shipping_address=ADDRESS, payment_provider="manual"
+        cart=carts.get_user_cart(staff.id),
+        user_id=staff.id,
+        email=staff.email,
+        shipping_address=ADDRESS,
+        payment_provider="manual",
     ).order
-    line = carts.add_item(staff.id, products[1].sku, 1)
+    line = carts.add_item(carts.get_user_cart(staff.id, create=True), products[1].sku, 1)
     spare, _ = auth_services.create_api_token(staff, "spare")
     token, secret = auth_services.create_api_token(staff, "schemathesis")
     db.session.commit()

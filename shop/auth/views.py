@@ -10,6 +10,7 @@ from shop.auth import account as _account  # noqa: E402,F401
 from shop.auth import bp, services
 from shop.auth.forms import LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
 from shop.auth.redirects import safe_next_url
+from shop.auth.signals import session_started
 from shop.auth.throttle import login_throttle, mark_auth_failure, reset_throttle
 from shop.dbtypes import utcnow
 from shop.exceptions import Conflict, ShopError, Unauthorized, ValidationFailed
@@ -29,44 +30,19 @@ def apply_errors(form, exc: ShopError) -> None:
         form.form_errors.append(exc.detail)
 
 
-#: Session keys that survive the session renewal at login (not the cart: it is merged).
-KEPT_SESSION_KEYS = ("guest_orders",)
-
-
-def _merge_guest_cart(user_id: int, guest_cart: dict, seen_prices: dict) -> list[str]:
-    """Merge the cart kept in the old session into the account's cart (orders contract)."""
-    if not guest_cart:
-        return []
-    try:
-        from shop.orders.cart import merge_guest_cart
-    except ImportError:  # the cart service is not installed
-        return []
-    try:
-        if seen_prices:
-            return list(merge_guest_cart(user_id, guest_cart, seen_prices=seen_prices) or [])
-        return list(merge_guest_cart(user_id, guest_cart) or [])
-    except ShopError as exc:
-        db.session.rollback()
-        return [f"Your cart could not be merged: {exc.detail}"]
-
-
 def start_session(user, remember: bool = False) -> None:
-    """Log ``user`` in on a fresh session, carrying over the guest cart, and commit.
+    """Log ``user`` in on a fresh session and commit.
 
     The old session is cleared first (a new session for a new identity, which also gives a
-    new CSRF token); the guest cart it held is merged into the account's cart.
+    new CSRF token); :data:`shop.auth.signals.session_started` then lets other packages
+    carry over what they kept in it (the cart merges the guest's cart).
     """
-    guest_cart = dict(session.get("cart") or {})
-    seen_prices = dict(session.get("cart_prices") or {})
-    kept = {k: session[k] for k in KEPT_SESSION_KEYS if k in session}
+    previous = dict(session)
     session.clear()
-    session.update(kept)
     login_user(user, remember=remember)
     user.last_login_at = utcnow()
-    messages = _merge_guest_cart(user.id, guest_cart, seen_prices)
+    session_started.send(current_app._get_current_object(), user=user, previous_session=previous)
     db.session.commit()
-    for message in messages:
-        flash(message, "info")
 
 
 @bp.route("/auth/login", methods=["GET", "POST"])

@@ -8,12 +8,10 @@ schemas in ``orders/schemas.py``; domain errors become problem+json via ``shop.e
 from __future__ import annotations
 
 from flask import g, request, url_for
-from sqlalchemy.exc import IntegrityError
 
 from shop.apiutils import collection, envelope, paginate_select
 from shop.auth.guards import api_auth
-from shop.exceptions import Conflict, NotFound, ShopError
-from shop.extensions import db
+from shop.exceptions import NotFound
 from shop.orders import api_bp, checkout, notifications, services
 from shop.orders import cart as carts
 from shop.orders.schemas import (
@@ -29,6 +27,7 @@ from shop.orders.schemas import (
     cart_json,
     order_json,
 )
+from shop.transaction import unit_of_work
 
 _PROBLEMS = {
     401: {"description": "Not authenticated"},
@@ -41,19 +40,20 @@ _PROBLEMS = {
 
 def _cart_response(status: int = 200):
     """The caller's cart, re-checked without changing it."""
-    view = carts.review_user_cart(g.api_user.id, acknowledge=False)
+    view = carts.review_cart(carts.get_user_cart(g.api_user.id), acknowledge=False)
     return envelope(cart_json(view), status)
 
 
-def _run(write):
-    """Run a write and commit, rolling back on a domain error."""
-    try:
-        result = write()
-        db.session.commit()
-        return result
-    except ShopError:
-        db.session.rollback()
-        raise
+def _caller_cart():
+    """The caller's cart for changing a line.
+
+    Raises:
+        NotFound: the caller has no cart, so the line cannot be theirs.
+    """
+    cart = carts.get_user_cart(g.api_user.id)
+    if cart is None:
+        raise NotFound("That item is no longer in your cart.")
+    return cart
 
 
 @api_bp.get("/cart")
@@ -72,7 +72,8 @@ def cart_get():
 @api_bp.doc(responses=_PROBLEMS)
 def cart_item_add(body):
     """Add ``quantity`` of ``sku`` (added to an existing line); 409 beyond the stock."""
-    _run(lambda: carts.add_item(g.api_user.id, body["sku"], body["quantity"]))
+    with unit_of_work():
+        carts.add_item(carts.get_user_cart(g.api_user.id, create=True), body["sku"], body["quantity"])
     return _cart_response(201)
 
 
@@ -83,7 +84,8 @@ def cart_item_add(body):
 @api_bp.doc(responses=_PROBLEMS)
 def cart_item_update(body, item_id: int):
     """Set a line's quantity; 409 beyond the stock."""
-    _run(lambda: carts.update_item(g.api_user.id, item_id, body["quantity"]))
+    with unit_of_work():
+        carts.update_item(_caller_cart(), item_id, body["quantity"])
     return _cart_response()
 
 
@@ -93,7 +95,8 @@ def cart_item_update(body, item_id: int):
 @api_bp.doc(responses=_PROBLEMS)
 def cart_item_delete(item_id: int):
     """Remove a line."""
-    _run(lambda: carts.remove_item(g.api_user.id, item_id))
+    with unit_of_work():
+        carts.remove_item(_caller_cart(), item_id)
     return _cart_response()
 
 
@@ -123,25 +126,8 @@ def order_create(body):
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         key = checkout.check_idempotency_key(key)
-    try:
+    with unit_of_work():
         result = checkout.place_api_order(user.id, user.email, body, key)
-        db.session.commit()
-    except IntegrityError as exc:
-        db.session.rollback()
-        if key is None or not checkout.is_unique_clash(
-            exc, "uq_idempotency_keys_user_key", "idempotency_keys.user_id"
-        ):
-            raise
-        # A concurrent request with the same key committed first: answer with its order.
-        order = checkout.find_idempotent_order(user.id, key, checkout.request_fingerprint(body))
-        if order is None:
-            raise Conflict(
-                "A request with this Idempotency-Key is still being processed; retry shortly."
-            ) from None
-        result = checkout.CheckoutResult(order, created=False)
-    except ShopError:
-        db.session.rollback()
-        raise
     order = result.order
     location = url_for("orders_api.order_get", number=order.number)
     if result.created:
@@ -207,7 +193,8 @@ def order_cancel(body, number: str):
     """
     user = g.api_user
     order = _caller_order(number)
-    order = _run(lambda: services.cancel_order(order.id, user.id, body.get("note", ""), staff=user.is_staff))
+    with unit_of_work():
+        order = services.cancel_order(order.id, user.id, body.get("note", ""), staff=user.is_staff)
     return envelope(order_json(order, staff=user.is_staff))
 
 
@@ -219,5 +206,6 @@ def order_cancel(body, number: str):
 def order_transition(body, number: str):
     """Staff: move an order to another status (409 if the lifecycle does not allow it)."""
     order = services.get_order_by_number(number)
-    order = _run(lambda: services.transition_order(order.id, body["to"], g.api_user.id, body["note"]))
+    with unit_of_work():
+        order = services.transition_order(order.id, body["to"], g.api_user.id, body["note"])
     return envelope(order_json(order, staff=True))

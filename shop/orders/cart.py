@@ -1,48 +1,46 @@
-"""Cart services: add, change, remove, review against current price and stock, merge.
+"""Cart services: find, add, change, remove, review against current price and stock, merge,
+purge.
 
-A signed-in shopper's cart is a :class:`Cart` row with :class:`CartItem` lines. A guest's
-cart lives in the Flask session as ``{"<product_id>": quantity}`` plus the prices the
-guest saw, ``{"<product_id>": cents}``; the functions here take and return those plain
-dicts and never touch the session themselves. Quantities are checked against stock when
-they change, and every line is re-checked when the cart is shown (:func:`review_lines`),
-because price and stock move while a cart waits. Stock is only taken at checkout.
+Every cart is a :class:`Cart` row, whoever shops: a customer's belongs to the account, a
+guest's is found by an unguessable token that the request layer (``orders/visitor.py``)
+keeps in the session. The functions here take a cart and plain values and never read the
+request. Quantities are checked against stock when they change, and every line is
+re-checked when the cart is shown (:func:`review_cart`), because price and stock move
+while a cart waits. Stock is only taken at checkout.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import selectinload
 
-from shop.catalog.models import Product
+from shop.dbtypes import utcnow
 from shop.exceptions import NotFound
 from shop.extensions import db
 from shop.orders.cart_lines import (
     CartLine,
     CartView,
     check_quantity,
-    clean_guest_items,
     ensure_stock,
-    int_or_none,
     max_quantity,
     product_for_sku,
     review_lines,
 )
 from shop.orders.models import Cart, CartItem
 
-# --- An account's cart ----------------------------------------------------------------------
+# --- Finding carts ----------------------------------------------------------------------------
 
 
-def get_cart(user_id: int, create: bool = False, lock: bool = False) -> Cart | None:
-    """The user's cart (created on demand with ``create``).
+def get_user_cart(user_id: int, create: bool = False) -> Cart | None:
+    """The account's cart, created on demand with ``create`` (flushes).
 
-    Args:
-        lock: take a row lock (``SELECT ... FOR UPDATE`` on PostgreSQL) so concurrent
-            changes to the same cart queue up instead of racing.
+    Returns:
+        The cart, or None when the account has none and ``create`` is False.
     """
-    stmt = select(Cart).where(Cart.user_id == user_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    cart = db.session.scalar(stmt)
+    cart = db.session.scalar(select(Cart).where(Cart.user_id == user_id))
     if cart is None and create:
         cart = Cart(user_id=user_id)
         db.session.add(cart)
@@ -50,24 +48,58 @@ def get_cart(user_id: int, create: bool = False, lock: bool = False) -> Cart | N
     return cart
 
 
-def _user_item(user_id: int, item_id: int) -> CartItem:
-    """One of the user's cart lines.
+def get_guest_cart(token: str | None) -> Cart | None:
+    """The guest cart with this session token, or None (no token, unknown or purged)."""
+    if not token or not isinstance(token, str):
+        return None
+    return db.session.scalar(select(Cart).where(Cart.token == token, Cart.user_id.is_(None)))
+
+
+def new_guest_cart() -> Cart:
+    """A new, empty guest cart with a fresh 256-bit token (flushes; the caller keeps the token)."""
+    cart = Cart(token=secrets.token_urlsafe(32))
+    db.session.add(cart)
+    db.session.flush()
+    return cart
+
+
+def lock_cart(cart: Cart) -> Cart:
+    """Take the cart's write lock by touching its ``updated_at``, and return it (flushes).
+
+    An UPDATE rather than ``SELECT ... FOR UPDATE``: PostgreSQL locks the row either way,
+    and SQLite (which ignores FOR UPDATE) takes its write lock and opens the transaction,
+    so a later savepoint nests inside it. Changes to one cart and its checkout queue up on
+    this lock instead of racing.
+    """
+    db.session.flush()
+    now = utcnow()
+    db.session.execute(update(Cart).where(Cart.id == cart.id).values(updated_at=now))
+    db.session.flush()
+    return cart
+
+
+def _touch(cart: Cart) -> None:
+    """Mark the cart as used now (a line changed), so age-based purging spares it."""
+    cart.updated_at = utcnow()
+
+
+def _item(cart: Cart, item_id: int) -> CartItem:
+    """One line of this cart.
 
     Raises:
-        NotFound: no such line in this user's cart (another user's line included).
+        NotFound: no such line in this cart (another cart's line included).
     """
-    item = db.session.scalar(
-        select(CartItem)
-        .join(Cart, Cart.id == CartItem.cart_id)
-        .where(CartItem.id == item_id, Cart.user_id == user_id)
-    )
+    item = db.session.scalar(select(CartItem).where(CartItem.id == item_id, CartItem.cart_id == cart.id))
     if item is None:
-        raise NotFound("No such item in your cart.")
+        raise NotFound("That item is no longer in your cart.")
     return item
 
 
-def add_item(user_id: int, sku: str, quantity) -> CartItem:
-    """Add ``quantity`` of the product ``sku`` to the user's cart (adds to an existing line).
+# --- Changing a cart ----------------------------------------------------------------------------
+
+
+def add_item(cart: Cart, sku: str, quantity) -> CartItem:
+    """Add ``quantity`` of the product ``sku`` to the cart (adds to an existing line; flushes).
 
     The line remembers the current price as the price the shopper saw.
 
@@ -78,7 +110,7 @@ def add_item(user_id: int, sku: str, quantity) -> CartItem:
     """
     quantity = check_quantity(quantity)
     product = product_for_sku(sku)
-    cart = get_cart(user_id, create=True, lock=True)
+    lock_cart(cart)
     item = db.session.scalar(
         select(CartItem).where(CartItem.cart_id == cart.id, CartItem.product_id == product.id)
     )
@@ -93,54 +125,68 @@ def add_item(user_id: int, sku: str, quantity) -> CartItem:
     else:
         item.quantity = total
         item.seen_price_cents = product.price_cents
+    _touch(cart)
     db.session.flush()
     return item
 
 
-def update_item(user_id: int, item_id: int, quantity) -> CartItem | None:
-    """Set a line's quantity; 0 removes the line (returns None).
+def update_item(cart: Cart, item_id: int, quantity) -> CartItem | None:
+    """Set a line's quantity; 0 removes the line (returns None). Flushes.
 
     Raises:
         ValidationFailed: bad quantity.
-        NotFound: not the user's line.
+        NotFound: not a line of this cart.
         OutOfStock: more than the stock.
     """
     quantity = check_quantity(quantity, allow_zero=True)
-    item = _user_item(user_id, item_id)
+    item = _item(cart, item_id)
     if quantity == 0:
-        db.session.delete(item)
-        db.session.flush()
+        remove_item(cart, item_id)
         return None
     ensure_stock(item.product, quantity)
     item.quantity = quantity
+    _touch(cart)
     db.session.flush()
     return item
 
 
-def remove_item(user_id: int, item_id: int) -> None:
-    """Remove one line from the user's cart.
+def remove_item(cart: Cart, item_id: int) -> None:
+    """Remove one line from the cart (flushes).
 
     Raises:
-        NotFound: not the user's line.
+        NotFound: not a line of this cart.
     """
-    db.session.delete(_user_item(user_id, item_id))
+    db.session.delete(_item(cart, item_id))
+    _touch(cart)
     db.session.flush()
 
 
-def clear_cart(user_id: int) -> None:
-    """Remove every line of the user's cart."""
-    cart = get_cart(user_id)
-    if cart is not None:
-        db.session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))
-        db.session.expire(cart, ["items"])
+def clear_cart(cart: Cart) -> None:
+    """Remove every line of the cart (flushes)."""
+    db.session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))
+    db.session.expire(cart, ["items"])
+    _touch(cart)
+    db.session.flush()
 
 
-def review_user_cart(user_id: int, acknowledge: bool = False) -> CartView:
-    """The user's cart re-checked against current price and stock (see :func:`review_lines`).
+def cart_quantity(cart: Cart | None) -> int:
+    """Total units in the cart (0 for no cart), read with one aggregate query."""
+    if cart is None:
+        return 0
+    return sum(db.session.scalars(select(CartItem.quantity).where(CartItem.cart_id == cart.id)))
 
-    With ``acknowledge`` the stored lines are updated (flush; the caller commits).
+
+# --- Reviewing ------------------------------------------------------------------------------------
+
+
+def review_cart(cart: Cart | None, acknowledge: bool = False) -> CartView:
+    """The cart re-checked against current price and stock (see :func:`review_lines`).
+
+    Args:
+        cart: the cart, or None (an empty view).
+        acknowledge: store the lines as the shopper now sees them (prices seen, quantities
+            lowered to the stock, lines no longer sold dropped; flushes, the caller commits).
     """
-    cart = get_cart(user_id)
     if cart is None:
         return CartView([], [])
     items = db.session.scalars(
@@ -152,165 +198,107 @@ def review_user_cart(user_id: int, acknowledge: bool = False) -> CartView:
     lines = [CartLine(i.id, i.product, i.quantity, i.seen_price_cents) for i in items]
     kept, notices = review_lines(lines, acknowledge)
     if acknowledge:
-        by_id = {line.id: line for line in kept}
-        for item in items:
-            line = by_id.get(item.id)
-            if line is None:
-                db.session.delete(item)
-            elif (item.quantity, item.seen_price_cents) != (line.quantity, line.seen_price_cents):
-                item.quantity = line.quantity
-                item.seen_price_cents = line.seen_price_cents
-        db.session.flush()
+        _store_review(items, kept)
     return CartView(kept, notices)
 
 
-def merge_guest_cart(user_id: int, guest_cart: dict, seen_prices: dict | None = None) -> list[str]:
-    """Merge a guest's session cart into the account's cart after login.
+def _store_review(items: list[CartItem], kept: list[CartLine]) -> None:
+    """Write reviewed lines back: dropped lines deleted, changed quantities and prices set."""
+    by_id = {line.id: line for line in kept}
+    for item in items:
+        line = by_id.get(item.id)
+        if line is None:
+            db.session.delete(item)
+        elif (item.quantity, item.seen_price_cents) != (line.quantity, line.seen_price_cents):
+            item.quantity = line.quantity
+            item.seen_price_cents = line.seen_price_cents
+    db.session.flush()
+
+
+# --- Merging on login ---------------------------------------------------------------------------
+
+
+def merge_carts(source: Cart, target: Cart) -> list[str]:
+    """Move a guest's cart into the account's cart after login, then delete the guest cart.
 
     Policy: quantities are added to the account's lines and capped at the stock (and at
-    ``MAX_CART_QUANTITY``); products no longer on sale or sold out are left out.
+    ``MAX_CART_QUANTITY``); products no longer on sale or sold out are left out. The price
+    the guest saw travels with a new line.
 
-    Args:
-        guest_cart: ``{"<product_id>": quantity}`` as kept in the session; junk is ignored.
-        seen_prices: optional ``{"<product_id>": cents}`` the guest saw.
     Returns:
-        Human messages saying what changed, for the login view to flash.
+        Human messages saying what changed, for the login page to flash (empty when the
+        guest cart was empty).
     """
-    entries = clean_guest_items(guest_cart)
-    if not entries:
-        return []
-    seen_prices = seen_prices or {}
-    cart = get_cart(user_id, create=True, lock=True)
+    lock_cart(target)
+    incoming = db.session.scalars(
+        select(CartItem)
+        .where(CartItem.cart_id == source.id)
+        .options(selectinload(CartItem.product))
+        .order_by(CartItem.product_id)
+    ).all()
     existing = {
-        i.product_id: i for i in db.session.scalars(select(CartItem).where(CartItem.cart_id == cart.id)).all()
-    }
-    products = {
-        p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(list(entries)))).all()
+        i.product_id: i for i in db.session.scalars(select(CartItem).where(CartItem.cart_id == target.id))
     }
     messages: list[str] = []
-    merged = 0
-    for product_id, qty in sorted(entries.items()):
-        product = products.get(product_id)
-        if product is None or not product.is_active:
-            name = product.name if product else "A product"
-            messages.append(f"{name} from your earlier cart is no longer sold and was not added.")
-            continue
-        item = existing.get(product_id)
-        before = item.quantity if item else 0
-        wanted = before + qty
-        limit = min(product.stock, max_quantity())
-        if limit <= before:
-            if product.stock == 0:
-                messages.append(f"{product.name} is sold out and was not added to your cart.")
-            else:
-                messages.append(f"Only {product.stock} left of {product.name}: your cart keeps {before}.")
-            continue
-        final = min(wanted, limit)
-        if final < wanted:
-            messages.append(f"Only {limit} of {product.name} can be ordered: your cart now has {final}.")
-        elif item is not None:
-            messages.append(f"{product.name}: quantities combined ({before} + {qty} = {final}).")
-        if item is None:
-            seen = int_or_none(seen_prices.get(str(product_id)))
-            db.session.add(
-                CartItem(
-                    cart_id=cart.id,
-                    product_id=product_id,
-                    quantity=final,
-                    seen_price_cents=seen if seen is not None else product.price_cents,
-                )
-            )
-        else:
-            item.quantity = final
-        merged += 1
+    merged = sum(_merge_line(line, existing.get(line.product_id), target, messages) for line in incoming)
     if merged:
         noun = "product" if merged == 1 else "products"
         messages.insert(0, f"{merged} {noun} from before you logged in were added to your cart.")
+        _touch(target)
+    db.session.delete(source)
     db.session.flush()
     return messages
 
 
-# --- A guest's cart (plain dicts kept in the session by the view) ---------------------------
+def _merge_line(line: CartItem, item: CartItem | None, target: Cart, messages: list[str]) -> bool:
+    """Merge one guest line into the account's line for the same product (or a new one).
 
-
-def guest_add(items: dict, prices: dict, sku: str, quantity) -> tuple[dict, dict, Product]:
-    """Add to a guest cart. Returns new ``(items, prices, product)`` dicts for the session.
-
-    Raises:
-        ValidationFailed / NotFound / OutOfStock: as :func:`add_item`.
+    Appends what happened to ``messages``; returns True when the account's cart changed.
     """
-    quantity = check_quantity(quantity)
-    product = product_for_sku(sku)
-    items, prices = dict(items or {}), dict(prices or {})
-    key = str(product.id)
-    already = int_or_none(items.get(key)) or 0
-    total = check_quantity(already + quantity)
-    ensure_stock(product, total, already)
-    items[key] = total
-    prices[key] = product.price_cents
-    return items, prices, product
+    product = line.product
+    if not product.is_active:
+        messages.append(f"{product.name} from your earlier cart is no longer sold and was not added.")
+        return False
+    before = item.quantity if item else 0
+    wanted = before + line.quantity
+    limit = min(product.stock, max_quantity())
+    if limit <= before:
+        if product.stock == 0:
+            messages.append(f"{product.name} is sold out and was not added to your cart.")
+        else:
+            messages.append(f"Only {product.stock} left of {product.name}: your cart keeps {before}.")
+        return False
+    final = min(wanted, limit)
+    if final < wanted:
+        messages.append(f"Only {limit} of {product.name} can be ordered: your cart now has {final}.")
+    elif item is not None:
+        messages.append(f"{product.name}: quantities combined ({before} + {line.quantity} = {final}).")
+    if item is None:
+        db.session.add(
+            CartItem(
+                cart_id=target.id,
+                product_id=product.id,
+                quantity=final,
+                seen_price_cents=line.seen_price_cents,
+            )
+        )
+    else:
+        item.quantity = final
+    return True
 
 
-def guest_update(items: dict, prices: dict, product_id: int, quantity) -> tuple[dict, dict]:
-    """Set a guest line's quantity (0 removes it). Returns new ``(items, prices)``.
-
-    Raises:
-        ValidationFailed: bad quantity.
-        NotFound: the product is not in the guest's cart.
-        OutOfStock: more than the stock.
-    """
-    quantity = check_quantity(quantity, allow_zero=True)
-    items, prices = dict(items or {}), dict(prices or {})
-    key = str(product_id)
-    if key not in items:
-        raise NotFound("No such item in your cart.")
-    if quantity == 0:
-        return guest_remove(items, prices, product_id)
-    product = db.session.get(Product, product_id)
-    if product is None:
-        raise NotFound("No such item in your cart.")
-    ensure_stock(product, quantity)
-    items[key] = quantity
-    return items, prices
+# --- Housekeeping -------------------------------------------------------------------------------
 
 
-def guest_remove(items: dict, prices: dict, product_id: int) -> tuple[dict, dict]:
-    """Remove a guest line. Returns new ``(items, prices)``.
-
-    Raises:
-        NotFound: the product is not in the guest's cart.
-    """
-    items, prices = dict(items or {}), dict(prices or {})
-    key = str(product_id)
-    if key not in items:
-        raise NotFound("No such item in your cart.")
-    items.pop(key)
-    prices.pop(key, None)
-    return items, prices
-
-
-def review_guest_cart(items: dict, prices: dict, acknowledge: bool = False) -> tuple[CartView, dict, dict]:
-    """A guest cart re-checked against current price and stock (see :func:`review_lines`).
+def purge_guest_carts(older_than: timedelta) -> int:
+    """Delete guest carts untouched for longer than ``older_than`` (their lines go with them).
 
     Returns:
-        ``(view, items, prices)``: the dicts as they should be stored back in the session.
+        How many carts were deleted. Customers' carts are never purged.
     """
-    entries = clean_guest_items(items)
-    prices = prices or {}
-    products = (
-        {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(list(entries)))).all()}
-        if entries
-        else {}
-    )
-    lines = []
-    for pid, qty in entries.items():
-        product = products.get(pid)
-        if product is None:
-            continue  # deleted from the catalog
-        seen = int_or_none(prices.get(str(pid)))
-        lines.append(CartLine(pid, product, qty, seen if seen is not None else product.price_cents))
-    kept, notices = review_lines(lines, acknowledge)
-    if acknowledge:
-        items = {str(line.id): line.quantity for line in kept}
-        prices = {str(line.id): line.seen_price_cents for line in kept}
-    return CartView(kept, notices), items, prices
+    cutoff = utcnow() - older_than
+    stale = select(Cart.id).where(Cart.user_id.is_(None), Cart.updated_at < cutoff)
+    # Lines first: SQLite only cascades with foreign keys on, and this must not depend on it.
+    db.session.execute(delete(CartItem).where(CartItem.cart_id.in_(stale)))
+    result = db.session.execute(delete(Cart).where(Cart.user_id.is_(None), Cart.updated_at < cutoff))
+    return result.rowcount or 0

@@ -1,6 +1,5 @@
-"""Cart building blocks shared by the account cart and the guest cart: quantity and stock
-checks, the reviewed line/cart view objects, and the re-check of lines against the
-catalog's current status, price and stock.
+"""Cart building blocks: quantity and stock checks, the reviewed line and cart view
+objects, and the re-check of lines against the catalog's current status, price and stock.
 """
 
 from __future__ import annotations
@@ -84,7 +83,7 @@ def ensure_stock(product: Product, wanted: int, already: int = 0) -> None:
 class CartLine:
     """One cart line as shown to the shopper.
 
-    ``id`` is the :class:`CartItem` id for an account's cart and the product id for a guest's.
+    ``id`` is the :class:`CartItem` id.
     Money in cents; ``notices`` says what changed since the shopper last looked.
     """
 
@@ -184,26 +183,3 @@ def review_lines(lines: list[CartLine], acknowledge: bool) -> tuple[list[CartLin
             notices.extend(line.notices)
         kept.append(line)
     return kept, notices
-
-
-# --- Session cart data ---------------------------------------------------------------------
-
-
-def int_or_none(value) -> int | None:
-    """``int(value)`` or None if it is not an integer."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def clean_guest_items(guest_cart) -> dict[int, int]:
-    """``{product_id: quantity}`` from a session cart, dropping anything malformed."""
-    out: dict[int, int] = {}
-    if not isinstance(guest_cart, dict):
-        return out
-    for key, qty in guest_cart.items():
-        pid, qty = int_or_none(key), int_or_none(qty)
-        if pid is not None and qty is not None and qty > 0:
-            out[pid] = min(qty, max_quantity())
-    return out

@@ -25,6 +25,7 @@ from datetime import timedelta
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from shop.catalog import stock
 from shop.catalog.models import Product
@@ -33,8 +34,9 @@ from shop.exceptions import Conflict, OutOfStock, ValidationFailed
 from shop.extensions import db
 from shop.orders import cart as carts
 from shop.orders import payments, services
-from shop.orders.models import CartItem, IdempotencyKey, Order, OrderLine
+from shop.orders.models import Cart, CartItem, IdempotencyKey, Order, OrderLine
 from shop.orders.schemas import clean_address
+from shop.transaction import is_unique_clash
 
 _TOKEN_SALT = "shop.checkout-token"
 CHECKOUT_TOKEN_MAX_AGE = 24 * 3600
@@ -148,43 +150,26 @@ def purge_idempotency_keys() -> int:
     return result.rowcount or 0
 
 
-def is_unique_clash(exc: Exception, constraint: str, table_columns: str) -> bool:
-    """True if an IntegrityError is the named unique constraint failing.
-
-    Args:
-        constraint: the constraint name PostgreSQL reports (e.g. ``uq_orders_number``).
-        table_columns: how SQLite names it (e.g. ``orders.number``).
-    """
-    text = str(getattr(exc, "orig", exc))
-    return constraint in text or f"UNIQUE constraint failed: {table_columns}" in text
-
-
 # --- Placing the order --------------------------------------------------------------------------
 
 
-def _wanted_from_account(user_id: int) -> list[_Wanted]:
-    """The account cart's lines (the cart row is locked first, so one checkout at a time)."""
-    cart = carts.get_cart(user_id, lock=True)
+def _wanted(cart: Cart | None) -> list[_Wanted]:
+    """The cart's lines with their products read afresh, in product-id order.
+
+    The cart row is locked first, so checkouts of one cart (a double submit) queue up; the
+    fixed product order means two checkouts never wait on each other's stock in a circle.
+    """
     if cart is None:
         return []
+    carts.lock_cart(cart)
     rows = db.session.execute(
         select(Product, CartItem.quantity)
         .join(CartItem, CartItem.product_id == Product.id)
         .where(CartItem.cart_id == cart.id)
+        .order_by(Product.id)
         .execution_options(populate_existing=True)
     ).all()
     return [_Wanted(p, q) for p, q in rows]
-
-
-def _wanted_from_guest(guest_items: dict) -> list[_Wanted]:
-    """A session cart's lines."""
-    entries = carts.clean_guest_items(guest_items)
-    if not entries:
-        return []
-    products = db.session.scalars(
-        select(Product).where(Product.id.in_(list(entries))).execution_options(populate_existing=True)
-    ).all()
-    return [_Wanted(p, entries[p.id]) for p in products]
 
 
 def _existing_for(number: str, user_id: int | None, email: str) -> Order | None:
@@ -204,53 +189,15 @@ def _existing_for(number: str, user_id: int | None, email: str) -> Order | None:
     return order
 
 
-def place_order(
-    *,
-    user_id: int | None,
-    email: str,
-    shipping_address: dict,
-    payment_provider: str | None = None,
-    guest_items: dict | None = None,
-    order_number: str | None = None,
-    expected_total_cents: int | None = None,
-) -> CheckoutResult:
-    """Place an order from a cart in the caller's transaction (flushes; caller commits).
+def _check_lines(wanted: list[_Wanted]) -> None:
+    """Every line can be had: the product is on sale and has the stock.
 
-    Args:
-        user_id: the shopper's account (its cart is used), or None for a guest.
-        email: where the confirmation goes (the account's address for signed-in shoppers).
-        shipping_address: ``{name, line1, line2?, city, region?, postal_code, country}``.
-        payment_provider: an enabled provider name (None: the default).
-        guest_items: a guest's session cart ``{"<product_id>": quantity}`` (guests only).
-        order_number: a number pre-drawn by a checkout token; an order that already has it
-            is returned with ``created=False``.
-        expected_total_cents: refuse if the total is no longer what the shopper saw.
-    Returns:
-        :class:`CheckoutResult`. The account's cart is emptied; a guest's session cart is
-        the caller's to clear.
     Raises:
-        ValidationFailed: bad address, e-mail or provider (422).
-        Conflict: empty cart, or the total changed (409).
-        OutOfStock: a product is no longer sold or has too little stock left (409), naming it.
-        sqlalchemy.exc.IntegrityError: a concurrent request used the same order number;
-            the caller rolls back and looks the order up.
+        Conflict: no lines (an empty cart).
+        OutOfStock: the first line that cannot be had, naming the product.
     """
-    provider = payments.get_provider(payment_provider)
-    address = clean_address(shipping_address)
-    email = (email or "").strip().lower()
-    if "@" not in email or len(email) > 254:
-        raise ValidationFailed(
-            "A valid e-mail address is needed.", {"email": ["Enter a valid e-mail address."]}
-        )
-
-    wanted = _wanted_from_account(user_id) if user_id is not None else _wanted_from_guest(guest_items or {})
-    if order_number is not None:
-        existing = _existing_for(order_number, user_id, email)
-        if existing is not None:
-            return CheckoutResult(existing, created=False)
     if not wanted:
         raise Conflict("Your cart is empty.", {"cart": ["Add something to your cart first."]})
-    wanted.sort(key=lambda w: w.product.id)  # fixed lock order: no deadlocks between checkouts
     for w in wanted:
         if not w.product.is_active:
             raise OutOfStock(
@@ -264,13 +211,103 @@ def place_order(
                 {"stock": [f"{w.product.sku}: only {left} left."]},
             )
 
-    subtotal = sum(w.product.price_cents * w.quantity for w in wanted)
-    shipping = 0
-    if expected_total_cents is not None and expected_total_cents != subtotal + shipping:
+
+def _check_total(total_cents: int, expected_total_cents: int | None) -> None:
+    """The total is still what the shopper saw (when they said what they saw).
+
+    Raises:
+        Conflict: it changed.
+    """
+    if expected_total_cents is not None and expected_total_cents != total_cents:
         raise Conflict(
             "Prices changed since you opened checkout; please review the new total and confirm again.",
-            {"expected_total_cents": [f"The total is now {subtotal + shipping}."]},
+            {"expected_total_cents": [f"The total is now {total_cents}."]},
         )
+
+
+def _claim_number(order: Order) -> Order | None:
+    """Insert the order, claiming its unique number; None if a concurrent checkout with the
+    same token claimed it first (the insert is undone to a savepoint, the rest stays)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(order)
+            db.session.flush()
+    except IntegrityError as exc:
+        if not is_unique_clash(exc, "uq_orders_number", "orders.number"):
+            raise
+        return None
+    return order
+
+
+def _take_stock(order: Order, wanted: list[_Wanted], actor_id: int | None) -> None:
+    """Allocate each line's stock (a conditional UPDATE and a ledger row) and snapshot the
+    line's SKU, name and unit price into the order.
+
+    Raises:
+        OutOfStock: stock went between reading and taking it.
+    """
+    for w in wanted:
+        stock.allocate(w.product.id, w.quantity, order.id, actor_id=actor_id, sku=w.product.name)
+        db.session.add(
+            OrderLine(
+                order_id=order.id,
+                product_id=w.product.id,
+                sku=w.product.sku,
+                name=w.product.name[:500],
+                unit_price_cents=w.product.price_cents,
+                quantity=w.quantity,
+            )
+        )
+
+
+def _start_payment(order: Order, provider) -> None:
+    """Hand the order to its payment provider; an instant payment marks it paid."""
+    outcome = provider.start(order)
+    if outcome.reference:
+        order.payment_reference = outcome.reference
+    if outcome.paid:
+        services.transition_order(order.id, "paid", None, outcome.note)
+
+
+def place_order(
+    *,
+    cart: Cart | None,
+    user_id: int | None,
+    email: str,
+    shipping_address: dict,
+    payment_provider: str | None = None,
+    order_number: str | None = None,
+    expected_total_cents: int | None = None,
+) -> CheckoutResult:
+    """Place an order from a cart in the caller's transaction (flushes; caller commits).
+
+    Args:
+        cart: the shopper's cart (a guest's or a customer's); None is an empty cart.
+        user_id: the shopper's account, or None for a guest.
+        email: where the confirmation goes (the account's address for signed-in shoppers).
+        shipping_address: ``{name, line1, line2?, city, region?, postal_code, country}``.
+        payment_provider: an enabled provider name (None: the default).
+        order_number: a number pre-drawn by a checkout token; an order that already has it
+            is returned with ``created=False`` (a double submit or a reload).
+        expected_total_cents: refuse if the total is no longer what the shopper saw.
+    Returns:
+        :class:`CheckoutResult`; the cart is emptied when the order is created.
+    Raises:
+        ValidationFailed: bad address, e-mail or provider (422).
+        Conflict: empty cart, the total changed, or the token is another shopper's (409).
+        OutOfStock: a product is no longer sold or has too little stock left (409), naming it.
+    """
+    provider = payments.get_provider(payment_provider)
+    address = clean_address(shipping_address)
+    email = _clean_email(email)
+    wanted = _wanted(cart)
+    if order_number is not None:
+        existing = _existing_for(order_number, user_id, email)
+        if existing is not None:
+            return CheckoutResult(existing, created=False)
+    _check_lines(wanted)
+    subtotal, shipping = sum(w.product.price_cents * w.quantity for w in wanted), 0
+    _check_total(subtotal + shipping, expected_total_cents)
     order = Order(
         number=order_number or services.new_order_number(),
         user_id=user_id,
@@ -283,55 +320,68 @@ def place_order(
         shipping_address=address,
         payment_provider=provider.name,
     )
-    db.session.add(order)
-    db.session.flush()  # the unique number is claimed here: a second submit waits or fails
-
-    for w in wanted:
-        # Re-checked by the conditional UPDATE: stock may have gone since we read it.
-        stock.allocate(w.product.id, w.quantity, order.id, actor_id=user_id, sku=w.product.name)
-        db.session.add(
-            OrderLine(
-                order_id=order.id,
-                product_id=w.product.id,
-                sku=w.product.sku,
-                name=w.product.name[:500],
-                unit_price_cents=w.product.price_cents,
-                quantity=w.quantity,
-            )
-        )
+    if _claim_number(order) is None:
+        return _placed_meanwhile(order.number, user_id, email)
+    _take_stock(order, wanted, user_id)
     services.record_event(order, None, "pending_payment", user_id, "Order placed.")
-
-    outcome = provider.start(order)
-    if outcome.reference:
-        order.payment_reference = outcome.reference
-    if outcome.paid:
-        services.transition_order(order.id, "paid", None, outcome.note)
-    if user_id is not None:
-        carts.clear_cart(user_id)
-    db.session.flush()
+    _start_payment(order, provider)
+    carts.clear_cart(cart)
     return CheckoutResult(services.get_order(order.id), created=True)
 
 
-def place_api_order(user_id: int, email: str, body: dict, idempotency_key: str | None) -> CheckoutResult:
-    """Place an order for ``POST /api/v1/orders`` honouring an optional Idempotency-Key.
-
-    The key row is inserted before anything else, in the same transaction as the order,
-    so a concurrent request with the same key waits on the unique constraint and then
-    fails with IntegrityError (the caller rolls back and calls :func:`find_idempotent_order`).
+def _clean_email(email: str) -> str:
+    """The confirmation address, trimmed and lower-cased.
 
     Raises:
-        as :func:`place_order` and :func:`find_idempotent_order`.
+        ValidationFailed: not an e-mail address (no ``@``, or over 254 characters).
     """
+    email = (email or "").strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise ValidationFailed(
+            "A valid e-mail address is needed.", {"email": ["Enter a valid e-mail address."]}
+        )
+    return email
+
+
+def _placed_meanwhile(number: str, user_id: int | None, email: str) -> CheckoutResult:
+    """The order a concurrent submit of the same checkout form placed first.
+
+    Raises:
+        Conflict: it is not visible yet, or not this shopper's.
+    """
+    existing = _existing_for(number, user_id, email)
+    if existing is None:
+        raise Conflict("Your order could not be placed just now; please try again.")
+    return CheckoutResult(existing, created=False)
+
+
+def place_api_order(user_id: int, email: str, body: dict, idempotency_key: str | None) -> CheckoutResult:
+    """Place an order for ``POST /api/v1/orders`` from the user's cart, honouring an optional
+    Idempotency-Key.
+
+    The key row is inserted before anything else, in the same transaction as the order, so
+    a concurrent request with the same key waits on the unique constraint; when the first
+    commits, this one answers with the first's order (the insert is undone to a savepoint).
+
+    Raises:
+        as :func:`place_order` and :func:`find_idempotent_order`; Conflict when a request
+        with the same key is still being processed.
+    """
+    cart = carts.get_user_cart(user_id)
     claim = None
-    if idempotency_key is not None:
+    if idempotency_key is not None and cart is not None:
+        # The cart's lock comes first: one checkout of this cart at a time, and the
+        # key's savepoint then nests inside an open transaction (SQLite).
+        carts.lock_cart(cart)
         fingerprint = request_fingerprint(body)
         existing = find_idempotent_order(user_id, idempotency_key, fingerprint)
         if existing is not None:
             return CheckoutResult(existing, created=False)
-        claim = IdempotencyKey(user_id=user_id, key=idempotency_key, request_hash=fingerprint)
-        db.session.add(claim)
-        db.session.flush()
+        claim = _claim_key(user_id, idempotency_key, fingerprint)
+        if claim is None:
+            return _replayed(user_id, idempotency_key, fingerprint)
     result = place_order(
+        cart=cart,
         user_id=user_id,
         email=email,
         shipping_address=body["shipping_address"],
@@ -342,3 +392,30 @@ def place_api_order(user_id: int, email: str, body: dict, idempotency_key: str |
         claim.order_id = result.order.id
         db.session.flush()
     return result
+
+
+def _claim_key(user_id: int, key: str, fingerprint: str) -> IdempotencyKey | None:
+    """Insert the key's row; None if a concurrent request with the same key inserted it first."""
+    claim = IdempotencyKey(user_id=user_id, key=key, request_hash=fingerprint)
+    try:
+        with db.session.begin_nested():
+            db.session.add(claim)
+            db.session.flush()
+    except IntegrityError as exc:
+        if not is_unique_clash(exc, "uq_idempotency_keys_user_key", "idempotency_keys.user_id"):
+            raise
+        return None
+    return claim
+
+
+def _replayed(user_id: int, key: str, fingerprint: str) -> CheckoutResult:
+    """The order a concurrent request with the same key placed.
+
+    Raises:
+        Conflict: that request has not finished (or placed nothing).
+        ValidationFailed: it had a different body.
+    """
+    order = find_idempotent_order(user_id, key, fingerprint)
+    if order is None:
+        raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
+    return CheckoutResult(order, created=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 
 from shop.cli import shop_cli
@@ -39,3 +41,23 @@ def purge_idempotency_keys() -> None:
     count = purge()
     db.session.commit()
     click.echo(f"Deleted {count} expired idempotency keys.")
+
+
+@shop_cli.command("purge-carts")
+@click.option(
+    "--older-than-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Age in days of the guest carts to delete (default: GUEST_CART_MAX_AGE, 30 days).",
+)
+def purge_carts(older_than_days: int | None) -> None:
+    """Delete guest carts nobody touched for GUEST_CART_MAX_AGE (customers' carts stay)."""
+    from flask import current_app
+
+    from shop.extensions import db
+    from shop.orders.cart import purge_guest_carts
+
+    age = timedelta(days=older_than_days) if older_than_days else current_app.config["GUEST_CART_MAX_AGE"]
+    count = purge_guest_carts(age)
+    db.session.commit()
+    click.echo(f"Deleted {count} guest carts untouched for {age.days} days or more.")

@@ -26,18 +26,32 @@ ORDER_STATUSES = ("pending_payment", "paid", "shipped", "delivered", "cancelled"
 
 
 class Cart(db.Model):
-    """A signed-in user's cart (a guest's cart lives in the session until login)."""
+    """A shopper's cart: a customer's (``user_id``) or a guest's (``token``), never both.
+
+    Every visitor's cart is a row, so every cart operation, the cart page, the API and
+    checkout take one :class:`Cart` (as django-oscar's basket). A guest's cart is found by
+    an unguessable ``token`` kept in the signed session; on login it is merged into the
+    account's cart and deleted. ``updated_at`` moves with every change of a line, so
+    abandoned guest carts can be purged by age (``flask shop purge-carts``).
+    """
 
     __tablename__ = "carts"
+    __table_args__ = (CheckConstraint("(user_id IS NULL) <> (token IS NULL)", name="owner_or_token"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)
 
     items: Mapped[list[CartItem]] = relationship(
         back_populates="cart", cascade="all, delete-orphan", order_by="CartItem.id"
     )
+
+    @property
+    def is_guest(self) -> bool:
+        """True for a guest's cart (no account)."""
+        return self.user_id is None
 
 
 class CartItem(db.Model):

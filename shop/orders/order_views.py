@@ -4,13 +4,12 @@ cancelling while unpaid, and the guest look-up by number and e-mail."""
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from shop.exceptions import NotFound, ShopError
 from shop.extensions import db, limiter
-from shop.orders import bp, payments, services
-from shop.orders.checkout_views import remember_guest_order, visible_order
+from shop.orders import bp, payments, services, visitor
 from shop.orders.forms import GuestLookupForm
+from shop.transaction import unit_of_work
 
 ORDERS_PER_PAGE = 20
 
@@ -18,11 +17,12 @@ ORDERS_PER_PAGE = 20
 @bp.get("/orders")
 def order_list():
     """The signed-in shopper's orders, newest first (guests are sent to the look-up page)."""
-    if not current_user.is_authenticated:
+    user_id = visitor.shopper().user_id
+    if user_id is None:
         return redirect(url_for("orders.guest_lookup"))
     page = request.args.get("page", 1, type=int)
     pagination = db.paginate(
-        services.user_orders(current_user.id), page=max(page, 1), per_page=ORDERS_PER_PAGE, error_out=False
+        services.user_orders(user_id), page=max(page, 1), per_page=ORDERS_PER_PAGE, error_out=False
     )
     return render_template(
         "orders/order_list.html",
@@ -35,7 +35,7 @@ def order_list():
 @bp.get("/orders/<number>")
 def order_detail(number: str):
     """One order: lines, address, payment and its history in plain words."""
-    order = visible_order(number)
+    order = visitor.visible_order(number)
     provider = payments.find_provider(order.payment_provider)
     return render_template(
         "orders/order_detail.html",
@@ -52,12 +52,11 @@ def order_detail(number: str):
 @bp.post("/orders/<number>/cancel")
 def order_cancel(number: str):
     """Cancel one's own order while it waits for payment; the stock goes back."""
-    order = visible_order(number)
+    order = visitor.visible_order(number)
     try:
-        services.cancel_order(order.id, current_user.id if current_user.is_authenticated else None)
-        db.session.commit()
+        with unit_of_work():
+            services.cancel_order(order.id, visitor.shopper().user_id)
     except ShopError as exc:
-        db.session.rollback()
         flash(exc.detail, "danger")
         return redirect(url_for("orders.order_detail", number=number), 303)
     flash(f"Order {number} has been cancelled.", "success")
@@ -80,7 +79,7 @@ def guest_lookup():
         except NotFound as exc:
             flash(exc.detail, "danger")
             return render_template("orders/lookup.html", form=form), 404
-        remember_guest_order(order.number)
+        visitor.remember_order(order.number)
         return redirect(url_for("orders.order_detail", number=order.number), 303)
     status = 422 if form.errors else 200
     return render_template("orders/lookup.html", form=form), status

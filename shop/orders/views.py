@@ -1,73 +1,54 @@
 """Cart pages: show (re-checked against price and stock), add, change quantity, remove.
 
-A guest's cart is kept in the session (``session["cart"]`` quantities and
-``session["cart_prices"]`` seen prices); a signed-in shopper's cart is in the database.
-Checkout and order pages live in ``checkout_views.py`` and ``order_views.py``.
+Every visitor's cart comes from ``orders/visitor.py``; these views never ask who is
+shopping. Checkout and order pages live in ``checkout_views.py`` and ``order_views.py``.
 """
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
-from flask_login import current_user
+from flask import flash, redirect, render_template, request, url_for
 
+from shop.auth.redirects import safe_next_url
 from shop.exceptions import NotFound, ShopError
-from shop.extensions import db
-from shop.orders import bp
+from shop.orders import bp, visitor
 from shop.orders import cart as carts
 from shop.orders.forms import AddToCartForm, CartQuantityForm
 from shop.orders.schemas import COUNTRIES
+from shop.transaction import unit_of_work
+from shop.webforms import first_error
 
 
 @bp.app_context_processor
 def _order_template_helpers() -> dict:
-    """``country_name(code)`` for address blocks on shopper and staff pages."""
-    return {"country_name": lambda code: COUNTRIES.get(code or "", code or "")}
+    """``cart_count()`` for the navigation bar and ``country_name(code)`` for addresses."""
+    return {
+        "cart_count": visitor.cart_count,
+        "country_name": lambda code: COUNTRIES.get(code or "", code or ""),
+    }
 
 
-def guest_cart() -> tuple[dict, dict]:
-    """The guest's session cart: ``(quantities, seen_prices)`` keyed by product id text."""
-    return dict(session.get("cart") or {}), dict(session.get("cart_prices") or {})
+@bp.before_app_request
+def _new_visit() -> None:
+    """Each request resolves the visitor's cart afresh (``g`` can outlive a request)."""
+    visitor.forget_cart()
 
 
-def save_guest_cart(items: dict, prices: dict) -> None:
-    """Store the guest's session cart."""
-    session["cart"] = items
-    session["cart_prices"] = prices
+def _back_to_cart():
+    """Redirect (303) to the cart page."""
+    return redirect(url_for("orders.cart"), 303)
 
 
-def current_cart_view(acknowledge: bool = True) -> carts.CartView:
-    """The visitor's cart re-checked against price and stock; stores the updates."""
-    if current_user.is_authenticated:
-        view = carts.review_user_cart(current_user.id, acknowledge=acknowledge)
-        db.session.commit()
-        return view
-    items, prices = guest_cart()
-    view, items, prices = carts.review_guest_cart(items, prices, acknowledge=acknowledge)
-    if acknowledge:
-        save_guest_cart(items, prices)
-    return view
-
-
-def _safe_next(default: str) -> str:
-    """A same-site relative path from the form's ``next`` field, else ``default``."""
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
-
-
-def _form_errors(form) -> str:
-    """The first error of a form as one sentence."""
-    for field, errors in form.errors.items():
-        label = getattr(getattr(form, field, None), "label", None)
-        return f"{label.text if label else field}: {errors[0]}"
-    return "Please check the form."
+def _stale_line(exc: NotFound):
+    """A line that is not in the visitor's cart: the cart page, answered 404, says so."""
+    flash(exc.detail, "info")
+    view = visitor.current_cart_view(acknowledge=False)
+    return render_template("orders/cart.html", view=view, form=CartQuantityForm()), 404
 
 
 @bp.get("/cart")
 def cart():
     """The cart, every line re-checked against current price and stock."""
-    view = current_cart_view(acknowledge=True)
+    view = visitor.current_cart_view(acknowledge=True)
     return render_template("orders/cart.html", view=view, form=CartQuantityForm())
 
 
@@ -75,25 +56,19 @@ def cart():
 def cart_add():
     """Add ``quantity`` of ``sku`` (form), then back to the cart with a message."""
     form = AddToCartForm()
+    back = safe_next_url(request.form.get("next")) or url_for("orders.cart")
     if not form.validate_on_submit():
-        flash(_form_errors(form), "danger")
-        return redirect(_safe_next(url_for("orders.cart")), 303)
+        flash(first_error(form), "danger")
+        return redirect(back, 303)
     try:
-        if current_user.is_authenticated:
-            item = carts.add_item(current_user.id, form.sku.data, form.quantity.data)
+        with unit_of_work():
+            item = carts.add_item(visitor.current_cart(create=True), form.sku.data, form.quantity.data)
             name, total = item.product.name, item.quantity
-            db.session.commit()
-        else:
-            items, prices = guest_cart()
-            items, prices, product = carts.guest_add(items, prices, form.sku.data, form.quantity.data)
-            save_guest_cart(items, prices)
-            name, total = product.name, items[str(product.id)]
     except ShopError as exc:
-        db.session.rollback()
         flash(exc.detail, "danger")
-        return redirect(_safe_next(url_for("orders.cart")), 303)
+        return redirect(back, 303)
     flash(f"Added {form.quantity.data} × {name} to your cart (now {total}).", "success")
-    return redirect(url_for("orders.cart"), 303)
+    return _back_to_cart()
 
 
 @bp.post("/cart/items/<int:item_id>")
@@ -101,50 +76,39 @@ def cart_update(item_id: int):
     """Change a line's quantity (0 removes it)."""
     form = CartQuantityForm()
     if not form.validate_on_submit():
-        flash(_form_errors(form), "danger")
-        return redirect(url_for("orders.cart"), 303)
+        flash(first_error(form), "danger")
+        return _back_to_cart()
     try:
-        if current_user.is_authenticated:
-            carts.update_item(current_user.id, item_id, form.quantity.data)
-            db.session.commit()
-        else:
-            items, prices = carts.guest_update(*guest_cart(), item_id, form.quantity.data)
-            save_guest_cart(items, prices)
-    except NotFound:
-        if current_user.is_authenticated:
-            raise  # a line id that is not in the account's cart: 404, like any other user's resource
-        flash("That item is no longer in your cart.", "info")  # a guest's stale page
-        return redirect(url_for("orders.cart"), 303)
+        with unit_of_work():
+            carts.update_item(_cart_or_not_found(), item_id, form.quantity.data)
+    except NotFound as exc:
+        return _stale_line(exc)
     except ShopError as exc:
-        db.session.rollback()
         flash(exc.detail, "danger")
-        return redirect(url_for("orders.cart"), 303)
+        return _back_to_cart()
     flash("Item removed from your cart." if form.quantity.data == 0 else "Quantity updated.", "success")
-    return redirect(url_for("orders.cart"), 303)
+    return _back_to_cart()
 
 
 @bp.post("/cart/items/<int:item_id>/remove")
 def cart_remove(item_id: int):
     """Remove a line from the cart (CSRF is checked for every POST by CSRFProtect)."""
     try:
-        if current_user.is_authenticated:
-            carts.remove_item(current_user.id, item_id)
-            db.session.commit()
-        else:
-            save_guest_cart(*carts.guest_remove(*guest_cart(), item_id))
-    except NotFound:
-        if current_user.is_authenticated:
-            raise  # a line id that is not in the account's cart: 404
-        flash("That item is no longer in your cart.", "info")  # a guest's stale page
-        return redirect(url_for("orders.cart"), 303)
-    except ShopError as exc:
-        db.session.rollback()
-        flash(exc.detail, "danger")
-        return redirect(url_for("orders.cart"), 303)
+        with unit_of_work():
+            carts.remove_item(_cart_or_not_found(), item_id)
+    except NotFound as exc:
+        return _stale_line(exc)
     flash("Item removed from your cart.", "success")
-    return redirect(url_for("orders.cart"), 303)
+    return _back_to_cart()
 
 
-# Checkout and order pages register on ``bp`` when imported.
-from shop.orders import checkout_views as _checkout_views  # noqa: E402,F401
-from shop.orders import order_views as _order_views  # noqa: E402,F401
+def _cart_or_not_found():
+    """The visitor's cart for changing a line.
+
+    Raises:
+        NotFound: the visitor has no cart, so the line cannot be theirs.
+    """
+    cart = visitor.current_cart()
+    if cart is None:
+        raise NotFound("That item is no longer in your cart.")
+    return cart
