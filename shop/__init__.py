@@ -12,8 +12,12 @@ from config import CONFIGS, Config
 #: Modules whose import registers routes on the blueprints.
 ROUTE_MODULES = (
     "shop.admin.views",
+    "shop.admin.orders",
+    "shop.admin.products",
+    "shop.admin.users",
     "shop.auth.api",
     "shop.auth.views",
+    "shop.auth.account",
     "shop.catalog.api",
     "shop.catalog.views",
     "shop.orders.api",

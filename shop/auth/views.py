@@ -6,7 +6,6 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 
 # The account page and its token management register on ``bp`` too.
-from shop.auth import account as _account  # noqa: E402,F401
 from shop.auth import bp, services
 from shop.auth.forms import LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
 from shop.auth.redirects import safe_next_url
