@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-# The account page and its token management register on ``bp`` too.
 from shop.auth import bp, services
 from shop.auth.forms import LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
 from shop.auth.redirects import safe_next_url

@@ -146,40 +146,47 @@ def review_lines(lines: list[CartLine], acknowledge: bool) -> tuple[list[CartLin
     kept: list[CartLine] = []
     notices: list[str] = []
     for line in lines:
-        product = line.product
-        if not product.is_active:
-            msg = (
-                f"{product.name} is no longer sold and was removed from your cart."
-                if acknowledge
-                else f"{product.name} is no longer sold."
+        if not line.product.is_active:
+            msg = f"{line.product.name} is no longer sold" + (
+                " and was removed from your cart." if acknowledge else "."
             )
             line.notices.append(msg)
             notices.append(msg)
             if acknowledge:
                 continue
         else:
-            if line.seen_price_cents != product.price_cents:
-                msg = (
-                    f"The price of {product.name} changed from {_money(line.seen_price_cents)} "
-                    f"to {_money(product.price_cents)}."
-                )
-                line.notices.append(msg)
-                if acknowledge:
-                    line.seen_price_cents = product.price_cents
-            if product.stock == 0:
-                line.notices.append(f"{product.name} is sold out.")
-            elif line.quantity > product.stock:
-                if acknowledge:
-                    line.notices.append(
-                        f"Only {product.stock} left of {product.name}: "
-                        f"quantity changed from {line.quantity} to {product.stock}."
-                    )
-                    line.quantity = product.stock
-                else:
-                    line.notices.append(
-                        f"Only {product.stock} left of {product.name} "
-                        f"(you have {line.quantity} in your cart)."
-                    )
+            _review_price(line, acknowledge)
+            _review_stock(line, acknowledge)
             notices.extend(line.notices)
         kept.append(line)
     return kept, notices
+
+
+def _review_price(line: CartLine, acknowledge: bool) -> None:
+    """Note a price that changed since the shopper saw it (and take it as seen)."""
+    product = line.product
+    if line.seen_price_cents != product.price_cents:
+        line.notices.append(
+            f"The price of {product.name} changed from {_money(line.seen_price_cents)} "
+            f"to {_money(product.price_cents)}."
+        )
+        if acknowledge:
+            line.seen_price_cents = product.price_cents
+
+
+def _review_stock(line: CartLine, acknowledge: bool) -> None:
+    """Note a sold-out product or a quantity above the stock (lowered to it on acknowledge)."""
+    product = line.product
+    if product.stock == 0:
+        line.notices.append(f"{product.name} is sold out.")
+    elif line.quantity > product.stock:
+        if acknowledge:
+            line.notices.append(
+                f"Only {product.stock} left of {product.name}: "
+                f"quantity changed from {line.quantity} to {product.stock}."
+            )
+            line.quantity = product.stock
+        else:
+            line.notices.append(
+                f"Only {product.stock} left of {product.name} (you have {line.quantity} in your cart)."
+            )

@@ -212,6 +212,20 @@ def _check_lines(wanted: list[_Wanted]) -> None:
             )
 
 
+def _totals(wanted: list[_Wanted]) -> dict:
+    """The order's money columns: ``{status, currency, subtotal_cents, shipping_cents,
+    total_cents}`` at the products' current prices (shipping is free for now)."""
+    subtotal = sum(w.product.price_cents * w.quantity for w in wanted)
+    shipping = 0
+    return {
+        "status": "pending_payment",
+        "currency": current_app.config["SHOP_CURRENCY"],
+        "subtotal_cents": subtotal,
+        "shipping_cents": shipping,
+        "total_cents": subtotal + shipping,
+    }
+
+
 def _check_total(total_cents: int, expected_total_cents: int | None) -> None:
     """The total is still what the shopper saw (when they said what they saw).
 
@@ -293,33 +307,25 @@ def place_order(
     Returns:
         :class:`CheckoutResult`; the cart is emptied when the order is created.
     Raises:
-        ValidationFailed: bad address, e-mail or provider (422).
-        Conflict: empty cart, the total changed, or the token is another shopper's (409).
-        OutOfStock: a product is no longer sold or has too little stock left (409), naming it.
+        ValidationFailed: bad address, e-mail or provider (422). Conflict: empty cart, the
+            total changed, or the token is another shopper's (409). OutOfStock: a product is
+            no longer sold or has too little stock left (409), naming it.
     """
     provider = payments.get_provider(payment_provider)
-    address = clean_address(shipping_address)
-    email = _clean_email(email)
+    address, email = clean_address(shipping_address), _clean_email(email)
     wanted = _wanted(cart)
-    if order_number is not None:
-        existing = _existing_for(order_number, user_id, email)
-        if existing is not None:
-            return CheckoutResult(existing, created=False)
+    if order_number and (existing := _existing_for(order_number, user_id, email)) is not None:
+        return CheckoutResult(existing, created=False)
     _check_lines(wanted)
-    subtotal, shipping = sum(w.product.price_cents * w.quantity for w in wanted), 0
-    _check_total(subtotal + shipping, expected_total_cents)
     order = Order(
         number=order_number or services.new_order_number(),
         user_id=user_id,
         email=email,
-        status="pending_payment",
-        currency=current_app.config["SHOP_CURRENCY"],
-        subtotal_cents=subtotal,
-        shipping_cents=shipping,
-        total_cents=subtotal + shipping,
         shipping_address=address,
         payment_provider=provider.name,
+        **_totals(wanted),
     )
+    _check_total(order.total_cents, expected_total_cents)
     if _claim_number(order) is None:
         return _placed_meanwhile(order.number, user_id, email)
     _take_stock(order, wanted, user_id)

@@ -233,6 +233,20 @@ def transition_order(
         allowed_from is not None and from_status not in allowed_from
     ):
         raise InvalidTransition(_refusal(order, to_status))
+    _move(order, from_status, to_status)
+    record_event(order, from_status, to_status, actor_id, note)
+    if to_status == "cancelled":
+        _release_stock(order, actor_id)
+    db.session.expire(order, ["events"])
+    return order
+
+
+def _move(order: Order, from_status: str, to_status: str) -> None:
+    """Set the status with a conditional UPDATE (only from ``from_status``).
+
+    Raises:
+        InvalidTransition: someone else moved the order first (reported in its state now).
+    """
     result = db.session.execute(
         update(Order)
         .where(Order.id == order.id, Order.status == from_status)
@@ -240,19 +254,17 @@ def transition_order(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        # Someone else moved the order first; report its state now.
-        order = get_order(order_id)
-        raise InvalidTransition(_refusal(order, to_status, changed=True))
+        raise InvalidTransition(_refusal(get_order(order.id), to_status, changed=True))
     db.session.expire(order, ["status", "updated_at"])
-    record_event(order, from_status, to_status, actor_id, note)
-    if to_status == "cancelled":
-        for line in sorted(order.lines, key=lambda ln: ln.product_id or 0):
-            if line.product_id is not None:
-                stock.release(
-                    line.product_id, line.quantity, order.id, actor_id, note=f"Order {order.number} cancelled"
-                )
-    db.session.expire(order, ["events"])
-    return order
+
+
+def _release_stock(order: Order, actor_id: int | None) -> None:
+    """Give every line's stock back through the ledger, in product-id order (no deadlocks)."""
+    for line in sorted(order.lines, key=lambda ln: ln.product_id or 0):
+        if line.product_id is not None:
+            stock.release(
+                line.product_id, line.quantity, order.id, actor_id, note=f"Order {order.number} cancelled"
+            )
 
 
 def _refusal(order: Order, to_status: str, changed: bool = False) -> str:
