@@ -11,6 +11,9 @@ from config import CONFIGS, Config
 
 #: Modules whose import registers routes on the blueprints.
 ROUTE_MODULES = (
+    "shop.admin.orders",
+    "shop.admin.products",
+    "shop.admin.users",
     "shop.admin.views",
     "shop.auth.api",
     "shop.auth.views",

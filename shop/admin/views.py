@@ -4,9 +4,6 @@ from flask import render_template
 from sqlalchemy import case, func, select
 
 from shop.admin import bp
-
-# Route modules register on ``bp`` when imported.
-from shop.admin import orders as _orders  # noqa: E402,F401
 from shop.auth.guards import staff_required
 from shop.catalog.models import PRODUCT_STATUSES, Product
 from shop.extensions import db
