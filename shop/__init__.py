@@ -6,8 +6,13 @@ import importlib
 import os
 
 from flask import Flask
+from flask.cli import AppGroup
 
 from config import CONFIGS, Config
+from shop.auth import commands as auth_commands
+from shop.catalog import commands as catalog_commands
+from shop.orders import commands as orders_commands
+from shop.search import commands as search_commands
 
 #: Modules whose import registers routes on the blueprints.
 ROUTE_MODULES = (
@@ -25,6 +30,9 @@ ROUTE_MODULES = (
     "shop.search.views",
 )
 
+#: Modules whose ``COMMANDS`` make up the ``flask shop ...`` group.
+COMMAND_MODULES = (auth_commands, catalog_commands, orders_commands, search_commands)
+
 
 def create_app(config: str | type[Config] | None = None) -> Flask:
     """Build the app. ``config`` is a config class or a name from ``config.CONFIGS``
@@ -40,7 +48,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_template_helpers(app)
-    register_cli(app)
+    register_commands(app)
     return app
 
 
@@ -146,8 +154,13 @@ def register_template_helpers(app: Flask) -> None:
     templating.init_templating(app)
 
 
-def register_cli(app: Flask) -> None:
-    """Add the ``flask shop ...`` commands."""
-    from shop.cli import shop_cli
+def register_commands(app: Flask) -> None:
+    """Add the ``flask shop ...`` group: every command module's ``COMMANDS``.
 
-    app.cli.add_command(shop_cli)
+    The group is made per app, so two apps in one process never share commands.
+    """
+    group = AppGroup("shop", help="Shop administration commands.")
+    for module in COMMAND_MODULES:
+        for command in module.COMMANDS:
+            group.add_command(command)
+    app.cli.add_command(group)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
 from shop.auth import services
-from shop.cli import shop_cli
 from shop.exceptions import ShopError
 from shop.extensions import db
 
 
-@shop_cli.command("create-admin")
+@click.command("create-admin")
+@with_appcontext
 @click.option("--email", prompt="E-mail", help="The admin's e-mail address.")
 @click.option(
     "--password",
@@ -38,3 +39,7 @@ def create_admin(email: str, password: str, name: str) -> None:
         problems = "; ".join(m for msgs in exc.errors.values() for m in msgs)
         raise click.ClickException(f"{exc.detail} {problems}".strip()) from None
     click.echo(f"{action} admin {user.email} (id {user.id}).")
+
+
+#: Added to the ``flask shop`` group by ``shop.register_commands``.
+COMMANDS = (create_admin,)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
-from shop.cli import shop_cli
 
-
-@shop_cli.command("import-catalog")
+@click.command("import-catalog")
+@with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--attributes",
@@ -55,7 +55,8 @@ def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
     )
 
 
-@shop_cli.command("make-sample")
+@click.command("make-sample")
+@with_appcontext
 @click.option(
     "--source",
     default="../shared/data/icecat_chorus",
@@ -71,3 +72,7 @@ def make_sample_command(source: str, out: str, size: int) -> None:
 
     taken = make_sample(source, out, target=size)
     click.echo(f"{sum(taken.values())} products in {len(taken)} categories written to {out}.")
+
+
+#: Added to the ``flask shop`` group by ``shop.register_commands``.
+COMMANDS = (import_catalog_command, make_sample_command)

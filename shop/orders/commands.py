@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
-from shop.cli import shop_cli
 
-
-@shop_cli.command("check-stock")
+@click.command("check-stock")
+@with_appcontext
 def check_stock() -> None:
     """Check that every product's stock equals the sum of its ledger; exit 1 if not."""
     from shop.catalog.models import Product
@@ -30,7 +30,8 @@ def check_stock() -> None:
     raise SystemExit(1)
 
 
-@shop_cli.command("purge-idempotency-keys")
+@click.command("purge-idempotency-keys")
+@with_appcontext
 def purge_idempotency_keys() -> None:
     """Delete API Idempotency-Keys older than IDEMPOTENCY_KEY_TTL (never under 24 hours)."""
     from shop.extensions import db
@@ -39,3 +40,7 @@ def purge_idempotency_keys() -> None:
     count = purge()
     db.session.commit()
     click.echo(f"Deleted {count} expired idempotency keys.")
+
+
+#: Added to the ``flask shop`` group by ``shop.register_commands``.
+COMMANDS = (check_stock, purge_idempotency_keys)
