@@ -13,6 +13,7 @@ from typing import Any, Callable
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from shop.catalog.models import Category, Product
 from shop.extensions import cache
 
 _VERSION_KEY = "catalog:version"
@@ -92,8 +93,6 @@ def mark_catalog_changed(session: Session) -> None:
 
 
 def _before_flush(session: Session, flush_context, instances) -> None:
-    from shop.catalog.models import Category, Product
-
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, (Product, Category)):
             session.info[_FLAG] = True

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask
 
-from shop.money import format_money
-
-
-def money(cents: int | None, currency: str | None = None) -> str:
-    """Jinja filter: integer cents to a display string in the shop currency."""
-    if cents is None:
-        return ""
-    return format_money(
-        int(cents),
-        currency or current_app.config["SHOP_CURRENCY"],
-        current_app.config["SHOP_LOCALE"],
-    )
+from shop.catalog.services import category_tree_cached
+from shop.money import display_money
+from shop.orders.cart_context import cart_count
 
 
 def init_templating(app: Flask) -> None:
     """Register filters and context globals."""
-    app.add_template_filter(money, "money")
+    app.add_template_filter(display_money, "money")
 
     @app.context_processor
     def _globals():
-        from shop.catalog.services import category_tree_cached
-        from shop.orders.cart_context import cart_count
-
         return {
             "shop_name": app.config["SHOP_NAME"],
             "nav_categories": category_tree_cached,

@@ -5,6 +5,10 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from shop.catalog.importer import import_catalog
+from shop.catalog.sample import make_sample
+from shop.extensions import db
+
 
 @click.command("import-catalog")
 @with_appcontext
@@ -18,8 +22,6 @@ from flask.cli import with_appcontext
 )
 def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
     """Import or update products from PATH (products.csv or .csv.gz); safe to run again."""
-    from shop.catalog.importer import import_catalog
-    from shop.extensions import db
     from shop.search import schema
 
     bar = None
@@ -68,8 +70,6 @@ def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
 @click.option("--size", default=2000, show_default=True, help="About how many products.")
 def make_sample_command(source: str, out: str, size: int) -> None:
     """Regenerate the repository's sample catalog (stratified by category, deterministic)."""
-    from shop.catalog.sample import make_sample
-
     taken = make_sample(source, out, target=size)
     click.echo(f"{sum(taken.values())} products in {len(taken)} categories written to {out}.")
 
