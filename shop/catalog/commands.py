@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from shop.catalog.importer import import_catalog
 from shop.catalog.sample import make_sample
 from shop.extensions import db
+from shop.transaction import unit_of_work
 
 
 @click.command("import-catalog")
@@ -34,13 +35,10 @@ def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
         bar.update(done - bar.pos)
 
     try:
-        report = import_catalog(path, attributes, progress=progress)
-        db.session.commit()
+        with unit_of_work():
+            report = import_catalog(path, attributes, progress=progress)
         with db.engine.begin() as conn:
             schema.analyze(conn)
-    except Exception:
-        db.session.rollback()
-        raise
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
