@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from shop.catalog.models import LOW_STOCK_THRESHOLD, is_low_stock
 from shop.catalog.services import category_tree_cached
 from shop.money import display_money
 from shop.orders.cart_context import cart_count
@@ -12,6 +13,8 @@ from shop.orders.cart_context import cart_count
 def init_templating(app: Flask) -> None:
     """Register filters and context globals."""
     app.add_template_filter(display_money, "money")
+    app.add_template_test(is_low_stock, "low_stock")
+    app.add_template_global(LOW_STOCK_THRESHOLD, "low_stock_threshold")
 
     @app.context_processor
     def _globals():

@@ -40,7 +40,7 @@ def product_query(q: str = "", status: str = "", stock: str = "", sort: str = "n
     Args:
         q: matched case-insensitively anywhere in name, SKU or brand.
         status: one of the product statuses, or "" for all.
-        stock: ``"out"`` (0), ``"low"`` (1-5) or "" for any.
+        stock: ``"out"`` (0), ``"low"`` (1 to ``LOW_STOCK_THRESHOLD``) or "" for any.
         sort: a key of ``_SORTS`` (unknown keys sort by name).
     """
     stmt = select(Product).options(joinedload(Product.category).joinedload(Category.parent))
@@ -58,7 +58,7 @@ def product_query(q: str = "", status: str = "", stock: str = "", sort: str = "n
     if stock == "out":
         stmt = stmt.where(Product.stock == 0)
     elif stock == "low":
-        stmt = stmt.where(Product.stock.between(1, 5))
+        stmt = stmt.where(Product.low_stock)
     return stmt.order_by(*_SORTS.get(sort, _SORTS["name"]))
 
 
