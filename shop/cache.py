@@ -40,11 +40,6 @@ def bump_catalog_version() -> None:
         pass
 
 
-def catalog_key(*parts: Any) -> str:
-    """A cache key under the current catalog version."""
-    return "catalog:v%s:%s" % (catalog_version(), ":".join(str(p) for p in parts))
-
-
 def _get_or_produce(key: str, produce: Callable[[], Any], timeout: int | None) -> Any:
     """The cached value under ``key``, or ``produce()`` stored for ``timeout`` seconds;
     ``produce()`` alone when the cache is down."""
