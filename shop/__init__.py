@@ -6,15 +6,26 @@ import importlib
 import os
 
 from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, Config
+from shop import admin, auth, catalog, errors, health, orders, search, security, templating
+from shop.auth import commands as auth_commands
+from shop.cache import register_cache_invalidation
+from shop.catalog import commands as catalog_commands
+from shop.extensions import api, cache, csrf, db, limiter, login_manager, migrate
+from shop.orders import commands as orders_commands
+from shop.search import commands as search_commands
 
 #: Modules whose import registers routes on the blueprints.
 ROUTE_MODULES = (
-    "shop.admin.views",
     "shop.admin.orders",
     "shop.admin.products",
     "shop.admin.users",
+    "shop.admin.views",
     "shop.auth.api",
     "shop.auth.views",
     "shop.auth.account",
@@ -27,6 +38,9 @@ ROUTE_MODULES = (
     "shop.search.api",
     "shop.search.views",
 )
+
+#: Modules whose ``COMMANDS`` make up the ``flask shop ...`` group.
+COMMAND_MODULES = (auth_commands, catalog_commands, orders_commands, search_commands)
 
 
 def create_app(config: str | type[Config] | None = None) -> Flask:
@@ -43,7 +57,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_template_helpers(app)
-    register_cli(app)
+    register_commands(app)
     return app
 
 
@@ -61,17 +75,11 @@ def register_proxy_fix(app: Flask) -> None:
     """Trust ``PROXY_FIX_X_FOR`` proxies' X-Forwarded-* headers (behind a load balancer)."""
     hops = app.config.get("PROXY_FIX_X_FOR", 0)
     if hops:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions to the app."""
-    from shop import security
-    from shop.cache import register_cache_invalidation
-    from shop.extensions import api, cache, csrf, db, limiter, login_manager, migrate
-
     redis_url = app.config.get("REDIS_URL")
     app.config.setdefault("CACHE_TYPE", "RedisCache" if redis_url else "SimpleCache")
     if redis_url:
@@ -97,10 +105,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def _sqlite_pragmas(app: Flask) -> None:
-    """Turn on foreign keys and WAL for SQLite connections."""
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
+    """Turn on foreign keys and a lock wait (busy timeout) for SQLite connections."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
 
@@ -115,9 +120,6 @@ def _sqlite_pragmas(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Attach the HTML blueprints and the JSON API (under /api/v1)."""
-    from shop import admin, auth, catalog, health, orders, search
-    from shop.extensions import api, csrf
-
     # The modules that declare routes on the blueprints (imported for that effect).
     for module in ROUTE_MODULES:
         importlib.import_module(module)
@@ -137,20 +139,21 @@ def register_blueprints(app: Flask) -> None:
 
 def register_error_handlers(app: Flask) -> None:
     """One handler: problem+json for API clients, an error page otherwise."""
-    from shop.errors import register_error_handlers as _register
-
-    _register(app)
+    errors.register_error_handlers(app)
 
 
 def register_template_helpers(app: Flask) -> None:
     """Jinja filters and globals (money formatting, categories for navigation)."""
-    from shop import templating
-
     templating.init_templating(app)
 
 
-def register_cli(app: Flask) -> None:
-    """Add the ``flask shop ...`` commands."""
-    from shop.cli import shop_cli
+def register_commands(app: Flask) -> None:
+    """Add the ``flask shop ...`` group: every command module's ``COMMANDS``.
 
-    app.cli.add_command(shop_cli)
+    The group is made per app, so two apps in one process never share commands.
+    """
+    group = AppGroup("shop", help="Shop administration commands.")
+    for module in COMMAND_MODULES:
+        for command in module.COMMANDS:
+            group.add_command(command)
+    app.cli.add_command(group)

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from shop.catalog.models import Category, Product
 from shop.extensions import cache
 
 _VERSION_KEY = "catalog:version"
@@ -37,11 +38,6 @@ def bump_catalog_version() -> None:
             cache.cache.inc(_VERSION_KEY)
     except Exception:
         pass
-
-
-def catalog_key(*parts: Any) -> str:
-    """A cache key under the current catalog version."""
-    return "catalog:v%s:%s" % (catalog_version(), ":".join(str(p) for p in parts))
 
 
 def _get_or_produce(key: str, produce: Callable[[], Any], timeout: int | None) -> Any:
@@ -92,8 +88,6 @@ def mark_catalog_changed(session: Session) -> None:
 
 
 def _before_flush(session: Session, flush_context, instances) -> None:
-    from shop.catalog.models import Category, Product
-
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, (Product, Category)):
             session.info[_FLAG] = True

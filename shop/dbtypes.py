@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import JSON
 
 
@@ -56,7 +57,5 @@ class JSONType(TypeDecorator):
     def load_dialect_impl(self, dialect):
         """Use JSONB on PostgreSQL, plain JSON elsewhere."""
         if dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import JSONB
-
             return dialect.type_descriptor(JSONB())
         return dialect.type_descriptor(JSON())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app, send_from_directory
 from sqlalchemy import text
 
 from shop.extensions import cache, db
@@ -37,6 +37,4 @@ def readyz():
 @bp.get("/favicon.ico")
 def favicon():
     """Browsers ask for /favicon.ico regardless of the page's icon link."""
-    from flask import current_app, send_from_directory
-
     return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml")

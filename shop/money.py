@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from babel.numbers import format_currency, get_currency_precision
+from flask import current_app
 
 
 def format_money(cents: int, currency: str = "USD", locale: str = "en_US") -> str:
@@ -12,6 +13,18 @@ def format_money(cents: int, currency: str = "USD", locale: str = "en_US") -> st
     digits = get_currency_precision(currency)
     amount = Decimal(cents).scaleb(-digits)
     return format_currency(amount, currency, locale=locale)
+
+
+def display_money(cents: int | None, currency: str | None = None) -> str:
+    """Integer cents as the shop shows them (``SHOP_CURRENCY`` unless ``currency`` is given,
+    in ``SHOP_LOCALE``), e.g. 5295 -> '$52.95'; ``""`` for None. Needs an app context."""
+    if cents is None:
+        return ""
+    return format_money(
+        int(cents),
+        currency or current_app.config["SHOP_CURRENCY"],
+        current_app.config["SHOP_LOCALE"],
+    )
 
 
 def parse_money(text: str | Decimal | int | float, currency: str = "USD") -> int:

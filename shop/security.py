@@ -8,6 +8,9 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
+from shop.auth.models import User
+from shop.auth.throttle import init_rate_limits
+from shop.exceptions import ValidationFailed
 from shop.extensions import db, login_manager, talisman
 
 #: No inline script anywhere; images may come from the catalog's remote image host.
@@ -56,8 +59,6 @@ def init_security(app: Flask) -> None:
         referrer_policy="strict-origin-when-cross-origin",
         x_content_type_options=True,
     )
-    from shop.auth.throttle import init_rate_limits
-
     init_rate_limits(app)
     # First of all before-request hooks: no caller identity may leak in from another request.
     app.before_request_funcs.setdefault(None, []).insert(0, forget_cached_caller)
@@ -103,8 +104,6 @@ def check_api_body() -> None:
         abort(400, "The request body is not valid JSON.")
     bad = _fields_with_nul(body)
     if bad:
-        from shop.exceptions import ValidationFailed
-
         raise ValidationFailed(
             "Text may not contain NUL characters.",
             {field: ["May not contain NUL characters."] for field in bad},
@@ -156,8 +155,6 @@ FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-dat
 @login_manager.user_loader
 def load_user(session_token: str):
     """Load the user whose current session token is in the cookie (None ends the session)."""
-    from shop.auth.models import User
-
     user = db.session.scalar(select(User).where(User.session_token == session_token))
     if user is None or not user.is_active:
         return None

@@ -69,3 +69,17 @@ def test_proxy_fix_uses_forwarded_client_address(app_factory):
         .get_json()
     )
     assert body == {"addr": "203.0.113.7", "scheme": "https"}
+
+
+def test_factory_registers_every_shop_command_on_a_group_of_its_own(app, app_factory):
+    group = app.cli.commands["shop"]
+    assert sorted(group.commands) == [
+        "check-stock",
+        "create-admin",
+        "eval-search",
+        "import-catalog",
+        "make-sample",
+        "purge-idempotency-keys",
+        "reindex",
+    ]
+    assert app_factory().cli.commands["shop"] is not group

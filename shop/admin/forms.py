@@ -35,7 +35,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import HiddenInput
 
-from shop.catalog.models import PRODUCT_STATUSES, Category
+from shop.catalog.models import LOW_STOCK_THRESHOLD, PRODUCT_STATUSES, Category
 from shop.extensions import db
 from shop.money import parse_money
 
@@ -174,7 +174,7 @@ class ProductFilterForm(FlaskForm):
         choices=[
             SelectChoice("", "Any stock"),
             SelectChoice("out", "Out of stock"),
-            SelectChoice("low", "Low (1–5)"),
+            SelectChoice("low", f"Low (1–{LOW_STOCK_THRESHOLD})"),
         ],
         validators=[Optional()],
     )

@@ -15,6 +15,7 @@ from shop.extensions import db
 from shop.orders import payments, services
 from shop.orders.forms import OrderStatusForm
 from shop.orders.models import ORDER_STATUSES
+from shop.transaction import unit_of_work
 
 PER_PAGE = 50
 
@@ -85,10 +86,9 @@ def order_status(number: str):
         flash("Choose the new status.", "danger")
         return redirect(url_for("admin.order_detail", number=number), 303)
     try:
-        services.transition_order(order.id, form.to_status.data, current_user.id, form.note.data or "")
-        db.session.commit()
+        with unit_of_work():
+            services.transition_order(order.id, form.to_status.data, current_user.id, form.note.data or "")
     except ShopError as exc:
-        db.session.rollback()
         flash(exc.detail, "danger")
         return redirect(url_for("admin.order_detail", number=number), 303)
     flash(f"Order {number} is now {services.status_label(form.to_status.data).lower()}.", "success")

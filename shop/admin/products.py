@@ -19,6 +19,8 @@ from shop.catalog import editing
 from shop.catalog.models import Category, Product
 from shop.exceptions import Conflict, ShopError, StaleWrite, ValidationFailed
 from shop.extensions import db
+from shop.transaction import unit_of_work
+from shop.webforms import apply_errors
 
 PER_PAGE = 50
 _SORTS = {
@@ -38,7 +40,7 @@ def product_query(q: str = "", status: str = "", stock: str = "", sort: str = "n
     Args:
         q: matched case-insensitively anywhere in name, SKU or brand.
         status: one of the product statuses, or "" for all.
-        stock: ``"out"`` (0), ``"low"`` (1-5) or "" for any.
+        stock: ``"out"`` (0), ``"low"`` (1 to ``LOW_STOCK_THRESHOLD``) or "" for any.
         sort: a key of ``_SORTS`` (unknown keys sort by name).
     """
     stmt = select(Product).options(joinedload(Product.category).joinedload(Category.parent))
@@ -56,7 +58,7 @@ def product_query(q: str = "", status: str = "", stock: str = "", sort: str = "n
     if stock == "out":
         stmt = stmt.where(Product.stock == 0)
     elif stock == "low":
-        stmt = stmt.where(Product.stock.between(1, 5))
+        stmt = stmt.where(Product.low_stock)
     return stmt.order_by(*_SORTS.get(sort, _SORTS["name"]))
 
 
@@ -68,15 +70,9 @@ def _get_product(product_id: int) -> Product:
     return product
 
 
-def _apply_errors(form: ProductForm, exc: ShopError) -> None:
+def _show_errors(form: ProductForm, exc: ShopError) -> None:
     """Show a service's field errors inline; errors without a form field become a flash."""
-    leftovers = []
-    for key, messages in (exc.errors or {}).items():
-        field = getattr(form, _FORM_FIELD.get(key, key), None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, *messages]
-        else:
-            leftovers.extend(messages)
+    leftovers = apply_errors(form, exc, field_names=_FORM_FIELD)
     if leftovers or not exc.errors:
         flash(exc.detail, "danger")
 
@@ -112,11 +108,10 @@ def product_create():
     form = ProductForm()
     if form.validate_on_submit():
         try:
-            product = editing.create_product(form.product_data(), current_user.id)
-            db.session.commit()
+            with unit_of_work():
+                product = editing.create_product(form.product_data(), current_user.id)
         except (ValidationFailed, Conflict) as exc:
-            db.session.rollback()
-            _apply_errors(form, exc)
+            _show_errors(form, exc)
             return render_template("admin/products/form.html", form=form, product=None), exc.status
         flash(f"Product {product.sku} created.", "success")
         return redirect(url_for("admin.product_edit", product_id=product.id))
@@ -143,12 +138,11 @@ def product_edit(product_id: int):
     if not valid:
         return render_template("admin/products/form.html", form=form, product=product), 422
     try:
-        editing.update_product(
-            product.id, form.product_data(), current_user.id, expected_stock=form.expected_stock.data
-        )
-        db.session.commit()
+        with unit_of_work():
+            editing.update_product(
+                product.id, form.product_data(), current_user.id, expected_stock=form.expected_stock.data
+            )
     except StaleWrite as exc:
-        db.session.rollback()
         current = db.session.scalar(select(Product.stock).where(Product.id == product_id))
         seen = form.expected_stock.data
         form.show_current_stock(current)
@@ -164,8 +158,7 @@ def product_edit(product_id: int):
         current_app.logger.info("stale stock edit refused: %s", exc.detail)
         return render_template("admin/products/form.html", form=form, product=product), 409
     except (ValidationFailed, Conflict) as exc:
-        db.session.rollback()
-        _apply_errors(form, exc)
+        _show_errors(form, exc)
         return render_template("admin/products/form.html", form=form, product=product), exc.status
     flash(f"Product {product.sku} saved.", "success")
     return redirect(url_for("admin.product_edit", product_id=product.id))

@@ -12,6 +12,8 @@ from shop.auth.guards import admin_required
 from shop.auth.models import ROLES, User
 from shop.exceptions import ShopError
 from shop.extensions import db
+from shop.transaction import unit_of_work
+from shop.webforms import add_error
 
 USERS_PER_PAGE = 25
 
@@ -51,12 +53,11 @@ def user_role(user_id: int):
     form = RoleForm(role=user.role)
     if form.validate_on_submit():
         try:
-            services.set_role(current_user._get_current_object(), user.id, form.role.data)
+            with unit_of_work():
+                services.set_role(current_user._get_current_object(), user.id, form.role.data)
         except ShopError as exc:
-            db.session.rollback()
-            form.role.errors = list(form.role.errors) + [exc.detail]
+            add_error(form, "role", exc.detail)
         else:
-            db.session.commit()
             flash(f"{user.email} is now {user.role}.", "success")
             return redirect(url_for("admin.user_list"))
     return render_template("admin/users/role.html", user=user, form=form), (422 if form.errors else 200)

@@ -7,16 +7,14 @@ from shop.admin import bp
 from shop.auth.guards import staff_required
 from shop.catalog.models import PRODUCT_STATUSES, Product
 from shop.extensions import db
-from shop.orders.models import Order
-
-#: Order statuses in lifecycle order, for the dashboard (mirrors the orders CHECK constraint).
-ORDER_STATUSES = ("pending_payment", "paid", "shipped", "delivered", "cancelled")
+from shop.orders.models import ORDER_STATUSES, Order
 
 
 def product_counts() -> dict[str, int]:
     """Product counts: ``{draft, active, archived, total, out_of_stock, low_stock}``.
 
-    ``out_of_stock`` and ``low_stock`` (1-5 units) count active products only.
+    ``out_of_stock`` and ``low_stock`` (1 to ``LOW_STOCK_THRESHOLD`` units) count active
+    products only.
     """
     active = Product.status == "active"
     row = db.session.execute(
@@ -24,7 +22,7 @@ def product_counts() -> dict[str, int]:
             func.count(Product.id),
             *(func.coalesce(func.sum(case((Product.status == s, 1), else_=0)), 0) for s in PRODUCT_STATUSES),
             func.coalesce(func.sum(case((active & (Product.stock == 0), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((active & Product.stock.between(1, 5), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((active & Product.low_stock, 1), else_=0)), 0),
         )
     ).one()
     counts = {"total": int(row[0])}

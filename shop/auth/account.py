@@ -11,6 +11,8 @@ from shop.auth import bp, services
 from shop.auth.forms import ConfirmForm, TokenCreateForm
 from shop.exceptions import NotFound, ValidationFailed
 from shop.extensions import db
+from shop.transaction import unit_of_work
+from shop.webforms import apply_errors
 
 
 def _token_form(formdata=None) -> TokenCreateForm:
@@ -55,20 +57,16 @@ def token_create():
         days = form.expires_in_days.data
         ttl = timedelta(days=days) if days else current_app.config["API_TOKEN_DEFAULT_TTL"]
         try:
-            token, secret = services.create_api_token(
-                current_user,
-                name=form.name.data or "",
-                scopes=form.scopes.data or None,
-                ttl=ttl,
-            )
+            with unit_of_work():
+                token, secret = services.create_api_token(
+                    current_user,
+                    name=form.name.data or "",
+                    scopes=form.scopes.data or None,
+                    ttl=ttl,
+                )
         except ValidationFailed as exc:
-            db.session.rollback()
-            for field, messages in exc.errors.items():
-                target = getattr(form, field, None)
-                if target is not None:
-                    target.errors = list(target.errors) + list(messages)
+            apply_errors(form, exc)
         else:
-            db.session.commit()
             return _render_account(_token_form(), new_secret=secret, new_token=token, status=201)
     return _render_account(form, status=422 if form.errors else 200)
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
 from shop.auth import services
-from shop.cli import shop_cli
 from shop.exceptions import ShopError
 from shop.extensions import db
+from shop.transaction import unit_of_work
 
 
-@shop_cli.command("create-admin")
+@click.command("create-admin")
+@with_appcontext
 @click.option("--email", prompt="E-mail", help="The admin's e-mail address.")
 @click.option(
     "--password",
@@ -23,18 +25,21 @@ from shop.extensions import db
 def create_admin(email: str, password: str, name: str) -> None:
     """Create an admin account, or promote an existing account (and set its password)."""
     try:
-        user = services.get_user_by_email(email)
-        if user is None:
-            user = services.register_user(email, password, name=name, role="admin")
-            action = "Created"
-        else:
-            services.set_password(user, password)
-            user.role = "admin"
-            db.session.flush()
-            action = "Promoted"
-        db.session.commit()
+        with unit_of_work():
+            user = services.get_user_by_email(email)
+            if user is None:
+                user = services.register_user(email, password, name=name, role="admin")
+                action = "Created"
+            else:
+                services.set_password(user, password)
+                user.role = "admin"
+                db.session.flush()
+                action = "Promoted"
     except ShopError as exc:
-        db.session.rollback()
         problems = "; ".join(m for msgs in exc.errors.values() for m in msgs)
         raise click.ClickException(f"{exc.detail} {problems}".strip()) from None
     click.echo(f"{action} admin {user.email} (id {user.id}).")
+
+
+#: Added to the ``flask shop`` group by ``shop.register_commands``.
+COMMANDS = (create_admin,)

@@ -11,21 +11,11 @@ from shop.auth.redirects import safe_next_url
 from shop.auth.signals import session_started
 from shop.auth.throttle import login_throttle, mark_auth_failure, reset_throttle
 from shop.dbtypes import utcnow
-from shop.exceptions import Conflict, ShopError, Unauthorized, ValidationFailed
+from shop.exceptions import Conflict, Unauthorized, ValidationFailed
 from shop.extensions import db
 from shop.mail import send_mail
-
-
-def apply_errors(form, exc: ShopError) -> None:
-    """Show a service's field errors next to the matching form fields (others on top)."""
-    placed = False
-    for field, messages in (exc.errors or {}).items():
-        target = getattr(form, field, None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = list(target.errors) + list(messages)
-            placed = True
-    if not placed:
-        form.form_errors.append(exc.detail)
+from shop.transaction import unit_of_work
+from shop.webforms import apply_errors
 
 
 def start_session(user, remember: bool = False) -> None:
@@ -72,12 +62,13 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = services.register_user(form.email.data, form.password.data, name=form.name.data or "")
+            # One transaction: the account and its first login (start_session commits it).
+            with unit_of_work():
+                user = services.register_user(form.email.data, form.password.data, name=form.name.data or "")
+                start_session(user)
         except (ValidationFailed, Conflict) as exc:
-            db.session.rollback()
             apply_errors(form, exc)
         else:
-            start_session(user)
             flash("Your account is ready. Welcome!", "success")
             return redirect(url_for("catalog.home"))
     return render_template("auth/register.html", form=form)
@@ -127,14 +118,13 @@ def reset_password(token: str):
         return render_template("auth/reset_invalid.html", message=exc.detail), 400
     if form.validate_on_submit():
         try:
-            services.reset_password(token, form.password.data)
+            with unit_of_work():
+                services.reset_password(token, form.password.data)
         except ValidationFailed as exc:
-            db.session.rollback()
             if "token" in exc.errors:
                 return render_template("auth/reset_invalid.html", message=exc.detail), 400
             apply_errors(form, exc)
         else:
-            db.session.commit()
             logout_user()
             session.clear()
             flash("Your password is changed. Log in with the new one.", "success")

@@ -31,7 +31,7 @@ from shop.catalog.services import (
     product_detail_data,
 )
 from shop.exceptions import NotFound, ValidationFailed
-from shop.extensions import db
+from shop.transaction import unit_of_work
 
 
 def _strip_ids(node: dict) -> dict:
@@ -107,11 +107,7 @@ def update(data: dict, slug: str):
     """Edit a product (staff). ``stock`` needs ``expected_stock``, the figure you last saw:
     if a sale changed it meanwhile, the edit is refused with 409 and nothing changes.
     Works on products of any status (drafts and archived ones too)."""
-    try:
+    with unit_of_work():
         edited = patch_product(slug, data, g.api_user.id)
         body = product_json(edited, detail=True)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return {"data": body}

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
-from shop.cli import shop_cli
+from shop.catalog.importer import import_catalog
+from shop.catalog.sample import make_sample
+from shop.extensions import db
+from shop.transaction import unit_of_work
 
 
-@shop_cli.command("import-catalog")
+@click.command("import-catalog")
+@with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--attributes",
@@ -18,8 +23,6 @@ from shop.cli import shop_cli
 )
 def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
     """Import or update products from PATH (products.csv or .csv.gz); safe to run again."""
-    from shop.catalog.importer import import_catalog
-    from shop.extensions import db
     from shop.search import schema
 
     bar = None
@@ -32,13 +35,10 @@ def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
         bar.update(done - bar.pos)
 
     try:
-        report = import_catalog(path, attributes, progress=progress)
-        db.session.commit()
+        with unit_of_work():
+            report = import_catalog(path, attributes, progress=progress)
         with db.engine.begin() as conn:
             schema.analyze(conn)
-    except Exception:
-        db.session.rollback()
-        raise
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -55,7 +55,8 @@ def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
     )
 
 
-@shop_cli.command("make-sample")
+@click.command("make-sample")
+@with_appcontext
 @click.option(
     "--source",
     default="../shared/data/icecat_chorus",
@@ -67,7 +68,9 @@ def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
 @click.option("--size", default=2000, show_default=True, help="About how many products.")
 def make_sample_command(source: str, out: str, size: int) -> None:
     """Regenerate the repository's sample catalog (stratified by category, deterministic)."""
-    from shop.catalog.sample import make_sample
-
     taken = make_sample(source, out, target=size)
     click.echo(f"{sum(taken.values())} products in {len(taken)} categories written to {out}.")
+
+
+#: Added to the ``flask shop`` group by ``shop.register_commands``.
+COMMANDS = (import_catalog_command, make_sample_command)

@@ -69,63 +69,96 @@ def _clean(data: dict[str, Any], creating: bool) -> dict[str, Any]:
     Raises:
         ValidationFailed: unknown keys or invalid values, with ``errors`` per field.
     """
-    errors: dict[str, list[str]] = {}
-    unknown = sorted(set(data) - set(EDITABLE_FIELDS))
-    for key in unknown:
-        errors[key] = ["Unknown field."]
-    if creating:
-        for key in ("sku", "name", "price_cents"):
-            if data.get(key) is None:
-                errors.setdefault(key, []).append("Required.")
+    errors = _unknown_or_missing(data, creating)
     clean: dict[str, Any] = {}
     for key, limit in _TEXT_LIMITS.items():
-        if key not in data:
-            continue
-        value = data[key]
-        if value is None:
-            if key in _REQUIRED_TEXT:
-                if not errors.get(key):
-                    errors.setdefault(key, []).append("Required.")
-            else:
-                clean[key] = ""  # None clears an optional text field
-            continue
-        if not isinstance(value, str):
-            errors.setdefault(key, []).append("Must be text.")
-            continue
-        value = value.strip()
-        if key in _REQUIRED_TEXT and not value:
-            errors.setdefault(key, []).append("Required.")
-        elif len(value) > limit:
-            errors.setdefault(key, []).append(f"At most {limit} characters.")
-        elif key == "image_url" and value and not value.lower().startswith(("https://", "http://")):
-            errors.setdefault(key, []).append("Must be an http(s) URL.")
-        else:
-            clean[key] = value
+        if key in data:
+            _clean_text(key, data[key], limit, clean, errors)
     for key in ("price_cents", "stock"):
-        if key in data and data[key] is not None:
-            value = data[key]
-            if not _is_int(value) or value < 0:
-                errors.setdefault(key, []).append("Must be a whole number, 0 or more.")
-            else:
-                clean[key] = value
-        elif key in data and not creating:
-            errors.setdefault(key, []).append("Required.")
+        if key in data:
+            _clean_count(key, data[key], creating, clean, errors)
     if "status" in data:
-        if data["status"] not in PRODUCT_STATUSES:
-            errors.setdefault("status", []).append("Must be one of: " + ", ".join(PRODUCT_STATUSES) + ".")
-        else:
-            clean["status"] = data["status"]
+        _clean_status(data["status"], clean, errors)
     if "category_id" in data:
-        value = data["category_id"]
-        if value is None:
-            clean["category_id"] = None
-        elif not _is_int(value) or db.session.get(Category, value) is None:
-            errors.setdefault("category_id", []).append("No such category.")
-        else:
-            clean["category_id"] = value
+        _clean_category(data["category_id"], clean, errors)
     if errors:
         raise ValidationFailed("Some product fields are invalid.", errors)
     return clean
+
+
+def _add_error(errors: dict[str, list[str]], key: str, message: str) -> None:
+    """Append ``message`` to the field's errors."""
+    errors.setdefault(key, []).append(message)
+
+
+def _unknown_or_missing(data: dict[str, Any], creating: bool) -> dict[str, list[str]]:
+    """Errors for keys that are not editable fields and, when creating, required ones left out."""
+    errors = {key: ["Unknown field."] for key in sorted(set(data) - set(EDITABLE_FIELDS))}
+    if creating:
+        for key in ("sku", "name", "price_cents"):
+            if data.get(key) is None:
+                _add_error(errors, key, "Required.")
+    return errors
+
+
+def _clean_text(key: str, value: Any, limit: int, clean: dict, errors: dict) -> None:
+    """A text field: stripped into ``clean``, or its problem into ``errors``."""
+    if value is None:
+        if key not in _REQUIRED_TEXT:
+            clean[key] = ""  # None clears an optional text field
+        elif not errors.get(key):  # a missing required field already says "Required."
+            _add_error(errors, key, "Required.")
+        return
+    if not isinstance(value, str):
+        _add_error(errors, key, "Must be text.")
+        return
+    value = value.strip()
+    problem = _text_problem(key, value, limit)
+    if problem:
+        _add_error(errors, key, problem)
+    else:
+        clean[key] = value
+
+
+def _text_problem(key: str, value: str, limit: int) -> str | None:
+    """What is wrong with a stripped text value, or None."""
+    if key in _REQUIRED_TEXT and not value:
+        return "Required."
+    if len(value) > limit:
+        return f"At most {limit} characters."
+    if key == "image_url" and value and not value.lower().startswith(("https://", "http://")):
+        return "Must be an http(s) URL."
+    return None
+
+
+def _clean_count(key: str, value: Any, creating: bool, clean: dict, errors: dict) -> None:
+    """``price_cents`` or ``stock``: a whole number >= 0. None is refused on an edit; on a
+    create it means the default (a missing price was already reported)."""
+    if value is None:
+        if not creating:
+            _add_error(errors, key, "Required.")
+    elif not _is_int(value) or value < 0:
+        _add_error(errors, key, "Must be a whole number, 0 or more.")
+    else:
+        clean[key] = value
+
+
+def _clean_status(value: Any, clean: dict, errors: dict) -> None:
+    """One of :data:`PRODUCT_STATUSES`."""
+    if value not in PRODUCT_STATUSES:
+        _add_error(errors, "status", "Must be one of: " + ", ".join(PRODUCT_STATUSES) + ".")
+    else:
+        clean["status"] = value
+
+
+def _clean_category(value: Any, clean: dict, errors: dict) -> None:
+    """An existing category's id, or None for no category."""
+    if value is None:
+        clean["category_id"] = None
+    elif not _is_int(value) or db.session.get(Category, value) is None:
+        _add_error(errors, "category_id", "No such category.")
+    else:
+        clean["category_id"] = value
 
 
 def _check_sku_free(sku: str, product_id: int | None = None) -> None:

@@ -163,7 +163,17 @@ def import_catalog(
     report = ImportReport(fallback=categorizer.fallback)
     category_ids = sync_category_tree(categorizer)
     attributes = read_attributes(jsonl_paths) if jsonl_paths else {}
+    rows = _unique_rows(csv_path, report)
+    inserts, updates = _plan(rows, categorizer, category_ids, attributes, report, progress)
+    _write(inserts, updates)
+    report.created, report.updated = len(inserts), len(updates)
+    mark_catalog_changed(db.session)
+    report.seconds = time.perf_counter() - started
+    return report
 
+
+def _unique_rows(csv_path: str | Path, report: ImportReport) -> list[SourceRow]:
+    """The CSV's valid rows, each product id once; bad and repeated rows go to ``report.errors``."""
     rows: list[SourceRow] = []
     seen: dict[str, int] = {}
     for item in read_rows(csv_path):
@@ -180,10 +190,24 @@ def import_catalog(
         else:
             seen[item.sku] = item.line
             rows.append(item)
+    return rows
 
+
+def _plan(
+    rows: list[SourceRow],
+    categorizer: Categorizer,
+    category_ids: dict[str, int],
+    attributes: dict[str, dict[str, str]],
+    report: ImportReport,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[list[dict], list[dict]]:
+    """Column values of the products to insert and of the known ones that changed.
+
+    Counts categories and unchanged products in ``report``; calls ``progress`` every
+    :data:`CHUNK` rows and at the end.
+    """
     # Known products: their current values, so unchanged rows are not rewritten (a
     # re-import then costs little, and the search index is only refreshed for real changes).
-    # Without JSONL they keep, and are categorized with, their stored attributes.
     existing = {r.sku: r for r in db.session.execute(select(Product.__table__.c[_COMPARED + ("id", "sku")]))}
     taken_slugs = set(db.session.scalars(select(Product.slug)))
     now = utcnow()
@@ -192,24 +216,10 @@ def import_catalog(
     total = len(rows)
     for done, row in enumerate(rows, 1):
         known = existing.get(row.sku)
-        attrs = attributes.get(row.sku)
-        if not attributes and known is not None:
-            attrs = known.attributes if isinstance(known.attributes, dict) else None
+        attrs = _row_attributes(row.sku, attributes, known)
         leaf = categorizer.leaf_for(row.title, row.product_type, row.description, attrs, row.brand)
         report.categories[leaf] += 1
-        values = {
-            "name": row.title,
-            "model": row.model,
-            "brand": row.brand,
-            "category_id": category_ids[leaf],
-            "description": row.description,
-            "product_type": row.product_type,
-            "ean": row.ean,
-            "price_cents": row.price_cents,
-            "image_url": row.image_url,
-            "released_at": row.released_at,
-            "attributes": attrs or {},
-        }
+        values = _values(row, category_ids[leaf], attrs)
         if known is None:
             values.update(
                 sku=row.sku,
@@ -227,12 +237,32 @@ def import_catalog(
             report.unchanged += 1
         if progress is not None and (done % CHUNK == 0 or done == total):
             progress(done, total)
+    return inserts, updates
 
-    _write(inserts, updates)
-    report.created, report.updated = len(inserts), len(updates)
-    mark_catalog_changed(db.session)
-    report.seconds = time.perf_counter() - started
-    return report
+
+def _row_attributes(sku: str, attributes: dict[str, dict[str, str]], known) -> dict | None:
+    """The attributes a row is stored and categorized with: from the JSONL files when given;
+    without them a known product keeps its stored attributes."""
+    if not attributes and known is not None:
+        return known.attributes if isinstance(known.attributes, dict) else None
+    return attributes.get(sku)
+
+
+def _values(row: SourceRow, category_id: int, attrs: dict | None) -> dict:
+    """The columns an import sets on every product it reads (:data:`_COMPARED`)."""
+    return {
+        "name": row.title,
+        "model": row.model,
+        "brand": row.brand,
+        "category_id": category_id,
+        "description": row.description,
+        "product_type": row.product_type,
+        "ean": row.ean,
+        "price_cents": row.price_cents,
+        "image_url": row.image_url,
+        "released_at": row.released_at,
+        "attributes": attrs or {},
+    }
 
 
 def _write(inserts: list[dict], updates: list[dict]) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.dbtypes import JSONType, UTCDateTime, utcnow
@@ -14,6 +15,14 @@ from shop.extensions import db
 PRODUCT_STATUSES = ("draft", "active", "archived")
 #: Why stock changed; every change is one :class:`StockMovement` row.
 STOCK_REASONS = ("import", "staff_edit", "order", "cancellation")
+#: 1 to this many units left is "low stock": shoppers are told how many are left, and the
+#: staff list and dashboard single such products out. 0 units is out of stock, not low.
+LOW_STOCK_THRESHOLD = 5
+
+
+def is_low_stock(stock: int) -> bool:
+    """True for 1 to :data:`LOW_STOCK_THRESHOLD` units (also a Jinja test: ``n is low_stock``)."""
+    return 0 < stock <= LOW_STOCK_THRESHOLD
 
 
 class Category(db.Model):
@@ -88,6 +97,16 @@ class Product(db.Model):
     def is_active(self) -> bool:
         """True when shoppers may see and buy the product."""
         return self.status == "active"
+
+    @hybrid_property
+    def low_stock(self) -> bool:
+        """True for 1 to :data:`LOW_STOCK_THRESHOLD` units; in a query, the same condition."""
+        return is_low_stock(self.stock)
+
+    @low_stock.inplace.expression
+    @classmethod
+    def _low_stock_expression(cls):
+        return cls.stock.between(1, LOW_STOCK_THRESHOLD)
 
     @classmethod
     def active(cls):

@@ -51,17 +51,37 @@ def make_sample(
     """
     source_dir, out_dir = Path(source_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    records = _full_records(source_dir)
+    with open_text(source_dir / "products.csv.gz") as fh:
+        reader = csv.DictReader(fh)
+        fields = reader.fieldnames
+        rows = list(reader)
+    by_leaf = _rows_by_leaf(rows, records)
+    quotas = _quotas({leaf: len(items) for leaf, items in by_leaf.items()}, target, min_per_leaf)
+    chosen = set()
+    for leaf, items in by_leaf.items():
+        chosen.update(
+            r["product_id"] for r in sorted(items, key=lambda r: _rank(r["product_id"]))[: quotas[leaf]]
+        )
+    picked = [r for r in rows if r["product_id"] in chosen]  # keep the source order
+    _write_sample(out_dir, fields, picked, records)
+    return {leaf: quotas[leaf] for leaf in sorted(quotas)}
+
+
+def _full_records(source_dir: Path) -> dict[str, str]:
+    """``{product id: its JSONL line}`` from every ``products_full_part*.jsonl.gz``."""
     records: dict[str, str] = {}
     for part in sorted(source_dir.glob("products_full_part*.jsonl.gz")):
         with open_text(part) as fh:
             for line in fh:
                 if line.strip():
                     records[str(json.loads(line)["id"])] = line.rstrip("\n")
+    return records
+
+
+def _rows_by_leaf(rows: list[dict], records: dict[str, str]) -> dict[str, list[dict]]:
+    """CSV rows grouped by the category leaf the importer's rules give them."""
     categorizer = load_categorizer()
-    with open_text(source_dir / "products.csv.gz") as fh:
-        reader = csv.DictReader(fh)
-        fields = reader.fieldnames
-        rows = list(reader)
     by_leaf: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         attrs = (
@@ -77,14 +97,11 @@ def make_sample(
             row["brand"],
         )
         by_leaf[leaf].append(row)
-    quotas = _quotas({leaf: len(items) for leaf, items in by_leaf.items()}, target, min_per_leaf)
-    chosen = set()
-    for leaf, items in by_leaf.items():
-        chosen.update(
-            r["product_id"] for r in sorted(items, key=lambda r: _rank(r["product_id"]))[: quotas[leaf]]
-        )
-    picked = [r for r in rows if r["product_id"] in chosen]  # keep the source order
+    return by_leaf
 
+
+def _write_sample(out_dir: Path, fields, picked: list[dict], records: dict[str, str]) -> None:
+    """Write the picked CSV rows and their JSONL records as the two sample files."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
@@ -92,7 +109,6 @@ def make_sample(
     _write_gz(out_dir / "products.csv.gz", buffer.getvalue())
     lines = [records[r["product_id"]] for r in picked if r["product_id"] in records]
     _write_gz(out_dir / "products_full.jsonl.gz", "\n".join(lines) + "\n")
-    return {leaf: quotas[leaf] for leaf in sorted(quotas)}
 
 
 def _write_gz(path: Path, text: str) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from shop.cache import cached_catalog
+from shop.catalog.editing import update_product
 from shop.catalog.models import Category, Product
 from shop.catalog.schemas import SORTS, product_json
 from shop.exceptions import NotFound, ValidationFailed
@@ -245,8 +246,6 @@ def patch_product(slug: str, data: dict[str, Any], actor_id: int | None) -> Prod
         ValidationFailed: unknown category or invalid fields.
         StaleWrite: the stock is no longer ``expected_stock``.
     """
-    from shop.catalog.editing import update_product
-
     product_id = db.session.scalar(select(Product.id).where(Product.slug == slug))
     if product_id is None:
         raise NotFound("No such product.")

@@ -128,10 +128,7 @@ def product_list():
 @bp.get("/c/<slug>")
 def category(slug: str):
     """A category page; a top-level category lists the products of all its leaves."""
-    try:
-        info = cached_catalog(("category", slug), lambda: _category_or_empty(slug))
-    except NotFound:
-        abort(404)
+    info = cached_catalog(("category", slug), lambda: _category_or_empty(slug))
     if not info:
         abort(404)
     return _render_listing(info["name"], "catalog.category", {"slug": slug}, info)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import current_app
 
 from shop import mail
+from shop.money import display_money
 from shop.orders import payments
-from shop.templating import money
 
 
 def confirmation_text(order, order_url: str) -> tuple[str, str]:
@@ -15,8 +15,10 @@ def confirmation_text(order, order_url: str) -> tuple[str, str]:
     shop = current_app.config["SHOP_NAME"]
     lines = [f"Thank you for your order {order.number}.", ""]
     for ln in order.lines:
-        lines.append(f"  {ln.quantity} x {ln.name} ({ln.sku})  {money(ln.line_total_cents, order.currency)}")
-    lines += ["", f"Total: {money(order.total_cents, order.currency)}", ""]
+        lines.append(
+            f"  {ln.quantity} x {ln.name} ({ln.sku})  {display_money(ln.line_total_cents, order.currency)}"
+        )
+    lines += ["", f"Total: {display_money(order.total_cents, order.currency)}", ""]
     addr = order.shipping_address or {}
     lines.append("Shipping to:")
     for part in (

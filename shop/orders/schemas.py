@@ -14,7 +14,9 @@ from flask import current_app
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 from shop.catalog.schemas import LinksSchema, MetaSchema, ProductSchema, product_json
+from shop.exceptions import ValidationFailed
 from shop.orders.models import ORDER_STATUSES
+from shop.orders.services import describe_event, status_label
 
 #: ISO 3166-1 alpha-2 code -> English name, sorted by name (for the form's select).
 COUNTRIES: dict[str, str] = dict(
@@ -81,8 +83,6 @@ def clean_address(data: Any) -> dict:
     Raises:
         ValidationFailed: with ``{"shipping_address.<field>": [...]}`` errors.
     """
-    from shop.exceptions import ValidationFailed
-
     try:
         return AddressSchema().load(data if isinstance(data, dict) else {})
     except ValidationError as exc:
@@ -182,8 +182,6 @@ def cart_json(view) -> dict:
 
 def order_json(order, staff: bool = False) -> dict:
     """Plain data of an order; ``staff`` adds who did each event, notes and the e-mail."""
-    from shop.orders.services import describe_event, status_label
-
     data = {
         "number": order.number,
         "status": order.status,

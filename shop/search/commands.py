@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from shop.cli import shop_cli
 
-
-@shop_cli.command("reindex")
+@click.command("reindex")
+@with_appcontext
 @click.option("--batch-size", default=2000, show_default=True, help="Products per batch.")
 def reindex(batch_size: int) -> None:
     """Rebuild the search index from the active products (with a progress bar)."""
@@ -22,7 +22,8 @@ def reindex(batch_size: int) -> None:
     click.echo(f"Indexed {n} active products.")
 
 
-@shop_cli.command("eval-search")
+@click.command("eval-search")
+@with_appcontext
 @click.option(
     "--queries",
     "queries_path",
@@ -67,3 +68,7 @@ def eval_search(queries_path: str, labels_path: str, show_worst: int, k: int) ->
             for i, sku in enumerate(sc.returned, 1):
                 r = rated.get(sku)
                 click.echo(f"   {i:2d}. ({'-' if r is None else r}) {names.get(sku, sku)[:90]}")
+
+
+#: Added to the ``flask shop`` group by ``shop.register_commands``.
+COMMANDS = (reindex, eval_search)
