@@ -79,6 +79,7 @@ def test_factory_registers_every_shop_command_on_a_group_of_its_own(app, app_fac
         "eval-search",
         "import-catalog",
         "make-sample",
+        "purge-carts",
         "purge-idempotency-keys",
         "reindex",
     ]
