@@ -16,6 +16,7 @@ and one word that the catalog writes as two is split ("smartwatch" → "smart wa
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,7 +26,9 @@ import snowballstemmer
 from rapidfuzz.distance import Levenshtein
 
 _TOKEN = re.compile(r"[^\W_]+")
-_STEMMER = snowballstemmer.stemmer("english")
+# A Snowball stemmer keeps its working state on the object: two threads stemming with
+# the same one corrupt each other's words (or raise IndexError), so each thread has its own.
+_local = threading.local()
 #: Shortest word that is spell-corrected or split; shorter words are taken as typed.
 MIN_CORRECT_LEN = 4
 MAX_GROUPS = 8
@@ -44,10 +47,18 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(fold(text))
 
 
+def _stemmer():
+    """This thread's English Snowball stemmer (made on first use)."""
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    return stemmer
+
+
 @lru_cache(maxsize=65536)
 def stem(token: str) -> str:
-    """English (Snowball) stem of one folded token."""
-    return _STEMMER.stemWord(token)
+    """English (Snowball) stem of one folded token (safe to call from any thread)."""
+    return _stemmer().stemWord(token)
 
 
 def stems(text: str) -> list[str]:
