@@ -61,11 +61,6 @@ def stem(token: str) -> str:
     return _stemmer().stemWord(token)
 
 
-def stems(text: str) -> list[str]:
-    """Stemmed tokens of ``text`` (for matching query groups against product fields)."""
-    return [stem(t) for t in tokenize(text)]
-
-
 def is_model_like(token: str) -> bool:
     """True for tokens mixing letters and digits (part numbers such as ``tn2110``)."""
     return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
