@@ -8,7 +8,7 @@ from sqlalchemy import insert, text, update
 from shop.catalog import editing
 from shop.catalog.models import Product
 from shop.catalog.stock import allocate
-from shop.search import schema
+from shop.search import index
 from shop.search.backends import get_backend
 from shop.search.query import analyze
 from shop.search.services import SearchParams, search
@@ -154,9 +154,9 @@ def test_install_is_idempotent_and_reindex_rebuilds(app, db):
     make_product("Old toner", status="archived", sku="T2")
     db.session.commit()
     conn = db.session.connection()
-    schema.install(conn)
-    schema.install(conn)
-    schema.clear(conn)
+    index.install(conn)
+    index.install(conn)
+    index.clear(conn)
     assert found("toner") == []
     db.session.commit()
     db.session.close()  # the command uses its own connection

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from shop.cli import shop_cli
+from shop.search import index as search_index
 
 
 @shop_cli.command("import-catalog")
@@ -20,7 +21,6 @@ def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
     """Import or update products from PATH (products.csv or .csv.gz); safe to run again."""
     from shop.catalog.importer import import_catalog
     from shop.extensions import db
-    from shop.search import schema
 
     bar = None
 
@@ -35,7 +35,7 @@ def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
         report = import_catalog(path, attributes, progress=progress)
         db.session.commit()
         with db.engine.begin() as conn:
-            schema.analyze(conn)
+            search_index.analyze(conn)
     except Exception:
         db.session.rollback()
         raise

@@ -13,12 +13,12 @@ from shop.cli import shop_cli
 def reindex(batch_size: int) -> None:
     """Rebuild the search index from the active products (with a progress bar)."""
     from shop.extensions import db
-    from shop.search import schema
+    from shop.search import index
 
     with db.engine.begin() as conn:
-        total = len(schema.product_ids(conn))
+        total = len(index.product_ids(conn))
         with click.progressbar(length=total, label="Indexing products") as bar:
-            n = schema.reindex(conn, batch_size=batch_size, progress=bar.update)
+            n = index.reindex(conn, batch_size=batch_size, progress=bar.update)
     click.echo(f"Indexed {n} active products.")
 
 

@@ -36,7 +36,7 @@ class PostgresBackend(SearchBackend):
     name = "postgresql"
 
     def doc_freq(self, words: list[str]) -> dict[str, int]:
-        """Document counts of the words from ``search_words`` (see :mod:`shop.search.schema`)."""
+        """Document counts of the words from ``search_words`` (see :mod:`shop.search.index`)."""
         if not words:
             return {}
         rows = self._rows("SELECT word, ndoc FROM search_words WHERE word = ANY(:words)", words=list(words))
