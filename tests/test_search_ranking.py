@@ -9,7 +9,7 @@ from sqlalchemy import text
 from shop.search import services, stats
 from shop.search.backends import get_backend
 from shop.search.query import Alternative, Group, QueryPlan, analyze, tokenize
-from shop.search.rank import Doc, bm25, dismax, doc_length, fuse, plural_stem
+from shop.search.scoring import Doc, bm25, dismax, doc_length, fuse, plural_stem
 from shop.search.services import SearchParams, _docs, search
 from tests.factories import make_category, make_product
 

@@ -4,7 +4,7 @@
 the database dialect find and score the matching active products, applies
 the filters, computes the facets, and orders the page: by relevance (the backend's score
 chooses the top ``RERANK_WINDOW``, which BM25 and the product fields of
-:mod:`shop.search.rank` order the same way on every backend, fused with a field-wise
+:mod:`shop.search.scoring` order the same way on every backend, fused with a field-wise
 ranker), price or newness.
 Every group of the query must match; when fewer than ``RELAX_BELOW`` products do, the
 groups that narrow the least are let go one by one (``relaxed``); products matching
@@ -27,7 +27,7 @@ from shop.search import facets as facet_mod
 from shop.search import stats
 from shop.search.backends import get_backend
 from shop.search.query import QueryPlan, analyze
-from shop.search.rank import COVERAGE, Doc, attribute_text, bm25, dismax, fuse, query_words, rerank
+from shop.search.scoring import COVERAGE, Doc, attribute_text, bm25, dismax, fuse, query_words, rerank
 
 #: How many of the best text matches are re-ranked with the product fields.
 RERANK_WINDOW = 100
@@ -171,7 +171,7 @@ def _page_ids(stmt: Select, params: SearchParams, plan: QueryPlan, match) -> lis
     """Product ids of the requested page in the requested order.
 
     By relevance, the best ``RERANK_WINDOW`` by the backend's score are ordered by
-    :func:`shop.search.rank.bm25` and re-ranked (:func:`_reranked`); later pages follow
+    :func:`shop.search.scoring.bm25` and re-ranked (:func:`_reranked`); later pages follow
     the backend's order. Without a typed query: newest first, or by price.
     """
     offset = (params.page - 1) * params.per_page
@@ -207,9 +207,9 @@ def _joined(match) -> Select:
 
 
 def _reranked(plan: QueryPlan, window: list[int]) -> list[int]:
-    """The window's ids ordered by BM25 (:func:`shop.search.rank.bm25`, the same on every
-    backend), re-ranked with the product fields (:func:`shop.search.rank.rerank`) and fused
-    with the field-wise ranker (:func:`shop.search.rank.dismax`, :func:`shop.search.rank.fuse`)."""
+    """The window's ids ordered by BM25 (:func:`shop.search.scoring.bm25`, the same on every
+    backend), re-ranked with the product fields (:func:`shop.search.scoring.rerank`) and fused
+    with the field-wise ranker (:func:`shop.search.scoring.dismax`, :func:`shop.search.scoring.fuse`)."""
     if not window:
         return []
     docs = _docs(window)

@@ -1,5 +1,5 @@
-"""Corpus statistics for BM25 (:func:`shop.search.rank.bm25` and the field-wise
-:func:`shop.search.rank.dismax`), the same on every backend.
+"""Corpus statistics for BM25 (:func:`shop.search.scoring.bm25` and the field-wise
+:func:`shop.search.scoring.dismax`), the same on every backend.
 
 BM25 needs the number of active products, their mean length in tokens (per field for
 the field-wise ranker) and, per query phrase, the number of products matching it. They
@@ -35,8 +35,8 @@ def active_count() -> int:
 
 def _sample_docs() -> list:
     """An even sample (by id) of at most ``LENGTH_SAMPLE`` active products as
-    :class:`shop.search.rank.Doc` (the fields the rankers read)."""
-    from shop.search.rank import Doc, attribute_text
+    :class:`shop.search.scoring.Doc` (the fields the rankers read)."""
+    from shop.search.scoring import Doc, attribute_text
 
     step = max(1, active_count() // LENGTH_SAMPLE)
     parent = Category.__table__.alias("parent")
@@ -76,7 +76,7 @@ def mean_length() -> float:
     and joined, brand, category, product type, description), from an even sample."""
 
     def produce() -> float:
-        from shop.search.rank import doc_length
+        from shop.search.scoring import doc_length
 
         lengths = [doc_length(d) for d in _sample_docs()]
         return max(1.0, sum(lengths) / len(lengths)) if lengths else 1.0
@@ -85,13 +85,13 @@ def mean_length() -> float:
 
 
 def field_means() -> dict[str, float]:
-    """Per field of :data:`shop.search.rank.DISMAX_FIELDS`: the mean length in tokens of
+    """Per field of :data:`shop.search.scoring.DISMAX_FIELDS`: the mean length in tokens of
     the active products that have the field (as Lucene averages a field), from an even
     sample; 1.0 for a field no sampled product has."""
 
     def produce() -> dict[str, float]:
         from shop.search.query import tokenize
-        from shop.search.rank import DISMAX_FIELDS, dismax_texts
+        from shop.search.scoring import DISMAX_FIELDS, dismax_texts
 
         lengths: dict[str, list[int]] = {name: [] for name in DISMAX_FIELDS}
         for d in _sample_docs():

@@ -1,4 +1,5 @@
-"""Re-ranking of the top matches, the same for every backend.
+"""Scores and orders for re-ranking the top matches: pure functions over product fields,
+the same for every backend.
 
 The backend only chooses the candidates (its best ``RERANK_WINDOW`` matches). They are
 ordered by :func:`bm25`, computed here as SQLite FTS5 computes it from the backend's own
