@@ -42,8 +42,10 @@ K1 = 1.2
 B = 0.75
 _MODEL_SEPARATORS = re.compile(r"[-/._]")
 _TAGS = re.compile(r"<[^>]*>")
-#: BM25 score added per matched query group (far above any BM25 sum).
-COVERAGE = 1000.0
+#: Score for covering the query, far above any text score, so that products matching more
+#: of the query always come first: :func:`bm25` adds it per matched group, and the backends'
+#: ``match`` add it to the products matching every group when only some are required.
+COVERAGE = 1000
 
 
 @dataclass

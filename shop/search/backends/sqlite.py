@@ -6,9 +6,7 @@ from sqlalchemy import Float, FromClause, Integer, bindparam, column, text
 
 from shop.search.backends.base import SearchBackend, combine_groups
 from shop.search.query import Alternative, QueryPlan
-
-#: Score added to products matching every group when any group may match.
-COVERAGE_BONUS = 1000
+from shop.search.scoring import COVERAGE
 
 
 def _quote(token: str) -> str:
@@ -86,7 +84,7 @@ class SqliteBackend(SearchBackend):
             params["all"] = match_expr(plan, True)
             coverage = "(rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :all))"
         stmt = text(
-            f"SELECT rowid AS product_id, {COVERAGE_BONUS} * ({coverage}) - bm25(search_fts) "
+            f"SELECT rowid AS product_id, {COVERAGE} * ({coverage}) - bm25(search_fts) "
             "AS score FROM search_fts WHERE search_fts MATCH :q"
         ).bindparams(**params)
         # Materialized: otherwise SQLite may run the MATCH once per product row of a join.
