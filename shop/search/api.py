@@ -20,7 +20,7 @@ from shop.search.schemas import (
 )
 from shop.search.services import SearchParams
 from shop.search.services import search as run_search
-from shop.search.services import suggest as run_suggest
+from shop.search.suggest import suggest as run_suggest
 
 
 @api_bp.get("/search")

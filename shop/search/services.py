@@ -332,15 +332,3 @@ def ranked_skus(q: str, limit: int = 10) -> list[str]:
     """SKUs of the ``limit`` best results for ``q`` with no filters (evaluation)."""
     result = search(SearchParams(q=q, per_page=limit), with_facets=False)
     return [p.sku for p in result.products]
-
-
-def suggest(prefix: str, limit: int = 6) -> dict:
-    """Autocomplete for a typed prefix: products, categories and brands.
-
-    Returns:
-        ``{"products": [Product], "categories": [Category], "brands": [str]}``; empty lists
-        for an empty prefix.
-    """
-    from shop.search.suggest import suggest as _suggest
-
-    return _suggest(prefix, limit)

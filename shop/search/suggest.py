@@ -15,6 +15,7 @@ from shop.catalog.models import Category, Product
 from shop.extensions import db
 from shop.search.backends import get_backend
 from shop.search.query import fold, tokenize
+from shop.search.services import SearchParams, search
 
 MAX_PREFIX_CHARS = 100
 
@@ -58,8 +59,6 @@ def _brands(words: list[str], limit: int) -> list[str]:
 
 def _products(words: list[str], limit: int) -> list[Product]:
     """Best search results for the words with the last one completed from the vocabulary."""
-    from shop.search.services import SearchParams, search  # the service imports this module lazily
-
     backend = get_backend(db.session)
     completions = backend.prefix_words(words[-1], limit=3) or [words[-1]]
     found: list[Product] = []
