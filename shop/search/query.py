@@ -32,6 +32,9 @@ _local = threading.local()
 #: Shortest word that is spell-corrected or split; shorter words are taken as typed.
 MIN_CORRECT_LEN = 4
 MAX_GROUPS = 8
+#: Characters of a query that analysis reads (the rest is ignored); the app setting
+#: ``SEARCH_MAX_QUERY_LENGTH`` may change it (:func:`shop.search.params.analyzed_length`).
+ANALYZED_LENGTH = 200
 
 
 def fold(text: str) -> str:
@@ -177,7 +180,7 @@ def _split_compound(word: str, freq: dict[str, int], vocab: Vocabulary) -> tuple
     return (best[1], best[2]) if best[0] > 0 else None
 
 
-def analyze(raw: str, vocab: Vocabulary, max_length: int = 200) -> QueryPlan:
+def analyze(raw: str, vocab: Vocabulary, max_length: int = ANALYZED_LENGTH) -> QueryPlan:
     """Turn the shopper's text into a :class:`QueryPlan` (never raises on odd input)."""
     raw = (raw or "")[:max_length]
     words = _split_words(raw)
