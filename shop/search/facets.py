@@ -7,7 +7,7 @@ still shows how many results the other brands have.
 from __future__ import annotations
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import case, func, select
 
 from shop.cache import cached_catalog, cached_statistic
 from shop.catalog.models import Category, Product
@@ -56,11 +56,6 @@ def category_ids(slug: str) -> list[int]:
 def category_names() -> dict[int, str]:
     """Category id -> name, for every category."""
     return {cid: c["name"] for cid, c in category_table().items()}
-
-
-def count(stmt: Select) -> int:
-    """Number of rows ``stmt`` returns."""
-    return int(db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
 
 
 def _price_band(price=Product.price_cents):

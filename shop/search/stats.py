@@ -10,12 +10,13 @@ staleness moves no ranking noticeably.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from shop.cache import cached_statistic
 from shop.catalog.models import Category, Product
 from shop.extensions import db
-from shop.search.query import Alternative, Group, QueryPlan
+from shop.search.query import Alternative, Group, QueryPlan, tokenize
+from shop.search.scoring import DISMAX_FIELDS, Doc, attribute_text, dismax_texts, doc_length
 
 #: Seconds a statistic stays cached.
 STAT_TIMEOUT = 600
@@ -36,8 +37,6 @@ def active_count() -> int:
 def _sample_docs() -> list:
     """An even sample (by id) of at most ``LENGTH_SAMPLE`` active products as
     :class:`shop.search.scoring.Doc` (the fields the rankers read)."""
-    from shop.search.scoring import Doc, attribute_text
-
     step = max(1, active_count() // LENGTH_SAMPLE)
     parent = Category.__table__.alias("parent")
     rows = db.session.execute(
@@ -76,8 +75,6 @@ def mean_length() -> float:
     and joined, brand, category, product type, description), from an even sample."""
 
     def produce() -> float:
-        from shop.search.scoring import doc_length
-
         lengths = [doc_length(d) for d in _sample_docs()]
         return max(1.0, sum(lengths) / len(lengths)) if lengths else 1.0
 
@@ -90,9 +87,6 @@ def field_means() -> dict[str, float]:
     sample; 1.0 for a field no sampled product has."""
 
     def produce() -> dict[str, float]:
-        from shop.search.query import tokenize
-        from shop.search.scoring import DISMAX_FIELDS, dismax_texts
-
         lengths: dict[str, list[int]] = {name: [] for name in DISMAX_FIELDS}
         for d in _sample_docs():
             for name, text in dismax_texts(d).items():
@@ -114,15 +108,18 @@ def word_doc_freq(backend, words: list[str]) -> dict[str, int]:
 def phrase_doc_freq(backend, phrases: list[Alternative]) -> dict[Alternative, int]:
     """Number of active products matching each phrase in the backend's index (stemmed,
     every field), each cached on its own."""
-    from shop.search.facets import count
-
     out = {}
     for alt in dict.fromkeys(phrases):
 
         def produce(alt=alt) -> int:
             plan = QueryPlan(" ".join(alt.tokens), [Group(" ".join(alt.tokens), [alt])])
-            return count(select(backend.match(plan).c.product_id))
+            return _count(select(backend.match(plan).c.product_id))
 
         key = ("search", "df", backend.name, "*" if alt.prefix else "", *alt.tokens)
         out[alt] = cached_statistic(key, produce, STAT_TIMEOUT)
     return out
+
+
+def _count(stmt: Select) -> int:
+    """Number of rows ``stmt`` returns."""
+    return int(db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
