@@ -109,16 +109,28 @@ def _count(alt: Alternative, field: _Field, first: bool = False) -> int:
         first: stop at the first occurrence (answers "does it occur?").
     """
     n = len(alt.tokens)
-    tokens, stems = field.tokens, field.stems
-    if n == 0 or n > len(tokens):
+    if n == 0 or n > len(field.tokens):
         return 0
     if n == 1 and not alt.prefix:
-        tok, st = alt.tokens[0], alt.stems[0]
-        if tok not in field.words and st not in field.words:
-            return 0
-        if first:
-            return 1
-        return sum(1 for ftok, fstem in zip(tokens, stems) if ftok == tok or fstem == st)
+        return _count_word(alt, field, first)
+    return _count_phrase(alt, field, first)
+
+
+def _count_word(alt: Alternative, field: _Field, first: bool) -> int:
+    """:func:`_count` of a one-token alternative that is not a prefix (the field's word
+    set answers whether it occurs at all)."""
+    tok, st = alt.tokens[0], alt.stems[0]
+    if tok not in field.words and st not in field.words:
+        return 0
+    if first:
+        return 1
+    return sum(1 for ftok, fstem in zip(field.tokens, field.stems) if ftok == tok or fstem == st)
+
+
+def _count_phrase(alt: Alternative, field: _Field, first: bool) -> int:
+    """:func:`_count` of a phrase or a prefix, by trying every start in the field."""
+    n = len(alt.tokens)
+    tokens, stems = field.tokens, field.stems
     wanted = list(zip(alt.tokens, alt.stems))
     last = n - 1
     hits = 0
