@@ -27,7 +27,7 @@ def apply_filters(stmt: Select, params: SearchParams) -> Select:
     if params.brand:
         stmt = stmt.where(Product.brand.in_(params.brand))
     if params.price:
-        lo, hi = PRICE_BANDS[params.price][1:]
+        lo, hi = PRICE_BANDS[params.price]
         stmt = stmt.where(Product.price_cents >= lo)
         if hi is not None:
             stmt = stmt.where(Product.price_cents < hi)

@@ -36,14 +36,14 @@ def band_for_range(min_price: int | None, max_price: int | None) -> str | None:
     """
     if min_price is None and max_price is None:
         return None
-    for key, (_label, lo, hi) in PRICE_BANDS.items():
+    for key, (lo, hi) in PRICE_BANDS.items():
         if (min_price or 0) != lo:
             continue
         if hi is None and max_price is None:
             return key
         if hi is not None and max_price in (hi, hi - 1):
             return key
-    bands = ", ".join(f"{lo}..{'' if hi is None else hi - 1}" for _label, lo, hi in PRICE_BANDS.values())
+    bands = ", ".join(f"{lo}..{'' if hi is None else hi - 1}" for lo, hi in PRICE_BANDS.values())
     raise ValidationError(
         f"min_price/max_price must select one price band ({bands}); or use 'price' with a band key.",
         "min_price",

@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 
 from shop.catalog.schemas import product_json
 from shop.search import bp
-from shop.search.facets import PRICE_BANDS
+from shop.search.facets import PRICE_BANDS, band_label
 from shop.search.params import (
     MAX_BRAND_LENGTH,
     MAX_BRANDS,
@@ -152,7 +152,7 @@ def _active_filters(params: SearchParams, keep: dict, facets: dict) -> list[dict
         rest = [x for x in params.brand if x != b]
         chips.append({"label": b, "url": _link(keep, brand=rest or None)})
     if params.price:
-        chips.append({"label": PRICE_BANDS[params.price][0], "url": _link(keep, price=None)})
+        chips.append({"label": band_label(params.price), "url": _link(keep, price=None)})
     if params.in_stock:
         chips.append({"label": "In stock", "url": _link(keep, in_stock=None)})
     return chips
