@@ -154,9 +154,24 @@ def compute(rows: list[tuple], params) -> dict:
                 out[key(r)] = out.get(key(r), 0) + r[4]
         return out
 
-    by_cat = counts("category", lambda r: r[0])
+    by_band = counts("price", lambda r: r[2])
+    price = [
+        {"key": k, "label": band_label(k), "count": by_band.get(k, 0), "selected": params.price == k}
+        for k in PRICE_BANDS
+    ]
+    in_stock = counts("in_stock", lambda r: r[3]).get(1, 0)
+    return {
+        "category": _category_facet(counts("category", lambda r: r[0]), params),
+        "brand": _brand_facet(counts("brand", lambda r: r[1]), params),
+        "price": price,
+        "in_stock": {"count": in_stock, "selected": bool(params.in_stock)},
+    }
+
+
+def _category_facet(by_cat: dict[int, int], params) -> list[dict]:
+    """Category facet entries from counts per category id, most products first."""
     cats = category_table()
-    category = sorted(
+    return sorted(
         (
             {
                 "slug": cats[cid]["slug"],
@@ -170,24 +185,16 @@ def compute(rows: list[tuple], params) -> dict:
         ),
         key=lambda f: (-f["count"], f["name"]),
     )
-    by_brand = counts("brand", lambda r: r[1])
+
+
+def _brand_facet(by_brand: dict[str, int], params) -> list[dict]:
+    """The ``BRAND_FACET_SIZE`` brands with most products, then any chosen brand not among them."""
     top = sorted(((b, n) for b, n in by_brand.items() if b), key=lambda x: (-x[1], x[0]))[:BRAND_FACET_SIZE]
     brand = [{"value": b, "count": n, "selected": b in params.brand} for b, n in top]
     for chosen in params.brand:  # a chosen brand stays visible even if it is not in the top
         if chosen not in {b["value"] for b in brand}:
             brand.append({"value": chosen, "count": by_brand.get(chosen, 0), "selected": True})
-    by_band = counts("price", lambda r: r[2])
-    price = [
-        {"key": k, "label": band_label(k), "count": by_band.get(k, 0), "selected": params.price == k}
-        for k in PRICE_BANDS
-    ]
-    in_stock = counts("in_stock", lambda r: r[3]).get(1, 0)
-    return {
-        "category": category,
-        "brand": brand,
-        "price": price,
-        "in_stock": {"count": in_stock, "selected": bool(params.in_stock)},
-    }
+    return brand
 
 
 def category_sizes() -> dict[int, int]:

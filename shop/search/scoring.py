@@ -1,5 +1,5 @@
 """Scores and orders for re-ranking the top matches: pure functions over product fields,
-the same for every backend.
+the same for every backend (:mod:`shop.search.ranking` reads the candidates and calls them).
 
 The backend only chooses the candidates (its best ``RERANK_WINDOW`` matches). They are
 ordered by :func:`bm25`, computed here as SQLite FTS5 computes it from the backend's own
