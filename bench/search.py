@@ -157,7 +157,7 @@ def _forget(app) -> None:
     """Empty the cache (corpus statistics, catalog entries) and the token cache, so that
     each size is measured from a cold start and ranks with its own statistics."""
     from shop.extensions import cache
-    from shop.search.scoring import forget_tokens
+    from shop.search.ranking import forget_tokens
 
     with app.app_context():
         cache.clear()

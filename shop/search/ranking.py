@@ -4,8 +4,8 @@ their product fields and ordered the same way on every backend.
 The window is ordered by BM25 as SQLite FTS5 computes it (:func:`shop.search.scoring.bm25`,
 from the corpus statistics of :mod:`shop.search.stats`), re-ranked with the product fields
 (:func:`shop.search.scoring.rerank`) and fused with a field-wise ranker
-(:func:`shop.search.scoring.dismax`, :func:`shop.search.scoring.fuse`). Results past the
-window follow the backend's own order.
+(:func:`shop.search.fieldwise.dismax`, :func:`shop.search.fieldwise.fuse`). Results past
+the window follow the backend's own order.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from sqlalchemy import Select, select
 from shop.catalog.categorize import load_categorizer
 from shop.catalog.models import Category, Product
 from shop.extensions import db
-from shop.search import stats
+from shop.search import fieldwise, scoring, stats
 from shop.search.backends import get_backend
 from shop.search.facets import category_names
+from shop.search.fieldwise import dismax, fuse, query_words
 from shop.search.query import QueryPlan
-from shop.search.scoring import COVERAGE, Doc, attribute_text, bm25, dismax, fuse, query_words, rerank
+from shop.search.scoring import COVERAGE, Doc, attribute_text, bm25, rerank
 
 #: How many of the best text matches are re-ranked with the product fields.
 RERANK_WINDOW = 100
@@ -50,7 +51,7 @@ def window_page(ordered: Select, plan: QueryPlan, offset: int, limit: int) -> li
 def rerank_window(plan: QueryPlan, window: list[int]) -> list[int]:
     """The window's ids ordered by BM25 (:func:`shop.search.scoring.bm25`, the same on every
     backend), re-ranked with the product fields (:func:`shop.search.scoring.rerank`) and fused
-    with the field-wise ranker (:func:`shop.search.scoring.dismax`, :func:`shop.search.scoring.fuse`)."""
+    with the field-wise ranker (:func:`shop.search.fieldwise.dismax`, :func:`shop.search.fieldwise.fuse`)."""
     if not window:
         return []
     docs = load_docs(window)
@@ -114,3 +115,9 @@ def load_docs(ids: list[int]) -> list[Doc]:
         for r in rows
     }
     return [by_id[i] for i in ids if i in by_id]
+
+
+def forget_tokens() -> None:
+    """Empty both rankers' token caches (a benchmark's cold start)."""
+    scoring.forget_fields()
+    fieldwise.forget_terms()

@@ -1,5 +1,5 @@
 """Corpus statistics for BM25 (:func:`shop.search.scoring.bm25` and the field-wise
-:func:`shop.search.scoring.dismax`), the same on every backend.
+:func:`shop.search.fieldwise.dismax`), the same on every backend.
 
 BM25 needs the number of active products, their mean length in tokens (per field for
 the field-wise ranker) and, per query phrase, the number of products matching it. They
@@ -15,8 +15,9 @@ from sqlalchemy import Select, func, select
 from shop.cache import cached_statistic
 from shop.catalog.models import Category, Product
 from shop.extensions import db
+from shop.search.fieldwise import DISMAX_FIELDS, dismax_texts
 from shop.search.query import Alternative, Group, QueryPlan, tokenize
-from shop.search.scoring import DISMAX_FIELDS, Doc, attribute_text, dismax_texts, doc_length
+from shop.search.scoring import Doc, attribute_text, doc_length
 
 #: Seconds a statistic stays cached.
 STAT_TIMEOUT = 600
@@ -82,7 +83,7 @@ def mean_length() -> float:
 
 
 def field_means() -> dict[str, float]:
-    """Per field of :data:`shop.search.scoring.DISMAX_FIELDS`: the mean length in tokens of
+    """Per field of :data:`shop.search.fieldwise.DISMAX_FIELDS`: the mean length in tokens of
     the active products that have the field (as Lucene averages a field), from an even
     sample; 1.0 for a field no sampled product has."""
 
