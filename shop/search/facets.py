@@ -7,6 +7,7 @@ still shows how many results the other brands have.
 from __future__ import annotations
 
 import copy
+from functools import lru_cache
 
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
@@ -35,13 +36,22 @@ def band_label(key: str) -> str:
     """The name of the price band ``key`` in the shop's currency and locale (the app's
     ``SHOP_CURRENCY`` and ``SHOP_LOCALE``): "Under $25", "$25 to $100", "$1,000 and up";
     "25 € to 100 €" for euros in German."""
-    lo, hi = PRICE_BANDS[key]
-    currency, locale = current_app.config["SHOP_CURRENCY"], current_app.config["SHOP_LOCALE"]
-    if hi is None:
-        return f"{_whole_money(lo, currency, locale)} and up"
-    if lo == 0:
-        return f"Under {_whole_money(hi, currency, locale)}"
-    return f"{_whole_money(lo, currency, locale)} to {_whole_money(hi, currency, locale)}"
+    return _band_labels(current_app.config["SHOP_CURRENCY"], current_app.config["SHOP_LOCALE"])[key]
+
+
+@lru_cache(maxsize=8)
+def _band_labels(currency: str, locale: str) -> dict[str, str]:
+    """Every price band's label for a currency and locale (kept: Babel takes about a
+    millisecond for the five, on every results page otherwise)."""
+    labels = {}
+    for key, (lo, hi) in PRICE_BANDS.items():
+        if hi is None:
+            labels[key] = f"{_whole_money(lo, currency, locale)} and up"
+        elif lo == 0:
+            labels[key] = f"Under {_whole_money(hi, currency, locale)}"
+        else:
+            labels[key] = f"{_whole_money(lo, currency, locale)} to {_whole_money(hi, currency, locale)}"
+    return labels
 
 
 def _whole_money(cents: int, currency: str, locale: str) -> str:
