@@ -96,7 +96,7 @@ def seed(env: dict, stock: int, shoppers: int) -> tuple[str, list[str]]:
     from shop.catalog.models import Product, StockMovement
     from shop.extensions import db
     from shop.orders import cart as carts
-    from shop.search import schema as search_schema
+    from shop.search import index as search_index
 
     app = create_app("development")
     with app.app_context():
@@ -104,7 +104,7 @@ def seed(env: dict, stock: int, shoppers: int) -> tuple[str, list[str]]:
 
         with db.engine.begin() as conn:
             db.metadata.create_all(conn)
-            search_schema.install(conn)
+            search_index.install(conn)
         product = Product(
             sku="BENCH-1",
             slug="bench-item",

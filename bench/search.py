@@ -83,12 +83,12 @@ def _setup(app, data: Path) -> None:
     import shop.models  # noqa: F401
     from shop.catalog.importer import import_catalog
     from shop.extensions import db
-    from shop.search import schema
+    from shop.search import index
 
     with app.app_context():
         with db.engine.begin() as conn:
             db.metadata.create_all(conn)
-            schema.install(conn)
+            index.install(conn)
         t0 = time.perf_counter()
         parts = sorted(str(p) for p in data.glob("products_full_part*.jsonl.gz"))
         report = import_catalog(str(data / "products.csv.gz"), parts)
@@ -99,13 +99,13 @@ def _setup(app, data: Path) -> None:
 
 def _analyze() -> None:
     """Tidy the index and refresh the planner statistics after a bulk load, as the
-    import command does (:func:`shop.search.schema.analyze`)."""
+    import command does (:func:`shop.search.index.analyze`)."""
     from shop.extensions import db
-    from shop.search import schema
+    from shop.search import index
 
     db.session.commit()
     with db.engine.begin() as conn:
-        schema.analyze(conn)
+        index.analyze(conn)
 
 
 def _grow(app, copy_no: int) -> None:
@@ -157,7 +157,7 @@ def _forget(app) -> None:
     """Empty the cache (corpus statistics, catalog entries) and the token cache, so that
     each size is measured from a cold start and ranks with its own statistics."""
     from shop.extensions import cache
-    from shop.search.rank import forget_tokens
+    from shop.search.ranking import forget_tokens
 
     with app.app_context():
         cache.clear()

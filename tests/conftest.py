@@ -37,7 +37,7 @@ def database_url(tmp_path_factory):
     except Exception as exc:  # pragma: no cover - environment problem
         pytest.exit(f"test database unreachable: {url}: {exc}", returncode=3)
     import shop.models  # noqa: F401  (register tables)
-    from shop.search import schema as search_schema
+    from shop.search import index as search_schema
 
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -76,7 +76,7 @@ def make_config(database_url: str, redis_url: str | None, **overrides):
 
 
 def _clean(app) -> None:
-    from shop.search import schema as search_schema
+    from shop.search import index as search_schema
 
     with app.app_context():
         engine = _db.engine

@@ -8,7 +8,7 @@ from sqlalchemy import insert, text, update
 from shop.catalog import editing
 from shop.catalog.models import Product
 from shop.catalog.stock import allocate
-from shop.search import schema
+from shop.search import index
 from shop.search.backends import get_backend
 from shop.search.query import analyze
 from shop.search.services import SearchParams, search
@@ -39,7 +39,7 @@ def test_edit_is_found_at_once_and_archive_removes(db):
     db.session.commit()
     assert found("zanzibar") == ["HP1"]
 
-    editing.archive_product(p.id, actor_id=None)
+    editing.archive_product(p.id)
     db.session.commit()
     assert found("zanzibar") == []
     assert db.session.get(Product, p.id).status == "archived"
@@ -154,9 +154,9 @@ def test_install_is_idempotent_and_reindex_rebuilds(app, db):
     make_product("Old toner", status="archived", sku="T2")
     db.session.commit()
     conn = db.session.connection()
-    schema.install(conn)
-    schema.install(conn)
-    schema.clear(conn)
+    index.install(conn)
+    index.install(conn)
+    index.clear(conn)
     assert found("toner") == []
     db.session.commit()
     db.session.close()  # the command uses its own connection

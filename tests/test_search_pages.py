@@ -126,6 +126,24 @@ def test_facet_counts(client, catalog):
     assert facet(html, "stock") == {"In stock": 2}
 
 
+def test_price_bands_are_named_in_the_shop_currency(app_factory, catalog):
+    euro = app_factory(SHOP_CURRENCY="EUR", SHOP_LOCALE="de_DE").test_client()
+    html = euro.get("/search?q=lenovo").get_data(as_text=True)
+    # Babel writes "25 €" with a no-break space, as German does.
+    assert facet(html, "price") == {"100\xa0€ to 250\xa0€": 1, "250\xa0€ to 1.000\xa0€": 2}
+    assert "$" not in html
+    labels = [f["label"] for f in euro.get("/api/v1/search?q=lenovo").get_json()["meta"]["facets"]["price"]]
+    assert labels == [
+        "Under 25\xa0€",
+        "25\xa0€ to 100\xa0€",
+        "100\xa0€ to 250\xa0€",
+        "250\xa0€ to 1.000\xa0€",
+        "1.000\xa0€ and up",
+    ]
+    html = euro.get("/search?q=lenovo&price=250-1000").get_data(as_text=True)
+    assert "250\xa0€ to 1.000\xa0€ <span" in html  # the chip that removes the filter
+
+
 def test_filters_narrow_results_and_keep_other_parameters(client, catalog):
     html = client.get("/search?q=laptop&brand=HP").get_data(as_text=True)
     assert names(html) == ["HP Pavilion laptop dv7"]

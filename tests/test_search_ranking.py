@@ -6,11 +6,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from shop.search import services, stats
+from shop.search import ranking, relax, stats
 from shop.search.backends import get_backend
+from shop.search.fieldwise import dismax, fuse, plural_stem
 from shop.search.query import Alternative, Group, QueryPlan, analyze, tokenize
-from shop.search.rank import Doc, bm25, dismax, doc_length, fuse, plural_stem
-from shop.search.services import SearchParams, _docs, search
+from shop.search.ranking import load_docs
+from shop.search.scoring import Doc, bm25, doc_length
+from shop.search.services import SearchParams, search
 from tests.factories import make_category, make_product
 
 
@@ -45,7 +47,7 @@ def test_bm25_orders_as_fts5_does(db):
             {"q": " OR ".join('"' + " ".join(a.tokens) + '"' for g in plan.groups for a in g.alternatives)},
         ).all()
         fts = {pid: score for pid, score in rows}
-        docs = _docs(sorted(fts))
+        docs = load_docs(sorted(fts))
         freq = stats.phrase_doc_freq(backend, [a for g in plan.groups for a in g.alternatives])
         n_docs = stats.active_count()
         mean = sum(doc_length(d) for d in docs_all(db)) / n_docs
@@ -59,7 +61,7 @@ def test_bm25_orders_as_fts5_does(db):
 def docs_all(db) -> list[Doc]:
     """Every active product as a Doc."""
     ids = [r[0] for r in db.session.execute(text("SELECT id FROM products WHERE status = 'active'"))]
-    return _docs(ids)
+    return load_docs(ids)
 
 
 def test_rarer_word_and_shorter_text_rank_higher():
@@ -104,9 +106,7 @@ def test_statistics_come_from_the_index_and_are_cached(db):
 
 
 def test_pages_past_the_rerank_window_list_every_match_once(db, monkeypatch):
-    from shop.search import services
-
-    monkeypatch.setattr(services, "RERANK_WINDOW", 7)
+    monkeypatch.setattr(ranking, "RERANK_WINDOW", 7)
     cat = make_category("Cables")
     for i in range(23):
         make_product(
@@ -169,7 +169,7 @@ def test_too_few_full_matches_let_go_of_the_commonest_word_first(db, monkeypatch
     result = search(SearchParams(q="gadget zzzzzzzzzz"))
     assert {p.sku for p in result.products} == {"HUB", "BAG"}
     # Enough full matches: nothing is let go.
-    monkeypatch.setattr(services, "RELAX_BELOW", 5)
+    monkeypatch.setattr(relax, "RELAX_BELOW", 5)
     result = search(SearchParams(q="usb cable"))
     assert not result.relaxed and result.total == 5
 

@@ -5,7 +5,7 @@ Revises: 0001_initial
 Create Date: 2026-11-21
 
 The structures depend on the dialect, so the search package owns their DDL
-(``shop.search.schema``); this revision calls it so ``flask db upgrade`` builds
+(``shop.search.index``); this revision calls it so ``flask db upgrade`` builds
 everything from empty.
 """
 
@@ -21,9 +21,9 @@ depends_on = None
 
 
 def upgrade():
-    from shop.search import schema
+    from shop.search import index
 
-    schema.install(op.get_bind())
+    index.install(op.get_bind())
 
 
 def downgrade():

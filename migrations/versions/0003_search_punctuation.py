@@ -19,12 +19,12 @@ depends_on = None
 
 
 def upgrade():
-    from shop.search import schema
+    from shop.search import index
 
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
-        schema.install(conn)
-        schema.rebuild(conn)
+        index.install(conn)
+        index.rebuild(conn)
 
 
 def downgrade():

@@ -20,11 +20,11 @@ depends_on = None
 
 
 def upgrade():
-    from shop.search import schema
+    from shop.search import index
 
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
-        schema.reindex(conn)
+        index.reindex(conn)
 
 
 def downgrade():

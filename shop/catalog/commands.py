@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from shop.catalog.importer import import_catalog
 from shop.catalog.sample import make_sample
 from shop.extensions import db
+from shop.search import index as search_index
 from shop.transaction import unit_of_work
 
 
@@ -23,8 +24,6 @@ from shop.transaction import unit_of_work
 )
 def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
     """Import or update products from PATH (products.csv or .csv.gz); safe to run again."""
-    from shop.search import schema
-
     bar = None
 
     def progress(done: int, total: int) -> None:
@@ -38,7 +37,7 @@ def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
         with unit_of_work():
             report = import_catalog(path, attributes, progress=progress)
         with db.engine.begin() as conn:
-            schema.analyze(conn)
+            search_index.analyze(conn)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)

@@ -279,7 +279,7 @@ def update_product(
     return product
 
 
-def archive_product(product_id: int, actor_id: int | None) -> Product:
+def archive_product(product_id: int) -> Product:
     """Archive a product: shoppers no longer see or buy it; orders keep their line copies.
 
     Archiving an archived product changes nothing. The stock is left as it is (and the
@@ -287,7 +287,6 @@ def archive_product(product_id: int, actor_id: int | None) -> Product:
 
     Args:
         product_id: the product's id.
-        actor_id: the staff user archiving it (kept for the call shape; not stored).
     Returns:
         The flushed, archived :class:`Product`.
     Raises:

@@ -11,6 +11,7 @@ from flask import url_for
 from shop.apiutils import collection
 from shop.catalog.schemas import category_json, product_json
 from shop.search import api_bp
+from shop.search.params import PAGE_SIZE, SearchParams
 from shop.search.schemas import (
     SearchCollectionSchema,
     SearchQuerySchema,
@@ -18,9 +19,8 @@ from shop.search.schemas import (
     SuggestQuerySchema,
     band_for_range,
 )
-from shop.search.services import SearchParams
 from shop.search.services import search as run_search
-from shop.search.services import suggest as run_suggest
+from shop.search.suggest import suggest as run_suggest
 
 
 @api_bp.get("/search")
@@ -36,7 +36,7 @@ def search(
     in_stock=False,
     sort="relevance",
     page=1,
-    per_page=24,
+    per_page=PAGE_SIZE,
 ):
     """Active products matching ``q``, best first, with facet counts in ``meta.facets``.
 

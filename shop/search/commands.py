@@ -6,19 +6,22 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from shop.catalog.models import Product
+from shop.extensions import db
+from shop.search import evaluation, index
+from shop.search.backends import get_backend
+from shop.search.services import ranked_skus
+
 
 @click.command("reindex")
 @with_appcontext
 @click.option("--batch-size", default=2000, show_default=True, help="Products per batch.")
 def reindex(batch_size: int) -> None:
     """Rebuild the search index from the active products (with a progress bar)."""
-    from shop.extensions import db
-    from shop.search import schema
-
     with db.engine.begin() as conn:
-        total = len(schema.product_ids(conn))
+        total = len(index.product_ids(conn))
         with click.progressbar(length=total, label="Indexing products") as bar:
-            n = schema.reindex(conn, batch_size=batch_size, progress=bar.update)
+            n = index.reindex(conn, batch_size=batch_size, progress=bar.update)
     click.echo(f"Indexed {n} active products.")
 
 
@@ -42,12 +45,6 @@ def reindex(batch_size: int) -> None:
 @click.option("-k", default=10, show_default=True, help="Cut-off rank.")
 def eval_search(queries_path: str, labels_path: str, show_worst: int, k: int) -> None:
     """Print NDCG@k of the running search configuration over rated queries."""
-    from shop.catalog.models import Product
-    from shop.extensions import db
-    from shop.search import evaluation
-    from shop.search.backends import get_backend
-    from shop.search.services import ranked_skus
-
     queries = evaluation.load_queries(queries_path)
     labels = evaluation.load_labels(labels_path)
     mean, scores = evaluation.evaluate(queries, labels, lambda q: ranked_skus(q, k), k)

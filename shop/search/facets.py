@@ -6,22 +6,65 @@ still shows how many results the other brands have.
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
+
+from babel import Locale
+from babel.numbers import format_currency, get_currency_precision
+from flask import current_app
 from rapidfuzz import fuzz, process
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import case, func, select
 
 from shop.cache import cached_catalog, cached_statistic
 from shop.catalog.models import Category, Product
 from shop.extensions import db
+from shop.money import format_money
 
-#: Price bands: key -> (label, min cents inclusive, max cents exclusive or None).
-PRICE_BANDS: dict[str, tuple[str, int, int | None]] = {
-    "0-25": ("Under $25", 0, 2500),
-    "25-100": ("$25 to $100", 2500, 10000),
-    "100-250": ("$100 to $250", 10000, 25000),
-    "250-1000": ("$250 to $1,000", 25000, 100000),
-    "1000-": ("$1,000 and up", 100000, None),
+#: Price bands: key -> (lowest price inclusive, highest price exclusive or None), in minor
+#: units (cents) of the shop currency; :func:`band_label` names them.
+PRICE_BANDS: dict[str, tuple[int, int | None]] = {
+    "0-25": (0, 2500),
+    "25-100": (2500, 10000),
+    "100-250": (10000, 25000),
+    "250-1000": (25000, 100000),
+    "1000-": (100000, None),
 }
 BRAND_FACET_SIZE = 15
+
+
+def band_label(key: str) -> str:
+    """The name of the price band ``key`` in the shop's currency and locale (the app's
+    ``SHOP_CURRENCY`` and ``SHOP_LOCALE``): "Under $25", "$25 to $100", "$1,000 and up";
+    "25 € to 100 €" for euros in German."""
+    return _band_labels(current_app.config["SHOP_CURRENCY"], current_app.config["SHOP_LOCALE"])[key]
+
+
+@lru_cache(maxsize=8)
+def _band_labels(currency: str, locale: str) -> dict[str, str]:
+    """Every price band's label for a currency and locale (kept: Babel takes about a
+    millisecond for the five, on every results page otherwise)."""
+    labels = {}
+    for key, (lo, hi) in PRICE_BANDS.items():
+        if hi is None:
+            labels[key] = f"{_whole_money(lo, currency, locale)} and up"
+        elif lo == 0:
+            labels[key] = f"Under {_whole_money(hi, currency, locale)}"
+        else:
+            labels[key] = f"{_whole_money(lo, currency, locale)} to {_whole_money(hi, currency, locale)}"
+    return labels
+
+
+def _whole_money(cents: int, currency: str, locale: str) -> str:
+    """Minor units as the locale writes an amount of the currency, without the fraction
+    digits when they are zero ("$1,000", "1.000 €"); other amounts as
+    :func:`shop.money.format_money` writes them."""
+    units, rest = divmod(cents, 10 ** get_currency_precision(currency))
+    if rest:
+        return format_money(cents, currency, locale)
+    # The locale's own currency pattern without fraction digits (a copy: Babel shares it).
+    pattern = copy.copy(Locale.parse(locale).currency_formats["standard"])
+    pattern.frac_prec = (0, 0)
+    return format_currency(units, currency, format=pattern, locale=locale, currency_digits=False)
 
 
 def category_table() -> dict[int, dict]:
@@ -58,15 +101,10 @@ def category_names() -> dict[int, str]:
     return {cid: c["name"] for cid, c in category_table().items()}
 
 
-def count(stmt: Select) -> int:
-    """Number of rows ``stmt`` returns."""
-    return int(db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
-
-
 def _price_band(price=Product.price_cents):
     """SQL CASE mapping a price column (cents) to its band key."""
     whens = []
-    for key, (_label, _lo, hi) in PRICE_BANDS.items():
+    for key, (_lo, hi) in PRICE_BANDS.items():
         if hi is not None:
             whens.append((price < hi, key))
     return case(*whens, else_=list(PRICE_BANDS)[-1])
@@ -126,9 +164,24 @@ def compute(rows: list[tuple], params) -> dict:
                 out[key(r)] = out.get(key(r), 0) + r[4]
         return out
 
-    by_cat = counts("category", lambda r: r[0])
+    by_band = counts("price", lambda r: r[2])
+    price = [
+        {"key": k, "label": band_label(k), "count": by_band.get(k, 0), "selected": params.price == k}
+        for k in PRICE_BANDS
+    ]
+    in_stock = counts("in_stock", lambda r: r[3]).get(1, 0)
+    return {
+        "category": _category_facet(counts("category", lambda r: r[0]), params),
+        "brand": _brand_facet(counts("brand", lambda r: r[1]), params),
+        "price": price,
+        "in_stock": {"count": in_stock, "selected": bool(params.in_stock)},
+    }
+
+
+def _category_facet(by_cat: dict[int, int], params) -> list[dict]:
+    """Category facet entries from counts per category id, most products first."""
     cats = category_table()
-    category = sorted(
+    return sorted(
         (
             {
                 "slug": cats[cid]["slug"],
@@ -142,24 +195,16 @@ def compute(rows: list[tuple], params) -> dict:
         ),
         key=lambda f: (-f["count"], f["name"]),
     )
-    by_brand = counts("brand", lambda r: r[1])
+
+
+def _brand_facet(by_brand: dict[str, int], params) -> list[dict]:
+    """The ``BRAND_FACET_SIZE`` brands with most products, then any chosen brand not among them."""
     top = sorted(((b, n) for b, n in by_brand.items() if b), key=lambda x: (-x[1], x[0]))[:BRAND_FACET_SIZE]
     brand = [{"value": b, "count": n, "selected": b in params.brand} for b, n in top]
     for chosen in params.brand:  # a chosen brand stays visible even if it is not in the top
         if chosen not in {b["value"] for b in brand}:
             brand.append({"value": chosen, "count": by_brand.get(chosen, 0), "selected": True})
-    by_band = counts("price", lambda r: r[2])
-    price = [
-        {"key": k, "label": v[0], "count": by_band.get(k, 0), "selected": params.price == k}
-        for k, v in PRICE_BANDS.items()
-    ]
-    in_stock = counts("in_stock", lambda r: r[3]).get(1, 0)
-    return {
-        "category": category,
-        "brand": brand,
-        "price": price,
-        "in_stock": {"count": in_stock, "selected": bool(params.in_stock)},
-    }
+    return brand
 
 
 def category_sizes() -> dict[int, int]:

@@ -16,6 +16,7 @@ and one word that the catalog writes as two is split ("smartwatch" → "smart wa
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,10 +26,15 @@ import snowballstemmer
 from rapidfuzz.distance import Levenshtein
 
 _TOKEN = re.compile(r"[^\W_]+")
-_STEMMER = snowballstemmer.stemmer("english")
+# A Snowball stemmer keeps its working state on the object: two threads stemming with
+# the same one corrupt each other's words (or raise IndexError), so each thread has its own.
+_local = threading.local()
 #: Shortest word that is spell-corrected or split; shorter words are taken as typed.
 MIN_CORRECT_LEN = 4
 MAX_GROUPS = 8
+#: Characters of a query that analysis reads (the rest is ignored); the app setting
+#: ``SEARCH_MAX_QUERY_LENGTH`` may change it (:func:`shop.search.params.analyzed_length`).
+ANALYZED_LENGTH = 200
 
 
 def fold(text: str) -> str:
@@ -44,15 +50,18 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(fold(text))
 
 
+def _stemmer():
+    """This thread's English Snowball stemmer (made on first use)."""
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    return stemmer
+
+
 @lru_cache(maxsize=65536)
 def stem(token: str) -> str:
-    """English (Snowball) stem of one folded token."""
-    return _STEMMER.stemWord(token)
-
-
-def stems(text: str) -> list[str]:
-    """Stemmed tokens of ``text`` (for matching query groups against product fields)."""
-    return [stem(t) for t in tokenize(text)]
+    """English (Snowball) stem of one folded token (safe to call from any thread)."""
+    return _stemmer().stemWord(token)
 
 
 def is_model_like(token: str) -> bool:
@@ -171,55 +180,72 @@ def _split_compound(word: str, freq: dict[str, int], vocab: Vocabulary) -> tuple
     return (best[1], best[2]) if best[0] > 0 else None
 
 
-def analyze(raw: str, vocab: Vocabulary, max_length: int = 200) -> QueryPlan:
-    """Turn the shopper's text into a :class:`QueryPlan` (never raises on odd input)."""
+def _joined_group(first: str, second: str) -> Group:
+    """Two typed words that the catalog writes as one ("head set" -> "headset"): the pair
+    as a phrase or joined; ``parts`` keeps each word for a relaxed match."""
+    g = Group(
+        f"{first} {second}",
+        parts=[Group(first, [Alternative((first,))]), Group(second, [Alternative((second,))])],
+    )
+    g.add(Alternative((first, second)))
+    g.add(Alternative((first + second,)))
+    return g
+
+
+def _token_group(toks: list[str]) -> Group:
+    """A typed word of several tokens (a model number or hyphenated word): the phrase, the
+    tokens joined, and the phrase as a prefix when it ends in digits."""
+    g = Group(" ".join(toks))
+    g.add(Alternative(tuple(toks)))
+    g.add(Alternative(("".join(toks),)))
+    if any(c.isdigit() for c in toks[-1]):
+        g.add(Alternative(tuple(toks), prefix=True))
+    return g
+
+
+def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary) -> Group:
+    """A typed word of one token: as typed, as a prefix if it looks like a part number,
+    corrected if the index does not know it, and split if the catalog writes it as two."""
+    g = Group(word)
+    g.add(Alternative((word,)))
+    if is_model_like(word) and len(word) >= 4:
+        g.add(Alternative((word,), prefix=True))
+    known = freq.get(word, 0) > 0 or vocab.stem_hits(word)
+    if not known and len(word) >= MIN_CORRECT_LEN and word.isalpha():
+        fix = correct_word(word, vocab)
+        if fix:
+            g.add(Alternative((fix,)))
+            g.corrected = fix
+    if word.isalpha() and len(word) >= 6:
+        split = _split_compound(word, freq, vocab)
+        if split:
+            g.add(Alternative(split))
+    return g
+
+
+def analyze(raw: str, vocab: Vocabulary, max_length: int = ANALYZED_LENGTH) -> QueryPlan:
+    """Turn the shopper's text into a :class:`QueryPlan` (never raises on odd input).
+
+    Args:
+        raw: what the shopper typed; only its first ``max_length`` characters are read.
+        vocab: the index vocabulary (a backend), for corrections, joins and splits.
+    """
     raw = (raw or "")[:max_length]
     words = _split_words(raw)
     singles = sorted({t for toks in words for t in toks})
     joined_pairs = [a[0] + b[0] for a, b in zip(words, words[1:]) if len(a) == 1 and len(b) == 1]
     freq = vocab.doc_freq(sorted(set(singles) | set(joined_pairs))) if words else {}
     groups: list[Group] = []
-    corrected_text: list[str] = []
-    changed = False
     i = 0
     while i < len(words):
         toks = words[i]
         nxt = words[i + 1] if i + 1 < len(words) else None
-        # Two words the catalog writes as one ("head set" -> "headset").
         if nxt and len(toks) == 1 and len(nxt) == 1 and freq.get(toks[0] + nxt[0], 0) > 0:
-            g = Group(
-                f"{toks[0]} {nxt[0]}",
-                parts=[Group(toks[0], [Alternative((toks[0],))]), Group(nxt[0], [Alternative((nxt[0],))])],
-            )
-            g.add(Alternative((toks[0], nxt[0])))
-            g.add(Alternative((toks[0] + nxt[0],)))
-            groups.append(g)
-            corrected_text.append(g.text)
+            groups.append(_joined_group(toks[0], nxt[0]))
             i += 2
             continue
-        g = Group(" ".join(toks))
-        if len(toks) > 1:  # a model number or hyphenated word: phrase, joined, prefix
-            g.add(Alternative(tuple(toks)))
-            g.add(Alternative(("".join(toks),)))
-            if any(c.isdigit() for c in toks[-1]):
-                g.add(Alternative(tuple(toks), prefix=True))
-        else:
-            word = toks[0]
-            g.add(Alternative((word,)))
-            if is_model_like(word) and len(word) >= 4:
-                g.add(Alternative((word,), prefix=True))
-            known = freq.get(word, 0) > 0 or vocab.stem_hits(word)
-            if not known and len(word) >= MIN_CORRECT_LEN and word.isalpha():
-                fix = correct_word(word, vocab)
-                if fix:
-                    g.add(Alternative((fix,)))
-                    g.corrected = fix
-                    changed = True
-            if word.isalpha() and len(word) >= 6:
-                split = _split_compound(word, freq, vocab)
-                if split:
-                    g.add(Alternative(split))
-        corrected_text.append(g.corrected or g.text)
-        groups.append(g)
+        groups.append(_token_group(toks) if len(toks) > 1 else _word_group(toks[0], freq, vocab))
         i += 1
-    return QueryPlan(raw=raw, groups=groups, did_you_mean=" ".join(corrected_text) if changed else None)
+    corrected = any(g.corrected for g in groups)
+    did_you_mean = " ".join(g.corrected or g.text for g in groups) if corrected else None
+    return QueryPlan(raw=raw, groups=groups, did_you_mean=did_you_mean)

@@ -12,10 +12,16 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from shop.apiutils import PageMetaSchema
 from shop.catalog.schemas import CategoryRefSchema, LinksSchema, ProductSchema
 from shop.search.facets import PRICE_BANDS
-from shop.search.services import SORTS
+from shop.search.params import (
+    MAX_BRAND_LENGTH,
+    MAX_BRANDS,
+    MAX_CATEGORY_LENGTH,
+    MAX_PAGE,
+    MAX_QUERY_LENGTH,
+    PAGE_SIZE,
+    SORTS,
+)
 
-#: Longest query text accepted (longer text is refused; the engine reads only the start).
-MAX_QUERY_CHARS = 20_000
 MAX_CENTS = 2**31 - 1
 
 
@@ -30,14 +36,14 @@ def band_for_range(min_price: int | None, max_price: int | None) -> str | None:
     """
     if min_price is None and max_price is None:
         return None
-    for key, (_label, lo, hi) in PRICE_BANDS.items():
+    for key, (lo, hi) in PRICE_BANDS.items():
         if (min_price or 0) != lo:
             continue
         if hi is None and max_price is None:
             return key
         if hi is not None and max_price in (hi, hi - 1):
             return key
-    bands = ", ".join(f"{lo}..{'' if hi is None else hi - 1}" for _label, lo, hi in PRICE_BANDS.values())
+    bands = ", ".join(f"{lo}..{'' if hi is None else hi - 1}" for lo, hi in PRICE_BANDS.values())
     raise ValidationError(
         f"min_price/max_price must select one price band ({bands}); or use 'price' with a band key.",
         "min_price",
@@ -49,16 +55,16 @@ class SearchQuerySchema(Schema):
 
     q = fields.String(
         load_default="",
-        validate=validate.Length(max=MAX_QUERY_CHARS),
+        validate=validate.Length(max=MAX_QUERY_LENGTH),
         metadata={"description": "What the shopper typed; empty lists every active product."},
     )
     category = fields.String(
-        validate=validate.Length(max=200),
+        validate=validate.Length(max=MAX_CATEGORY_LENGTH),
         metadata={"description": "Category slug; a top-level category includes its leaves."},
     )
     brand = fields.List(
-        fields.String(validate=validate.Length(max=120)),
-        validate=validate.Length(max=20),
+        fields.String(validate=validate.Length(max=MAX_BRAND_LENGTH)),
+        validate=validate.Length(max=MAX_BRANDS),
         metadata={"description": "Exact brand name; repeat for several brands (any of them)."},
     )
     price = fields.String(
@@ -75,8 +81,8 @@ class SearchQuerySchema(Schema):
     )
     in_stock = fields.Boolean(load_default=False, metadata={"description": "Only products in stock."})
     sort = fields.String(load_default="relevance", validate=validate.OneOf(list(SORTS)))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=24, validate=validate.Range(min=1, max=100))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    per_page = fields.Integer(load_default=PAGE_SIZE, validate=validate.Range(min=1, max=100))
 
     @validates_schema
     def _price_range(self, data, **kwargs):
@@ -94,7 +100,7 @@ class SuggestQuerySchema(Schema):
 
     q = fields.String(
         load_default="",
-        validate=validate.Length(max=200),
+        validate=validate.Length(max=MAX_QUERY_LENGTH),
         metadata={"description": "The prefix typed so far."},
     )
     limit = fields.Integer(

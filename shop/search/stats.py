@@ -1,5 +1,5 @@
-"""Corpus statistics for BM25 (:func:`shop.search.rank.bm25` and the field-wise
-:func:`shop.search.rank.dismax`), the same on every backend.
+"""Corpus statistics for BM25 (:func:`shop.search.scoring.bm25` and the field-wise
+:func:`shop.search.fieldwise.dismax`), the same on every backend.
 
 BM25 needs the number of active products, their mean length in tokens (per field for
 the field-wise ranker) and, per query phrase, the number of products matching it. They
@@ -10,12 +10,14 @@ staleness moves no ranking noticeably.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from shop.cache import cached_statistic
 from shop.catalog.models import Category, Product
 from shop.extensions import db
-from shop.search.query import Alternative, Group, QueryPlan
+from shop.search.fieldwise import DISMAX_FIELDS, dismax_texts
+from shop.search.query import Alternative, Group, QueryPlan, tokenize
+from shop.search.scoring import Doc, attribute_text, doc_length
 
 #: Seconds a statistic stays cached.
 STAT_TIMEOUT = 600
@@ -35,9 +37,7 @@ def active_count() -> int:
 
 def _sample_docs() -> list:
     """An even sample (by id) of at most ``LENGTH_SAMPLE`` active products as
-    :class:`shop.search.rank.Doc` (the fields the rankers read)."""
-    from shop.search.rank import Doc, attribute_text
-
+    :class:`shop.search.scoring.Doc` (the fields the rankers read)."""
     step = max(1, active_count() // LENGTH_SAMPLE)
     parent = Category.__table__.alias("parent")
     rows = db.session.execute(
@@ -76,8 +76,6 @@ def mean_length() -> float:
     and joined, brand, category, product type, description), from an even sample."""
 
     def produce() -> float:
-        from shop.search.rank import doc_length
-
         lengths = [doc_length(d) for d in _sample_docs()]
         return max(1.0, sum(lengths) / len(lengths)) if lengths else 1.0
 
@@ -85,14 +83,11 @@ def mean_length() -> float:
 
 
 def field_means() -> dict[str, float]:
-    """Per field of :data:`shop.search.rank.DISMAX_FIELDS`: the mean length in tokens of
+    """Per field of :data:`shop.search.fieldwise.DISMAX_FIELDS`: the mean length in tokens of
     the active products that have the field (as Lucene averages a field), from an even
     sample; 1.0 for a field no sampled product has."""
 
     def produce() -> dict[str, float]:
-        from shop.search.query import tokenize
-        from shop.search.rank import DISMAX_FIELDS, dismax_texts
-
         lengths: dict[str, list[int]] = {name: [] for name in DISMAX_FIELDS}
         for d in _sample_docs():
             for name, text in dismax_texts(d).items():
@@ -114,15 +109,18 @@ def word_doc_freq(backend, words: list[str]) -> dict[str, int]:
 def phrase_doc_freq(backend, phrases: list[Alternative]) -> dict[Alternative, int]:
     """Number of active products matching each phrase in the backend's index (stemmed,
     every field), each cached on its own."""
-    from shop.search.facets import count
-
     out = {}
     for alt in dict.fromkeys(phrases):
 
         def produce(alt=alt) -> int:
             plan = QueryPlan(" ".join(alt.tokens), [Group(" ".join(alt.tokens), [alt])])
-            return count(select(backend.match(plan).c.product_id))
+            return _count(select(backend.match(plan).c.product_id))
 
         key = ("search", "df", backend.name, "*" if alt.prefix else "", *alt.tokens)
         out[alt] = cached_statistic(key, produce, STAT_TIMEOUT)
     return out
+
+
+def _count(stmt: Select) -> int:
+    """Number of rows ``stmt`` returns."""
+    return int(db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from shop.catalog.models import Category, Product
 from shop.extensions import db
 from shop.search.backends import get_backend
+from shop.search.params import SearchParams, analyzed_length
 from shop.search.query import fold, tokenize
-
-MAX_PREFIX_CHARS = 100
+from shop.search.services import search
 
 
 def _empty() -> dict:
@@ -58,8 +58,6 @@ def _brands(words: list[str], limit: int) -> list[str]:
 
 def _products(words: list[str], limit: int) -> list[Product]:
     """Best search results for the words with the last one completed from the vocabulary."""
-    from shop.search.services import SearchParams, search  # the service imports this module lazily
-
     backend = get_backend(db.session)
     completions = backend.prefix_words(words[-1], limit=3) or [words[-1]]
     found: list[Product] = []
@@ -75,13 +73,14 @@ def suggest(prefix: str, limit: int = 6) -> dict:
     """Suggestions for what the shopper has typed so far.
 
     Args:
-        prefix: the text in the search box (only its first ``MAX_PREFIX_CHARS`` are read).
+        prefix: the text in the search box (only its first
+            :func:`shop.search.params.analyzed_length` characters are read, as a search does).
         limit: most suggestions of each kind.
     Returns:
         ``{"products": [Product], "categories": [Category], "brands": [str]}``; empty lists
         for a prefix without letters or digits.
     """
-    words = tokenize(prefix[:MAX_PREFIX_CHARS])[-6:]
+    words = tokenize(prefix[: analyzed_length()])[-6:]
     if not words:
         return _empty()
     return {

@@ -14,13 +14,20 @@ from markupsafe import Markup, escape
 
 from shop.catalog.schemas import product_json
 from shop.search import bp
-from shop.search.facets import PRICE_BANDS
+from shop.search.facets import PRICE_BANDS, band_label
+from shop.search.params import (
+    MAX_BRAND_LENGTH,
+    MAX_BRANDS,
+    MAX_CATEGORY_LENGTH,
+    MAX_PAGE,
+    MAX_QUERY_LENGTH,
+    PAGE_SIZE,
+    SORTS,
+    SearchParams,
+)
 from shop.search.query import fold, stem
-from shop.search.schemas import MAX_QUERY_CHARS
-from shop.search.services import SORTS, SearchParams, search
+from shop.search.services import search
 
-MAX_PAGE = 100_000
-MAX_BRANDS = 20
 #: Titles on result cards are cut to this many characters (before highlighting).
 TITLE_CHARS = 90
 _WORD = re.compile(r"[^\W_]+")
@@ -66,17 +73,17 @@ def _read_params() -> tuple[SearchParams, dict]:
     Unknown or malformed values fall back to their defaults.
     """
     args = request.args
-    q = " ".join((args.get("q") or "").split())[:MAX_QUERY_CHARS]
+    q = " ".join((args.get("q") or "").split())[:MAX_QUERY_LENGTH]
     try:
         page = max(1, min(int(args.get("page") or 1), MAX_PAGE))
     except ValueError:
         page = 1
     sort = args.get("sort") if args.get("sort") in SORTS else "relevance"
     price = args.get("price") if args.get("price") in PRICE_BANDS else None
-    category = (args.get("category") or "").strip()[:200] or None
+    category = (args.get("category") or "").strip()[:MAX_CATEGORY_LENGTH] or None
     brands: list[str] = []
     for raw in args.getlist("brand"):
-        name = raw.strip()[:120]
+        name = raw.strip()[:MAX_BRAND_LENGTH]
         if name and name not in brands and len(brands) < MAX_BRANDS:
             brands.append(name)
     in_stock = (args.get("in_stock") or "").lower() in _TRUE
@@ -88,7 +95,7 @@ def _read_params() -> tuple[SearchParams, dict]:
         in_stock=in_stock,
         sort=sort,
         page=page,
-        per_page=24,
+        per_page=PAGE_SIZE,
     )
     keep = {
         "q": q or None,
@@ -145,7 +152,7 @@ def _active_filters(params: SearchParams, keep: dict, facets: dict) -> list[dict
         rest = [x for x in params.brand if x != b]
         chips.append({"label": b, "url": _link(keep, brand=rest or None)})
     if params.price:
-        chips.append({"label": PRICE_BANDS[params.price][0], "url": _link(keep, price=None)})
+        chips.append({"label": band_label(params.price), "url": _link(keep, price=None)})
     if params.in_stock:
         chips.append({"label": "In stock", "url": _link(keep, in_stock=None)})
     return chips
@@ -153,7 +160,7 @@ def _active_filters(params: SearchParams, keep: dict, facets: dict) -> list[dict
 
 @bp.get("/search")
 def results():
-    """Search results: 24 a page, facets in a sidebar, sortable; a prompt for an empty query."""
+    """Search results: ``PAGE_SIZE`` a page, facets in a sidebar, sortable; a prompt for an empty query."""
     params, keep = _read_params()
     filtered = any(k in keep for k in ("category", "brand", "price", "in_stock"))
     if not params.q and not filtered:

@@ -7,7 +7,7 @@ A backend answers two kinds of questions:
 - matching: ``match(plan, require_all)`` returns a selectable with columns
   ``product_id`` and ``score`` (higher is better) over the active products that match
   the plan. Everything else (filters, facets, sorting, paging, re-ranking) is built on it
-  by :mod:`shop.search.services` and is the same for every dialect.
+  by the steps :mod:`shop.search.services` calls, the same for every dialect.
 
 ``get_backend(session)`` picks the backend from the session's database dialect.
 """
@@ -17,17 +17,15 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from shop.search.backends.base import SearchBackend
+from shop.search.backends.postgres import PostgresBackend
+from shop.search.backends.sqlite import SqliteBackend
 
 
 def get_backend(session: Session) -> SearchBackend:
     """The backend for the session's database: PostgreSQL, or SQLite FTS5 otherwise."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        from shop.search.backends.postgres import PostgresBackend
-
         return PostgresBackend(session)
-    from shop.search.backends.sqlite import SqliteBackend
-
     return SqliteBackend(session)
 
 

@@ -7,14 +7,13 @@ from sqlalchemy import Float, FromClause, Integer, String, column, text
 
 from shop.search.backends.base import SearchBackend, combine_groups
 from shop.search.query import Alternative, QueryPlan, is_model_like
+from shop.search.scoring import COVERAGE
 
 #: ts_rank weights for the D, C, B, A labels (description, category+type, brand, title+model).
 LABEL_WEIGHTS = "{0.5, 0.5, 0.5, 1.0}"
 #: ts_rank normalization 16: divide by 1 + log(number of distinct words), so a word in a
 #: short product text counts more than in a long one (as BM25's length normalization does).
 NORMALIZATION = 16
-#: Score added to products matching every group when any group may match.
-COVERAGE_BONUS = 1000
 
 
 def alternative_expr(alt: Alternative) -> str:
@@ -36,7 +35,7 @@ class PostgresBackend(SearchBackend):
     name = "postgresql"
 
     def doc_freq(self, words: list[str]) -> dict[str, int]:
-        """Document counts of the words from ``search_words`` (see :mod:`shop.search.schema`)."""
+        """Document counts of the words from ``search_words`` (see :mod:`shop.search.index`)."""
         if not words:
             return {}
         rows = self._rows("SELECT word, ndoc FROM search_words WHERE word = ANY(:words)", words=list(words))
@@ -97,7 +96,7 @@ class PostgresBackend(SearchBackend):
             params["all"] = tsquery_text(plan, True)
             coverage = "(d.tsv @@ to_tsquery('english', :all))::int"
         stmt = text(
-            f"SELECT d.product_id AS product_id, {COVERAGE_BONUS} * ({coverage}) "
+            f"SELECT d.product_id AS product_id, {COVERAGE} * ({coverage}) "
             f"+ ts_rank('{LABEL_WEIGHTS}', d.tsv, q.q, {NORMALIZATION}) AS score, "
             "d.category_id, d.brand, d.price_cents, d.stock "
             "FROM search_documents d, to_tsquery('english', :q) AS q(q) "

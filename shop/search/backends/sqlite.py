@@ -1,4 +1,4 @@
-"""SQLite FTS5 backend: porter-stemmed BM25 with per-column weights."""
+"""SQLite FTS5 backend: porter-stemmed BM25, every column weighing the same."""
 
 from __future__ import annotations
 
@@ -6,11 +6,7 @@ from sqlalchemy import Float, FromClause, Integer, bindparam, column, text
 
 from shop.search.backends.base import SearchBackend, combine_groups
 from shop.search.query import Alternative, QueryPlan
-
-#: BM25 weights of the ``search_fts`` columns: title, model, brand, category, kind, body.
-COLUMN_WEIGHTS = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
-#: Score added to products matching every group when any group may match.
-COVERAGE_BONUS = 1000
+from shop.search.scoring import COVERAGE
 
 
 def _quote(token: str) -> str:
@@ -81,7 +77,6 @@ class SqliteBackend(SearchBackend):
     def match(self, plan: QueryPlan, required: QueryPlan | None = None) -> FromClause:
         """``(product_id, score)``: products matching every group first, then -bm25
         (higher is better); see :meth:`SearchBackend.match`."""
-        weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
         params = {"q": match_expr(required or plan, True)}
         coverage = "0"
         if required is not None and len(required.groups) < len(plan.groups):
@@ -89,7 +84,7 @@ class SqliteBackend(SearchBackend):
             params["all"] = match_expr(plan, True)
             coverage = "(rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :all))"
         stmt = text(
-            f"SELECT rowid AS product_id, {COVERAGE_BONUS} * ({coverage}) - bm25(search_fts, {weights}) "
+            f"SELECT rowid AS product_id, {COVERAGE} * ({coverage}) - bm25(search_fts) "
             "AS score FROM search_fts WHERE search_fts MATCH :q"
         ).bindparams(**params)
         # Materialized: otherwise SQLite may run the MATCH once per product row of a join.

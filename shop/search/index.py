@@ -1,4 +1,5 @@
-"""Database structures of the search index that the ORM does not model.
+"""The search index's DDL: the database structures the ORM does not model, and the
+functions that install, fill, tidy and empty them.
 
 The index is kept by the database itself: triggers on ``products`` and ``categories``
 rewrite a product's index entry in the same transaction as any insert, update or delete,
@@ -22,7 +23,9 @@ PostgreSQL:
                       exact after a rebuild; only compared, for typos and compounds).
 
 ``install`` creates them (called by the migration and by the test setup; idempotent,
-and it indexes products already present); ``clear`` empties them between tests.
+and it indexes products already present); ``rebuild`` indexes every active product again,
+``reindex`` does both and ``analyze`` tidies up after a bulk change (``flask shop
+reindex``, the catalog import); ``clear`` empties them between tests.
 """
 
 from __future__ import annotations

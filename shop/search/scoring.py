@@ -1,4 +1,5 @@
-"""Re-ranking of the top matches, the same for every backend.
+"""The first ranker of the re-rank window: BM25 and the product-field signals, the same
+for every backend (:mod:`shop.search.ranking` reads the candidates and calls it).
 
 The backend only chooses the candidates (its best ``RERANK_WINDOW`` matches). They are
 ordered by :func:`bm25`, computed here as SQLite FTS5 computes it from the backend's own
@@ -8,13 +9,8 @@ and title and model alone), whether the product is in the category the query nam
 with the importer's category rules, so "notebook" puts notebooks above notebook sleeves),
 how much of the product's own category the query names, and whether the query appears as
 a phrase in the title. Each signal is a rank or a fraction
-in [0, 1]; the fusion is a weighted sum with the few weights below.
-
-That order is then fused (:func:`fuse`, reciprocal rank fusion) with a second, field-wise
-ranker (:func:`dismax`): BM25 per field, only the best field of each word counting, every
-word required, words reduced to their singular only. It prefers products whose short fields
-(title, model, product type) carry the words over products that mention them once in a
-long text, as the "dismax" queries of Lucene-based engines do.
+in [0, 1]; the fusion is a weighted sum with the few weights below (:func:`rerank`).
+The field-wise ranker that this order is then fused with is :mod:`shop.search.fieldwise`.
 """
 
 from __future__ import annotations
@@ -25,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-from shop.search.query import MAX_GROUPS, Alternative, QueryPlan, stem, tokenize
+from shop.search.query import Alternative, QueryPlan, stem, tokenize
 
 #: Reciprocal-rank constant for the backend's text ranking (as in RRF).
 RRF_K = 10
@@ -41,8 +37,10 @@ K1 = 1.2
 B = 0.75
 _MODEL_SEPARATORS = re.compile(r"[-/._]")
 _TAGS = re.compile(r"<[^>]*>")
-#: BM25 score added per matched query group (far above any BM25 sum).
-COVERAGE = 1000.0
+#: Score for covering the query, far above any text score, so that products matching more
+#: of the query always come first: :func:`bm25` adds it per matched group, and the backends'
+#: ``match`` add it to the products matching every group when only some are required.
+COVERAGE = 1000
 
 
 @dataclass
@@ -60,6 +58,19 @@ class Doc:
     slug: str = ""
     #: The product's attribute values, space-separated.
     attributes: str = ""
+
+    @property
+    def plain_body(self) -> str:
+        """The description without its HTML tags (as the index holds it)."""
+        return _TAGS.sub(" ", self.body)
+
+
+def attribute_text(attributes) -> str:
+    """A product's attribute values as one text (``Product.attributes`` is a dict of
+    readable name -> value; anything else gives "")."""
+    if not isinstance(attributes, dict):
+        return ""
+    return " ".join(str(v) for v in attributes.values() if v not in (None, ""))
 
 
 class _Field:
@@ -92,10 +103,9 @@ def _field(text: str) -> _Field:
     return _Field(text)
 
 
-def forget_tokens() -> None:
-    """Empty the field token caches (a benchmark's cold start)."""
+def forget_fields() -> None:
+    """Empty the field token cache (a benchmark's cold start)."""
     _field.cache_clear()
-    _terms.cache_clear()
 
 
 def _count(alt: Alternative, field: _Field, first: bool = False) -> int:
@@ -106,16 +116,28 @@ def _count(alt: Alternative, field: _Field, first: bool = False) -> int:
         first: stop at the first occurrence (answers "does it occur?").
     """
     n = len(alt.tokens)
-    tokens, stems = field.tokens, field.stems
-    if n == 0 or n > len(tokens):
+    if n == 0 or n > len(field.tokens):
         return 0
     if n == 1 and not alt.prefix:
-        tok, st = alt.tokens[0], alt.stems[0]
-        if tok not in field.words and st not in field.words:
-            return 0
-        if first:
-            return 1
-        return sum(1 for ftok, fstem in zip(tokens, stems) if ftok == tok or fstem == st)
+        return _count_word(alt, field, first)
+    return _count_phrase(alt, field, first)
+
+
+def _count_word(alt: Alternative, field: _Field, first: bool) -> int:
+    """:func:`_count` of a one-token alternative that is not a prefix (the field's word
+    set answers whether it occurs at all)."""
+    tok, st = alt.tokens[0], alt.stems[0]
+    if tok not in field.words and st not in field.words:
+        return 0
+    if first:
+        return 1
+    return sum(1 for ftok, fstem in zip(field.tokens, field.stems) if ftok == tok or fstem == st)
+
+
+def _count_phrase(alt: Alternative, field: _Field, first: bool) -> int:
+    """:func:`_count` of a phrase or a prefix, by trying every start in the field."""
+    n = len(alt.tokens)
+    tokens, stems = field.tokens, field.stems
     wanted = list(zip(alt.tokens, alt.stems))
     last = n - 1
     hits = 0
@@ -192,8 +214,7 @@ def rerank(
 def _bm25_fields(d: Doc) -> list[_Field]:
     """The fields of a product as the index holds them (model also without separators)."""
     model = f"{d.model} {_MODEL_SEPARATORS.sub('', d.model)}"
-    body = _TAGS.sub(" ", d.body)
-    return [_field(t) for t in (d.title, model, d.brand, d.category, d.kind, body)]
+    return [_field(t) for t in (d.title, model, d.brand, d.category, d.kind, d.plain_body)]
 
 
 def doc_length(d: Doc) -> int:
@@ -248,143 +269,3 @@ def bm25(
                 matched.add(gi)
         scores[d.product_id] = COVERAGE * len(matched) + score
     return scores
-
-
-# --- The field-wise ranker and the fusion ------------------------------------------------
-
-#: Reciprocal rank fusion constant (Cormack, Clarke & Büttcher, "Reciprocal Rank Fusion
-#: outperforms Condorcet and individual rank learning methods", SIGIR 2009: k = 60).
-FUSION_K = 60
-#: Fields of the field-wise ranker (names of :class:`Doc` attributes).
-DISMAX_FIELDS = ("title", "model", "kind", "body", "attributes")
-
-
-def plural_stem(token: str) -> str:
-    """A folded token reduced to its singular, as Lucene's ``EnglishMinimalStemmer`` does
-    (after Harman's S-stemmer, "How effective is suffixing?", JASIS 42(1), 1991):
-    "batteries" → "battery", "cables" → "cable", "boxes" → "boxe" (as "box" does not:
-    queries and products are reduced alike); "status", "class" and "shoes" stay."""
-    n = len(token)
-    if n < 3 or token[-1] != "s" or token[-2] in "us":
-        return token
-    if token[-2] == "e":
-        if n > 3 and token[-3] == "i" and token[-4] not in "ae":
-            return token[:-3] + "y"
-        if token[-3] in "iaoe":
-            return token
-    return token[:-1]
-
-
-def attribute_text(attributes) -> str:
-    """A product's attribute values as one text (``Product.attributes`` is a dict of
-    readable name -> value; anything else gives "")."""
-    if not isinstance(attributes, dict):
-        return ""
-    return " ".join(str(v) for v in attributes.values() if v not in (None, ""))
-
-
-class _Terms:
-    """One field's singular words with their counts, and its length in tokens."""
-
-    __slots__ = ("counts", "length")
-
-    def __init__(self, text: str):
-        tokens = tokenize(text)
-        self.counts = Counter(plural_stem(t) for t in tokens)
-        self.length = len(tokens)
-
-
-@lru_cache(maxsize=FIELD_CACHE_SIZE)
-def _terms(text: str) -> _Terms:
-    """The field's singular words (cached like :func:`_field`; about 1.5 kB each, measured
-    on the real catalog: some 24 MB more when full)."""
-    return _Terms(text)
-
-
-def dismax_texts(d: Doc) -> dict[str, str]:
-    """The texts of the fields of :data:`DISMAX_FIELDS` of one product (the model as
-    written, the description without tags)."""
-    texts = {
-        "title": d.title,
-        "model": d.model,
-        "kind": d.kind,
-        "body": _TAGS.sub(" ", d.body),
-        "attributes": d.attributes,
-    }
-    return {name: texts[name] for name in DISMAX_FIELDS}
-
-
-def dismax_fields(d: Doc) -> dict[str, _Terms]:
-    """The singular words of :func:`dismax_texts` (cached)."""
-    return {name: _terms(text) for name, text in dismax_texts(d).items()}
-
-
-def query_words(plan: QueryPlan) -> list[str]:
-    """The words of the query as typed (spelling corrected, if it was), each once, in typed
-    order, at most ``MAX_GROUPS``. The field-wise ranker takes them without the joined,
-    split and model-number alternatives of the plan (those the first ranker weighs): it is
-    a second view of the query, and fusion gains from rankers that differ."""
-    return list(dict.fromkeys(tokenize(plan.did_you_mean or plan.raw)))[:MAX_GROUPS]
-
-
-def dismax(
-    words: list[str], docs: list[Doc], doc_freq: dict[str, int], n_docs: int, field_means: dict[str, float]
-) -> dict[int, float]:
-    """Field-wise BM25 of the products having every word (in any of their fields).
-
-    Each word (reduced by :func:`plural_stem`) scores its best field only (a disjunction
-    max, as Lucene's ``DisjunctionMaxQuery`` with its default tie of 0); the words'
-    scores add up. A field's score is
-    BM25 within that field as Lucene computes it: idf = ln(1 + (N - n + 0.5) / (n + 0.5)),
-    tf / (tf + k1 * (1 - b + b * length / mean length of the field)), k1 = 1.2, b = 0.75
-    (Robertson & Zaragoza 2009; Lucene's ``BM25Similarity`` and ``DisjunctionMaxQuery``).
-
-    Args:
-        words: folded query words (:func:`query_words`).
-        doc_freq: word -> number of active products having it (missing: 1).
-        n_docs: number of active products (N).
-        field_means: field name -> mean length in tokens of the products that have it.
-    Returns:
-        product id -> score (higher is better) for the products having every word;
-        the others are left out.
-    """
-    idf = {}
-    for word in words:
-        df = max(1, doc_freq.get(word, 1))
-        key = plural_stem(word)
-        idf[key] = max(idf.get(key, 0.0), math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
-    scores = {}
-    for d in docs:
-        fields = dismax_fields(d)
-        total = 0.0
-        for word, weight in idf.items():
-            best = 0.0
-            for name, terms in fields.items():
-                tf = terms.counts.get(word, 0)
-                if tf:
-                    norm = K1 * (1 - B + B * terms.length / max(field_means.get(name, 1.0), 1.0))
-                    best = max(best, weight * tf / (tf + norm))
-            if not best:
-                break
-            total += best
-        else:
-            if idf:
-                scores[d.product_id] = total
-    return scores
-
-
-def fuse(rankings: list[list[int]], k: int = FUSION_K) -> list[int]:
-    """Reciprocal rank fusion: each id scores the sum of 1 / (k + rank) over the rankings
-    that hold it (rank from 0); ties keep the first ranking's order.
-
-    Args:
-        rankings: lists of product ids, best first; the first holds every id to return.
-    Returns:
-        The ids of ``rankings[0]``, fused order.
-    """
-    score = dict.fromkeys(rankings[0], 0.0)
-    for ranking in rankings:
-        for rank, pid in enumerate(ranking):
-            if pid in score:
-                score[pid] += 1 / (k + rank)
-    return sorted(rankings[0], key=lambda pid: -score[pid])

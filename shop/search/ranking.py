@@ -1,0 +1,123 @@
+"""The re-rank window: the backend's best ``RERANK_WINDOW`` matches of a query, read with
+their product fields and ordered the same way on every backend.
+
+The window is ordered by BM25 as SQLite FTS5 computes it (:func:`shop.search.scoring.bm25`,
+from the corpus statistics of :mod:`shop.search.stats`), re-ranked with the product fields
+(:func:`shop.search.scoring.rerank`) and fused with a field-wise ranker
+(:func:`shop.search.fieldwise.dismax`, :func:`shop.search.fieldwise.fuse`). Results past
+the window follow the backend's own order.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from shop.catalog.categorize import load_categorizer
+from shop.catalog.models import Category, Product
+from shop.extensions import db
+from shop.search import fieldwise, scoring, stats
+from shop.search.backends import get_backend
+from shop.search.facets import category_names
+from shop.search.fieldwise import dismax, fuse, query_words
+from shop.search.query import QueryPlan
+from shop.search.scoring import COVERAGE, Doc, attribute_text, bm25, rerank
+
+#: How many of the best text matches are re-ranked with the product fields.
+RERANK_WINDOW = 100
+
+
+def window_page(ordered: Select, plan: QueryPlan, offset: int, limit: int) -> list[int]:
+    """Product ids ``offset`` to ``offset + limit`` of a query's matches.
+
+    Args:
+        ordered: a select of product ids, best first by the backend's score.
+        plan: the analysed query.
+        offset: how many results come before the page.
+        limit: the page size.
+    Returns:
+        The ids of the page: its part inside the window in re-ranked order
+        (:func:`rerank_window`), the rest in the order of ``ordered``.
+    """
+    if offset >= RERANK_WINDOW:
+        return list(db.session.scalars(ordered.limit(limit).offset(offset)))
+    window = list(db.session.scalars(ordered.limit(RERANK_WINDOW)))
+    ranked = rerank_window(plan, window)
+    end = offset + limit
+    if end > len(window) == RERANK_WINDOW:
+        ranked += list(db.session.scalars(ordered.limit(end - len(window)).offset(len(window))))
+    return ranked[offset:end]
+
+
+def rerank_window(plan: QueryPlan, window: list[int]) -> list[int]:
+    """The window's ids ordered by BM25 (:func:`shop.search.scoring.bm25`, the same on every
+    backend), re-ranked with the product fields (:func:`shop.search.scoring.rerank`) and fused
+    with the field-wise ranker (:func:`shop.search.fieldwise.dismax`, :func:`shop.search.fieldwise.fuse`)."""
+    if not window:
+        return []
+    docs = load_docs(window)
+    backend = get_backend(db.session)
+    freq = stats.phrase_doc_freq(backend, [a for g in plan.groups for a in g.alternatives])
+    text = bm25(plan, docs, freq, stats.active_count(), stats.mean_length())
+    by_text = sorted(window, key=lambda pid: -text.get(pid, 0.0))
+    reranked = rerank(plan, docs, [{pid: i for i, pid in enumerate(by_text)}], query_leaf(plan))
+    words = query_words(plan)
+    by_field = dismax(
+        words, docs, stats.word_doc_freq(backend, words), stats.active_count(), stats.field_means()
+    )
+    fused = fuse([reranked, sorted(by_field, key=lambda pid: -by_field[pid])])
+    # Products matching more of the query's groups stay ahead (as the page promises).
+    return sorted(fused, key=lambda pid: -(text.get(pid, 0.0) // COVERAGE))
+
+
+def query_leaf(plan: QueryPlan) -> str | None:
+    """Slug of the category the query names, read with the importer's category rules as
+    if the query were a product title (:meth:`shop.catalog.categorize.Categorizer.head_leaf`:
+    "notebook" names Laptops, "notebook case" Bags & cases); the corrected query when a
+    typo was corrected. None when the rules find none."""
+    if plan.empty:
+        return None
+    return load_categorizer().head_leaf(plan.did_you_mean or plan.raw)
+
+
+def load_docs(ids: list[int]) -> list[Doc]:
+    """Re-ranking fields of the given products (:class:`shop.search.scoring.Doc`), in the
+    given order; ids of missing products are left out."""
+    rows = db.session.execute(
+        select(
+            Product.id,
+            Product.name,
+            Product.model,
+            Product.brand,
+            Product.product_type,
+            Category.name,
+            Category.parent_id,
+            Product.description,
+            Category.slug,
+            Product.attributes,
+        )
+        .outerjoin(Category, Category.id == Product.category_id)
+        .where(Product.id.in_(ids))
+    ).all()
+    parents = category_names()
+    by_id = {
+        r[0]: Doc(
+            r[0],
+            r[1],
+            r[2] or "",
+            r[3] or "",
+            f"{r[5] or ''} {parents.get(r[6], '')}",
+            r[4] or "",
+            r[5] or "",
+            r[7] or "",
+            r[8] or "",
+            attribute_text(r[9]),
+        )
+        for r in rows
+    }
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def forget_tokens() -> None:
+    """Empty both rankers' token caches (a benchmark's cold start)."""
+    scoring.forget_fields()
+    fieldwise.forget_terms()
