@@ -31,7 +31,7 @@ sample: db                      ## import the bundled ~2,000-product sample (ide
 	$(BIN)/flask shop import-catalog $(SAMPLE_CSV) --attributes $(SAMPLE_JSONL)
 
 admin: db                       ## create the demo admin and print its credentials
-	$(BIN)/flask shop create-admin --email $(DEMO_ADMIN_EMAIL) --password $(DEMO_ADMIN_PASSWORD)
+	$(BIN)/flask shop create-admin --email $(DEMO_ADMIN_EMAIL) --password $(DEMO_ADMIN_PASSWORD) --keep-api-tokens
 	@echo "Demo admin: $(DEMO_ADMIN_EMAIL) / $(DEMO_ADMIN_PASSWORD)"
 
 run: sample admin               ## install, build the database, import the sample, serve on :5000

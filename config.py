@@ -83,7 +83,14 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
+    # Every cookie the shop sets is HttpOnly and SameSite=Lax (Flask-Login's remember cookie
+    # has no SameSite unless told). A login lasts LOGIN_MAX_AGE at most, whatever its cookies
+    # say, so the remember cookie expires with it.
     REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    LOGIN_MAX_AGE = timedelta(days=_int("LOGIN_MAX_AGE_DAYS", 30))
+    REMEMBER_COOKIE_DURATION = LOGIN_MAX_AGE
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)
     FORCE_HTTPS = False
 

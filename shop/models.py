@@ -1,6 +1,6 @@
 """Import every model so that ``db.metadata`` knows all tables (Alembic, tests, CLI)."""
 
-from shop.auth.models import ApiToken, PasswordResetToken, User  # noqa: F401
+from shop.auth.models import ApiToken, LoginSession, PasswordResetToken, User  # noqa: F401
 from shop.catalog.models import Category, Product, StockMovement  # noqa: F401
 from shop.orders.models import (  # noqa: F401
     Cart,

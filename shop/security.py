@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from flask import Flask, abort, g, request
-from sqlalchemy import select
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
-from shop.auth.models import User
+from shop.auth import websession
 from shop.auth.throttle import init_rate_limits
 from shop.exceptions import ValidationFailed
-from shop.extensions import db, login_manager, talisman
+from shop.extensions import login_manager, talisman
 
 #: No inline script anywhere; images may come from the catalog's remote image host.
 CONTENT_SECURITY_POLICY = {
@@ -47,6 +46,7 @@ def init_security(app: Flask) -> None:
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    login_manager.user_loader(websession.load_user)
 
     production = app.config.get("ENV_NAME") == "production"
     talisman.init_app(
@@ -64,6 +64,7 @@ def init_security(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, forget_cached_caller)
     app.before_request(reject_nul_in_params)
     app.before_request(check_api_body)
+    app.after_request(websession.drop_dead_remember_cookie)
 
 
 def forget_cached_caller() -> None:
@@ -72,7 +73,7 @@ def forget_cached_caller() -> None:
     Each production request has its own app context, but tests and CLI code may push one
     app context and send several requests through it; ``g`` then outlives a request.
     """
-    for name in ("_login_user", "api_user", "api_token", "api_auth_request"):
+    for name in ("_login_user", "api_user", "api_token", "api_auth_request", websession.FORGET_REMEMBER):
         g.pop(name, None)
 
 
@@ -150,12 +151,3 @@ def reject_nul_in_params() -> None:
 
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
-
-
-@login_manager.user_loader
-def load_user(session_token: str):
-    """Load the user whose current session token is in the cookie (None ends the session)."""
-    user = db.session.scalar(select(User).where(User.session_token == session_token))
-    if user is None or not user.is_active:
-        return None
-    return user

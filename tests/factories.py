@@ -62,6 +62,19 @@ def make_product(
     return product
 
 
+def sign_in(client, user) -> str:
+    """Sign ``client`` in as ``user`` without the login page: a new, committed login whose
+    secret goes into the session the way Flask-Login puts it there. Returns the secret."""
+    from shop.auth import logins
+
+    secret = logins.start_login(user)
+    db.session.commit()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = secret
+        sess["_fresh"] = True
+    return secret
+
+
 def bearer_headers(user, scopes: list[str] | None = None) -> dict:
     """``Authorization`` header with a new, committed API token of ``user``."""
     _token, secret = auth_services.create_api_token(user, scopes=scopes)

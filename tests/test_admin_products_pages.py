@@ -8,14 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from shop.catalog.models import Product, StockMovement
-from tests.factories import make_category, make_product, make_user
+from tests.factories import make_category, make_product, make_user, sign_in
 
 
 def login_as(client, user):
-    """Log the test client in as ``user`` (Flask-Login session: the user's session token)."""
-    with client.session_transaction() as sess:
-        sess["_user_id"] = user.get_id()
-        sess["_fresh"] = True
+    """Log the test client in as ``user`` (a new login in the Flask-Login session)."""
+    sign_in(client, user)
 
 
 @pytest.fixture

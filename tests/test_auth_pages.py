@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from shop.auth import services
+from shop.auth import logins, services
 from shop.auth.models import ApiToken, User
 from tests.factories import PASSWORD, make_product, make_user
 
@@ -94,7 +94,8 @@ def test_login_renews_the_session_but_keeps_the_guest_cart(client, db, auth):
     with client.session_transaction() as sess:
         assert "stale_marker" not in sess  # the old session is gone
         assert "cart_token" not in sess  # the guest cart moved into the account
-        assert sess.get("_user_id") == user.session_token
+        secret = sess.get("_user_id")
+    assert logins.find_login(secret) == user  # the session names the new login
     from shop.orders.models import Cart, CartItem
 
     cart = db.session.scalar(select(Cart).where(Cart.user_id == user.id))

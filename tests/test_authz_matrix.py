@@ -25,7 +25,7 @@ from sqlalchemy import select
 from shop.auth import services as auth_services
 from shop.orders import cart as carts
 from shop.orders.checkout import place_order
-from tests.factories import make_category, make_product, make_user
+from tests.factories import make_category, make_product, make_user, sign_in
 
 ROLES = ("anonymous", "customer", "staff", "admin")
 OK, LOGIN, UNAUTH, FORBID, HIDDEN = "ok", "login", "401", "403", "404"
@@ -66,6 +66,7 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "GET auth.reset_password": PUBLIC,
     "POST auth.reset_password": PUBLIC,
     "GET auth.account": SIGNED_IN_PAGE,
+    "POST auth.sign_out_everywhere": SIGNED_IN_PAGE,
     "POST auth.token_create": SIGNED_IN_PAGE,
     "GET auth.token_revoke": OWN_PAGE,
     "POST auth.token_revoke": OWN_PAGE,
@@ -221,9 +222,7 @@ def _request(app, world, role: str, method: str, endpoint: str):
         if is_api:
             headers["Authorization"] = f"Bearer {world['bearer'][role]}"
         else:
-            with client.session_transaction() as sess:
-                sess["_user_id"] = user.session_token
-                sess["_fresh"] = True
+            sign_in(client, user)
     if role == "customer" and endpoint == "orders.order_confirmation":
         with client.session_transaction() as sess:
             sess["guest_orders"] = []
@@ -257,9 +256,7 @@ def intruder(world, db):
 
 def _page_client(app, user):
     client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = user.session_token
-        sess["_fresh"] = True
+    sign_in(client, user)
     return client
 
 

@@ -1,9 +1,10 @@
-"""Catalog import: idempotency, bad rows, HTML cleaning, stock ledger, category coverage."""
+"""Catalog import: idempotency, bad rows and bad files, HTML cleaning, stock ledger, category coverage."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -78,10 +79,11 @@ def test_bad_rows_reported_with_line_numbers_and_skipped(db, tmp_path):
     )
     report = import_catalog(_write_csv(tmp_path / "p.csv", body))
     db.session.commit()
-    lines = {line: msg for line, msg in report.errors}
+    lines = {p.line: p for p in report.errors}
     assert sorted(lines) == [4, 5, 6, 9]
-    assert "no title" in lines[4] and "bad price" in lines[5] and "bad price" in lines[6]
-    assert "duplicate" in lines[9]
+    assert "no title" in lines[4].reason and "bad price" in lines[5].reason and "bad price" in lines[6].reason
+    assert "duplicate" in lines[9].reason
+    assert [lines[n].column for n in (4, 5, 6, 9)] == ["title", "price_cents", "price_cents", "product_id"]
     skus = set(db.session.scalars(select(Product.sku)))
     assert skus == {"1001", "1002", "1006"}
     assert report.created == 3 and report.rows == 7
@@ -160,6 +162,181 @@ def test_import_command_prints_coverage(app, db, tmp_path):
     result = app.test_cli_runner().invoke(args=["shop", "import-catalog", str(path)])
     assert result.exit_code == 0, result.output
     assert "2 created" in result.output and "1 skipped" in result.output
-    assert "line 4: product 1003: no title" in result.output
+    assert f"{path}, line 4, column title: product 1003: no title; row skipped" in result.output
     assert "Category coverage: 2/2" in result.output
     assert db.session.scalar(select(func.count()).select_from(Product)) == 2
+
+
+# ---- bad files through the command: file, line, column and a reason; never a traceback ----
+
+
+def _cli(app, *args):
+    """Run ``flask shop import-catalog ARGS``; no traceback may reach the output."""
+    result = app.test_cli_runner().invoke(args=["shop", "import-catalog", *map(str, args)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output and "Aborted!" not in result.output, result.output
+    return result
+
+
+def _products(db) -> dict[str, int]:
+    db.session.expire_all()
+    return dict(db.session.execute(select(Product.sku, Product.price_cents)).all())
+
+
+def _many_rows(n: int = 400, price: int = 1000) -> str:
+    return "".join(
+        f"{2000 + i},Acme gadget number {i},g{i},Acme,{price + i},A gadget,,,,\n" for i in range(n)
+    )
+
+
+def test_truncated_gzip_is_refused_with_its_line_and_nothing_changes(app, db, tmp_path):
+    path = tmp_path / "products.csv.gz"
+    path.write_bytes(gzip.compress((HEADER + _many_rows()).encode()))
+    assert _cli(app, path).exit_code == 0
+    before = _products(db)
+    data = gzip.compress((HEADER + _many_rows(price=5000)).encode())
+    path.write_bytes(data[: len(data) // 2])
+    result = _cli(app, path)
+    assert result.exit_code == 1
+    assert re.search(
+        rf"Error: {re.escape(str(path))}, line \d+: the gzip data ends inside line \d+", result.output
+    )
+    assert "truncated" in result.output and "nothing imported." in result.output
+    assert _products(db) == before  # the rows before the damage were not imported either
+
+
+def test_huge_title_skips_that_row_and_imports_the_rest(app, db, tmp_path):
+    huge = "Big " * 250_000  # 1 MB, over the csv module's field size limit
+    long = "L" * 600
+    body = (
+        GOOD
+        + f'1003,"{huge}",x,Acme,100,,,,,\n'
+        + f"1004,{long},x,Acme,100,,,,,\n"
+        + "1005,Fine,x,Acme,100,,,,,\n"
+    )
+    path = _write_csv(tmp_path / "p.csv", body)
+    result = _cli(app, path)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"{path}, line 4, column title: field larger than field limit (131072); row skipped" in result.output
+    )
+    assert (
+        f"{path}, line 5, column title: product 1004: title of 600 characters (at most 500)" in result.output
+    )
+    assert "3 created" in result.output and "2 skipped" in result.output
+    assert set(_products(db)) == {"1001", "1002", "1005"}
+
+
+def test_latin1_file_is_refused_with_line_and_column(app, db, tmp_path):
+    path = tmp_path / "p.csv"
+    body = HEADER + GOOD + "1003,Caf\u00e9 cr\u00e8me machine,x,Acme,100,,,,,\n"
+    path.write_bytes(body.encode("latin-1"))
+    result = _cli(app, path)
+    assert result.exit_code == 1
+    assert f"Error: {path}, line 4, column 9: not UTF-8 text: byte 0xe9" in result.output
+    assert "Latin-1" in result.output and "nothing imported." in result.output
+    assert _products(db) == {}
+
+
+def test_utf8_bom_is_accepted(app, db, tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + (HEADER + GOOD).encode())
+    result = _cli(app, path)
+    assert result.exit_code == 0, result.output
+    assert "2 created" in result.output and "missing columns" not in result.output
+    assert set(_products(db)) == {"1001", "1002"}
+
+
+def test_extra_columns_are_reported_once_as_ignored(app, db, tmp_path):
+    path = tmp_path / "p.csv"
+    rows = "".join(line + ",red,1kg\n" for line in GOOD.splitlines())
+    path.write_text(HEADER.rstrip("\n") + ",colour,weight\n" + rows, encoding="utf-8")
+    result = _cli(app, path)
+    assert result.exit_code == 0, result.output
+    warning = f"warning: {path}, line 1: columns not imported, ignored: colour, weight"
+    assert result.output.count(warning) == 1 and result.output.count("ignored") == 1
+    assert "2 created" in result.output
+
+
+def test_rows_with_the_wrong_number_of_fields_or_nul_are_skipped(app, db, tmp_path):
+    body = (
+        GOOD
+        + "1003,Acme, the unquoted comma,x,Acme,100,,,,,\n1004,Short row,x\n1005,Nul\x00title,x,Acme,1,,,,,\n"
+    )
+    path = _write_csv(tmp_path / "p.csv", body)
+    result = _cli(app, path)
+    assert result.exit_code == 0, result.output
+    assert f"{path}, line 4: 11 fields where the header has 10" in result.output
+    assert f"{path}, line 5: 3 fields where the header has 10" in result.output
+    assert re.search(rf"{re.escape(str(path))}, line 6, column title: .*NUL.*row skipped", result.output)
+    assert set(_products(db)) == {"1001", "1002"}
+
+
+def test_missing_columns_and_wrong_compression_are_refused(app, db, tmp_path):
+    no_price = tmp_path / "p.csv"
+    no_price.write_text("product_id,title\n1,x\n", encoding="utf-8")
+    result = _cli(app, no_price)
+    assert result.exit_code == 1
+    assert f"Error: {no_price}, line 1: missing columns: name, brand, price_cents" in result.output
+    plain_gz = _write_csv(tmp_path / "plain.csv.gz", GOOD)
+    result = _cli(app, plain_gz)
+    assert result.exit_code == 1 and "not gzip data although the name ends in .gz" in result.output
+    packed = tmp_path / "packed.csv"
+    packed.write_bytes(gzip.compress((HEADER + GOOD).encode()))
+    result = _cli(app, packed)
+    assert result.exit_code == 1 and "gzip data in a file whose name does not end in .gz" in result.output
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    result = _cli(app, empty)
+    assert result.exit_code == 1 and "empty file" in result.output
+    assert _products(db) == {}
+
+
+def _jsonl_gz(path: Path, lines: list[str]) -> Path:
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write("".join(line + "\n" for line in lines))
+    return path
+
+
+def test_truncated_attributes_file_is_refused(app, db, tmp_path):
+    csv_path = _write_csv(tmp_path / "p.csv", GOOD)
+    records = [json.dumps({"id": str(n), "attr_t_colour": "black " * 50}) for n in range(3000)]
+    jsonl = _jsonl_gz(tmp_path / "full.jsonl.gz", records)
+    data = jsonl.read_bytes()
+    jsonl.write_bytes(data[: len(data) // 2])
+    result = _cli(app, csv_path, "--attributes", jsonl)
+    assert result.exit_code == 1
+    assert f"Error: {jsonl}, line " in result.output and "truncated" in result.output
+    assert _products(db) == {}
+
+
+def test_bad_attribute_lines_are_skipped_and_never_wipe_stored_attributes(app, db, tmp_path):
+    csv_path = _write_csv(tmp_path / "p.csv", GOOD)
+    good = _jsonl_gz(
+        tmp_path / "first.jsonl.gz",
+        [
+            json.dumps({"id": "1001", "attr_t_colour": "Silver"}),
+            json.dumps({"id": "1002", "attr_t_colour": "Black"}),
+        ],
+    )
+    assert _cli(app, csv_path, "--attributes", good).exit_code == 0
+    bad = _jsonl_gz(
+        tmp_path / "second.jsonl.gz",
+        [
+            json.dumps({"id": "1001", "attr_t_colour": "Grey"}),
+            '{"id": "1002", "attr_t_colour": "Blue"',  # cut short
+            "[1, 2]",
+            json.dumps({"attr_t_colour": "no id"}),
+        ],
+    )
+    result = _cli(app, csv_path, "--attributes", bad)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"{bad}, line 2, column 39: not valid JSON (Expecting ',' delimiter); line skipped" in result.output
+    )
+    assert f"{bad}, line 3: not a JSON object; line skipped" in result.output
+    assert f"{bad}, line 4, column id: no product id; line skipped" in result.output
+    assert "3 attribute lines skipped." in result.output
+    db.session.expire_all()
+    colours = {p.sku: p.attributes.get("Colour") for p in db.session.scalars(select(Product))}
+    assert colours == {"1001": "Grey", "1002": "Black"}  # 1002 keeps what it had

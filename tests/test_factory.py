@@ -81,6 +81,7 @@ def test_factory_registers_every_shop_command_on_a_group_of_its_own(app, app_fac
         "make-sample",
         "purge-carts",
         "purge-idempotency-keys",
+        "purge-logins",
         "reindex",
     ]
     assert app_factory().cli.commands["shop"] is not group

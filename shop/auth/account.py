@@ -1,4 +1,5 @@
-"""The account page: profile, a link to the orders, and API tokens (list, create, revoke)."""
+"""The account page: profile, a link to the orders, signing out everywhere, and API tokens
+(list, create, revoke)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from datetime import timedelta
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from shop.auth import bp, services
+from shop.auth import bp, logins, services
 from shop.auth.forms import ConfirmForm, TokenCreateForm
+from shop.auth.websession import end_session
 from shop.exceptions import NotFound, ValidationFailed
 from shop.extensions import db
 from shop.transaction import unit_of_work
@@ -38,6 +40,7 @@ def _render_account(form: TokenCreateForm, new_secret: str | None = None, new_to
         new_secret=new_secret,
         new_token=new_token,
         confirm_form=ConfirmForm(),
+        login_count=logins.count_logins(current_user),
     ), status
 
 
@@ -46,6 +49,20 @@ def _render_account(form: TokenCreateForm, new_secret: str | None = None, new_to
 def account():
     """The signed-in user's account page."""
     return _render_account(_token_form())
+
+
+@bp.post("/account/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    """End every login of the account on every browser, this one included (API tokens stay).
+
+    The CSRF token is checked for every POST by the app's CSRF protection.
+    """
+    with unit_of_work():
+        ended = logins.end_all_logins(current_user)
+    end_session()
+    flash(f"Signed out everywhere ({ended} session{'s' if ended != 1 else ''} ended).", "info")
+    return redirect(url_for("catalog.home"))
 
 
 @bp.post("/account/tokens")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from shop.auth import services
+from shop.auth import logins, services
 from shop.exceptions import ShopError
 from shop.extensions import db
 from shop.transaction import unit_of_work
@@ -22,8 +22,14 @@ from shop.transaction import unit_of_work
     help="The password (prompted, with confirmation, when omitted).",
 )
 @click.option("--name", default="", help="Display name for a new account.")
-def create_admin(email: str, password: str, name: str) -> None:
-    """Create an admin account, or promote an existing account (and set its password)."""
+@click.option(
+    "--keep-api-tokens",
+    is_flag=True,
+    help="For an existing account: keep its API tokens (a new password revokes them by default).",
+)
+def create_admin(email: str, password: str, name: str, keep_api_tokens: bool) -> None:
+    """Create an admin account, or promote an existing account and set its password (which
+    signs it out everywhere and revokes its API tokens unless --keep-api-tokens)."""
     try:
         with unit_of_work():
             user = services.get_user_by_email(email)
@@ -31,7 +37,7 @@ def create_admin(email: str, password: str, name: str) -> None:
                 user = services.register_user(email, password, name=name, role="admin")
                 action = "Created"
             else:
-                services.set_password(user, password)
+                services.set_password(user, password, keep_api_tokens=keep_api_tokens)
                 user.role = "admin"
                 db.session.flush()
                 action = "Promoted"
@@ -41,5 +47,14 @@ def create_admin(email: str, password: str, name: str) -> None:
     click.echo(f"{action} admin {user.email} (id {user.id}).")
 
 
+@click.command("purge-logins")
+@with_appcontext
+def purge_logins() -> None:
+    """Delete logins older than LOGIN_MAX_AGE (they no longer sign anyone in)."""
+    count = logins.purge_logins()
+    db.session.commit()
+    click.echo(f"Deleted {count} expired logins.")
+
+
 #: Added to the ``flask shop`` group by ``shop.register_commands``.
-COMMANDS = (create_admin,)
+COMMANDS = (create_admin, purge_logins)

@@ -65,6 +65,12 @@ class ResetPasswordForm(FlaskForm):
     confirm = PasswordField(
         "Repeat new password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]
     )
+    # Unticked by default: a new password revokes the API tokens the old one could make.
+    keep_api_tokens = BooleanField(
+        "Keep my API tokens working",
+        default=False,
+        description="Unticked, every API token of the account is revoked with the old password.",
+    )
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -1,8 +1,7 @@
-"""Accounts, API tokens and password-reset tokens."""
+"""Accounts, their logins, API tokens and password-reset tokens."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -18,16 +17,13 @@ ROLES = ("customer", "staff", "admin")
 SCOPES = ("read", "orders", "catalog-write")
 
 
-def new_session_token() -> str:
-    """Return a random token that identifies a user's current login generation."""
-    return secrets.token_urlsafe(24)
-
-
 class User(UserMixin, db.Model):
     """A person with an account: a customer, staff member or admin.
 
-    ``email`` is stored normalized (trimmed, lower-cased) and unique.
-    ``session_token`` is the Flask-Login id; changing it ends every other session.
+    ``email`` is stored normalized (trimmed, lower-cased) and unique. Each browser login is
+    a :class:`LoginSession` row; Flask-Login's id for the user is that login's secret, which
+    ``shop.auth.logins`` attaches to the instance as ``login_secret`` when it starts or
+    finds the login.
     """
 
     __tablename__ = "users"
@@ -38,7 +34,6 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default="customer")
     is_active_account: Mapped[bool] = mapped_column(default=True)
-    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -46,9 +41,30 @@ class User(UserMixin, db.Model):
         back_populates="user", cascade="all, delete-orphan", lazy="select"
     )
 
+    #: The secret of the login this instance was loaded for (not a column; see get_id).
+    login_secret = None
+
     def get_id(self) -> str:
-        """Return the session identifier Flask-Login stores in the cookie."""
-        return self.session_token
+        """Return the id Flask-Login stores in the session and remember cookies: the secret
+        of this browser's login, so ending that login makes every copy of them worthless.
+
+        Raises:
+            RuntimeError: the instance carries no login (start one with
+                ``shop.auth.logins.start_login``).
+        """
+        if not self.login_secret:
+            raise RuntimeError(f"{self!r} carries no login; start one with shop.auth.logins.start_login")
+        return self.login_secret
+
+    def __eq__(self, other: object) -> bool:
+        # UserMixin compares get_id(), which is per login; one account is one row.
+        if not isinstance(other, User):
+            return NotImplemented
+        if self.id is None or other.id is None:
+            return self is other
+        return self.id == other.id
+
+    __hash__ = object.__hash__
 
     @property
     def is_active(self) -> bool:  # Flask-Login
@@ -67,6 +83,22 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
+
+
+class LoginSession(db.Model):
+    """One login of one browser, named in its session and remember cookies by a secret.
+
+    Only the secret's SHA-256 is stored. Deleting the row ends the login wherever its
+    cookies are, copies included; a login older than ``LOGIN_MAX_AGE`` is refused and
+    purged by ``flask shop purge-logins``.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class ApiToken(db.Model):

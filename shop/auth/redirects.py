@@ -1,4 +1,5 @@
-"""The open-redirect guard: ``next`` after login only ever points inside the site."""
+"""The open-redirect guard: every ``next`` (after login, after adding to the cart) only ever
+points inside the site; views read ``next`` through :func:`safe_next_url` and nothing else."""
 
 from __future__ import annotations
 

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 
-from shop.auth.models import ROLES, SCOPES, ApiToken, PasswordResetToken, User, new_session_token
+from shop.auth.logins import end_all_logins
+from shop.auth.models import ROLES, SCOPES, ApiToken, PasswordResetToken, User
 from shop.auth.passwords import hash_password, password_problems, verify_password
 from shop.dbtypes import utcnow
 from shop.exceptions import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -34,6 +35,7 @@ __all__ = [
     "create_api_token",
     "authenticate_bearer",
     "revoke_api_token",
+    "revoke_all_api_tokens",
     "list_api_tokens",
     "request_password_reset",
     "check_reset_token",
@@ -129,15 +131,21 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    """Give ``user`` a new password and end every existing session (rotates session_token).
+def set_password(user: User, password: str, keep_api_tokens: bool = False) -> None:
+    """Give ``user`` a new password, end every login of the account on every browser, and
+    revoke its API tokens unless ``keep_api_tokens``.
+
+    A new password usually means the old one may be known to someone else, so everything
+    it opened ends with it; scripts keep working only when the person says so.
 
     Raises:
         ValidationFailed: the password breaks the policy.
     """
     _check_password(password, user.email)
     user.password_hash = hash_password(password)
-    user.session_token = new_session_token()
+    end_all_logins(user)
+    if not keep_api_tokens:
+        revoke_all_api_tokens(user)
     db.session.flush()
 
 
@@ -264,6 +272,17 @@ def revoke_api_token(user: User, token_id: int) -> ApiToken:
     return token
 
 
+def revoke_all_api_tokens(user: User, now: datetime | None = None) -> int:
+    """Revoke every live API token of ``user``; returns how many were live."""
+    now = now or utcnow()
+    # An ORM update, so token rows already loaded in this session see the change too.
+    return db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    ).rowcount
+
+
 def list_api_tokens(user: User, include_revoked: bool = False) -> list[ApiToken]:
     """The user's tokens, newest first (revoked ones only when asked)."""
     stmt = select(ApiToken).where(ApiToken.user_id == user.id)
@@ -322,8 +341,11 @@ def check_reset_token(secret: str, now: datetime | None = None) -> PasswordReset
     return row
 
 
-def reset_password(secret: str, new_password: str, now: datetime | None = None) -> User:
-    """Use a reset token: set the new password, spend the token, end all sessions.
+def reset_password(
+    secret: str, new_password: str, keep_api_tokens: bool = False, now: datetime | None = None
+) -> User:
+    """Use a reset token: set the new password, spend the token, end every login of the
+    account, and revoke its API tokens unless ``keep_api_tokens`` (see :func:`set_password`).
 
     Raises:
         ValidationFailed: the token is unknown, used or expired, or the password is weak.
@@ -342,6 +364,6 @@ def reset_password(secret: str, new_password: str, now: datetime | None = None) 
     ).rowcount
     if spent != 1:
         raise ValidationFailed(INVALID_RESET, {"token": [INVALID_RESET]})
-    set_password(user, new_password)
+    set_password(user, new_password, keep_api_tokens=keep_api_tokens)
     db.session.refresh(row)
     return user

@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from shop.auth import bp, services
 from shop.auth.forms import LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
 from shop.auth.redirects import safe_next_url
-from shop.auth.signals import session_started
 from shop.auth.throttle import login_throttle, mark_auth_failure, reset_throttle
-from shop.dbtypes import utcnow
+from shop.auth.websession import end_session, start_session
 from shop.exceptions import Conflict, Unauthorized, ValidationFailed
 from shop.extensions import db
 from shop.mail import send_mail
 from shop.transaction import unit_of_work
 from shop.webforms import apply_errors
-
-
-def start_session(user, remember: bool = False) -> None:
-    """Log ``user`` in on a fresh session and commit.
-
-    The old session is cleared first (a new session for a new identity, which also gives a
-    new CSRF token); :data:`shop.auth.signals.session_started` then lets other packages
-    carry over what they kept in it (the cart merges the guest's cart).
-    """
-    previous = dict(session)
-    session.clear()
-    login_user(user, remember=remember)
-    user.last_login_at = utcnow()
-    session_started.send(current_app._get_current_object(), user=user, previous_session=previous)
-    db.session.commit()
 
 
 @bp.route("/auth/login", methods=["GET", "POST"])
@@ -76,9 +60,10 @@ def register():
 
 @bp.post("/auth/logout")
 def logout():
-    """Log out (POST only, CSRF-protected) and forget the whole session."""
-    logout_user()
-    session.clear()
+    """Log out (POST only, CSRF-protected): this browser's login ends on the server, so a
+    copy of its session or remember cookie no longer signs anyone in; other browsers of
+    the account stay signed in (the account page signs out everywhere)."""
+    end_session()
     flash("You are logged out.", "info")
     return redirect(url_for("catalog.home"))
 
@@ -110,7 +95,8 @@ def reset_request():
 
 @bp.route("/auth/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
-    """Choose a new password with a reset link; it works once and ends all other sessions."""
+    """Choose a new password with a reset link; it works once, ends every login of the
+    account (this browser's too) and revokes its API tokens unless the form keeps them."""
     form = ResetPasswordForm()
     try:
         services.check_reset_token(token)
@@ -119,14 +105,20 @@ def reset_password(token: str):
     if form.validate_on_submit():
         try:
             with unit_of_work():
-                services.reset_password(token, form.password.data)
+                services.reset_password(
+                    token, form.password.data, keep_api_tokens=bool(form.keep_api_tokens.data)
+                )
         except ValidationFailed as exc:
             if "token" in exc.errors:
                 return render_template("auth/reset_invalid.html", message=exc.detail), 400
             apply_errors(form, exc)
         else:
-            logout_user()
-            session.clear()
-            flash("Your password is changed. Log in with the new one.", "success")
+            end_session()
+            kept = "kept" if form.keep_api_tokens.data else "revoked"
+            flash(
+                f"Your password is changed and every session signed out; API tokens {kept}. "
+                "Log in with the new password.",
+                "success",
+            )
             return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form, token=token)

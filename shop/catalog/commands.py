@@ -7,6 +7,7 @@ from flask.cli import with_appcontext
 
 from shop.catalog.importer import import_catalog
 from shop.catalog.sample import make_sample
+from shop.catalog.sourcefiles import SourceFileError
 from shop.extensions import db
 from shop.search import index as search_index
 from shop.transaction import unit_of_work
@@ -23,7 +24,12 @@ from shop.transaction import unit_of_work
     help="JSONL(.gz) file with the full records (attr_* fields); repeat for each part.",
 )
 def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
-    """Import or update products from PATH (products.csv or .csv.gz); safe to run again."""
+    """Import or update products from PATH (products.csv or .csv.gz); safe to run again.
+
+    Every bad input is printed to stderr as "file, line N, column C: reason". Bad rows and
+    lines are skipped (exit status 0); a file that cannot be read as a whole (truncated
+    gzip, not UTF-8, missing columns) is refused and nothing is imported (exit status 1).
+    """
     bar = None
 
     def progress(done: int, total: int) -> None:
@@ -38,15 +44,21 @@ def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
             report = import_catalog(path, attributes, progress=progress)
         with db.engine.begin() as conn:
             search_index.analyze(conn)
+    except SourceFileError as exc:
+        raise click.ClickException(f"{exc.problem}; nothing imported.") from None
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    for line, message in report.errors:
-        click.echo(f"line {line}: {message}", err=True)
+    for problem in report.warnings:
+        click.echo(f"warning: {problem}", err=True)
+    for problem in report.attribute_errors + report.errors:
+        click.echo(str(problem), err=True)
     click.echo(
         f"{report.rows} rows: {report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged, {len(report.errors)} skipped in {report.seconds:.1f}s."
     )
+    if report.attribute_errors:
+        click.echo(f"{len(report.attribute_errors)} attribute lines skipped.")
     outside = report.imported - report.categories.get(report.fallback, 0)
     click.echo(
         f"Category coverage: {outside}/{report.imported} products ({report.coverage:.1%}) "

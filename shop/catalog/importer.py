@@ -11,8 +11,15 @@ Rules:
   stock and status are therefore never overwritten.
 - Each product gets one leaf of the category tree from ``shop/catalog/data/categories.json``
   (:mod:`shop.catalog.categorize`); the tree itself is created or updated from that file.
-- A bad row (no id, no title, bad price, duplicate id) is reported with its line number and
-  skipped; every other row is imported.
+- Attributes come from a product's JSONL record when the files have one; a known product
+  without a record (none given, or its line was bad) keeps the attributes it has.
+- Every bad input is reported as a :class:`~shop.catalog.sourcefiles.Problem` with its file,
+  line and column: a bad CSV row (unparseable, wrong number of fields, no id, no or an
+  over-long title, bad price, duplicate id) or JSONL line (not a JSON object with an id) is
+  skipped and every other one imported; unknown CSV columns are reported once and ignored.
+  A file that cannot be read as a whole (truncated or damaged gzip, not UTF-8, missing
+  columns) raises :class:`~shop.catalog.sourcefiles.SourceFileError` before anything is
+  written.
 - Fast: rows are written with chunked bulk INSERT/UPDATE statements, not one ORM object per
   row. The function flushes; the caller commits (or rolls back).
 """
@@ -32,6 +39,7 @@ from shop.cache import mark_catalog_changed
 from shop.catalog.categorize import Categorizer, load_categorizer
 from shop.catalog.models import Category, Product, StockMovement
 from shop.catalog.sourcedata import SourceRow, demo_stock, read_attributes, read_rows
+from shop.catalog.sourcefiles import Problem
 from shop.dbtypes import utcnow
 from shop.extensions import db
 
@@ -60,7 +68,9 @@ class ImportReport:
     Attributes:
         rows: data rows read (valid and bad).
         created, updated, unchanged: products inserted / updated / already up to date.
-        errors: ``[(line, message)]`` for skipped rows.
+        errors: a :class:`Problem` for each skipped CSV row.
+        attribute_errors: a :class:`Problem` for each skipped JSONL line.
+        warnings: a :class:`Problem` for input that was ignored (unknown CSV columns).
         categories: ``{leaf slug: products}`` for the imported rows.
         fallback: slug of the catch-all category ("other").
         seconds: wall time.
@@ -70,7 +80,9 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    attribute_errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
     categories: Counter = field(default_factory=Counter)
     fallback: str = "other"
     seconds: float = 0.0
@@ -156,13 +168,15 @@ def import_catalog(
     Returns:
         An :class:`ImportReport`. Nothing is committed.
     Raises:
-        ValueError: the CSV lacks a required column, or the rules file is inconsistent.
+        SourceFileError: a file cannot be imported at all (missing columns, truncated or
+            damaged gzip, not UTF-8); nothing has been written then.
+        ValueError: the rules file is inconsistent.
     """
     started = time.perf_counter()
     categorizer = load_categorizer(str(rules_path)) if rules_path else load_categorizer()
     report = ImportReport(fallback=categorizer.fallback)
     category_ids = sync_category_tree(categorizer)
-    attributes = read_attributes(jsonl_paths) if jsonl_paths else {}
+    attributes, report.attribute_errors = read_attributes(jsonl_paths)
     rows = _unique_rows(csv_path, report)
     inserts, updates = _plan(rows, categorizer, category_ids, attributes, report, progress)
     _write(inserts, updates)
@@ -173,18 +187,24 @@ def import_catalog(
 
 
 def _unique_rows(csv_path: str | Path, report: ImportReport) -> list[SourceRow]:
-    """The CSV's valid rows, each product id once; bad and repeated rows go to ``report.errors``."""
+    """The CSV's valid rows, each product id once; bad and repeated rows go to ``report.errors``,
+    ignored columns to ``report.warnings``."""
     rows: list[SourceRow] = []
     seen: dict[str, int] = {}
     for item in read_rows(csv_path):
+        if isinstance(item, Problem) and item.warning:
+            report.warnings.append(item)
+            continue
         report.rows += 1
-        if isinstance(item, tuple):
+        if isinstance(item, Problem):
             report.errors.append(item)
         elif item.sku in seen:
             report.errors.append(
-                (
+                Problem(
+                    str(csv_path),
                     item.line,
-                    f"product {item.sku}: duplicate product_id (first on line {seen[item.sku]}); skipped",
+                    "product_id",
+                    f"product {item.sku}: duplicate product_id (first on line {seen[item.sku]}); row skipped",
                 )
             )
         else:
@@ -241,11 +261,14 @@ def _plan(
 
 
 def _row_attributes(sku: str, attributes: dict[str, dict[str, str]], known) -> dict | None:
-    """The attributes a row is stored and categorized with: from the JSONL files when given;
-    without them a known product keeps its stored attributes."""
-    if not attributes and known is not None:
-        return known.attributes if isinstance(known.attributes, dict) else None
-    return attributes.get(sku)
+    """The attributes a row is stored and categorized with: its JSONL record's when there is
+    one; otherwise a known product keeps its stored attributes (so a bad or missing JSONL
+    line never wipes them)."""
+    if sku in attributes:
+        return attributes[sku]
+    if known is not None and isinstance(known.attributes, dict):
+        return known.attributes
+    return None
 
 
 def _values(row: SourceRow, category_id: int, attrs: dict | None) -> dict:

@@ -1,6 +1,9 @@
 """Reading the Icecat/Chorus catalog files: CSV rows, JSONL attributes, text cleaning.
 
-Pure functions with no database access, used by :mod:`shop.catalog.importer`.
+Pure functions with no database access, used by :mod:`shop.catalog.importer`. Bad rows
+and lines come out as :class:`~shop.catalog.sourcefiles.Problem` (file, line, column,
+reason); a file that cannot be read as a whole raises
+:class:`~shop.catalog.sourcefiles.SourceFileError`.
 The file formats are described in ``../shared/data/icecat_chorus/README.md``.
 """
 
@@ -20,6 +23,11 @@ from typing import Iterator
 
 import nh3
 
+from shop.catalog.sourcefiles import LineReader, Problem, SourceFileError
+
+#: Longest product id and title a row may have (the columns' sizes); longer rows are skipped.
+SKU_MAX = 64
+TITLE_MAX = 500
 #: Columns of ``products.csv(.gz)``.
 CSV_COLUMNS = (
     "product_id",
@@ -126,16 +134,38 @@ def readable_attributes(record: dict) -> dict[str, str]:
     return out
 
 
-def read_attributes(paths) -> dict[str, dict[str, str]]:
-    """Load the JSONL parts: ``{product_id: readable attributes}`` (later files win)."""
+def read_attributes(paths) -> tuple[dict[str, dict[str, str]], list[Problem]]:
+    """Load the JSONL parts: ``({product_id: readable attributes}, problems)``; later files win.
+
+    A line that is not a JSON object with an ``id`` is a :class:`Problem` and skipped.
+
+    Raises:
+        SourceFileError: a file cannot be read as a whole (see :class:`LineReader`).
+    """
     result: dict[str, dict[str, str]] = {}
+    problems: list[Problem] = []
     for path in paths:
-        with open_text(path) as fh:
-            for line in fh:
-                if line.strip():
-                    record = json.loads(line)
-                    result[str(record.get("id", ""))] = readable_attributes(record)
-    return result
+        lines = LineReader(path)
+        for text in lines:
+            if not text.strip():
+                continue
+            try:
+                record = json.loads(text.rstrip("\r\n"))
+            except json.JSONDecodeError as exc:
+                problems.append(
+                    Problem(
+                        lines.name, lines.number, str(exc.colno), f"not valid JSON ({exc.msg}); line skipped"
+                    )
+                )
+                continue
+            if not isinstance(record, dict):
+                problems.append(Problem(lines.name, lines.number, None, "not a JSON object; line skipped"))
+                continue
+            if not str(record.get("id") or "").strip():
+                problems.append(Problem(lines.name, lines.number, "id", "no product id; line skipped"))
+                continue
+            result[str(record["id"]).strip()] = readable_attributes(record)
+    return result, problems
 
 
 def demo_stock(sku: str) -> int:
@@ -183,51 +213,117 @@ class SourceRow:
     image_url: str
 
 
-def read_rows(path: str | Path) -> Iterator[SourceRow | tuple[int, str]]:
-    """Yield each CSV record as a :class:`SourceRow`, or ``(line, problem)`` if it is bad.
+def read_rows(path: str | Path) -> Iterator[SourceRow | Problem]:
+    """Yield each CSV record as a :class:`SourceRow`, or a :class:`Problem` if it is bad.
 
-    A record is bad when it has no product id, no title, or a price that is not a whole
-    number of cents >= 0. Line numbers count the header as line 1.
+    A record is bad (and skipped) when the csv module cannot parse it (a field over the
+    csv field size limit, a NUL byte), when it has more or fewer fields than the header,
+    no product id, no title or one over :data:`TITLE_MAX` characters, or a price that is
+    not a whole number of cents >= 0. Header columns the shop does not use are reported
+    once, as a warning. Line numbers count the header as line 1.
 
     Raises:
-        ValueError: the file lacks one of :data:`CSV_COLUMNS`.
+        SourceFileError: the file lacks one of :data:`CSV_COLUMNS`, is empty, or cannot be
+            read as a whole (see :class:`LineReader`).
     """
-    with open_text(path) as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path}: missing columns: {', '.join(missing)}")
-        start = reader.line_num + 1
-        for record in reader:
-            line, start = start, reader.line_num + 1
-            sku = (record.get("product_id") or "").strip()
-            title = clean_text(record.get("title") or "", keep_lines=False)
-            raw_price = (record.get("price_cents") or "").strip()
-            if not sku:
-                yield line, "no product_id"
-                continue
-            if len(sku) > 64:
-                yield line, f"product_id longer than 64 characters ({sku[:20]}...)"
-                continue
-            if not title:
-                yield line, f"product {sku}: no title"
-                continue
-            if not re.fullmatch(r"\d{1,9}", raw_price):
-                yield (
-                    line,
-                    f"product {sku}: bad price_cents {raw_price!r} (a whole number of cents is required)",
-                )
-                continue
-            yield SourceRow(
-                line=line,
-                sku=sku,
-                title=title[:500],
-                model=clean_text(record.get("name") or "", keep_lines=False)[:255],
-                brand=clean_text(record.get("brand") or "", keep_lines=False)[:120],
-                price_cents=int(raw_price),
-                description=clean_text(record.get("short_description") or "")[:20000],
-                product_type=clean_text(record.get("product_type") or "", keep_lines=False)[:120],
-                released_at=parse_date(record.get("date_released") or ""),
-                ean=(record.get("ean") or "").strip()[:255],
-                image_url=(record.get("image_url") or "").strip()[:500],
+    lines = LineReader(path)
+    reader = csv.reader(lines)
+    header = [name.strip() for name in next(reader, None) or []]
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if not header:
+        raise SourceFileError(Problem(lines.name, 1, None, "empty file: no header line"))
+    if missing:
+        raise SourceFileError(
+            Problem(
+                lines.name,
+                1,
+                None,
+                f"missing columns: {', '.join(missing)} (the header has: {', '.join(header)})",
             )
+        )
+    extra = [name for name in header if name not in CSV_COLUMNS]
+    if extra:
+        yield Problem(lines.name, 1, None, f"columns not imported, ignored: {', '.join(extra)}", warning=True)
+    while True:
+        lines.mark()
+        start = lines.number + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield Problem(
+                lines.name, start, _refused_column(exc, lines.recent, header), f"{exc}; row skipped"
+            )
+            continue
+        if fields:  # a blank line is no record
+            yield _check_row(lines.name, start, header, fields)
+
+
+def _check_row(name: str, line: int, header: list[str], fields: list[str]) -> SourceRow | Problem:
+    """One parsed record as a :class:`SourceRow`, or the first :class:`Problem` with it."""
+
+    def bad(column: str | None, reason: str) -> Problem:
+        return Problem(name, line, column, f"{reason}; row skipped")
+
+    if len(fields) != len(header):
+        return bad(None, f"{len(fields)} fields where the header has {len(header)} (a stray comma or quote?)")
+    record = dict(zip(header, fields))
+    for column in CSV_COLUMNS:
+        if "\x00" in record[column]:
+            return bad(column, "contains a NUL character")
+    sku = record["product_id"].strip()
+    title = clean_text(record["title"], keep_lines=False)
+    raw_price = record["price_cents"].strip()
+    if not sku:
+        return bad("product_id", "no product_id")
+    if len(sku) > SKU_MAX:
+        return bad("product_id", f"product_id longer than {SKU_MAX} characters ({sku[:20]}...)")
+    if not title:
+        return bad("title", f"product {sku}: no title")
+    if len(title) > TITLE_MAX:
+        return bad("title", f"product {sku}: title of {len(title)} characters (at most {TITLE_MAX})")
+    if not re.fullmatch(r"\d{1,9}", raw_price):
+        return bad(
+            "price_cents",
+            f"product {sku}: bad price_cents {raw_price[:20]!r} (a whole number of cents is required)",
+        )
+    return SourceRow(
+        line=line,
+        sku=sku,
+        title=title,
+        model=clean_text(record["name"], keep_lines=False)[:255],
+        brand=clean_text(record["brand"], keep_lines=False)[:120],
+        price_cents=int(raw_price),
+        description=clean_text(record["short_description"])[:20000],
+        product_type=clean_text(record["product_type"], keep_lines=False)[:120],
+        released_at=parse_date(record["date_released"]),
+        ean=record["ean"].strip()[:255],
+        image_url=record["image_url"].strip()[:500],
+    )
+
+
+def _refused_column(exc: csv.Error, record_lines: list[str], header: list[str]) -> str | None:
+    """The column of the field the csv module refused (too large, or holding NUL), if found."""
+    limit = csv.field_size_limit()
+    fields = _split_raw_fields("".join(record_lines))
+    for index, value in enumerate(fields):
+        if len(value) > limit or "\x00" in value:
+            return header[index] if index < len(header) else f"#{index + 1} (beyond the header)"
+    return None
+
+
+def _split_raw_fields(text: str) -> list[str]:
+    """Split a record's raw text at the commas outside quotes (quotes kept; only used to
+    find which field of a record the csv module refused)."""
+    fields, current, quoted = [], [], False
+    for ch in text.rstrip("\r\n"):
+        if ch == '"':
+            quoted = not quoted
+        if ch == "," and not quoted:
+            fields.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    fields.append("".join(current))
+    return fields
