@@ -41,7 +41,7 @@ ROUTE_MODULES = (
 )
 
 #: Modules whose import declares jobs or the outbox's message renderers.
-JOB_MODULES = ("shop.jobs.tasks", "shop.orders.notifications")
+JOB_MODULES = ("shop.jobs.tasks", "shop.orders.notifications", "shop.auth.mails")
 
 #: Modules whose ``COMMANDS`` make up the ``flask shop ...`` group.
 COMMAND_MODULES = (auth_commands, catalog_commands, jobs_commands, orders_commands, search_commands)
