@@ -23,6 +23,7 @@ from shop.search import commands as search_commands
 
 #: Modules whose import registers routes on the blueprints.
 ROUTE_MODULES = (
+    "shop.admin.jobs",
     "shop.admin.orders",
     "shop.admin.products",
     "shop.admin.users",
