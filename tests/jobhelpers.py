@@ -1,4 +1,4 @@
-"""Helpers for the job and outbox tests: outbox rows, a mail server that is down, lost
+"""Shared pieces of the job and outbox tests: outbox rows, a mail server that is down, lost
 hand-overs, a database that stops right after a commit, and a real worker process."""
 
 from __future__ import annotations
