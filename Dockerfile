@@ -16,4 +16,7 @@ USER shop
 
 EXPOSE 8000
 # Run `flask db upgrade` once per release (e.g. a release job) before starting new workers.
+# Job workers run from the same image beside the web processes (as many as you like, same
+# environment, REDIS_URL required); they stop gracefully on SIGTERM:
+#   docker run --env-file shop.env IMAGE flask shop worker
 CMD ["gunicorn", "--workers", "4", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "wsgi:app"]

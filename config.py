@@ -104,6 +104,23 @@ class Config:
     MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "shop@localhost")
 
+    # Jobs (Huey): on Redis when REDIS_URL is set, run by `flask shop worker` processes; without
+    # Redis they run in the web process right after the response. JOBS_IMMEDIATE runs each job
+    # at once, inside the code that hands it over (the test suite).
+    JOBS_IMMEDIATE = _bool("JOBS_IMMEDIATE", False)
+    JOBS_QUEUE = os.environ.get("JOBS_QUEUE", "")  # queue name; default CACHE_KEY_PREFIX + "jobs"
+    JOBS_WORKERS = _int("JOBS_WORKERS", 2)  # threads per `flask shop worker` process
+    # Mail outbox: a failed delivery is retried OUTBOX_MAX_ATTEMPTS times in all, waiting
+    # OUTBOX_RETRY_DELAY, then twice as long each time (30 s ... 32 min: about an hour).
+    OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 8)
+    OUTBOX_RETRY_DELAY = timedelta(seconds=_int("OUTBOX_RETRY_DELAY_SECONDS", 30))
+    # The sweep hands over rows still unsent this long after they were due (a crash between
+    # commit and hand-over) and deliveries claimed longer than OUTBOX_LEASE ago (a worker died).
+    OUTBOX_SWEEP_AFTER = timedelta(seconds=_int("OUTBOX_SWEEP_AFTER_SECONDS", 60))
+    OUTBOX_LEASE = timedelta(seconds=_int("OUTBOX_LEASE_SECONDS", 300))
+    # Sent and skipped rows are deleted after this many days (failed ones stay for staff).
+    OUTBOX_KEEP = timedelta(days=_int("OUTBOX_KEEP_DAYS", 30))
+
     PAYMENT_PROVIDERS = [
         p.strip() for p in os.environ.get("PAYMENT_PROVIDERS", "manual,test").split(",") if p.strip()
     ]
@@ -129,6 +146,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     MAIL_BACKEND = "memory"
+    JOBS_IMMEDIATE = True  # each job runs as soon as its commit is done, so tests see its effect
     PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # still scrypt, cheap enough for fast tests
 
 

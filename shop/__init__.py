@@ -16,12 +16,14 @@ from shop import admin, auth, catalog, errors, health, orders, search, security,
 from shop.auth import commands as auth_commands
 from shop.cache import register_cache_invalidation
 from shop.catalog import commands as catalog_commands
-from shop.extensions import api, cache, csrf, db, limiter, login_manager, migrate
+from shop.extensions import api, cache, csrf, db, jobs, limiter, login_manager, migrate
+from shop.jobs import commands as jobs_commands
 from shop.orders import commands as orders_commands
 from shop.search import commands as search_commands
 
 #: Modules whose import registers routes on the blueprints.
 ROUTE_MODULES = (
+    "shop.admin.jobs",
     "shop.admin.orders",
     "shop.admin.products",
     "shop.admin.users",
@@ -39,8 +41,11 @@ ROUTE_MODULES = (
     "shop.search.views",
 )
 
+#: Modules whose import declares jobs or the outbox's message renderers.
+JOB_MODULES = ("shop.jobs.tasks", "shop.orders.notifications", "shop.auth.mails")
+
 #: Modules whose ``COMMANDS`` make up the ``flask shop ...`` group.
-COMMAND_MODULES = (auth_commands, catalog_commands, orders_commands, search_commands)
+COMMAND_MODULES = (auth_commands, catalog_commands, jobs_commands, orders_commands, search_commands)
 
 
 def create_app(config: str | type[Config] | None = None) -> Flask:
@@ -54,6 +59,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     load_config(app, config)
     register_proxy_fix(app)
     register_extensions(app)
+    register_jobs(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_template_helpers(app)
@@ -102,6 +108,13 @@ def register_extensions(app: Flask) -> None:
     security.init_security(app)
     register_cache_invalidation()
     _sqlite_pragmas(app)
+
+
+def register_jobs(app: Flask) -> None:
+    """Declare the jobs and bind the queue to the app (Redis, or in-process without it)."""
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+    jobs.init_app(app)
 
 
 def _sqlite_pragmas(app: Flask) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from shop.errors import ProblemApi  # flask-smorest Api documenting problem+json errors
+from shop.jobs.queue import JobQueue
 
 # Stable constraint names so Alembic migrations are reproducible on every database.
 NAMING_CONVENTION = {
@@ -42,3 +43,4 @@ cache = Cache()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 api = ProblemApi()
 talisman = Talisman()
+jobs = JobQueue()

@@ -2,7 +2,8 @@
 
 Backends (``MAIL_BACKEND``): ``smtp`` (production), ``file`` (development: one ``.eml``
 file per message in ``MAIL_OUTBOX_DIR``), ``memory`` (tests: ``outbox()`` lists them).
-Send after the transaction commits, so a rolled-back order sends nothing.
+Requests never call :func:`send_mail`: they write an outbox row (``shop.jobs.outbox``) in
+their transaction, and a job sends it after the commit.
 """
 
 from __future__ import annotations
@@ -18,24 +19,31 @@ from flask import current_app
 _MEMORY_OUTBOX: list[EmailMessage] = []
 
 
-def build_message(to: str, subject: str, body: str, sender: str | None = None) -> EmailMessage:
-    """Build a plain-text message."""
+def build_message(
+    to: str, subject: str, body: str, sender: str | None = None, message_id: str | None = None
+) -> EmailMessage:
+    """Build a plain-text message (with ``message_id`` as its Message-ID header, if given)."""
     msg = EmailMessage()
     msg["From"] = sender or current_app.config["MAIL_DEFAULT_SENDER"]
     msg["To"] = to
     msg["Subject"] = subject
+    if message_id:
+        msg["Message-ID"] = message_id
     msg.set_content(body)
     return msg
 
 
-def send_mail(to: str, subject: str, body: str) -> EmailMessage:
+def send_mail(to: str, subject: str, body: str, message_id: str | None = None) -> EmailMessage:
     """Send a message through the configured backend.
 
+    Args:
+        message_id: a stable Message-ID (``<...@domain>``) so that a message sent again
+            after a crash is recognised as the same message by mail clients.
     Raises:
         ValueError: unknown ``MAIL_BACKEND``.
         smtplib.SMTPException / OSError: the SMTP server refused or is unreachable.
     """
-    msg = build_message(to, subject, body)
+    msg = build_message(to, subject, body, message_id=message_id)
     backend = current_app.config["MAIL_BACKEND"]
     if backend == "memory":
         _MEMORY_OUTBOX.append(msg)

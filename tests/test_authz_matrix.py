@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from shop.auth import services as auth_services
+from shop.jobs import outbox
 from shop.orders import cart as carts
 from shop.orders.checkout import place_order
 from tests.factories import make_category, make_product, make_user, sign_in
@@ -52,6 +53,8 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "GET admin.order_list": STAFF_PAGE,
     "GET admin.order_detail": STAFF_PAGE,
     "POST admin.order_status": STAFF_PAGE,
+    "GET admin.job_list": STAFF_PAGE,
+    "POST admin.job_retry": STAFF_PAGE,
     "GET admin.user_list": ADMIN_PAGE,
     "GET admin.user_role": ADMIN_PAGE,
     "POST admin.user_role": ADMIN_PAGE,
@@ -172,6 +175,9 @@ def world(app, db):
     ).order
     line = carts.add_item(carts.get_user_cart(customer.id, create=True), other.sku, 1)
     spare, _ = auth_services.create_api_token(customer, "spare")
+    message = outbox.add_message(
+        "order_confirmation", customer.email, {"order_id": order.id, "order_url": "/"}
+    )
     bearer = {role: auth_services.create_api_token(user, "matrix")[1] for role, user in users.items()}
     db.session.commit()
     args = {
@@ -183,6 +189,7 @@ def world(app, db):
         "user_id": customer.id,
         "filename": "css/shop.css",
         "token": "not-a-reset-token",
+        "message_id": message.id,
     }
     return {"users": users, "bearer": bearer, "args": args, "category": category}
 

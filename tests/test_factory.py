@@ -83,5 +83,6 @@ def test_factory_registers_every_shop_command_on_a_group_of_its_own(app, app_fac
         "purge-idempotency-keys",
         "purge-logins",
         "reindex",
+        "worker",
     ]
     assert app_factory().cli.commands["shop"] is not group

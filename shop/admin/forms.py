@@ -193,3 +193,9 @@ class ProductFilterForm(FlaskForm):
         default="name",
         validators=[Optional()],
     )
+
+
+class RetryJobForm(FlaskForm):
+    """Send a failed outbox message again (a CSRF-protected POST, one button per row)."""
+
+    submit = SubmitField("Retry")

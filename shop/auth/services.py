@@ -296,8 +296,9 @@ def request_password_reset(
 ) -> tuple[User, str] | None:
     """Create a single-use reset token for the account with this e-mail, if there is one.
 
-    The caller answers the same way whether or not an account exists, and mails the link.
-    Only the token's SHA-256 is stored; older unused tokens of the account stop working.
+    Called by the job that delivers a reset mail (``shop/auth/mails.py``), never by the
+    request, so the request does the same work whether or not an account exists. Only the
+    token's SHA-256 is stored; older unused tokens of the account stop working.
 
     Returns:
         ``(user, secret)`` or None when no active account has this e-mail.

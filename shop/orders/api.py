@@ -123,21 +123,26 @@ def order_create(body):
     the first order instead of placing another.
     """
     user = g.api_user
+    user_id, email = user.id, user.email
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         key = checkout.check_idempotency_key(key)
     with unit_of_work():
-        result = checkout.place_api_order(user.id, user.email, body, key)
-    order = result.order
-    location = url_for("orders_api.order_get", number=order.number)
-    if result.created:
-        notifications.send_order_confirmation(
-            order, url_for("orders.order_detail", number=order.number, _external=True)
-        )
-    headers = {"Location": location}
-    if not result.created:
+        result = checkout.place_api_order(user_id, email, body, key)
+        order, created = result.order, result.created
+        if created:
+            # In the order's transaction: the mail goes out once the order is committed.
+            notifications.queue_order_confirmation(
+                order, url_for("orders.order_detail", number=order.number, _external=True)
+            )
+        # Read everything the answer needs before the commit: afterwards the order is
+        # expired, and reloading it from a database that just went away would turn a placed
+        # order into a 500 (and a client's retry into a second order).
+        data = order_json(order)
+    headers = {"Location": url_for("orders_api.order_get", number=data["number"])}
+    if not created:
         headers["Idempotent-Replayed"] = "true"
-    return envelope(order_json(order), 201, headers)
+    return envelope(data, 201, headers)
 
 
 @api_bp.get("/orders")

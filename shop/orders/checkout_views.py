@@ -92,19 +92,23 @@ def checkout_submit():
                 order_number=checkout.read_checkout_token(form.checkout_token.data),
                 expected_total_cents=_expected_total(form),
             )
+            number, created = result.order.number, result.created
+            if created:
+                # In the order's transaction: the mail goes out once the order is committed.
+                notifications.queue_order_confirmation(
+                    result.order, url_for("orders.order_detail", number=number, _external=True)
+                )
     except ShopError as exc:
         apply_errors(form, exc)
         return _render(form, exc.status, exc.detail)
-    order = result.order
-    visitor.remember_order(order.number)
-    if result.created:
-        notifications.send_order_confirmation(
-            order, url_for("orders.order_detail", number=order.number, _external=True)
-        )
-        flash(f"Thank you! Your order {order.number} has been placed.", "success")
+    # The order is committed: nothing below reads the database, so no failure after the
+    # commit can show a placed order as an error.
+    visitor.remember_order(number)
+    if created:
+        flash(f"Thank you! Your order {number} has been placed.", "success")
     else:
-        flash(f"Order {order.number} was already placed; it was not placed twice.", "info")
-    return redirect(url_for("orders.order_confirmation", number=order.number), 303)
+        flash(f"Order {number} was already placed; it was not placed twice.", "info")
+    return redirect(url_for("orders.order_confirmation", number=number), 303)
 
 
 @bp.get("/orders/<number>/thanks")

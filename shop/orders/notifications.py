@@ -1,13 +1,22 @@
-"""E-mails about orders. Call these only after the order's transaction has committed,
-so a rolled-back checkout never tells anyone about an order that does not exist."""
+"""E-mails about orders, through the outbox (``shop/jobs/outbox.py``).
+
+The confirmation is written to the outbox in the order's own transaction, so a rolled-back
+checkout tells nobody about an order that does not exist, and a committed order's mail goes
+out exactly once, after the commit, whatever happens to the request that placed it.
+"""
 
 from __future__ import annotations
 
 from flask import current_app
 
-from shop import mail
+from shop.extensions import db
+from shop.jobs import outbox
+from shop.jobs.models import OutboxMessage
 from shop.money import display_money
 from shop.orders import payments
+from shop.orders.models import Order
+
+ORDER_CONFIRMATION = "order_confirmation"
 
 
 def confirmation_text(order, order_url: str) -> tuple[str, str]:
@@ -38,16 +47,29 @@ def confirmation_text(order, order_url: str) -> tuple[str, str]:
     return f"{shop}: order {order.number} confirmed", "\n".join(lines)
 
 
-def send_order_confirmation(order, order_url: str) -> bool:
-    """Send the confirmation to the order's e-mail address.
+def queue_order_confirmation(order: Order, order_url: str) -> OutboxMessage:
+    """Write the order's confirmation to the outbox, in the caller's transaction (flushes;
+    the caller commits, then a job sends it).
 
-    Returns:
-        True if sent; False if the mail backend failed (logged; the order stands).
+    Args:
+        order: the order just placed (flushed, so it has an id).
+        order_url: the absolute address of the order's page, for the mail.
+    Raises:
+        sqlalchemy.exc.IntegrityError: this order's confirmation was already written.
     """
-    subject, body = confirmation_text(order, order_url)
-    try:
-        mail.send_mail(order.email, subject, body)
-    except Exception:  # a mail outage must not turn a placed order into an error page
-        current_app.logger.exception("order confirmation for %s not sent", order.number)
-        return False
-    return True
+    return outbox.add_message(
+        ORDER_CONFIRMATION,
+        order.email,
+        {"order_id": order.id, "order_url": order_url},
+        key=f"{ORDER_CONFIRMATION}:{order.id}",
+    )
+
+
+@outbox.renderer(ORDER_CONFIRMATION)
+def render_order_confirmation(msg: OutboxMessage) -> outbox.Mail | None:
+    """The confirmation of the message's order, as the order stands; None if it is gone."""
+    order = db.session.get(Order, msg.payload["order_id"])
+    if order is None:
+        return None
+    subject, body = confirmation_text(order, msg.payload["order_url"])
+    return outbox.Mail(subject, body)

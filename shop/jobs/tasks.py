@@ -1,0 +1,42 @@
+"""The shop's jobs: deliver an outbox message; sweep and purge the outbox periodically.
+
+Every job here is safe to run twice: the delivery claims its row before sending, the sweep
+only hands rows over, and the purge deletes by age.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from huey.exceptions import RetryTask
+
+from shop.extensions import db, jobs
+from shop.jobs import outbox
+
+
+@jobs.task(name=outbox.DELIVER_JOB)
+def deliver_outbox_message(message_id: int) -> str:
+    """Deliver one outbox row (see :func:`shop.jobs.outbox.deliver`); returns the outcome.
+
+    Raises:
+        RetryTask: on Redis, after a failed attempt, so Huey runs it again after the
+            back-off (in-process, the sweep retries it instead).
+    """
+    result = outbox.deliver(message_id)
+    if result.retry_in is not None and jobs.bound().mode == "redis":
+        raise RetryTask(delay=result.retry_in.total_seconds())
+    return result.outcome
+
+
+@jobs.periodic(timedelta(minutes=1))
+def sweep_outbox() -> int:
+    """Every minute: hand over outbox rows that are overdue; returns how many."""
+    return outbox.sweep()
+
+
+@jobs.periodic(timedelta(hours=24))
+def purge_outbox() -> int:
+    """Daily (00:00 UTC): delete sent and skipped outbox rows older than OUTBOX_KEEP."""
+    count = outbox.purge()
+    db.session.commit()
+    return count
