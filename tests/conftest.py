@@ -4,19 +4,38 @@ Environment:
     TEST_DATABASE_URL   database for the suite (default: a temporary SQLite file).
     TEST_REDIS_URL      Redis for cache and rate limits (default: in-process cache).
     CI=true             a configured service that is unreachable fails the run.
+
+Isolation. Every test starts from an empty database and an empty cache, whatever earlier
+tests did and through whichever connection, thread, second app or CLI command they did it:
+
+- One app for the session, built once and reused. It is built again after a test that
+  created another app (``app_factory`` or ``create_app``), because the shared extension
+  objects (Talisman, Flask-Limiter, the API) keep the settings of the app built last.
+  Before each test the app's config is put back as it was when the app was built.
+- Before each test every table that has rows is emptied and the ids start at 1 again
+  (a few milliseconds; ``TRUNCATE`` of every table took far longer on PostgreSQL), the
+  search index is emptied, and every Redis key under the suite's prefix (the cache) is
+  deleted. Not a transaction rolled back after each test: many tests commit through
+  connections of their own (a second app "on another worker", threads racing for stock,
+  CLI commands), which a rollback would not undo.
 """
 
 from __future__ import annotations
 
+import copy
 import os
+from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
 
 from config import TestingConfig, normalize_database_url
-from shop import create_app
-from shop.extensions import cache
+from shop import create_app, mail
+from shop.extensions import cache, talisman
 from shop.extensions import db as _db
+
+# --- services -----------------------------------------------------------------------------
 
 
 def _database_url(tmp_path_factory) -> str:
@@ -75,27 +94,94 @@ def make_config(database_url: str, redis_url: str | None, **overrides):
     return type("SuiteConfig", (TestingConfig,), attrs)
 
 
-def _clean(app) -> None:
-    from shop.search import schema as search_schema
+# --- emptying the database ----------------------------------------------------------------
 
-    with app.app_context():
-        engine = _db.engine
-        with engine.begin() as conn:
-            tables = list(reversed(_db.metadata.sorted_tables))
-            if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                conn.execute(text("PRAGMA foreign_keys=OFF"))
-                for t in tables:
-                    conn.execute(t.delete())
-                conn.execute(text("PRAGMA foreign_keys=ON"))
-            search_schema.clear(conn)
+
+def _emptying_plan(engine: Engine) -> tuple[list[str], list[str]]:
+    """``(tables, sequences)``: every table in an order that deletes children before parents
+    (the search index first), and on PostgreSQL the id sequences to restart."""
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    if engine.dialect.name != "postgresql":
+        return ["search_fts", "search_words", *tables], []
+    with engine.connect() as conn:
+        sequences = conn.execute(
+            text("SELECT pg_get_serial_sequence(t, 'id') FROM unnest(CAST(:tables AS text[])) AS t"),
+            {"tables": tables},
+        ).scalars()
+        sequences = [s for s in sequences if s]
+    return ["search_words", "search_documents", *tables], sequences
+
+
+def _empty_database(engine: Engine, tables: list[str], sequences: list[str]) -> None:
+    """Delete every row of every table and restart the ids, as ``TRUNCATE ... RESTART IDENTITY``
+    does but in a few milliseconds. Foreign keys stay on: children go first."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # One round trip. A lock held by something left running fails loudly, not forever.
+            statements = ["SET LOCAL lock_timeout = '10s'"]
+            statements += [f'DELETE FROM "{t}"' for t in tables]
+            if sequences:
+                statements.append("SELECT " + ", ".join(f"setval('{s}', 1, false)" for s in sequences))
+            conn.exec_driver_sql("; ".join(statements))
+        else:
+            # SQLite reuses ids once a table is empty; write (and sync the file) only if needed.
+            probe = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables)
+            filled = set(conn.exec_driver_sql(probe).scalars())
+            for t in tables:
+                if t in filled:
+                    conn.exec_driver_sql(f'DELETE FROM "{t}"')
+
+
+# --- the app ------------------------------------------------------------------------------
+
+
+@dataclass
+class _SessionApp:
+    """The app shared by the tests of the session, rebuilt when another app replaced it."""
+
+    database_url: str
+    redis_url: str | None
+    app: object = None
+    config: dict = field(default_factory=dict)
+    engine: Engine | None = None
+    plan: tuple = ()
+
+    def get(self):
+        # Talisman (like Flask-Limiter and the API) remembers the app initialised last.
+        if self.app is None or talisman.app is not self.app:
+            self.close()
+            self.app = create_app(make_config(self.database_url, self.redis_url))
+            self.config = copy.deepcopy(dict(self.app.config))
+            with self.app.app_context():
+                self.engine = _db.engine
+            if not self.plan:
+                self.plan = _emptying_plan(self.engine)
+        return self.app
+
+    def reset(self) -> None:
+        """Config as built, database and cache empty (call inside the app context)."""
+        self.app.config.clear()
+        self.app.config.update(copy.deepcopy(self.config))
+        _empty_database(self.engine, *self.plan)
         cache.clear()
+        mail.clear_outbox()
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+        self.app = self.engine = None
+
+
+@pytest.fixture(scope="session")
+def _session_app(database_url, redis_url):
+    holder = _SessionApp(database_url, redis_url)
+    holder.get()
+    yield holder
+    holder.close()
 
 
 @pytest.fixture
-def app_factory(database_url, redis_url):
+def app_factory(_session_app, database_url, redis_url):
     """Build extra apps on the same database with config overrides: ``app_factory(X=1)``."""
     made = []
 
@@ -112,11 +198,11 @@ def app_factory(database_url, redis_url):
 
 
 @pytest.fixture
-def app(app_factory):
+def app(_session_app):
     """The app on a clean database and an empty cache."""
-    app = app_factory()
-    _clean(app)
+    app = _session_app.get()
     with app.app_context():
+        _session_app.reset()
         yield app
         _db.session.remove()
 
