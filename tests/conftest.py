@@ -14,10 +14,10 @@ tests did and through whichever connection, thread, second app or CLI command th
   Before each test the app's config is put back as it was when the app was built.
 - Before each test every table that has rows is emptied and the ids start at 1 again
   (a few milliseconds; ``TRUNCATE`` of every table took far longer on PostgreSQL), the
-  search index is emptied, and every Redis key under the suite's prefix (the cache) is
-  deleted. Not a transaction rolled back after each test: many tests commit through
-  connections of their own (a second app "on another worker", threads racing for stock,
-  CLI commands), which a rollback would not undo.
+  search index is emptied, and every Redis key under the suite's prefix (the cache and
+  the rate-limit counters) is deleted. Not a transaction rolled back after each test:
+  many tests commit through connections of their own (a second app "on another worker",
+  threads racing for stock, CLI commands), which a rollback would not undo.
 """
 
 from __future__ import annotations
@@ -89,7 +89,16 @@ def redis_url():
 
 def make_config(database_url: str, redis_url: str | None, **overrides):
     """A TestingConfig subclass bound to the suite's database and Redis."""
-    attrs = {"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url or ""}
+    prefix = TestingConfig.CACHE_KEY_PREFIX
+    assert prefix, "an empty CACHE_KEY_PREFIX would make cache.clear() flush the whole Redis database"
+    attrs = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url or "",
+        # Rate-limit counters under the cache's prefix, so that they are emptied with it
+        # (Flask-Limiter's default prefix, "LIMITS", is shared by everything on that Redis
+        # database and was emptied only by the tests that call limiter.reset()).
+        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": prefix + "LIMITS"},
+    }
     attrs.update(overrides)
     return type("SuiteConfig", (TestingConfig,), attrs)
 
