@@ -27,13 +27,26 @@ import os
 from dataclasses import dataclass, field
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 
 from config import TestingConfig, normalize_database_url
 from shop import create_app, mail
 from shop.extensions import cache, talisman
 from shop.extensions import db as _db
+
+
+@event.listens_for(Engine, "connect")
+def _no_durability(dbapi_conn, _record) -> None:
+    """Commits of the throwaway test databases need not survive a power cut: skip the
+    flush to disk (``synchronous``). What other connections see, and when, is unchanged."""
+    if dbapi_conn.__class__.__module__.startswith("sqlite3"):
+        dbapi_conn.execute("PRAGMA synchronous = OFF")
+    elif dbapi_conn.__class__.__module__.startswith("psycopg"):
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SET synchronous_commit = off")
+        dbapi_conn.commit()
+
 
 # --- services -----------------------------------------------------------------------------
 
