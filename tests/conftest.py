@@ -55,6 +55,11 @@ def _no_durability(dbapi_conn, _record) -> None:
         dbapi_conn.commit()
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """Run the long tests first, so that parallel workers finish together."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 # --- services -----------------------------------------------------------------------------
 
 
