@@ -38,8 +38,12 @@ run: sample admin               ## install, build the database, import the sampl
 	@echo "Serving the shop at http://127.0.0.1:5000  (demo admin: $(DEMO_ADMIN_EMAIL) / $(DEMO_ADMIN_PASSWORD))"
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
+# The suite runs in parallel, one pytest-xdist worker per core, each with its own database
+# and Redis key prefix (tests/conftest.py); PYTEST_WORKERS=0 runs it in a single process.
+PYTEST_WORKERS ?= auto
+
 test: install-dev               ## run the test suite (SQLite unless TEST_DATABASE_URL is set)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-all: install-dev           ## the suite on SQLite and on PostgreSQL, with Redis (as CI does)
 	bash .ci/run

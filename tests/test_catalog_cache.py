@@ -39,9 +39,9 @@ def test_reads_are_served_from_the_cache(app, client, db):
     assert "$10.00" in client.get("/p/cached").get_data(as_text=True)
     assert "$10.00" in client.get("/products").get_data(as_text=True)
     if app.config["CACHE_TYPE"] == "RedisCache":
-        assert any(
-            k.startswith(b"shoptest:catalog:v") for k in cache.cache._write_client.keys("shoptest:catalog:*")
-        )
+        prefix = app.config["CACHE_KEY_PREFIX"]  # per test process (tests/conftest.py)
+        keys = cache.cache._write_client.keys(f"{prefix}catalog:*")
+        assert any(k.startswith(f"{prefix}catalog:v".encode()) for k in keys)
 
 
 def test_api_patch_is_visible_on_the_next_request(client, db):

@@ -22,7 +22,7 @@ def empty_database_url(database_url, tmp_path):
     if url.get_backend_name() != "postgresql":
         yield f"sqlite:///{tmp_path / 'migrations.db'}"
         return
-    name = f"shop_migr_{uuid.uuid4().hex[:8]}"
+    name = f"{url.database}_migr_{uuid.uuid4().hex[:8]}"  # named after the suite's (or worker's) database
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

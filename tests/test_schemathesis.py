@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -35,6 +36,9 @@ from shop.auth.models import ApiToken
 from shop.orders import cart as carts
 from shop.orders.checkout import place_order
 from tests.factories import make_category, make_product, make_user
+
+# The longest test of the suite; CI runs it once, in the PostgreSQL pass (see .ci/run).
+pytestmark = [pytest.mark.slow, pytest.mark.schemathesis]
 
 #: Examples per operation and pass; raise with SCHEMATHESIS_EXAMPLES for a deeper run.
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "40"))
