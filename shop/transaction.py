@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.exc import IntegrityError
+
 from shop.extensions import db
 
 
@@ -34,3 +36,27 @@ def is_unique_clash(exc: Exception, constraint: str, table_columns: str) -> bool
     """
     text = str(getattr(exc, "orig", exc))
     return constraint in text or f"UNIQUE constraint failed: {table_columns}" in text
+
+
+def insert_unless_taken(row, constraint: str, table_columns: str) -> bool:
+    """Insert ``row`` (flushed inside a savepoint); False if the named unique constraint
+    refused it because a concurrent transaction took the value first.
+
+    Only the insert is undone (to the savepoint): what the transaction did before stays.
+    On SQLite the transaction must already have written something, or the savepoint would
+    open (and its release commit) a transaction of its own.
+
+    Args:
+        constraint / table_columns: as :func:`is_unique_clash`.
+    Raises:
+        sqlalchemy.exc.IntegrityError: any other constraint failed.
+    """
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError as exc:
+        if not is_unique_clash(exc, constraint, table_columns):
+            raise
+        return False
+    return True

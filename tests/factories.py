@@ -99,3 +99,14 @@ def page_text(resp) -> str:
     import html
 
     return html.unescape(resp.get_data(as_text=True))
+
+
+#: A valid shipping address (US, with a region) for orders placed in tests.
+ADDRESS = {
+    "name": "Grace Hopper",
+    "line1": "1 Navy Way",
+    "city": "Arlington",
+    "region": "VA",
+    "postal_code": "22202",
+    "country": "US",
+}

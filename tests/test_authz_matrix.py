@@ -26,7 +26,7 @@ from shop.auth import services as auth_services
 from shop.jobs import outbox
 from shop.orders import cart as carts
 from shop.orders.checkout import place_order
-from tests.factories import make_category, make_product, make_user, sign_in
+from tests.factories import ADDRESS, make_category, make_product, make_user, sign_in
 
 ROLES = ("anonymous", "customer", "staff", "admin")
 OK, LOGIN, UNAUTH, FORBID, HIDDEN = "ok", "login", "401", "403", "404"
@@ -128,14 +128,6 @@ IGNORED_METHODS = {"HEAD", "OPTIONS"}
 BODIES = {
     "orders.cart_update": {"quantity": "1"},
     "orders_api.cart_item_update": {"quantity": 1},
-}
-ADDRESS = {
-    "name": "Grace Hopper",
-    "line1": "1 Navy Way",
-    "city": "Arlington",
-    "region": "VA",
-    "postal_code": "22202",
-    "country": "US",
 }
 
 

@@ -12,16 +12,7 @@ from shop.orders import cart as carts
 from shop.orders import services
 from shop.orders.checkout import place_order
 from shop.orders.models import Order, OrderEvent
-from tests.factories import bearer_headers, make_product, make_user, page_text, stock_and_ledger
-
-ADDRESS = {
-    "name": "Grace Hopper",
-    "line1": "1 Navy Way",
-    "city": "Arlington",
-    "region": "VA",
-    "postal_code": "22202",
-    "country": "US",
-}
+from tests.factories import ADDRESS, bearer_headers, make_product, make_user, page_text, stock_and_ledger
 
 
 def _order(db, user, product, qty=2, provider="manual") -> Order:

@@ -25,7 +25,6 @@ from datetime import timedelta
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
 from shop.catalog import stock
 from shop.catalog.models import Product
@@ -36,7 +35,7 @@ from shop.orders import cart as carts
 from shop.orders import payments, services
 from shop.orders.models import Cart, CartItem, IdempotencyKey, Order, OrderLine
 from shop.orders.schemas import clean_address
-from shop.transaction import is_unique_clash
+from shop.transaction import insert_unless_taken
 
 _TOKEN_SALT = "shop.checkout-token"
 CHECKOUT_TOKEN_MAX_AGE = 24 * 3600
@@ -241,16 +240,8 @@ def _check_total(total_cents: int, expected_total_cents: int | None) -> None:
 
 def _claim_number(order: Order) -> Order | None:
     """Insert the order, claiming its unique number; None if a concurrent checkout with the
-    same token claimed it first (the insert is undone to a savepoint, the rest stays)."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(order)
-            db.session.flush()
-    except IntegrityError as exc:
-        if not is_unique_clash(exc, "uq_orders_number", "orders.number"):
-            raise
-        return None
-    return order
+    same token claimed it first."""
+    return order if insert_unless_taken(order, "uq_orders_number", "orders.number") else None
 
 
 def _take_stock(order: Order, wanted: list[_Wanted], actor_id: int | None) -> None:
@@ -403,15 +394,8 @@ def place_api_order(user_id: int, email: str, body: dict, idempotency_key: str |
 def _claim_key(user_id: int, key: str, fingerprint: str) -> IdempotencyKey | None:
     """Insert the key's row; None if a concurrent request with the same key inserted it first."""
     claim = IdempotencyKey(user_id=user_id, key=key, request_hash=fingerprint)
-    try:
-        with db.session.begin_nested():
-            db.session.add(claim)
-            db.session.flush()
-    except IntegrityError as exc:
-        if not is_unique_clash(exc, "uq_idempotency_keys_user_key", "idempotency_keys.user_id"):
-            raise
-        return None
-    return claim
+    taken = not insert_unless_taken(claim, "uq_idempotency_keys_user_key", "idempotency_keys.user_id")
+    return None if taken else claim
 
 
 def _replayed(user_id: int, key: str, fingerprint: str) -> CheckoutResult:
