@@ -8,6 +8,8 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from shop.dbtypes import utcnow
+from shop.extensions import jobs
+from shop.jobs import tasks
 from shop.orders import cart as carts
 from shop.orders.models import Cart, CartItem
 from tests.factories import bearer_headers, make_product, make_user, page_text
@@ -295,3 +297,17 @@ def test_html_other_users_cart_line_is_404(client, auth, db):
     assert client.post(f"/cart/items/{item.id}", data={"quantity": "1"}).status_code == 404
     assert client.post(f"/cart/items/{item.id}/remove").status_code == 404
     assert _items(db, owner.id) == {mug.sku: 2}
+
+
+def test_a_daily_job_purges_abandoned_guest_carts(app, db):
+    mug = make_product(stock=5)
+    db.session.commit()
+    old_guest = carts.new_guest_cart()
+    carts.add_item(old_guest, mug.sku, 1)
+    db.session.commit()
+    long_ago = utcnow() - app.config["GUEST_CART_MAX_AGE"] - timedelta(minutes=1)
+    db.session.execute(update(Cart).where(Cart.id == old_guest.id).values(updated_at=long_ago))
+    db.session.commit()
+    assert jobs.specs["purge_guest_carts"].every == timedelta(hours=24)
+    assert tasks.purge_guest_carts() == 1
+    assert db.session.scalar(select(func.count()).select_from(Cart)) == 0

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import current_app
 from huey.exceptions import RetryTask
 
+from shop.auth import logins
 from shop.extensions import db, jobs
 from shop.jobs import outbox
+from shop.orders import cart as carts
 
 
 @jobs.task(name=outbox.DELIVER_JOB)
@@ -38,5 +41,21 @@ def sweep_outbox() -> int:
 def purge_outbox() -> int:
     """Daily (00:00 UTC): delete sent and skipped outbox rows older than OUTBOX_KEEP."""
     count = outbox.purge()
+    db.session.commit()
+    return count
+
+
+@jobs.periodic(timedelta(hours=24))
+def purge_guest_carts() -> int:
+    """Daily: delete guest carts untouched for GUEST_CART_MAX_AGE (``flask shop purge-carts``)."""
+    count = carts.purge_guest_carts(current_app.config["GUEST_CART_MAX_AGE"])
+    db.session.commit()
+    return count
+
+
+@jobs.periodic(timedelta(hours=24))
+def purge_expired_logins() -> int:
+    """Daily: delete logins past LOGIN_MAX_AGE (``flask shop purge-logins``)."""
+    count = logins.purge_logins()
     db.session.commit()
     return count
