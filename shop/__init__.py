@@ -8,7 +8,7 @@ import os
 from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, Config
@@ -85,6 +85,9 @@ def register_extensions(app: Flask) -> None:
     if redis_url:
         app.config.setdefault("CACHE_REDIS_URL", redis_url)
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
+    app.config.setdefault("CACHE_OPTIONS", redis_timeouts(app.config))
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", redis_timeouts(app.config) if redis_url else {})
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", app.config["CACHE_KEY_PREFIX"] + "rl")
     app.config.setdefault("API_TITLE", "shop API")
     app.config.setdefault("API_VERSION", "v1")
@@ -102,6 +105,40 @@ def register_extensions(app: Flask) -> None:
     security.init_security(app)
     register_cache_invalidation()
     _sqlite_pragmas(app)
+
+
+def redis_timeouts(config) -> dict:
+    """redis-py client options bounding every Redis call: ``{"socket_connect_timeout",
+    "socket_timeout"}`` in seconds, from ``REDIS_CONNECT_TIMEOUT`` and ``REDIS_SOCKET_TIMEOUT``.
+
+    Without them a hung Redis holds each call for redis-py's default of 5 seconds.
+    """
+    return {
+        "socket_connect_timeout": config["REDIS_CONNECT_TIMEOUT"],
+        "socket_timeout": config["REDIS_SOCKET_TIMEOUT"],
+    }
+
+
+def engine_options(config) -> dict:
+    """``SQLALCHEMY_ENGINE_OPTIONS`` with the database timeouts added where not given.
+
+    Every engine waits at most ``DATABASE_POOL_TIMEOUT`` seconds for a pooled connection. On
+    PostgreSQL, opening a connection gives up after ``DATABASE_CONNECT_TIMEOUT`` seconds and
+    a statement after ``DATABASE_STATEMENT_TIMEOUT`` seconds (server side; 0 turns it off).
+    Returns a new dict; the config's own is left as it was (config classes share it).
+    """
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options.setdefault("pool_timeout", config["DATABASE_POOL_TIMEOUT"])
+    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "postgresql":
+        connect_args = dict(options.get("connect_args") or {})
+        # libpq counts whole seconds and treats anything below 2 as 2.
+        connect_args.setdefault("connect_timeout", max(2, int(config["DATABASE_CONNECT_TIMEOUT"])))
+        statement_ms = int(config["DATABASE_STATEMENT_TIMEOUT"] * 1000)
+        if statement_ms > 0 and "options" not in url.query:
+            connect_args.setdefault("options", f"-c statement_timeout={statement_ms}")
+        options["connect_args"] = connect_args
+    return options
 
 
 def _sqlite_pragmas(app: Flask) -> None:
