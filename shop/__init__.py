@@ -19,6 +19,7 @@ from shop.catalog import commands as catalog_commands
 from shop.extensions import api, cache, csrf, db, limiter, login_manager, migrate
 from shop.orders import commands as orders_commands
 from shop.search import commands as search_commands
+from shop.transaction import close_session
 
 #: Modules whose import registers routes on the blueprints.
 ROUTE_MODULES = (
@@ -96,6 +97,8 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
 
     db.init_app(app)
+    # Runs before Flask-SQLAlchemy's own teardown (the last registered runs first).
+    app.teardown_appcontext(close_session)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), os.pardir, "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
