@@ -279,3 +279,15 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+
+
+def private_redis(directory: str) -> RedisServer:
+    """A started :class:`RedisServer`, or skip the test when ``redis-server`` is missing
+    (fail under ``CI=true``, where every service the suite needs must be there)."""
+    import pytest
+
+    if not RedisServer.available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but redis-server is not installed")
+        pytest.skip("redis-server is not installed")
+    return RedisServer(directory).start()

@@ -9,7 +9,6 @@ The live version (gunicorn, concurrent load, phases) is ``tests/test_faults_live
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 import pytest
@@ -19,7 +18,7 @@ from sqlalchemy import select
 from shop.extensions import cache, limiter
 from shop.orders.models import Order
 from tests.factories import PASSWORD, bearer_headers, make_product, make_user
-from tests.faultproxy import FaultProxy, RedisServer
+from tests.faultproxy import FaultProxy, private_redis
 
 ADDRESS = {
     "name": "Fault Tester",
@@ -36,11 +35,7 @@ HUNG_BUDGET = 3.0
 @pytest.fixture(scope="module")
 def own_redis(tmp_path_factory):
     """A private redis-server (on a unix socket) that these tests may break at will."""
-    if not RedisServer.available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but redis-server is not installed")
-        pytest.skip("redis-server is not installed")
-    server = RedisServer(str(tmp_path_factory.mktemp("redis"))).start()
+    server = private_redis(str(tmp_path_factory.mktemp("redis")))
     yield server
     server.stop()
 
@@ -97,7 +92,9 @@ def _orders_in_db(db) -> list[str]:
     return list(db.session.scalars(select(Order.number)))
 
 
-def test_redis_refusing_keeps_api_login_reset_and_lookup_working(faulty_app, redis_proxy, shop_data, db, caplog):
+def test_redis_refusing_keeps_api_login_reset_and_lookup_working(
+    faulty_app, redis_proxy, shop_data, db, caplog
+):
     caplog.set_level(logging.WARNING)
     redis_proxy.refuse()
     client = faulty_app.test_client()
@@ -190,27 +187,36 @@ def test_hung_redis_costs_each_request_bounded_time(faulty_app, redis_proxy, sho
 
 
 @pytest.fixture
-def db_down_app(app, app_factory, db, tmp_path):
-    """An app whose database is unreachable: PostgreSQL behind a proxy that refuses, or on
-    SQLite a database file that cannot be opened. Returns ``(app, restore)``."""
+def pg_proxy(db):
+    """A fault proxy in front of the suite's PostgreSQL, and the database URL through it
+    (``(proxy, url)``); None on SQLite."""
     engine_url = db.engine.url
-    if engine_url.get_backend_name() == "postgresql":
-        proxy = FaultProxy((engine_url.host or "127.0.0.1", engine_url.port or 5432)).start()
-        url = engine_url.set(host="127.0.0.1", port=proxy.port)
-        made = app_factory(
-            SQLALCHEMY_DATABASE_URI=url.render_as_string(hide_password=False), PROPAGATE_EXCEPTIONS=False
-        )
+    if engine_url.get_backend_name() != "postgresql":
+        yield None
+        return
+    proxy = FaultProxy((engine_url.host or "127.0.0.1", engine_url.port or 5432)).start()
+    url = engine_url.set(host="127.0.0.1", port=proxy.port)
+    yield proxy, url.render_as_string(hide_password=False)
+    proxy.stop()
+
+
+@pytest.fixture
+def db_down_app(app, app_factory, pg_proxy, tmp_path):
+    """An app whose database is unreachable: PostgreSQL behind a proxy that refuses, or on
+    SQLite a database file that cannot be opened."""
+    if pg_proxy is not None:
+        proxy, url = pg_proxy
+        made = app_factory(SQLALCHEMY_DATABASE_URI=url, PROPAGATE_EXCEPTIONS=False)
         proxy.refuse()
-        yield made
-        proxy.stop()
-    else:
-        missing = tmp_path / "no-such-directory" / "shop.db"
-        yield app_factory(SQLALCHEMY_DATABASE_URI=f"sqlite:///{missing}", PROPAGATE_EXCEPTIONS=False)
+        return made
+    missing = tmp_path / "no-such-directory" / "shop.db"
+    return app_factory(SQLALCHEMY_DATABASE_URI=f"sqlite:///{missing}", PROPAGATE_EXCEPTIONS=False)
 
 
 def test_database_down_pages_get_a_static_503_and_the_api_a_problem(app, client, db_down_app, shop_data):
     # A logged-in visitor: every page loads the user from the database.
-    assert client.post("/auth/login", data={"email": "kettle@example.com", "password": PASSWORD}).status_code == 302
+    logged_in = client.post("/auth/login", data={"email": "kettle@example.com", "password": PASSWORD})
+    assert logged_in.status_code == 302
     down = db_down_app.test_client()
     down.set_cookie("session", client.get_cookie("session").value)
     with db_down_app.app_context():
@@ -253,7 +259,6 @@ def test_readyz_reports_redis_down_as_degraded_not_unready(faulty_app, redis_pro
     assert client.get("/readyz").get_json()["status"] == "ok"
 
 
-
 def test_catalog_change_made_while_redis_is_down_is_seen_once_it_is_back(
     app_factory, redis_proxy, faulty_app, shop_data, db
 ):
@@ -274,3 +279,25 @@ def test_catalog_change_made_while_redis_is_down_is_seen_once_it_is_back(
     redis_proxy.restore()
     time.sleep(0.3)
     assert "$41.00" in client.get(f"/p/{slug}").get_data(as_text=True)
+
+
+@pytest.mark.postgres
+def test_database_lost_while_a_request_holds_a_transaction_keeps_its_answer(app_factory, pg_proxy, shop_data):
+    """The connection dies after the view answered but before the session is closed: the
+    rollback at teardown fails, and must not replace the answer with the server's bare 500."""
+    if pg_proxy is None:
+        pytest.skip("needs PostgreSQL (a proxy between the app and its TCP port)")
+    proxy, url = pg_proxy
+    made = app_factory(SQLALCHEMY_DATABASE_URI=url, PROPAGATE_EXCEPTIONS=False)
+
+    @made.after_request
+    def _database_goes_away(response):
+        if request.path == "/api/v1/orders":
+            proxy.refuse()
+        return response
+
+    client = made.test_client()
+    resp = client.get("/api/v1/orders", headers=shop_data["headers"])
+    assert resp.status_code == 200 and resp.get_json()["data"] == []
+    proxy.restore()
+    assert client.get("/api/v1/auth/me", headers=shop_data["headers"]).status_code == 200  # reconnected
