@@ -85,9 +85,9 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("CACHE_TYPE", "RedisCache" if redis_url else "SimpleCache")
     if redis_url:
         app.config.setdefault("CACHE_REDIS_URL", redis_url)
+        app.config.setdefault("CACHE_OPTIONS", redis_timeouts(app.config))
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", redis_timeouts(app.config))
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
-    app.config.setdefault("CACHE_OPTIONS", redis_timeouts(app.config))
-    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", redis_timeouts(app.config) if redis_url else {})
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", app.config["CACHE_KEY_PREFIX"] + "rl")
     app.config.setdefault("API_TITLE", "shop API")
