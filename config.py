@@ -58,11 +58,14 @@ class Config:
     # Timeouts, in seconds, so that a service that is down or hung costs a request a
     # bounded wait instead of the whole worker (see "Faults" in the README).
     # PostgreSQL: opening a connection (libpq counts whole seconds, 2 at least), waiting
-    # for a free connection in the pool, and any one statement (0: no limit; lock waits
-    # count). The factory applies them to the engine.
+    # for a free connection in the pool, any one statement (the server ends it; lock waits
+    # count), and any answer at all on an open connection (the client gives up on a server
+    # that stopped answering: shop.dbconnect; keep it above the statement timeout). 0 turns
+    # the last two off, for a long maintenance command. The factory applies them.
     DATABASE_CONNECT_TIMEOUT = _int("DATABASE_CONNECT_TIMEOUT", 3)
     DATABASE_POOL_TIMEOUT = _float("DATABASE_POOL_TIMEOUT", 5)
-    DATABASE_STATEMENT_TIMEOUT = _float("DATABASE_STATEMENT_TIMEOUT", 20)
+    DATABASE_STATEMENT_TIMEOUT = _float("DATABASE_STATEMENT_TIMEOUT", 10)
+    DATABASE_READ_TIMEOUT = _float("DATABASE_READ_TIMEOUT", 15)
     # Redis (cache and rate limits): connecting, and waiting for any one reply. Redis
     # answers in well under a millisecond, so half a second means it is not answering.
     REDIS_CONNECT_TIMEOUT = _float("REDIS_CONNECT_TIMEOUT", 0.5)

@@ -5,10 +5,10 @@ Environment: ``PORT`` (default 8000), ``WEB_CONCURRENCY`` (workers, default 2 pe
 command line win over this file.
 
 Timeouts, from the inside out (all in seconds): one Redis call 0.5, opening a database
-connection 3, one SQL statement 20 (``config.py``), one request 30 (``timeout`` here, after
-which the master kills the worker), then the drain on shutdown (``graceful_timeout``).
-Each is shorter than the next, so a slow or hung service is answered 503 by the app
-before gunicorn has to kill anyone.
+connection 3, one SQL statement 10, any answer from the database 15 (``config.py``), one
+request 30 (``timeout`` here, after which the master kills the worker), then the drain on
+shutdown (``graceful_timeout``). Each is shorter than the next, so a slow or hung service
+is answered by the app (a 503 at worst) before gunicorn has to kill anyone.
 """
 
 import logging

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine, make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, Config
-from shop import admin, auth, catalog, errors, health, orders, search, security, templating
+from shop import admin, auth, catalog, dbconnect, errors, health, orders, search, security, templating
 from shop.auth import commands as auth_commands
 from shop.cache import register_cache_invalidation
 from shop.catalog import commands as catalog_commands
@@ -97,6 +97,7 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
 
     db.init_app(app)
+    _database_deadline(app)
     # Runs before Flask-SQLAlchemy's own teardown (the last registered runs first).
     app.teardown_appcontext(close_session)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), os.pardir, "migrations"))
@@ -142,6 +143,15 @@ def engine_options(config) -> dict:
             connect_args.setdefault("options", f"-c statement_timeout={statement_ms}")
         options["connect_args"] = connect_args
     return options
+
+
+def _database_deadline(app: Flask) -> None:
+    """Stop waiting for a PostgreSQL that does not answer after ``DATABASE_READ_TIMEOUT``
+    seconds (0: wait as long as it takes)."""
+    deadline = app.config["DATABASE_READ_TIMEOUT"] or None
+    with app.app_context():
+        for engine in db.engines.values():
+            dbconnect.install_deadline(engine, deadline)
 
 
 def _sqlite_pragmas(app: Flask) -> None:
