@@ -9,6 +9,7 @@ The live version (gunicorn, concurrent load, phases) is ``tests/test_faults_live
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import pytest
@@ -301,3 +302,44 @@ def test_database_lost_while_a_request_holds_a_transaction_keeps_its_answer(app_
     assert resp.status_code == 200 and resp.get_json()["data"] == []
     proxy.restore()
     assert client.get("/api/v1/auth/me", headers=shop_data["headers"]).status_code == 200  # reconnected
+
+
+def _within(seconds: float, request, on_overrun):
+    """``request()``'s response if it comes within ``seconds``; otherwise call
+    ``on_overrun()`` (which must unblock it) and fail."""
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("response", request()))
+    start = time.monotonic()
+    thread.start()
+    thread.join(timeout=seconds)
+    if thread.is_alive():
+        on_overrun()
+        thread.join(timeout=30)
+        pytest.fail(f"no answer within {seconds} s")
+    return result["response"], time.monotonic() - start
+
+
+@pytest.mark.postgres
+def test_database_hung_is_a_503_within_the_read_and_connect_timeouts(app_factory, pg_proxy, shop_data):
+    """PostgreSQL stops answering (a frozen server): the pooled connection gives up after
+    DATABASE_READ_TIMEOUT, a new one after DATABASE_CONNECT_TIMEOUT; the visitor gets a 503."""
+    if pg_proxy is None:
+        pytest.skip("needs PostgreSQL (a proxy between the app and its TCP port)")
+    proxy, url = pg_proxy
+    made = app_factory(
+        SQLALCHEMY_DATABASE_URI=url,
+        PROPAGATE_EXCEPTIONS=False,
+        DATABASE_STATEMENT_TIMEOUT=0.5,
+        DATABASE_READ_TIMEOUT=1.0,
+        DATABASE_CONNECT_TIMEOUT=2,
+    )
+    client = made.test_client()
+    headers = shop_data["headers"]
+    assert client.get("/api/v1/orders", headers=headers).status_code == 200  # a connection in the pool
+    proxy.hang()
+    # The pooled connection (read timeout, then a reconnect), then a new connection.
+    for _ in range(2):
+        resp, seconds = _within(6.0, lambda: client.get("/api/v1/orders", headers=headers), proxy.restore)
+        assert resp.status_code == 503 and int(resp.headers["Retry-After"]) > 0, (resp.status_code, seconds)
+    proxy.restore()
+    assert client.get("/api/v1/orders", headers=headers).status_code == 200
