@@ -49,12 +49,39 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class LiveShop:
-    """gunicorn serving the shop, configured by ``gunicorn.conf.py`` and ``env``."""
+def shop_env(database_url: str, redis_url: str) -> dict:
+    """Production settings for a live gunicorn on loopback: plain HTTP, mail kept in memory,
+    rate limits on but high enough for one machine's clients."""
+    return {
+        "SHOP_CONFIG": "production",
+        "SECRET_KEY": "live-fault-test-secret-key-0123456789abcdef",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "FORCE_HTTPS": "false",
+        "MAIL_BACKEND": "memory",
+        "RATELIMIT_ENABLED": "true",
+        "API_RATE_LIMIT": "100000 per minute",
+        "LOGIN_RATE_LIMIT": "100000 per minute",
+        "LOGIN_IP_RATE_LIMIT": "100000 per minute",
+        "CACHE_KEY_PREFIX": "live:",
+        "PYTHONUNBUFFERED": "1",
+    }
 
-    def __init__(self, env: dict, workers: int = 2, log_path: str | os.PathLike | None = None):
+
+class LiveShop:
+    """gunicorn serving the shop in ``app_dir`` (default: this checkout), configured by its
+    ``gunicorn.conf.py`` and ``env``."""
+
+    def __init__(
+        self,
+        env: dict,
+        workers: int = 2,
+        log_path: str | os.PathLike | None = None,
+        app_dir: str | os.PathLike = ROOT,
+    ):
         self.env = env
         self.workers = workers
+        self.app_dir = Path(app_dir)
         self.log_path = Path(log_path) if log_path else None
         self.port = 0
         self.proc: subprocess.Popen | None = None
@@ -77,7 +104,7 @@ class LiveShop:
         self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [*cmd, "wsgi:app"],
-            cwd=ROOT,
+            cwd=self.app_dir,
             env={**os.environ, **self.env},
             stdout=self._log,
             stderr=self._log,
@@ -192,6 +219,7 @@ class Outcome:
     order_number: str | None = None
     idempotency_key: str | None = None
     token: str | None = None
+    replayed: bool = False  # an Idempotency-Key retry that returned an order already placed
 
 
 def send_request(base: str, method: str, path: str, body=None, headers=None, form=None) -> tuple:
@@ -265,6 +293,7 @@ class ShopLoad:
             self._in_flight[threading.get_ident()] = start
         status, headers, parsed = send_request(self.base_url, method, path, **kwargs)
         outcome = Outcome(kind, status, start, time.monotonic(), headers.get("Retry-After"))
+        outcome.replayed = headers.get("Idempotent-Replayed") == "true"
         with self._lock:
             self._in_flight.pop(threading.get_ident(), None)
             self.outcomes.append(outcome)
@@ -381,11 +410,15 @@ def run_fault(load: ShopLoad, name: str, inject, restore, before=1.5, during=3.0
 
 
 def reconcile_orders(load: ShopLoad) -> list[Outcome]:
-    """Send again, with the same ``Idempotency-Key``, every order that got no answer (the
-    connection was cut or timed out): the client learns whether it was placed."""
+    """Do what the API asks of a client whose order got no definite answer: send it again
+    with the same ``Idempotency-Key``. That covers orders whose connection was cut or timed
+    out, and those answered 503: a commit can reach the database while its acknowledgement
+    is lost, so the retry returns the order placed, or places it from the cart."""
     with load._lock:
-        unanswered = [o for o in load.outcomes if o.kind == "order" and isinstance(o.status, str)]
-    return [load.place_order(o.token, o.idempotency_key) for o in unanswered]
+        unsure = [
+            o for o in load.outcomes if o.kind == "order" and (isinstance(o.status, str) or o.status == 503)
+        ]
+    return [load.place_order(o.token, o.idempotency_key) for o in unsure]
 
 
 def check_orders(load: ShopLoad, data: Seed) -> dict:
