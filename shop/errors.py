@@ -131,10 +131,14 @@ def database_unavailable(exc: BaseException) -> bool:
 
 def unavailable() -> ServiceUnavailable:
     """The 503 for "the database is unreachable", with ``UNAVAILABLE_RETRY_AFTER`` seconds."""
-    return ServiceUnavailable(
-        "The shop cannot reach its database at the moment. Please try again in a few seconds.",
-        retry_after=current_app.config.get("UNAVAILABLE_RETRY_AFTER", 10),
-    )
+    detail = "The shop cannot reach its database at the moment. Please try again in a few seconds."
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        # The connection may have died after the commit and before its acknowledgement.
+        detail += (
+            " This request may or may not have been applied: send it again with the same"
+            " Idempotency-Key to find out."
+        )
+    return ServiceUnavailable(detail, retry_after=current_app.config.get("UNAVAILABLE_RETRY_AFTER", 10))
 
 
 def static_error_page(code: int, title: str, detail: str) -> str:
