@@ -66,6 +66,9 @@ class Config:
     DATABASE_POOL_TIMEOUT = _float("DATABASE_POOL_TIMEOUT", 5)
     DATABASE_STATEMENT_TIMEOUT = _float("DATABASE_STATEMENT_TIMEOUT", 10)
     DATABASE_READ_TIMEOUT = _float("DATABASE_READ_TIMEOUT", 15)
+    # After a database timeout a process does not try to connect for this long: requests
+    # that need the database get their 503 at once instead of each waiting out a timeout.
+    DATABASE_RETRY_INTERVAL = _float("DATABASE_RETRY_INTERVAL", 5)
     # Redis (cache and rate limits): connecting, and waiting for any one reply. Redis
     # answers in well under a millisecond, so half a second means it is not answering.
     REDIS_CONNECT_TIMEOUT = _float("REDIS_CONNECT_TIMEOUT", 0.5)

@@ -147,11 +147,12 @@ def engine_options(config) -> dict:
 
 def _database_deadline(app: Flask) -> None:
     """Stop waiting for a PostgreSQL that does not answer after ``DATABASE_READ_TIMEOUT``
-    seconds (0: wait as long as it takes)."""
+    seconds (0: wait as long as it takes), and after such a timeout, do not try to connect
+    for ``DATABASE_RETRY_INTERVAL`` seconds."""
     deadline = app.config["DATABASE_READ_TIMEOUT"] or None
     with app.app_context():
         for engine in db.engines.values():
-            dbconnect.install_deadline(engine, deadline)
+            dbconnect.install_deadline(engine, deadline, app.config["DATABASE_RETRY_INTERVAL"])
 
 
 def _sqlite_pragmas(app: Flask) -> None:
