@@ -54,3 +54,4 @@ def on_starting(server):
         )
         root.addHandler(handler)
     root.setLevel(logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin list at every boot

@@ -9,7 +9,7 @@ phases (before, during, after):
 
     Redis refused, Redis hung, PostgreSQL refused, PostgreSQL hung, a worker killed (kill -9)
 
-and prints the answers of each phase by status (``timeout``: no answer within 10 s;
+and prints the answers of each phase by status (``timeout``: no answer within 20 s;
 ``reset``: the connection was cut), the slowest request of each phase, and then whether
 every order placed was told to its client and stock equals the ledger.
 
