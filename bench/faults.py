@@ -38,15 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.faultproxy import FaultProxy, RedisServer  # noqa: E402
-from tests.liveshop import (  # noqa: E402
-    LiveShop,
-    ShopLoad,
-    check_orders,
-    reconcile_orders,
-    run_fault,
-    seed,
-    shop_env,
-)
+from tests.liveshop import LiveShop, seed, shop_env  # noqa: E402
+from tests.shopload import ShopLoad, check_orders, reconcile_orders, run_fault  # noqa: E402
 
 #: Fault names for ``--faults`` and their labels in the table.
 FAULTS = {
