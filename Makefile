@@ -49,8 +49,8 @@ test-all: install-dev           ## the suite on SQLite and on PostgreSQL, with R
 	bash .ci/run
 
 lint: install-dev
-	$(BIN)/ruff check shop tests bench config.py wsgi.py
-	$(BIN)/ruff format --check shop tests bench config.py wsgi.py
+	$(BIN)/ruff check shop tests bench config.py wsgi.py gunicorn.conf.py
+	$(BIN)/ruff format --check shop tests bench config.py wsgi.py gunicorn.conf.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

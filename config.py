@@ -29,6 +29,12 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _float(name: str, default: float) -> float:
+    """Read a number environment variable (e.g. seconds: ``0.5``)."""
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 def normalize_database_url(url: str) -> str:
     """Map ``postgres://`` and ``postgresql://`` URLs to the psycopg 3 driver."""
     if url.startswith("postgres://"):
@@ -49,13 +55,41 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL", "")
 
+    # Timeouts, in seconds, so that a service that is down or hung costs a request a
+    # bounded wait instead of the whole worker (see "Faults" in the README).
+    # PostgreSQL: opening a connection (libpq counts whole seconds, 2 at least), waiting
+    # for a free connection in the pool, any one statement (the server ends it; lock waits
+    # count), and any answer at all on an open connection (the client gives up on a server
+    # that stopped answering: shop.dbconnect; keep it above the statement timeout). 0 turns
+    # the last two off, for a long maintenance command. The factory applies them.
+    DATABASE_CONNECT_TIMEOUT = _int("DATABASE_CONNECT_TIMEOUT", 3)
+    DATABASE_POOL_TIMEOUT = _float("DATABASE_POOL_TIMEOUT", 5)
+    DATABASE_STATEMENT_TIMEOUT = _float("DATABASE_STATEMENT_TIMEOUT", 10)
+    DATABASE_READ_TIMEOUT = _float("DATABASE_READ_TIMEOUT", 15)
+    # After a database timeout a process does not try to connect for this long: requests
+    # that need the database get their 503 at once instead of each waiting out a timeout.
+    DATABASE_RETRY_INTERVAL = _float("DATABASE_RETRY_INTERVAL", 5)
+    # Redis (cache and rate limits): connecting, and waiting for any one reply. Redis
+    # answers in well under a millisecond, so half a second means it is not answering.
+    REDIS_CONNECT_TIMEOUT = _float("REDIS_CONNECT_TIMEOUT", 0.5)
+    REDIS_SOCKET_TIMEOUT = _float("REDIS_SOCKET_TIMEOUT", 0.5)
+    # After a failed cache call a process leaves the cache alone for this long (pages are
+    # built from the database meanwhile), so a hung Redis costs one timeout per interval.
+    CACHE_RETRY_INTERVAL = _float("CACHE_RETRY_INTERVAL", 5)
+    # Retry-After of the 503 answered while the database is unreachable.
+    UNAVAILABLE_RETRY_AFTER = _int("UNAVAILABLE_RETRY_AFTER", 10)
+
     # Cache: Redis when REDIS_URL is set, in-process otherwise.
     CACHE_DEFAULT_TIMEOUT = _int("CACHE_DEFAULT_TIMEOUT", 300)
     CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "shop:")
 
-    # Rate limits (Flask-Limiter); storage follows REDIS_URL.
+    # Rate limits (Flask-Limiter); storage follows REDIS_URL. When Redis fails, each
+    # process counts in its own memory (and logs it) until Redis answers again: limits
+    # get looser by the number of processes, but no request fails because of them.
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300 per minute")
     # Failed logins per client IP (LOGIN_RATE_LIMIT is per account); reset e-mails per IP.

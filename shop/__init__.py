@@ -8,11 +8,11 @@ import os
 from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, Config
-from shop import admin, auth, catalog, errors, health, orders, search, security, templating
+from shop import admin, auth, catalog, dbconnect, errors, health, orders, search, security, templating
 from shop.auth import commands as auth_commands
 from shop.cache import register_cache_invalidation
 from shop.catalog import commands as catalog_commands
@@ -20,6 +20,7 @@ from shop.extensions import api, cache, csrf, db, jobs, limiter, login_manager, 
 from shop.jobs import commands as jobs_commands
 from shop.orders import commands as orders_commands
 from shop.search import commands as search_commands
+from shop.transaction import close_session
 
 #: Modules whose import registers routes on the blueprints.
 ROUTE_MODULES = (
@@ -90,7 +91,10 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("CACHE_TYPE", "RedisCache" if redis_url else "SimpleCache")
     if redis_url:
         app.config.setdefault("CACHE_REDIS_URL", redis_url)
+        app.config.setdefault("CACHE_OPTIONS", redis_timeouts(app.config))
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", redis_timeouts(app.config))
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", app.config["CACHE_KEY_PREFIX"] + "rl")
     app.config.setdefault("API_TITLE", "shop API")
     app.config.setdefault("API_VERSION", "v1")
@@ -99,6 +103,9 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
 
     db.init_app(app)
+    _database_deadline(app)
+    # Runs before Flask-SQLAlchemy's own teardown (the last registered runs first).
+    app.teardown_appcontext(close_session)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), os.pardir, "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -115,6 +122,52 @@ def register_jobs(app: Flask) -> None:
     for module in JOB_MODULES:
         importlib.import_module(module)
     jobs.init_app(app)
+
+
+def redis_timeouts(config) -> dict:
+    """redis-py client options bounding every Redis call: ``{"socket_connect_timeout",
+    "socket_timeout"}`` in seconds, from ``REDIS_CONNECT_TIMEOUT`` and ``REDIS_SOCKET_TIMEOUT``.
+
+    Without them a hung Redis holds each call for redis-py's default of 5 seconds.
+    """
+    return {
+        "socket_connect_timeout": config["REDIS_CONNECT_TIMEOUT"],
+        "socket_timeout": config["REDIS_SOCKET_TIMEOUT"],
+    }
+
+
+def engine_options(config) -> dict:
+    """``SQLALCHEMY_ENGINE_OPTIONS`` with the database timeouts added where not given.
+
+    Every engine waits at most ``DATABASE_POOL_TIMEOUT`` seconds for a pooled connection. On
+    PostgreSQL, opening a connection gives up after ``DATABASE_CONNECT_TIMEOUT`` seconds and
+    a statement after ``DATABASE_STATEMENT_TIMEOUT`` seconds (server side; 0 turns it off).
+    Returns a new dict; the config's own is left as it was (config classes share it).
+    """
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:"):
+        # An in-memory SQLite database has one static connection and no pool to wait for.
+        options.setdefault("pool_timeout", config["DATABASE_POOL_TIMEOUT"])
+    if url.get_backend_name() == "postgresql":
+        connect_args = dict(options.get("connect_args") or {})
+        # libpq counts whole seconds and treats anything below 2 as 2.
+        connect_args.setdefault("connect_timeout", max(2, int(config["DATABASE_CONNECT_TIMEOUT"])))
+        statement_ms = int(config["DATABASE_STATEMENT_TIMEOUT"] * 1000)
+        if statement_ms > 0 and "options" not in url.query:
+            connect_args.setdefault("options", f"-c statement_timeout={statement_ms}")
+        options["connect_args"] = connect_args
+    return options
+
+
+def _database_deadline(app: Flask) -> None:
+    """Stop waiting for a PostgreSQL that does not answer after ``DATABASE_READ_TIMEOUT``
+    seconds (0: wait as long as it takes), and after such a timeout, do not try to connect
+    for ``DATABASE_RETRY_INTERVAL`` seconds."""
+    deadline = app.config["DATABASE_READ_TIMEOUT"] or None
+    with app.app_context():
+        for engine in db.engines.values():
+            dbconnect.install_deadline(engine, deadline, app.config["DATABASE_RETRY_INTERVAL"])
 
 
 def _sqlite_pragmas(app: Flask) -> None:

@@ -8,7 +8,8 @@ import marshmallow as ma
 from flask import Flask, current_app, render_template, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy import exc as sa_exc
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from shop.exceptions import ShopError
 
@@ -119,6 +120,53 @@ def _limit_window(exc: HTTPException) -> int | None:
         return None
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """True for errors that say the database cannot be used right now (refused or lost
+    connection, connect or pool timeout, statement timeout, SQLite locked), as opposed to
+    a bug or bad data. Such a request is answered 503 with ``Retry-After``, not 500."""
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+
+
+def unavailable() -> ServiceUnavailable:
+    """The 503 for "the database is unreachable", with ``UNAVAILABLE_RETRY_AFTER`` seconds."""
+    detail = "The shop cannot reach its database at the moment. Please try again in a few seconds."
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        # The connection may have died after the commit and before its acknowledgement.
+        detail += (
+            " This request may or may not have been applied: send it again with the same"
+            " Idempotency-Key to find out."
+        )
+    return ServiceUnavailable(detail, retry_after=current_app.config.get("UNAVAILABLE_RETRY_AFTER", 10))
+
+
+def static_error_page(code: int, title: str, detail: str) -> str:
+    """The error page that needs neither database nor cache: ``errors/static.html`` rendered
+    without the context processors (which load the user and the cart) or the shop layout
+    (which lists the categories)."""
+    template = current_app.jinja_env.get_template("errors/static.html")
+    return template.render(code=code, title=title, detail=detail, shop_name=current_app.config["SHOP_NAME"])
+
+
+def _error_page(exc: HTTPException, headers: dict):
+    """The HTML answer for ``exc``: the shop's error page, or the static one for a 503 or
+    when the shop's page cannot be drawn (a 503 then, if the database is the reason)."""
+    code = exc.code or 500
+    if code != 503:
+        try:
+            return render_template("errors/error.html", error=exc), code, headers
+        except Exception as render_error:
+            if not database_unavailable(render_error):
+                current_app.logger.exception("The error page failed; answering the static one")
+                return static_error_page(code, exc.name, exc.description or ""), code, headers
+            current_app.logger.warning("Database unavailable: %s", render_error.__class__.__name__)
+            exc = unavailable()
+            code = 503
+            headers = {**headers, "Retry-After": str(exc.retry_after)}
+    return static_error_page(code, exc.name, exc.description or ""), code, headers
+
+
 def handle_http_exception(exc: HTTPException):
     """Render any HTTP error as problem+json (API) or the error page (HTML)."""
     headers = {}
@@ -145,22 +193,37 @@ def handle_http_exception(exc: HTTPException):
                 else exc.description
             )
         return problem(exc.code or 500, exc.name, detail, errors, headers=headers)
-    return render_template("errors/error.html", error=exc), exc.code, headers
+    return _error_page(exc, headers)
 
 
 def handle_shop_error(exc: ShopError):
     """Render a domain error that a view let through."""
     if wants_json():
         return problem(exc.status, exc.title, exc.detail, exc.errors or None, exc.type_slug)
-    return render_template("errors/error.html", error=exc, status=exc.status), exc.status
+    try:
+        return render_template("errors/error.html", error=exc, status=exc.status), exc.status
+    except Exception as render_error:
+        if database_unavailable(render_error):
+            return handle_http_exception(unavailable())
+        current_app.logger.exception("The error page failed; answering the static one")
+        return static_error_page(exc.status, exc.title, exc.detail), exc.status
 
 
 def handle_unexpected(exc: Exception):
-    """Log an unexpected exception and answer 500 without leaking details."""
+    """Answer 503 (with ``Retry-After``) when the database is unreachable; otherwise log the
+    exception and answer 500 without leaking details."""
     if isinstance(exc, HTTPException):
         return handle_http_exception(exc)
+    if database_unavailable(exc):
+        # One line, not a traceback per request: during an outage every request lands here.
+        current_app.logger.warning("Database unavailable: %s", _first_line(exc))
+        return handle_http_exception(unavailable())
     current_app.logger.exception("Unhandled exception")
     return handle_http_exception(InternalServerError())
+
+
+def _first_line(exc: BaseException) -> str:
+    return f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, send_from_directory
 from sqlalchemy import text
 
-from shop.extensions import cache, db
+from shop.extensions import cache, db, limiter
 
 bp = Blueprint("health", __name__)
 
@@ -18,20 +18,49 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Readiness: the database and the cache are reachable (503 otherwise)."""
-    checks = {}
+    """Readiness: ``{"status", "checks": {"database", "cache", "rate_limits"}}``.
+
+    - database unreachable: 503 ``unavailable`` (this instance cannot serve; take it out);
+    - cache or rate-limit storage (Redis) unreachable: 200 ``degraded``: pages are built
+      from the database and limits are counted per process, so the instance still serves.
+      Answering 503 here would take every instance out of the load balancer at once and
+      turn a slower shop into no shop;
+    - otherwise 200 ``ok``.
+
+    Each check is bounded by the service's connect and socket timeouts (``config.py``).
+    """
+    checks = {"database": _check_database(), "cache": _check_cache(), "rate_limits": _check_rate_limits()}
+    if checks["database"] != "ok":
+        return {"status": "unavailable", "checks": checks}, 503
+    degraded = any(value != "ok" for value in checks.values())
+    return {"status": "degraded" if degraded else "ok", "checks": checks}, 200
+
+
+def _check_database() -> str:
     try:
         db.session.execute(text("SELECT 1"))
-        checks["database"] = "ok"
+        return "ok"
     except Exception as exc:  # report, don't crash
-        checks["database"] = f"error: {exc.__class__.__name__}"
+        db.session.rollback()
+        return f"error: {exc.__class__.__name__}"
+
+
+def _check_cache() -> str:
     try:
         cache.set("readyz", "1", timeout=5)
-        checks["cache"] = "ok" if cache.get("readyz") == "1" else "error: no round trip"
+        return "ok" if cache.get("readyz") == "1" else "error: no round trip"
     except Exception as exc:
-        checks["cache"] = f"error: {exc.__class__.__name__}"
-    ok = all(v == "ok" for v in checks.values())
-    return {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
+        return f"error: {exc.__class__.__name__}"
+
+
+def _check_rate_limits() -> str:
+    if not limiter.enabled:
+        return "ok"  # switched off (RATELIMIT_ENABLED=false): nothing to degrade
+    try:
+        reachable = limiter.storage.check()
+    except Exception:
+        reachable = False
+    return "ok" if reachable else "degraded: counted in each process's memory"
 
 
 @bp.get("/favicon.ico")

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.exc import IntegrityError
 
+from shop.errors import database_unavailable
 from shop.extensions import db
 
 
@@ -25,6 +26,27 @@ def unit_of_work() -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    """Teardown of every app context: close the session and give its connection back.
+
+    If the database went away while the request held a transaction, the rollback that
+    closing makes fails; the connection is then dropped (the pool opens a new one later)
+    instead of that error replacing the answer already made with the server's bare 500.
+
+    Raises:
+        Exception: any other error from closing the session.
+    """
+    try:
+        db.session.remove()
+    except Exception as error:
+        if not database_unavailable(error):
+            raise
+        try:
+            db.session().invalidate()  # the Session itself: scoped_session does not proxy this
+        finally:
+            db.session.registry.clear()
 
 
 def is_unique_clash(exc: Exception, constraint: str, table_columns: str) -> bool:

@@ -28,7 +28,8 @@ def test_production_refuses_missing_database(monkeypatch):
 def test_healthz_and_readyz_report_services(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     body = client.get("/readyz").get_json()
-    assert body["checks"] == {"database": "ok", "cache": "ok"}
+    assert body["status"] == "ok"
+    assert body["checks"] == {"database": "ok", "cache": "ok", "rate_limits": "ok"}
 
 
 def test_api_404_is_problem_json(client):
