@@ -91,8 +91,9 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("CACHE_TYPE", "RedisCache" if redis_url else "SimpleCache")
     if redis_url:
         app.config.setdefault("CACHE_REDIS_URL", redis_url)
-        app.config.setdefault("CACHE_OPTIONS", redis_timeouts(app.config))
-        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", redis_timeouts(app.config))
+        # The time-outs join any options the config gives (e.g. a key prefix), never replace them.
+        for key in ("CACHE_OPTIONS", "RATELIMIT_STORAGE_OPTIONS"):
+            app.config[key] = {**redis_timeouts(app.config), **(app.config.get(key) or {})}
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", app.config["CACHE_KEY_PREFIX"] + "rl")
