@@ -11,6 +11,7 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestURITooLarge
 
+from shop.apidoc import ApiConventions
 from shop.exceptions import ShopError
 
 PROBLEM_JSON = "application/problem+json"
@@ -46,6 +47,11 @@ class ProblemApi(Api):
         "scheme": "bearer",
         "description": "An API token from POST /api/v1/auth/tokens.",
     }
+
+    def _init_spec(self, **options):
+        """Build the spec with the API-wide conventions (:class:`shop.apidoc.ApiConventions`)."""
+        options["extra_plugins"] = [*options.get("extra_plugins", ()), ApiConventions(self._app.config)]
+        super()._init_spec(**options)
 
     def _register_responses(self):
         """Register the error responses as problem+json (replaces flask-smorest's JSON ones)."""
