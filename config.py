@@ -111,6 +111,10 @@ class Config:
 
     # Requests: JSON bodies larger than this are refused with 413.
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 64 * 1024)
+    # URLs longer than this (path and query string, as sent) are refused with 414. It stays
+    # below gunicorn's limit_request_line (4094 bytes with the method and protocol), so the
+    # app answers (problem+json) before gunicorn's own HTML page would.
+    MAX_URL_LENGTH = _int("MAX_URL_LENGTH", 4000)
 
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None

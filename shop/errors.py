@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import http
+from urllib.parse import quote
 
 import marshmallow as ma
 from flask import Flask, current_app, render_template, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from sqlalchemy import exc as sa_exc
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    RequestURITooLarge,
+    ServiceUnavailable,
+)
 
+from shop.apidoc import ApiConventions
 from shop.exceptions import ShopError
 
 PROBLEM_JSON = "application/problem+json"
@@ -46,6 +53,11 @@ class ProblemApi(Api):
         "scheme": "bearer",
         "description": "An API token from POST /api/v1/auth/tokens.",
     }
+
+    def _init_spec(self, **options):
+        """Build the spec with the API-wide conventions (:class:`shop.apidoc.ApiConventions`)."""
+        options["extra_plugins"] = [*options.get("extra_plugins", ()), ApiConventions(self._app.config)]
+        super()._init_spec(**options)
 
     def _register_responses(self):
         """Register the error responses as problem+json (replaces flask-smorest's JSON ones)."""
@@ -226,8 +238,26 @@ def _first_line(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
+def refuse_long_urls() -> None:
+    """Refuse a URL longer than ``MAX_URL_LENGTH`` bytes with 414 (problem+json for the API).
+
+    gunicorn answers a request line past its ``limit_request_line`` (4094 bytes by default)
+    with its own HTML page; a lower limit here makes the app answer first, in its own format.
+    """
+    limit = current_app.config.get("MAX_URL_LENGTH")
+    environ = request.environ
+    # RAW_URI is the target as sent (gunicorn, Werkzeug); the test client's lacks the query.
+    path = (environ.get("RAW_URI") or quote(environ.get("PATH_INFO", ""))).split("?", 1)[0]
+    query = environ.get("QUERY_STRING", "")
+    length = len(path) + (len(query) + 1 if query else 0)
+    if limit and length > limit:
+        raise RequestURITooLarge(f"The URL is {length} bytes long; at most {limit} are accepted.")
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Install the handlers (after flask-smorest, whose own handler this replaces)."""
+    """Install the handlers (after flask-smorest, whose own handler this replaces), and the
+    over-long URL check, which answers through them."""
+    app.before_request(refuse_long_urls)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ShopError, handle_shop_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -311,3 +311,54 @@ def test_a_daily_job_purges_abandoned_guest_carts(app, db):
     assert jobs.specs["purge_guest_carts"].every == timedelta(hours=24)
     assert tasks.purge_guest_carts() == 1
     assert db.session.scalar(select(func.count()).select_from(Cart)) == 0
+
+
+def test_quantity_zero_removes_the_line_on_the_page_and_in_the_api(client, auth, db):
+    user = make_user()
+    mug, lamp = make_product(name="Mug", stock=5), make_product(name="Lamp", stock=5)
+    db.session.commit()
+    h = bearer_headers(user)
+    client.post("/api/v1/cart/items", json={"sku": mug.sku, "quantity": 2}, headers=h)
+    resp = client.post("/api/v1/cart/items", json={"sku": lamp.sku, "quantity": 1}, headers=h)
+    lines = {line["sku"]: line["id"] for line in resp.get_json()["data"]["items"]}
+    mug_line, lamp_line = lines[mug.sku], lines[lamp.sku]
+    resp = client.patch(f"/api/v1/cart/items/{mug_line}", json={"quantity": 0}, headers=h)
+    assert resp.status_code == 200
+    assert [line["sku"] for line in resp.get_json()["data"]["items"]] == [lamp.sku]
+    assert _items(db, user.id) == {lamp.sku: 1}
+    auth.login(user.email)  # the cart page does the same with the same number
+    client.post(f"/cart/items/{lamp_line}", data={"quantity": "0"})
+    assert _items(db, user.id) == {}
+
+
+def test_api_cart_quantity_limit_is_the_setting_and_the_document_says_it(app_factory, db):
+    app = app_factory(MAX_CART_QUANTITY=5)
+    client = app.test_client()
+    user = make_user()
+    mug = make_product(stock=50)
+    db.session.commit()
+    h = bearer_headers(user)
+    doc = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    for schema, low in (("CartItemCreate", 1), ("CartItemUpdate", 0)):
+        quantity = doc[schema]["properties"]["quantity"]
+        assert (quantity["minimum"], quantity["maximum"]) == (low, 5)
+    resp = client.post("/api/v1/cart/items", json={"sku": mug.sku, "quantity": 6}, headers=h)
+    assert resp.status_code == 422 and resp.get_json()["errors"] == {"quantity": ["Must be between 1 and 5."]}
+    resp = client.post("/api/v1/cart/items", json={"sku": mug.sku, "quantity": 5}, headers=h)
+    item_id = resp.get_json()["data"]["items"][0]["id"]
+    resp = client.patch(f"/api/v1/cart/items/{item_id}", json={"quantity": 6}, headers=h)
+    assert resp.status_code == 422 and _items(db, user.id) == {mug.sku: 5}
+
+
+def test_api_adding_past_the_line_limit_is_a_conflict_with_the_cart(client, db):
+    user = make_user()
+    mug = make_product(stock=500)
+    db.session.commit()
+    h = bearer_headers(user)
+    assert (
+        client.post("/api/v1/cart/items", json={"sku": mug.sku, "quantity": 60}, headers=h).status_code == 201
+    )
+    # Valid on its own (at most 99 a request), too many for the line the cart already has.
+    resp = client.post("/api/v1/cart/items", json={"sku": mug.sku, "quantity": 40}, headers=h)
+    assert resp.status_code == 409 and resp.get_json()["errors"] == {"quantity": ["At most 39 more."]}
+    assert _items(db, user.id) == {mug.sku: 60}

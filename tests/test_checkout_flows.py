@@ -446,3 +446,26 @@ def test_checkout_of_archived_product_is_409_naming_it(client, db):
     resp = client.post("/api/v1/orders", json={"shipping_address": ADDRESS}, headers=bearer_headers(user))
     assert resp.status_code == 409 and "Old camera is no longer sold" in resp.get_json()["detail"]
     assert _order_count(db) == 0 and stock_and_ledger(p.id) == (5, 5)
+
+
+def test_api_address_rules_apply_to_the_text_as_sent_then_it_is_trimmed(client, db):
+    user = make_user()
+    kb = make_product(stock=5)
+    db.session.commit()
+    h = bearer_headers(user)
+    client.post("/api/v1/cart/items", json={"sku": kb.sku}, headers=h)
+    cases = [
+        ({"name": " \t"}, "name"),  # nothing but whitespace
+        ({"city": "\x1e"}, "city"),  # a control character Python counts as whitespace
+        ({"postal_code": " 22202"}, "postal_code"),  # must start with a letter or digit
+        ({"region": "x" * 101}, "region"),  # the limit counts the text as sent
+    ]
+    for change, field in cases:
+        resp = client.post("/api/v1/orders", json={"shipping_address": {**ADDRESS, **change}}, headers=h)
+        assert resp.status_code == 422, change
+        assert set(resp.get_json()["errors"]["shipping_address"]) == {field}, change
+    padded = {**ADDRESS, "name": "  Grace Hopper ", "postal_code": "22202 "}
+    resp = client.post("/api/v1/orders", json={"shipping_address": padded}, headers=h)
+    assert resp.status_code == 201
+    address = resp.get_json()["data"]["shipping_address"]
+    assert (address["name"], address["postal_code"]) == ("Grace Hopper", "22202")

@@ -271,3 +271,17 @@ def test_check_stock_command(app, db):
     result = runner.invoke(args=["shop", "check-stock"])
     assert result.exit_code == 1
     assert q.sku in result.output and "+5" in result.output and p.sku not in result.output
+
+
+def test_api_cancel_body_is_optional_and_unknown_fields_are_refused(client, db):
+    shopper = make_user()
+    p = make_product(stock=5)
+    db.session.commit()
+    order = _order(db, shopper, p)
+    h = bearer_headers(shopper)
+    resp = client.post(f"/api/v1/orders/{order.number}/cancel", json={"reason": "x"}, headers=h)
+    assert resp.status_code == 422 and resp.get_json()["errors"] == {"reason": ["Unknown field."]}
+    resp = client.post(f"/api/v1/orders/{order.number}/cancel", headers=h)  # no body at all
+    assert resp.status_code == 200 and resp.get_json()["data"]["status"] == "cancelled"
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["paths"]["/api/v1/orders/{number}/cancel"]["post"]["requestBody"]["required"] is False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shop.search.params import MAX_QUERY_LENGTH
 from tests.factories import make_category, make_product
 from tests.test_search_pages import INJECTIONS, catalog  # noqa: F401  (shared catalog fixture)
 
@@ -143,8 +144,10 @@ def test_injection_style_queries_never_fail(client, catalog):
             or body["meta"]["total"] > 24
         )
         assert catalog["products"]["old"].sku not in skus(body)
-    resp = client.get("/api/v1/search", query_string={"q": "x" * 30_000})
+    resp = client.get("/api/v1/search", query_string={"q": "x" * (MAX_QUERY_LENGTH + 1)})
     assert resp.status_code == 422 and resp.headers["Content-Type"] == PROBLEM
+    resp = client.get("/api/v1/search", query_string={"q": "x" * 30_000})  # past the URL limit
+    assert resp.status_code == 414 and resp.headers["Content-Type"] == PROBLEM
 
 
 def test_suggest_returns_products_categories_and_brands(client, db):

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from shop.dbtypes import utcnow
+from shop.search.params import MAX_QUERY_LENGTH
 from shop.search.views import highlight
 from tests.factories import make_category, make_product
 
@@ -30,7 +31,7 @@ INJECTIONS = [
     "\\",
     "%",
     "_",
-    "x" * 10_240,
+    "x" * MAX_QUERY_LENGTH,
     "lap* NOT",
     "{}[]",
     "\x00",

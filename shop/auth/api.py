@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import current_app, g
 from sqlalchemy import select
 
+from shop.apidoc import RETRY_AFTER
 from shop.apiutils import collection, paginate_select
 from shop.auth import api_bp, services
 from shop.auth.guards import api_auth
@@ -40,7 +41,23 @@ def register(body):
 @api_bp.arguments(TokenCreateSchema)
 @api_bp.response(201, TokenCreatedEnvelope)
 @api_bp.alt_response(401, response="UNAUTHORIZED")
-@api_bp.alt_response(429, response="TOO_MANY_REQUESTS")
+@api_bp.doc(
+    responses={
+        201: {
+            "links": {
+                "RevokeToken": {
+                    "operationId": "auth_api.token_revoke",
+                    "parameters": {"token_id": "$response.body#/data/id"},
+                }
+            }
+        },
+        429: {
+            "description": "Too many failed attempts for this account or from this client "
+            "(LOGIN_RATE_LIMIT, LOGIN_IP_RATE_LIMIT), or too many requests (API_RATE_LIMIT).",
+            "headers": RETRY_AFTER,
+        },
+    }
+)
 def token_create(body):
     """Create an API token from e-mail and password; the secret appears only in this answer.
 

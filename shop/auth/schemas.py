@@ -5,25 +5,37 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from shop.apidoc import NO_NUL, QuerySchema, SettingRange
 from shop.apiutils import PageLinksSchema, PageMetaSchema
 from shop.auth.models import SCOPES
-from shop.auth.passwords import MAX_LENGTH
+from shop.auth.passwords import MAX_LENGTH, MIN_LENGTH
 
 
 class RegisterSchema(ma.Schema):
     """``POST /api/v1/auth/register`` body (the password policy is checked by the service)."""
 
-    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=MAX_LENGTH))
-    name = fields.String(load_default="", validate=validate.Length(max=120))
+    email = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=254), NO_NUL],
+        metadata={"format": "email", "description": "Checked by email-validator (syntax, no DNS)."},
+    )
+    password = fields.String(
+        required=True,
+        validate=[validate.Length(min=MIN_LENGTH, max=MAX_LENGTH), NO_NUL],
+        metadata={
+            "description": "Not one of the 10,000 most common passwords, and not the e-mail "
+            "address or its local part (422)."
+        },
+    )
+    name = fields.String(load_default="", validate=[validate.Length(max=120), NO_NUL])
 
 
 class TokenCreateSchema(ma.Schema):
     """``POST /api/v1/auth/tokens`` body: credentials plus the token's name, scopes, lifetime."""
 
-    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=MAX_LENGTH))
-    name = fields.String(load_default="", validate=validate.Length(max=100))
+    email = fields.String(required=True, validate=[validate.Length(min=1, max=254), NO_NUL])
+    password = fields.String(required=True, validate=[validate.Length(min=1, max=MAX_LENGTH), NO_NUL])
+    name = fields.String(load_default="", validate=[validate.Length(max=100), NO_NUL])
     scopes = fields.List(
         fields.String(validate=validate.OneOf(SCOPES)),
         validate=validate.Length(min=1, max=len(SCOPES)),
@@ -84,8 +96,8 @@ class TokenListEnvelope(ma.Schema):
     links = fields.Nested(PageLinksSchema, required=True)
 
 
-class PageQuerySchema(ma.Schema):
+class PageQuerySchema(QuerySchema):
     """``?page=&per_page=``"""
 
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+    per_page = fields.Integer(load_default=50, validate=SettingRange(1, "API_MAX_PER_PAGE"))

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from flask import g
 
+from shop.apidoc import path_parameter
 from shop.apiutils import collection
 from shop.auth.guards import api_auth
 from shop.cache import cached_catalog
 from shop.catalog import api_bp
 from shop.catalog.schemas import (
+    FIRST_PRODUCT_LINKS,
     CategoryTreeSchema,
     ProductCollectionSchema,
     ProductEnvelopeSchema,
@@ -30,8 +32,10 @@ from shop.catalog.services import (
     patch_product,
     product_detail_data,
 )
-from shop.exceptions import NotFound, ValidationFailed
+from shop.exceptions import NotFound
 from shop.transaction import unit_of_work
+
+_SLUG = path_parameter("slug", "The product's slug.", type="string", minLength=1, maxLength=255)
 
 
 def _strip_ids(node: dict) -> dict:
@@ -52,17 +56,21 @@ def categories():
 @api_bp.get("/products")
 @api_bp.arguments(ProductQuerySchema, location="query", as_kwargs=True)
 @api_bp.response(200, ProductCollectionSchema)
+@api_bp.doc(
+    responses={200: {"links": FIRST_PRODUCT_LINKS}, 404: {"description": "No category with this slug."}}
+)
 def products(category=None, brand=None, min_price=None, max_price=None, sort="name", page=1, per_page=24):
     """Active products, filtered and sorted; prices are integer cents of the shop currency.
 
-    ``category`` is a slug (a top-level category includes its leaves); ``sort`` is one of
-    name, price_asc, price_desc, newest.
+    ``category`` is a slug (a top-level category includes its leaves; an unknown one is a
+    404, like any reference to something missing); ``sort`` is one of name, price_asc,
+    price_desc, newest; ``min_price`` must not be more than ``max_price`` (422).
     """
     category_ids = None
     if category:
         info = cached_catalog(("category-ids", category), lambda: _category_ids(category))
         if not info:
-            raise ValidationFailed("Unknown category.", {"category": [f"No category '{category}'."]})
+            raise NotFound(f"No category '{category}'.", {"category": ["No such category."]})
         category_ids = tuple(info)
     filters = ProductFilters(
         category_ids=category_ids,
@@ -87,7 +95,24 @@ def _category_ids(slug: str) -> list[int]:
 
 @api_bp.get("/products/<slug>")
 @api_bp.response(200, ProductEnvelopeSchema)
-@api_bp.alt_response(404, description="No such active product.")
+@api_bp.doc(
+    parameters=[_SLUG],
+    responses={
+        200: {
+            "links": {
+                "EditProduct": {
+                    "operationId": "catalog_api.update",
+                    "parameters": {"slug": "$response.body#/data/slug"},
+                },
+                "AddToCart": {
+                    "operationId": "orders_api.cart_item_add",
+                    "requestBody": {"sku": "$response.body#/data/sku", "quantity": 1},
+                },
+            }
+        },
+        404: {"description": "No such active product."},
+    },
+)
 def product(slug: str):
     """One active product with its details (description, attributes, model, EAN)."""
     return {"data": product_detail_data(slug)}
@@ -97,12 +122,10 @@ def product(slug: str):
 @api_auth(scope="catalog-write", role="staff")  # outermost: 401/403 before body validation
 @api_bp.arguments(ProductPatchSchema)
 @api_bp.response(200, ProductEnvelopeSchema)
-@api_bp.alt_response(401, description="Not authenticated.")
 @api_bp.alt_response(403, description="Not staff, or the token lacks the catalog-write scope.")
-@api_bp.alt_response(404, description="No such product.")
+@api_bp.alt_response(404, description="No such product, or no such category.")
 @api_bp.alt_response(409, description="Stale write: the stock is no longer expected_stock.")
-@api_bp.alt_response(422, description="Invalid fields.")
-@api_bp.doc(security=[{"bearerAuth": []}])
+@api_bp.doc(security=[{"bearerAuth": []}], parameters=[_SLUG])
 def update(data: dict, slug: str):
     """Edit a product (staff). ``stock`` needs ``expected_stock``, the figure you last saw:
     if a sale changed it meanwhile, the edit is refused with 409 and nothing changes.

@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app, url_for
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shop.apidoc import NO_NUL, NOT_BLANK, QuerySchema, SettingRange
 from shop.apiutils import PageLinksSchema, PageMetaSchema
 from shop.catalog.models import PRODUCT_STATUSES
 
@@ -124,6 +125,20 @@ MetaSchema = PageMetaSchema
 LinksSchema = PageLinksSchema
 
 
+#: OpenAPI links from a product listing's first product to the operations that take it
+#: (for readers, and for the stateful API tests that follow them).
+FIRST_PRODUCT_LINKS = {
+    "GetFirstProduct": {
+        "operationId": "catalog_api.product",
+        "parameters": {"slug": "$response.body#/data/0/slug"},
+    },
+    "AddFirstProductToCart": {
+        "operationId": "orders_api.cart_item_add",
+        "requestBody": {"sku": "$response.body#/data/0/sku", "quantity": 1},
+    },
+}
+
+
 class ProductCollectionSchema(Schema):
     """``{"data": [product], "meta": {...}, "links": {...}}``."""
 
@@ -151,22 +166,32 @@ class CategoryTreeSchema(Schema):
 # --- Request schemas ---------------------------------------------------------------------
 
 
-class ProductQuerySchema(Schema):
+#: Longest category slug and brand name (the columns' lengths).
+MAX_SLUG_LENGTH = 120
+MAX_BRAND_LENGTH = 120
+
+
+class ProductQuerySchema(QuerySchema):
     """Query string of ``GET /products``: filters, sort and page."""
 
     category = fields.String(
-        metadata={"description": "Category slug; a top-level category includes its leaves."}
+        validate=validate.Length(max=MAX_SLUG_LENGTH),
+        metadata={"description": "Category slug; a top-level category includes its leaves. Unknown: 404."},
     )
-    brand = fields.String(metadata={"description": "Exact brand name."})
+    brand = fields.String(
+        validate=validate.Length(max=MAX_BRAND_LENGTH), metadata={"description": "Exact brand name."}
+    )
     min_price = fields.Integer(
-        validate=validate.Range(min=0, max=2**31 - 1), metadata={"description": "Cents, inclusive."}
+        validate=validate.Range(min=0, max=2**31 - 1),
+        metadata={"description": "Cents, inclusive. Must not be more than max_price (422)."},
     )
     max_price = fields.Integer(
-        validate=validate.Range(min=0, max=2**31 - 1), metadata={"description": "Cents, inclusive."}
+        validate=validate.Range(min=0, max=2**31 - 1),
+        metadata={"description": "Cents, inclusive. Must not be less than min_price (422)."},
     )
     sort = fields.String(load_default="name", validate=validate.OneOf(list(SORTS)))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=24, validate=validate.Range(min=1, max=100))
+    per_page = fields.Integer(load_default=24, validate=SettingRange(1, "API_MAX_PER_PAGE"))
 
     @validates_schema
     def _price_range(self, data, **kwargs):
@@ -183,14 +208,25 @@ class ProductPatchSchema(Schema):
     guard so a staff edit never silently overwrites a sale.
     """
 
-    name = fields.String(validate=validate.Length(min=1, max=500))
-    brand = fields.String(validate=validate.Length(max=120))
-    description = fields.String(validate=validate.Length(max=20_000))
+    #: An empty body changes nothing and is refused (422).
+    OPENAPI_KEYWORDS = {"minProperties": 1}
+
+    name = fields.String(validate=[validate.Length(min=1, max=500), NOT_BLANK])
+    brand = fields.String(validate=[validate.Length(max=MAX_BRAND_LENGTH), NO_NUL])
+    description = fields.String(validate=[validate.Length(max=20_000), NO_NUL])
     price_cents = fields.Integer(strict=True, validate=validate.Range(min=0, max=100_000_000))
     stock = fields.Integer(strict=True, validate=validate.Range(min=0, max=1_000_000))
-    expected_stock = fields.Integer(strict=True, validate=validate.Range(min=0))
+    expected_stock = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0),
+        metadata={"description": "Required with stock (422 without): the stock you last saw."},
+    )
     status = fields.String(validate=validate.OneOf(PRODUCT_STATUSES))
-    category = fields.String(allow_none=True, metadata={"description": "Category slug, or null."})
+    category = fields.String(
+        allow_none=True,
+        validate=[validate.Length(max=MAX_SLUG_LENGTH), NO_NUL],
+        metadata={"description": "Category slug, or null for none. Unknown: 404."},
+    )
 
     @validates_schema
     def _guarded_stock(self, data, **kwargs):

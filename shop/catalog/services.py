@@ -242,8 +242,9 @@ def patch_product(slug: str, data: dict[str, Any], actor_id: int | None) -> Prod
     Returns:
         The updated, flushed product.
     Raises:
-        NotFound: no such product.
-        ValidationFailed: unknown category or invalid fields.
+        NotFound: no such product, or no such category (a reference to something missing is
+            a 404, as for the product itself).
+        ValidationFailed: invalid fields.
         StaleWrite: the stock is no longer ``expected_stock``.
     """
     product_id = db.session.scalar(select(Product.id).where(Product.slug == slug))
@@ -256,9 +257,7 @@ def patch_product(slug: str, data: dict[str, Any], actor_id: int | None) -> Prod
         else:
             category_id = db.session.scalar(select(Category.id).where(Category.slug == data["category"]))
             if category_id is None:
-                raise ValidationFailed(
-                    "Unknown category.", {"category": [f"No category '{data['category']}'."]}
-                )
+                raise NotFound(f"No category '{data['category']}'.", {"category": ["No such category."]})
             changes["category_id"] = category_id
     product = update_product(product_id, changes, actor_id, expected_stock=data.get("expected_stock"))
     db.session.refresh(product)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import g, request, url_for
 
+from shop.apidoc import path_parameter
 from shop.apiutils import collection, envelope, paginate_select
 from shop.auth.guards import api_auth
 from shop.exceptions import NotFound
@@ -29,12 +30,37 @@ from shop.orders.schemas import (
 )
 from shop.transaction import unit_of_work
 
-_PROBLEMS = {
-    401: {"description": "Not authenticated"},
-    403: {"description": "Token lacks the scope"},
-    404: {"description": "No such resource (or not the caller's)"},
-    409: {"description": "Conflict (out of stock, invalid transition)"},
-    422: {"description": "Invalid fields"},
+# 401/403/404/422 and the other refusals every operation shares are documented by
+# shop.apidoc.ApiConventions; only the operation-specific ones are listed here.
+_OUT_OF_STOCK = {409: {"description": "Not enough stock for the line's new quantity."}}
+_NUMBER = path_parameter("number", "The order number.", type="string", minLength=1, maxLength=32)
+#: Links for readers and the stateful tests: from a cart with a line just added to changing
+#: or removing a line, and to placing an order.
+_CART_LINKS = {
+    "UpdateFirstLine": {
+        "operationId": "orders_api.cart_item_update",
+        "parameters": {"item_id": "$response.body#/data/items/0/id"},
+    },
+    "RemoveFirstLine": {
+        "operationId": "orders_api.cart_item_delete",
+        "parameters": {"item_id": "$response.body#/data/items/0/id"},
+    },
+    "PlaceOrder": {"operationId": "orders_api.order_create"},
+}
+#: From an order to reading, cancelling and (staff) moving it on.
+_ORDER_LINKS = {
+    "GetOrder": {
+        "operationId": "orders_api.order_get",
+        "parameters": {"number": "$response.body#/data/number"},
+    },
+    "CancelOrder": {
+        "operationId": "orders_api.order_cancel",
+        "parameters": {"number": "$response.body#/data/number"},
+    },
+    "MoveOrder": {
+        "operationId": "orders_api.order_transition",
+        "parameters": {"number": "$response.body#/data/number"},
+    },
 }
 
 
@@ -59,7 +85,6 @@ def _caller_cart():
 @api_bp.get("/cart")
 @api_auth(scope="orders")
 @api_bp.response(200, CartEnvelopeSchema)
-@api_bp.doc(responses=_PROBLEMS)
 def cart_get():
     """The caller's cart, each line checked against current price and stock (notices)."""
     return _cart_response()
@@ -69,9 +94,16 @@ def cart_get():
 @api_auth(scope="orders")
 @api_bp.arguments(CartItemCreateSchema)
 @api_bp.response(201, CartEnvelopeSchema)
-@api_bp.doc(responses=_PROBLEMS)
+@api_bp.doc(
+    responses={
+        201: {"links": _CART_LINKS},
+        404: {"description": "No active product with this SKU."},
+        **_OUT_OF_STOCK,
+    }
+)
 def cart_item_add(body):
-    """Add ``quantity`` of ``sku`` (added to an existing line); 409 beyond the stock."""
+    """Add ``quantity`` of ``sku`` (added to an existing line); 409 beyond the stock, 422 when
+    the line would pass ``MAX_CART_QUANTITY``."""
     with unit_of_work():
         carts.add_item(carts.get_user_cart(g.api_user.id, create=True), body["sku"], body["quantity"])
     return _cart_response(201)
@@ -81,9 +113,9 @@ def cart_item_add(body):
 @api_auth(scope="orders")
 @api_bp.arguments(CartItemUpdateSchema)
 @api_bp.response(200, CartEnvelopeSchema)
-@api_bp.doc(responses=_PROBLEMS)
+@api_bp.doc(responses=_OUT_OF_STOCK)
 def cart_item_update(body, item_id: int):
-    """Set a line's quantity; 409 beyond the stock."""
+    """Set a line's quantity (0 removes the line, as on the cart page); 409 beyond the stock."""
     with unit_of_work():
         carts.update_item(_caller_cart(), item_id, body["quantity"])
     return _cart_response()
@@ -92,7 +124,6 @@ def cart_item_update(body, item_id: int):
 @api_bp.delete("/cart/items/<int:item_id>")
 @api_auth(scope="orders")
 @api_bp.response(200, CartEnvelopeSchema)
-@api_bp.doc(responses=_PROBLEMS)
 def cart_item_delete(item_id: int):
     """Remove a line."""
     with unit_of_work():
@@ -103,18 +134,35 @@ def cart_item_delete(item_id: int):
 @api_bp.post("/orders")
 @api_auth(scope="orders")
 @api_bp.arguments(OrderCreateSchema)
-@api_bp.response(201, OrderEnvelopeSchema)
+@api_bp.response(
+    201,
+    OrderEnvelopeSchema,
+    headers={
+        "Location": {"description": "The order's URL.", "required": True, "schema": {"type": "string"}},
+        "Idempotent-Replayed": {
+            "description": "`true` when an earlier request with the same Idempotency-Key placed the order.",
+            "schema": {"type": "string", "enum": ["true"]},
+        },
+    },
+)
 @api_bp.doc(
     parameters=[
         {
             "in": "header",
             "name": "Idempotency-Key",
             "required": False,
-            "schema": {"type": "string"},
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
             "description": "Same key and body return the same order; a different body is 422. Kept 24 h+.",
         }
     ],
-    responses=_PROBLEMS,
+    responses={
+        201: {"links": _ORDER_LINKS},
+        422: {"description": "Invalid fields, or the Idempotency-Key was used before with another body."},
+        409: {
+            "description": "The cart is empty, a product ran out, the total is not expected_total_cents, "
+            "or a request with the same Idempotency-Key is still being processed. Nothing changed."
+        },
+    },
 )
 def order_create(body):
     """Place an order from the caller's cart: one transaction checks and takes the stock.
@@ -149,7 +197,18 @@ def order_create(body):
 @api_auth(scope="orders")
 @api_bp.arguments(PageQuerySchema, location="query")
 @api_bp.response(200, OrderCollectionSchema)
-@api_bp.doc(responses=_PROBLEMS)
+@api_bp.doc(
+    responses={
+        200: {
+            "links": {
+                "GetFirstOrder": {
+                    "operationId": "orders_api.order_get",
+                    "parameters": {"number": "$response.body#/data/0/number"},
+                }
+            }
+        }
+    }
+)
 def order_list(args):
     """The caller's orders, newest first."""
     items, total = paginate_select(
@@ -173,7 +232,7 @@ def _caller_order(number: str):
 @api_bp.get("/orders/<number>")
 @api_auth(scope="orders")
 @api_bp.response(200, OrderEnvelopeSchema)
-@api_bp.doc(responses=_PROBLEMS)
+@api_bp.doc(parameters=[_NUMBER])
 def order_get(number: str):
     """One of the caller's orders (another user's is 404)."""
     user = g.api_user
@@ -188,9 +247,9 @@ def order_get(number: str):
 
 @api_bp.post("/orders/<number>/cancel")
 @api_auth(scope="orders")
-@api_bp.arguments(CancelSchema)
+@api_bp.arguments(CancelSchema, required=False)
 @api_bp.response(200, OrderEnvelopeSchema)
-@api_bp.doc(responses=_PROBLEMS)
+@api_bp.doc(parameters=[_NUMBER], responses={409: {"description": "The order can no longer be cancelled."}})
 def order_cancel(body, number: str):
     """Cancel: the owner while pending payment, staff while pending payment or paid.
 
@@ -207,7 +266,9 @@ def order_cancel(body, number: str):
 @api_auth(scope="orders", role="staff")
 @api_bp.arguments(TransitionSchema)
 @api_bp.response(200, OrderEnvelopeSchema)
-@api_bp.doc(responses=_PROBLEMS)
+@api_bp.doc(
+    parameters=[_NUMBER], responses={409: {"description": "The lifecycle does not allow this transition."}}
+)
 def order_transition(body, number: str):
     """Staff: move an order to another status (409 if the lifecycle does not allow it)."""
     order = services.get_order_by_number(number)

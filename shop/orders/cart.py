@@ -18,7 +18,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import selectinload
 
 from shop.dbtypes import utcnow
-from shop.exceptions import NotFound
+from shop.exceptions import Conflict, NotFound
 from shop.extensions import db
 from shop.orders.cart_lines import (
     CartLine,
@@ -104,8 +104,10 @@ def add_item(cart: Cart, sku: str, quantity) -> CartItem:
     The line remembers the current price as the price the shopper saw.
 
     Raises:
-        ValidationFailed: bad quantity, or the line would exceed ``MAX_CART_QUANTITY``.
+        ValidationFailed: bad quantity.
         NotFound: unknown or unavailable SKU.
+        Conflict: the line already holds so much that it would pass ``MAX_CART_QUANTITY``
+            (the same request is fine on a cart without it).
         OutOfStock: not enough stock for the line's new quantity.
     """
     quantity = check_quantity(quantity)
@@ -115,7 +117,12 @@ def add_item(cart: Cart, sku: str, quantity) -> CartItem:
         select(CartItem).where(CartItem.cart_id == cart.id, CartItem.product_id == product.id)
     )
     already = item.quantity if item else 0
-    total = check_quantity(already + quantity)
+    total = already + quantity
+    if total > max_quantity():
+        raise Conflict(
+            f"A cart line holds at most {max_quantity()}; this one already has {already}.",
+            {"quantity": [f"At most {max_quantity() - already} more."]},
+        )
     ensure_stock(product, total, already)
     if item is None:
         item = CartItem(

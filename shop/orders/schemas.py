@@ -11,8 +11,9 @@ from typing import Any
 
 import pycountry
 from flask import current_app
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
 
+from shop.apidoc import NO_NUL, NOT_BLANK, QuerySchema, SettingChoice, SettingRange
 from shop.catalog.schemas import LinksSchema, MetaSchema, ProductSchema, product_json
 from shop.exceptions import ValidationFailed
 from shop.orders.models import ORDER_STATUSES
@@ -38,21 +39,27 @@ ADDRESS_RULES: dict[str, tuple[bool, int]] = {
 POSTAL_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 \-]*$"
 
 
-def _strip_strings(data):
-    """Trim surrounding whitespace of every string value of a dict body."""
-    if isinstance(data, dict):
-        return {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
-    return data
+def _text(name: str) -> fields.String:
+    """An address line: the limits of :data:`ADDRESS_RULES`, checked on the text as sent
+    (a required line needs more than whitespace); surrounding whitespace is trimmed after."""
+    required, length = ADDRESS_RULES[name]
+    if required:
+        return fields.String(required=True, validate=[validate.Length(min=1, max=length), NOT_BLANK])
+    return fields.String(load_default="", validate=[validate.Length(max=length), NO_NUL])
 
 
 class AddressSchema(Schema):
-    """A shipping address; ``country`` is an ISO 3166-1 alpha-2 code (upper-cased on load)."""
+    """A shipping address; ``country`` is an ISO 3166-1 alpha-2 code (either case).
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=ADDRESS_RULES["name"][1]))
-    line1 = fields.String(required=True, validate=validate.Length(min=1, max=ADDRESS_RULES["line1"][1]))
-    line2 = fields.String(load_default="", validate=validate.Length(max=ADDRESS_RULES["line2"][1]))
-    city = fields.String(required=True, validate=validate.Length(min=1, max=ADDRESS_RULES["city"][1]))
-    region = fields.String(load_default="", validate=validate.Length(max=ADDRESS_RULES["region"][1]))
+    Every rule applies to the text as sent, so the OpenAPI document can state it; the
+    loaded address has its surrounding whitespace trimmed.
+    """
+
+    name = _text("name")
+    line1 = _text("line1")
+    line2 = _text("line2")
+    city = _text("city")
+    region = _text("region")
     postal_code = fields.String(
         required=True,
         validate=[
@@ -65,16 +72,20 @@ class AddressSchema(Schema):
         validate=validate.OneOf(
             list(COUNTRIES), error="Must be an ISO 3166-1 alpha-2 country code, e.g. US or DE."
         ),
-        metadata={"description": "ISO 3166-1 alpha-2 code, e.g. `US`."},
+        metadata={"description": "ISO 3166-1 alpha-2 code, e.g. `US` (lower case is accepted too)."},
     )
 
     @pre_load
-    def _normalize(self, data, **kwargs):
-        """Trim strings; upper-case the country code."""
-        data = _strip_strings(data)
+    def _upper_country(self, data, **kwargs):
+        """Upper-case the country code."""
         if isinstance(data, dict) and isinstance(data.get("country"), str):
-            data["country"] = data["country"].upper()
+            data = {**data, "country": data["country"].upper()}
         return data
+
+    @post_load
+    def _trim(self, data, **kwargs):
+        """Trim the surrounding whitespace of every line."""
+        return {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
 
 
 def clean_address(data: Any) -> dict:
@@ -96,14 +107,24 @@ def clean_address(data: Any) -> dict:
 class CartItemCreateSchema(Schema):
     """``POST /cart/items``: add ``quantity`` of ``sku`` (added to an existing line)."""
 
-    sku = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    quantity = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=999))
+    sku = fields.String(required=True, validate=[validate.Length(min=1, max=64), NO_NUL])
+    quantity = fields.Integer(
+        load_default=1,
+        strict=True,
+        validate=SettingRange(1, "MAX_CART_QUANTITY"),
+        metadata={"description": "Added to the line; the line may hold at most the maximum (else 422)."},
+    )
 
 
 class CartItemUpdateSchema(Schema):
-    """``PATCH /cart/items/<id>``: the line's new quantity."""
+    """``PATCH /cart/items/<id>``: the line's new quantity; 0 removes the line (as in the cart page)."""
 
-    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=999))
+    quantity = fields.Integer(
+        required=True,
+        strict=True,
+        validate=SettingRange(0, "MAX_CART_QUANTITY"),
+        metadata={"description": "The new quantity; 0 removes the line."},
+    )
 
 
 class OrderCreateSchema(Schema):
@@ -111,7 +132,7 @@ class OrderCreateSchema(Schema):
 
     shipping_address = fields.Nested(AddressSchema, required=True)
     payment_provider = fields.String(
-        validate=validate.Length(min=1, max=30),
+        validate=SettingChoice("PAYMENT_PROVIDERS"),
         metadata={"description": "One of the enabled providers (PAYMENT_PROVIDERS); default: the first."},
     )
     expected_total_cents = fields.Integer(
@@ -125,25 +146,21 @@ class TransitionSchema(Schema):
     """``POST /orders/<number>/transitions`` (staff): move the order to ``to``."""
 
     to = fields.String(required=True, validate=validate.OneOf(ORDER_STATUSES))
-    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    note = fields.String(load_default="", validate=[validate.Length(max=2000), NO_NUL])
 
 
 class CancelSchema(Schema):
-    """``POST /orders/<number>/cancel``: an optional reason."""
+    """``POST /orders/<number>/cancel``: an optional reason (an empty body is fine; unknown
+    fields are refused, as in every other body)."""
 
-    class Meta:
-        """An empty or partial body is fine; unknown fields are ignored."""
-
-        unknown = EXCLUDE
-
-    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    note = fields.String(load_default="", validate=[validate.Length(max=2000), NO_NUL])
 
 
-class PageQuerySchema(Schema):
+class PageQuerySchema(QuerySchema):
     """``page`` and ``per_page`` of a listing."""
 
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    per_page = fields.Integer(load_default=20, validate=SettingRange(1, "API_MAX_PER_PAGE"))
 
 
 # --- Serializers ------------------------------------------------------------------------------

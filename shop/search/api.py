@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import url_for
 
 from shop.apiutils import collection
-from shop.catalog.schemas import category_json, product_json
+from shop.catalog.schemas import FIRST_PRODUCT_LINKS, category_json, product_json
 from shop.search import api_bp
 from shop.search.params import PAGE_SIZE, SearchParams
 from shop.search.schemas import (
@@ -26,6 +26,7 @@ from shop.search.suggest import suggest as run_suggest
 @api_bp.get("/search")
 @api_bp.arguments(SearchQuerySchema, location="query", as_kwargs=True)
 @api_bp.response(200, SearchCollectionSchema)
+@api_bp.doc(responses={200: {"links": FIRST_PRODUCT_LINKS}})
 def search(
     q="",
     category=None,

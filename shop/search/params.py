@@ -19,8 +19,9 @@ from shop.search.query import ANALYZED_LENGTH
 PAGE_SIZE = 24
 #: Longest query text accepted, in characters: the API and the suggestions refuse longer
 #: text (422), the results page cuts it. The engine reads only the first
-#: :func:`analyzed_length` characters of it.
-MAX_QUERY_LENGTH = 20_000
+#: :func:`analyzed_length` characters of it. Even percent-encoded (up to 12 bytes a
+#: character) the longest query fits the URL limit (``MAX_URL_LENGTH``, 4000 bytes).
+MAX_QUERY_LENGTH = 300
 #: Highest page number accepted.
 MAX_PAGE = 100_000
 #: Most brands one search filters by.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shop.apidoc import QuerySchema, SettingRange
 from shop.apiutils import PageMetaSchema
 from shop.catalog.schemas import CategoryRefSchema, LinksSchema, ProductSchema
 from shop.search.facets import PRICE_BANDS
@@ -22,7 +23,10 @@ from shop.search.params import (
     SORTS,
 )
 
-MAX_CENTS = 2**31 - 1
+#: The bounds ``min_price``/``max_price`` may take: a band's low end; its high end,
+#: exclusive or inclusive (see :func:`band_for_range`).
+BAND_LOWS = sorted(lo for lo, _ in PRICE_BANDS.values())
+BAND_HIGHS = sorted({h for _, hi in PRICE_BANDS.values() if hi is not None for h in (hi - 1, hi)})
 
 
 def band_for_range(min_price: int | None, max_price: int | None) -> str | None:
@@ -50,7 +54,7 @@ def band_for_range(min_price: int | None, max_price: int | None) -> str | None:
     )
 
 
-class SearchQuerySchema(Schema):
+class SearchQuerySchema(QuerySchema):
     """Query string of ``GET /search``: text, filters, sort and page."""
 
     q = fields.String(
@@ -72,17 +76,23 @@ class SearchQuerySchema(Schema):
         metadata={"description": "Price band key (as in meta.facets.price)."},
     )
     min_price = fields.Integer(
-        validate=validate.Range(min=0, max=MAX_CENTS),
-        metadata={"description": "Cents, with max_price: the bounds of one price band."},
+        validate=validate.OneOf(BAND_LOWS),
+        metadata={
+            "description": "Cents: the low end of a price band. With max_price, the pair must be one "
+            "band's bounds (max_price its high end, exclusive or inclusive); alone, only the open top "
+            "band. Another pair, or a band other than `price`, is 422."
+        },
     )
     max_price = fields.Integer(
-        validate=validate.Range(min=0, max=MAX_CENTS),
-        metadata={"description": "Cents, with min_price: the bounds of one price band."},
+        validate=validate.OneOf(BAND_HIGHS),
+        metadata={
+            "description": "Cents: the high end of a price band (see min_price); alone, the lowest band."
+        },
     )
     in_stock = fields.Boolean(load_default=False, metadata={"description": "Only products in stock."})
     sort = fields.String(load_default="relevance", validate=validate.OneOf(list(SORTS)))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
-    per_page = fields.Integer(load_default=PAGE_SIZE, validate=validate.Range(min=1, max=100))
+    per_page = fields.Integer(load_default=PAGE_SIZE, validate=SettingRange(1, "API_MAX_PER_PAGE"))
 
     @validates_schema
     def _price_range(self, data, **kwargs):
@@ -95,7 +105,7 @@ class SearchQuerySchema(Schema):
             raise ValidationError("Give either price or min_price/max_price.", "price")
 
 
-class SuggestQuerySchema(Schema):
+class SuggestQuerySchema(QuerySchema):
     """Query string of ``GET /search/suggest``."""
 
     q = fields.String(
