@@ -13,7 +13,7 @@ from shop.apidoc import path_parameter
 from shop.apiutils import collection, envelope, paginate_select
 from shop.auth.guards import api_auth
 from shop.exceptions import NotFound
-from shop.orders import api_bp, checkout, notifications, services
+from shop.orders import api_bp, checkout, idempotency, notifications, services
 from shop.orders import cart as carts
 from shop.orders.schemas import (
     CancelSchema,
@@ -174,7 +174,7 @@ def order_create(body):
     user_id, email = user.id, user.email
     key = request.headers.get("Idempotency-Key")
     if key is not None:
-        key = checkout.check_idempotency_key(key)
+        key = idempotency.check_idempotency_key(key)
     with unit_of_work():
         result = checkout.place_api_order(user_id, email, body, key)
         order, created = result.order, result.created

@@ -11,7 +11,7 @@ from flask import flash, redirect, render_template, url_for
 from wtforms.fields.choices import SelectChoice
 
 from shop.exceptions import ShopError
-from shop.orders import bp, checkout, notifications, payments, services, visitor
+from shop.orders import bp, checkout, idempotency, notifications, payments, services, visitor
 from shop.orders.forms import CheckoutForm
 from shop.transaction import unit_of_work
 from shop.webforms import add_error, apply_errors
@@ -30,7 +30,7 @@ def _checkout_form(formdata=True) -> CheckoutForm:
 def _render(form: CheckoutForm, status: int = 200, error: str | None = None):
     """Render the checkout page with the cart as it stands, a fresh token and its total."""
     view = visitor.current_cart_view(acknowledge=False)
-    form.checkout_token.data = checkout.new_checkout_token()
+    form.checkout_token.data = idempotency.new_checkout_token()
     form.expected_total_cents.data = str(view.subtotal_cents)
     return render_template(
         "orders/checkout.html",
@@ -89,7 +89,7 @@ def checkout_submit():
                 email=shopper.email or form.email.data,
                 shipping_address=form.address(),
                 payment_provider=form.payment_provider.data,
-                order_number=checkout.read_checkout_token(form.checkout_token.data),
+                order_number=idempotency.read_checkout_token(form.checkout_token.data),
                 expected_total_cents=_expected_total(form),
             )
             number, created = result.order.number, result.created

@@ -12,7 +12,7 @@ from shop.catalog.models import Product
 from shop.catalog.stock import ledger_mismatches
 from shop.extensions import db
 from shop.orders.cart import purge_guest_carts
-from shop.orders.checkout import purge_idempotency_keys as purge_keys
+from shop.orders.idempotency import purge_idempotency_keys as purge_keys
 
 
 @click.command("check-stock")
