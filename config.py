@@ -105,6 +105,12 @@ class Config:
     SHOP_NAME = os.environ.get("SHOP_NAME", "shop")
     SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "USD")
     SHOP_LOCALE = os.environ.get("SHOP_LOCALE", "en_US")
+    # Where the shop is: the country the cart page estimates shipping and tax for until
+    # the shopper says otherwise (ISO 3166-1 alpha-2).
+    SHOP_COUNTRY = os.environ.get("SHOP_COUNTRY", "US").upper()
+    # Whether catalog prices include tax (EU style: tax is part of the price and shown as
+    # "includes") or not (US style: tax is added at checkout). One setting for the shop.
+    PRICES_INCLUDE_TAX = os.environ.get("PRICES_INCLUDE_TAX", "false").lower() in ("1", "true", "yes")
     PRODUCTS_PER_PAGE = 24
     API_MAX_PER_PAGE = 100
     MAX_CART_QUANTITY = 99

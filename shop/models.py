@@ -11,3 +11,4 @@ from shop.orders.models import (  # noqa: F401
     OrderEvent,
     OrderLine,
 )
+from shop.pricing.models import DiscountCode, DiscountRedemption, ShippingMethod, TaxRate  # noqa: F401

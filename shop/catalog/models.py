@@ -80,6 +80,8 @@ class Product(db.Model):
     ean: Mapped[str] = mapped_column(String(255), default="")
     price_cents: Mapped[int] = mapped_column(Integer)
     stock: Mapped[int] = mapped_column(Integer, default=0)
+    #: Shipping weight in grams (None: unknown; weight-priced shipping is then not offered).
+    weight_grams: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default="active")
     image_url: Mapped[str] = mapped_column(String(500), default="")
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Integer,
@@ -41,6 +42,8 @@ class Cart(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: The discount code the shopper entered on the cart page (checked again at checkout).
+    discount_code: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)
 
@@ -77,6 +80,14 @@ class CartItem(db.Model):
 class Order(db.Model):
     """A placed order. ``number`` is public and random; totals in cents of ``currency``.
 
+    The money columns are the breakdown the shopper confirmed, kept as a snapshot:
+    ``total_cents = subtotal_cents - discount_cents + shipping_cents`` plus ``tax_cents``
+    when ``prices_include_tax`` is false (tax added on top, US style); when it is true the
+    tax is already inside the prices (EU style) and ``tax_cents`` says how much of the
+    total it is. ``tax_cents`` includes ``shipping_tax_cents``. ``tax_name``,
+    ``tax_rate_bp``, ``shipping_method_name`` and ``discount_code`` are copied too, so a
+    later change to a rate, a method or a code never changes a placed order.
+
     ``user_id`` is NULL for guest orders, which are looked up by number and ``email``.
     ``shipping_address`` is ``{name, line1, line2, city, region, postal_code, country}``.
     """
@@ -97,7 +108,18 @@ class Order(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     subtotal_cents: Mapped[int] = mapped_column(Integer)
     shipping_cents: Mapped[int] = mapped_column(Integer, default=0)
+    discount_cents: Mapped[int] = mapped_column(Integer, default=0)
+    tax_cents: Mapped[int] = mapped_column(Integer, default=0)
+    shipping_tax_cents: Mapped[int] = mapped_column(Integer, default=0)
     total_cents: Mapped[int] = mapped_column(Integer)
+    prices_include_tax: Mapped[bool] = mapped_column(Boolean, default=False)
+    tax_name: Mapped[str] = mapped_column(String(50), default="")
+    tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0)
+    shipping_method_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shipping_methods.id", ondelete="SET NULL")
+    )
+    shipping_method_name: Mapped[str] = mapped_column(String(100), default="")
+    discount_code: Mapped[str] = mapped_column(String(40), default="")
     shipping_address: Mapped[dict[str, Any]] = mapped_column(JSONType)
     payment_provider: Mapped[str] = mapped_column(String(30), default="manual")
     payment_reference: Mapped[str] = mapped_column(String(100), default="")
@@ -115,7 +137,11 @@ class Order(db.Model):
 
 class OrderLine(db.Model):
     """A line of an order: SKU, name and unit price are copied at purchase time, so later
-    catalog edits never change what the customer bought (as django-oscar's AbstractLine)."""
+    catalog edits never change what the customer bought (as django-oscar's AbstractLine).
+
+    ``discount_cents`` is the line's share of the order's discount and ``tax_cents`` the
+    tax on what is left (at ``tax_rate_bp`` basis points), both in cents, as computed at
+    checkout."""
 
     __tablename__ = "order_lines"
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
@@ -127,6 +153,9 @@ class OrderLine(db.Model):
     name: Mapped[str] = mapped_column(String(500))
     unit_price_cents: Mapped[int] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer)
+    discount_cents: Mapped[int] = mapped_column(Integer, default=0)
+    tax_cents: Mapped[int] = mapped_column(Integer, default=0)
+    tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0)
 
     order: Mapped[Order] = relationship(back_populates="lines")
 

@@ -1,0 +1,1 @@
+"""Pricing: shipping methods, tax rates, discount codes and the one totals calculator."""
