@@ -132,78 +132,60 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_discount_redemptions_email"), ["email"], unique=False)
         batch_op.create_index(batch_op.f("ix_discount_redemptions_user_id"), ["user_id"], unique=False)
 
-    with op.batch_alter_table("carts", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("discount_code", sa.String(length=40), nullable=True))
-
-    with op.batch_alter_table("order_lines", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("discount_cents", sa.Integer(), nullable=False, server_default=sa.text("0"))
+    op.add_column("carts", sa.Column("discount_code", sa.String(length=40), nullable=True))
+    for name in ("discount_cents", "tax_cents", "tax_rate_bp"):
+        op.add_column(
+            "order_lines", sa.Column(name, sa.Integer(), nullable=False, server_default=sa.text("0"))
         )
-        batch_op.add_column(sa.Column("tax_cents", sa.Integer(), nullable=False, server_default=sa.text("0")))
-        batch_op.add_column(
-            sa.Column("tax_rate_bp", sa.Integer(), nullable=False, server_default=sa.text("0"))
-        )
-
+    for name in ("discount_cents", "tax_cents", "shipping_tax_cents", "tax_rate_bp"):
+        op.add_column("orders", sa.Column(name, sa.Integer(), nullable=False, server_default=sa.text("0")))
+    op.add_column(
+        "orders", sa.Column("prices_include_tax", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    op.add_column("orders", sa.Column("tax_name", sa.String(length=50), nullable=False, server_default=""))
+    op.add_column(
+        "orders", sa.Column("shipping_method_name", sa.String(length=100), nullable=False, server_default="")
+    )
+    op.add_column(
+        "orders", sa.Column("discount_code", sa.String(length=40), nullable=False, server_default="")
+    )
     with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("discount_cents", sa.Integer(), nullable=False, server_default=sa.text("0"))
-        )
-        batch_op.add_column(sa.Column("tax_cents", sa.Integer(), nullable=False, server_default=sa.text("0")))
-        batch_op.add_column(
-            sa.Column("shipping_tax_cents", sa.Integer(), nullable=False, server_default=sa.text("0"))
-        )
-        batch_op.add_column(
-            sa.Column("prices_include_tax", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch_op.add_column(sa.Column("tax_name", sa.String(length=50), nullable=False, server_default=""))
-        batch_op.add_column(
-            sa.Column("tax_rate_bp", sa.Integer(), nullable=False, server_default=sa.text("0"))
-        )
         batch_op.add_column(sa.Column("shipping_method_id", sa.Integer(), nullable=True))
-        batch_op.add_column(
-            sa.Column("shipping_method_name", sa.String(length=100), nullable=False, server_default="")
-        )
-        batch_op.add_column(
-            sa.Column("discount_code", sa.String(length=40), nullable=False, server_default="")
-        )
         batch_op.create_foreign_key(
-            batch_op.f("fk_orders_shipping_method_id_shipping_methods"),
+            "fk_orders_shipping_method_id_shipping_methods",
             "shipping_methods",
             ["shipping_method_id"],
             ["id"],
             ondelete="SET NULL",
         )
-
-    with op.batch_alter_table("products", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("weight_grams", sa.Integer(), nullable=True))
-
+    # A plain ADD COLUMN, no table rebuild: SQLite's search triggers name the products table.
+    op.add_column("products", sa.Column("weight_grams", sa.Integer(), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table("products", schema=None) as batch_op:
-        batch_op.drop_column("weight_grams")
-
     with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.drop_constraint(
-            batch_op.f("fk_orders_shipping_method_id_shipping_methods"), type_="foreignkey"
-        )
-        batch_op.drop_column("discount_code")
-        batch_op.drop_column("shipping_method_name")
+        batch_op.drop_constraint("fk_orders_shipping_method_id_shipping_methods", type_="foreignkey")
         batch_op.drop_column("shipping_method_id")
-        batch_op.drop_column("tax_rate_bp")
-        batch_op.drop_column("tax_name")
-        batch_op.drop_column("prices_include_tax")
-        batch_op.drop_column("shipping_tax_cents")
-        batch_op.drop_column("tax_cents")
-        batch_op.drop_column("discount_cents")
-
-    with op.batch_alter_table("order_lines", schema=None) as batch_op:
-        batch_op.drop_column("tax_rate_bp")
-        batch_op.drop_column("tax_cents")
-        batch_op.drop_column("discount_cents")
-
-    with op.batch_alter_table("carts", schema=None) as batch_op:
-        batch_op.drop_column("discount_code")
+    for table, names in (
+        ("products", ("weight_grams",)),
+        (
+            "orders",
+            (
+                "discount_code",
+                "shipping_method_name",
+                "tax_rate_bp",
+                "tax_name",
+                "prices_include_tax",
+                "shipping_tax_cents",
+                "tax_cents",
+                "discount_cents",
+            ),
+        ),
+        ("order_lines", ("tax_rate_bp", "tax_cents", "discount_cents")),
+        ("carts", ("discount_code",)),
+    ):
+        for name in names:
+            op.drop_column(table, name)
 
     with op.batch_alter_table("discount_redemptions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_discount_redemptions_user_id"))

@@ -1,8 +1,9 @@
 """Checkout: turn a cart into an order in one transaction.
 
-Checkout only coordinates the cart (``orders/cart.py``), the order lifecycle
-(``orders/services.py``), stock (``catalog/stock.py``) and payment (``orders/payments.py``),
-as django-oscar's OrderCreator does. :func:`place_order` re-reads the cart and the
+Checkout only coordinates the cart (``orders/cart.py``), the totals (``pricing/totals.py``),
+the order lifecycle (``orders/services.py``), stock (``catalog/stock.py``), discount code
+uses (``pricing/discounts.py``) and payment (``orders/payments.py``), as django-oscar's
+OrderCreator does. :func:`place_order` re-reads the cart and the
 products inside the caller's transaction, takes stock with conditional UPDATEs in
 product-id order (so two checkouts cannot deadlock), snapshots SKU, name and unit price
 into the lines, and raises before anything is committed if a line cannot be had: the
@@ -14,9 +15,9 @@ API's ``Idempotency-Key``) live in ``orders/idempotency.py``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select
 
 from shop.catalog import stock
@@ -27,7 +28,10 @@ from shop.orders import cart as carts
 from shop.orders import payments, services
 from shop.orders.idempotency import find_idempotent_order, request_fingerprint
 from shop.orders.models import Cart, CartItem, IdempotencyKey, Order, OrderLine
-from shop.orders.schemas import clean_address
+from shop.orders.schemas import COUNTRIES, clean_address
+from shop.pricing import discounts, totals
+from shop.pricing.discounts import Customer
+from shop.pricing.totals import Breakdown, LineTotals, PricedLine
 from shop.transaction import insert_unless_taken
 
 
@@ -110,17 +114,52 @@ def _check_lines(wanted: list[_Wanted]) -> None:
             )
 
 
-def _totals(wanted: list[_Wanted]) -> dict:
-    """The order's money columns: ``{status, currency, subtotal_cents, shipping_cents,
-    total_cents}`` at the products' current prices (shipping is free for now)."""
-    subtotal = sum(w.product.price_cents * w.quantity for w in wanted)
-    shipping = 0
+def priced_lines(pairs: Iterable[tuple[Product, int]]) -> list[PricedLine]:
+    """(product, quantity) pairs as the totals calculator's lines, at current prices."""
+    return [PricedLine(p.id, p.category_id, p.price_cents, quantity, p.weight_grams) for p, quantity in pairs]
+
+
+def _check_breakdown(breakdown: Breakdown, shipping_method_id: int | None, discount_code: str | None) -> None:
+    """The order can be placed as the shopper asked: the address is served, the chosen
+    method can take the order, and the typed code applies.
+
+    Raises:
+        ValidationFailed: no method ships to the address, or the chosen one cannot take
+            this order (422).
+        Conflict: the code does not apply (expired, used up, below its minimum, ...) (409).
+    """
+    if not breakdown.ships:
+        country = COUNTRIES.get(breakdown.country, breakdown.country)
+        raise ValidationFailed(
+            f"Sorry, we do not ship to {country}.",
+            {"shipping_address.country": [f"We do not ship to {country}."]},
+        )
+    if shipping_method_id is not None and breakdown.shipping_method_id != shipping_method_id:
+        raise ValidationFailed(
+            "The shipping method you chose cannot ship this order to this address; please choose another.",
+            {"shipping_method": ["Not available for this address and order."]},
+        )
+    if breakdown.discount_refusal:
+        raise Conflict(breakdown.discount_refusal, {"discount_code": [breakdown.discount_refusal]})
+
+
+def _money_columns(breakdown: Breakdown) -> dict:
+    """The order's money columns: the breakdown as a snapshot (see :class:`Order`)."""
     return {
         "status": "pending_payment",
-        "currency": current_app.config["SHOP_CURRENCY"],
-        "subtotal_cents": subtotal,
-        "shipping_cents": shipping,
-        "total_cents": subtotal + shipping,
+        "currency": breakdown.currency,
+        "subtotal_cents": breakdown.subtotal_cents,
+        "discount_cents": breakdown.discount_cents,
+        "shipping_cents": breakdown.shipping_cents,
+        "shipping_tax_cents": breakdown.shipping_tax_cents,
+        "tax_cents": breakdown.tax_cents,
+        "total_cents": breakdown.total_cents,
+        "prices_include_tax": breakdown.prices_include_tax,
+        "tax_name": breakdown.tax_name,
+        "tax_rate_bp": breakdown.tax_rate_bp,
+        "shipping_method_id": breakdown.shipping_method_id,
+        "shipping_method_name": breakdown.shipping_method_name,
+        "discount_code": breakdown.discount_code,
     }
 
 
@@ -143,14 +182,16 @@ def _claim_number(order: Order) -> Order | None:
     return order if insert_unless_taken(order, "uq_orders_number", "orders.number") else None
 
 
-def _take_stock(order: Order, wanted: list[_Wanted], actor_id: int | None) -> None:
+def _take_stock(
+    order: Order, wanted: list[_Wanted], lines: Sequence[LineTotals], actor_id: int | None
+) -> None:
     """Allocate each line's stock (a conditional UPDATE and a ledger row) and snapshot the
-    line's SKU, name and unit price into the order.
+    line's SKU, name, unit price, discount and tax into the order.
 
     Raises:
         OutOfStock: stock went between reading and taking it.
     """
-    for w in wanted:
+    for w, money in zip(wanted, lines, strict=True):
         stock.allocate(w.product.id, w.quantity, order.id, actor_id=actor_id, sku=w.product.name)
         db.session.add(
             OrderLine(
@@ -160,6 +201,9 @@ def _take_stock(order: Order, wanted: list[_Wanted], actor_id: int | None) -> No
                 name=w.product.name[:500],
                 unit_price_cents=w.product.price_cents,
                 quantity=w.quantity,
+                discount_cents=money.discount_cents,
+                tax_cents=money.tax_cents,
+                tax_rate_bp=money.tax_rate_bp,
             )
         )
 
@@ -182,6 +226,8 @@ def place_order(
     payment_provider: str | None = None,
     order_number: str | None = None,
     expected_total_cents: int | None = None,
+    shipping_method_id: int | None = None,
+    discount_code: str | None = None,
 ) -> CheckoutResult:
     """Place an order from a cart in the caller's transaction (flushes; caller commits).
 
@@ -194,12 +240,19 @@ def place_order(
         order_number: a number pre-drawn by a checkout token; an order that already has it
             is returned with ``created=False`` (a double submit or a reload).
         expected_total_cents: refuse if the total is no longer what the shopper saw.
+        shipping_method_id: the chosen shipping method (None: the cheapest that serves
+            the address; no method at all when the shop has none).
+        discount_code: the code the shopper typed (None or '': none).
     Returns:
-        :class:`CheckoutResult`; the cart is emptied when the order is created.
+        :class:`CheckoutResult`; the cart is emptied when the order is created. The
+        order's totals are :func:`shop.pricing.totals.compute` of the cart read inside this
+        transaction, stored as a snapshot with each line's discount and tax.
     Raises:
-        ValidationFailed: bad address, e-mail or provider (422). Conflict: empty cart, the
-            total changed, or the token is another shopper's (409). OutOfStock: a product is
-            no longer sold or has too little stock left (409), naming it.
+        ValidationFailed: bad address, e-mail, provider or shipping method, or no method
+            ships to the address (422). Conflict: empty cart, the total changed, the code
+            does not apply or was used up meanwhile, or the token is another shopper's
+            (409). OutOfStock: a product is no longer sold or has too little stock left
+            (409), naming it.
     """
     provider = payments.get_provider(payment_provider)
     address, email = clean_address(shipping_address), _clean_email(email)
@@ -207,18 +260,30 @@ def place_order(
     if order_number and (existing := _existing_for(order_number, user_id, email)) is not None:
         return CheckoutResult(existing, created=False)
     _check_lines(wanted)
+    customer = Customer(user_id, email)
+    breakdown = totals.compute(
+        priced_lines((w.product, w.quantity) for w in wanted),
+        country=address["country"],
+        region=address.get("region", ""),
+        shipping_method_id=shipping_method_id,
+        code=discount_code,
+        customer=customer,
+    )
+    _check_breakdown(breakdown, shipping_method_id, discount_code)
     order = Order(
         number=order_number or services.new_order_number(),
         user_id=user_id,
         email=email,
         shipping_address=address,
         payment_provider=provider.name,
-        **_totals(wanted),
+        **_money_columns(breakdown),
     )
     _check_total(order.total_cents, expected_total_cents)
     if _claim_number(order) is None:
         return _placed_meanwhile(order.number, user_id, email)
-    _take_stock(order, wanted, user_id)
+    _take_stock(order, wanted, breakdown.lines, user_id)
+    if breakdown.discount_code_id is not None:
+        discounts.redeem(breakdown.discount_code_id, order.id, customer, breakdown.discount_cents)
     services.record_event(order, None, "pending_payment", user_id, "Order placed.")
     _start_payment(order, provider)
     carts.clear_cart(cart)
@@ -283,6 +348,8 @@ def place_api_order(user_id: int, email: str, body: dict, idempotency_key: str |
         shipping_address=body["shipping_address"],
         payment_provider=body.get("payment_provider"),
         expected_total_cents=body.get("expected_total_cents"),
+        shipping_method_id=body.get("shipping_method"),
+        discount_code=body.get("discount_code", cart.discount_code if cart is not None else None),
     )
     if claim is not None:
         claim.order_id = result.order.id

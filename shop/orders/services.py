@@ -25,6 +25,7 @@ from shop.dbtypes import utcnow
 from shop.exceptions import InvalidTransition, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.orders.models import ORDER_STATUSES, Order, OrderEvent
+from shop.pricing import discounts
 
 #: Allowed moves: from status -> statuses it may go to.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -208,7 +209,8 @@ def transition_order(
 ) -> Order:
     """Move an order to ``to_status`` if the lifecycle allows it; record the event.
 
-    Cancelling releases every line's stock back through the ledger. The status change is a
+    Cancelling releases every line's stock back through the ledger and gives back the
+    order's discount code use (once: :func:`shop.pricing.discounts.release`). The status change is a
     conditional UPDATE checked by row count, so of two concurrent transitions from the same
     state only one succeeds; the other gets :class:`InvalidTransition`.
 
@@ -237,6 +239,7 @@ def transition_order(
     record_event(order, from_status, to_status, actor_id, note)
     if to_status == "cancelled":
         _release_stock(order, actor_id)
+        discounts.release(order.id)
     db.session.expire(order, ["events"])
     return order
 
