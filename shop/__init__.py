@@ -12,7 +12,19 @@ from sqlalchemy.engine import Engine, make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, Config
-from shop import admin, auth, catalog, dbconnect, errors, health, orders, search, security, templating
+from shop import (
+    admin,
+    auth,
+    catalog,
+    dbconnect,
+    errors,
+    health,
+    orders,
+    pricing,
+    search,
+    security,
+    templating,
+)
 from shop.auth import commands as auth_commands
 from shop.cache import register_cache_invalidation
 from shop.catalog import commands as catalog_commands
@@ -38,6 +50,7 @@ ROUTE_MODULES = (
     "shop.orders.views",
     "shop.orders.checkout_views",
     "shop.orders.order_views",
+    "shop.pricing.api",
     "shop.search.api",
     "shop.search.views",
 )
@@ -198,6 +211,7 @@ def register_blueprints(app: Flask) -> None:
         (catalog.api_bp, "/api/v1"),
         (search.api_bp, "/api/v1"),
         (orders.api_bp, "/api/v1"),
+        (pricing.api_bp, "/api/v1"),
     ):
         # Bearer calls need no CSRF token; session calls are checked in api_auth.
         csrf.exempt(api_bp)

@@ -86,6 +86,8 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     # cart and checkout (every visitor has a cart; a line of another cart is not found)
     "GET orders.cart": PUBLIC,
     "POST orders.cart_add": PUBLIC,
+    "POST orders.cart_discount_apply": PUBLIC,
+    "POST orders.cart_discount_remove": PUBLIC,
     "POST orders.cart_update": (HIDDEN, OK, HIDDEN, HIDDEN),
     "POST orders.cart_remove": (HIDDEN, OK, HIDDEN, HIDDEN),
     "GET orders.checkout_page": PUBLIC,
@@ -113,6 +115,9 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "GET search_api.search": PUBLIC,
     # API: cart and orders
     "GET orders_api.cart_get": SIGNED_IN_API,
+    "PUT orders_api.cart_discount_code_put": SIGNED_IN_API,
+    "DELETE orders_api.cart_discount_code_delete": SIGNED_IN_API,
+    "GET pricing_api.shipping_method_list": PUBLIC,
     "POST orders_api.cart_item_add": SIGNED_IN_API,
     "PATCH orders_api.cart_item_update": OWN_API,
     "DELETE orders_api.cart_item_delete": OWN_API,

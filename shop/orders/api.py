@@ -7,19 +7,21 @@ schemas in ``orders/schemas.py``; domain errors become problem+json via ``shop.e
 
 from __future__ import annotations
 
-from flask import g, request, url_for
+from flask import current_app, g, request, url_for
 
 from shop.apidoc import path_parameter
 from shop.apiutils import collection, envelope, paginate_select
 from shop.auth.guards import api_auth
 from shop.exceptions import NotFound
-from shop.orders import api_bp, checkout, idempotency, notifications, services
+from shop.orders import api_bp, checkout, idempotency, notifications, quotes, services
 from shop.orders import cart as carts
 from shop.orders.schemas import (
     CancelSchema,
     CartEnvelopeSchema,
     CartItemCreateSchema,
     CartItemUpdateSchema,
+    CartQuerySchema,
+    DiscountCodeBodySchema,
     OrderCollectionSchema,
     OrderCreateSchema,
     OrderEnvelopeSchema,
@@ -28,6 +30,7 @@ from shop.orders.schemas import (
     cart_json,
     order_json,
 )
+from shop.pricing.discounts import Customer
 from shop.transaction import unit_of_work
 
 # 401/403/404/422 and the other refusals every operation shares are documented by
@@ -64,10 +67,22 @@ _ORDER_LINKS = {
 }
 
 
-def _cart_response(status: int = 200):
-    """The caller's cart, re-checked without changing it."""
-    view = carts.review_cart(carts.get_user_cart(g.api_user.id), acknowledge=False)
-    return envelope(cart_json(view), status)
+def _cart_response(status: int = 200, where: dict | None = None):
+    """The caller's cart, re-checked without changing it, with its totals for ``where``
+    (``{country, region, shipping_method}``; default: the shop's country)."""
+    where = where or {}
+    cart = carts.get_user_cart(g.api_user.id)
+    view = carts.review_cart(cart, acknowledge=False)
+    code = cart.discount_code if cart is not None else None
+    breakdown = quotes.quote(
+        view,
+        country=where.get("country") or current_app.config["SHOP_COUNTRY"],
+        region=where.get("region", ""),
+        shipping_method_id=where.get("shipping_method"),
+        code=code,
+        customer=Customer(g.api_user.id, g.api_user.email),
+    )
+    return envelope(cart_json(view, breakdown, code), status)
 
 
 def _caller_cart():
@@ -84,9 +99,42 @@ def _caller_cart():
 
 @api_bp.get("/cart")
 @api_auth(scope="orders")
+@api_bp.arguments(CartQuerySchema, location="query")
 @api_bp.response(200, CartEnvelopeSchema)
-def cart_get():
-    """The caller's cart, each line checked against current price and stock (notices)."""
+def cart_get(args):
+    """The caller's cart, each line checked against current price and stock (notices), with
+    its totals (discount, shipping, tax) estimated for ``country``/``region``/``shipping_method``."""
+    return _cart_response(where={**args, "country": (args.get("country") or "").upper()})
+
+
+@api_bp.put("/cart/discount-code")
+@api_auth(scope="orders")
+@api_bp.arguments(DiscountCodeBodySchema)
+@api_bp.response(200, CartEnvelopeSchema)
+@api_bp.doc(responses={422: {"description": "No such code, or it does not apply to this cart (the reason)."}})
+def cart_discount_code_put(body):
+    """Keep a discount code on the caller's cart if it applies to it now; 422 says why not
+    (unknown, expired, used up, below the minimum subtotal, not for these products)."""
+    with unit_of_work():
+        cart = carts.get_user_cart(g.api_user.id, create=True)
+        view = carts.review_cart(cart, acknowledge=False)
+        quotes.apply_discount_code(
+            cart,
+            view,
+            body["code"],
+            Customer(g.api_user.id, g.api_user.email),
+            current_app.config["SHOP_COUNTRY"],
+        )
+    return _cart_response()
+
+
+@api_bp.delete("/cart/discount-code")
+@api_auth(scope="orders")
+@api_bp.response(200, CartEnvelopeSchema)
+def cart_discount_code_delete():
+    """Take the discount code off the caller's cart (nothing happens without one)."""
+    with unit_of_work():
+        quotes.remove_discount_code(carts.get_user_cart(g.api_user.id))
     return _cart_response()
 
 
@@ -160,7 +208,8 @@ def cart_item_delete(item_id: int):
         422: {"description": "Invalid fields, or the Idempotency-Key was used before with another body."},
         409: {
             "description": "The cart is empty, a product ran out, the total is not expected_total_cents, "
-            "or a request with the same Idempotency-Key is still being processed. Nothing changed."
+            "the discount code does not apply (or was used up meanwhile), or a request with the same "
+            "Idempotency-Key is still being processed. Nothing changed."
         },
     },
 )

@@ -15,7 +15,7 @@ API's ``Idempotency-Key``) live in ``orders/idempotency.py``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -25,13 +25,13 @@ from shop.catalog.models import Product
 from shop.exceptions import Conflict, OutOfStock, ValidationFailed
 from shop.extensions import db
 from shop.orders import cart as carts
-from shop.orders import payments, services
+from shop.orders import payments, quotes, services
 from shop.orders.idempotency import find_idempotent_order, request_fingerprint
 from shop.orders.models import Cart, CartItem, IdempotencyKey, Order, OrderLine
 from shop.orders.schemas import COUNTRIES, clean_address
 from shop.pricing import discounts, totals
 from shop.pricing.discounts import Customer
-from shop.pricing.totals import Breakdown, LineTotals, PricedLine
+from shop.pricing.totals import Breakdown, LineTotals
 from shop.transaction import insert_unless_taken
 
 
@@ -112,11 +112,6 @@ def _check_lines(wanted: list[_Wanted]) -> None:
                 f"Not enough stock for {w.product.name}: {w.quantity} requested, {left} left.",
                 {"stock": [f"{w.product.sku}: only {left} left."]},
             )
-
-
-def priced_lines(pairs: Iterable[tuple[Product, int]]) -> list[PricedLine]:
-    """(product, quantity) pairs as the totals calculator's lines, at current prices."""
-    return [PricedLine(p.id, p.category_id, p.price_cents, quantity, p.weight_grams) for p, quantity in pairs]
 
 
 def _check_breakdown(breakdown: Breakdown, shipping_method_id: int | None, discount_code: str | None) -> None:
@@ -262,7 +257,7 @@ def place_order(
     _check_lines(wanted)
     customer = Customer(user_id, email)
     breakdown = totals.compute(
-        priced_lines((w.product, w.quantity) for w in wanted),
+        quotes.priced_lines((w.product, w.quantity) for w in wanted),
         country=address["country"],
         region=address.get("region", ""),
         shipping_method_id=shipping_method_id,

@@ -1,4 +1,10 @@
-"""Checkout pages: the address and payment form, placing the order, the confirmation.
+"""Checkout pages: the address, shipping, discount and payment form, placing the order,
+the confirmation.
+
+The page shows the totals (``pricing/totals.py``) for what the form says; "Update totals"
+recomputes them for a new address, method or code, and a submit whose choices differ from
+what the page showed shows the new totals instead of placing the order, so the shopper
+always confirms the total they are charged.
 
 The form carries a one-time checkout token (see ``orders/checkout.py``); after a
 successful POST the browser is redirected (303) to the confirmation, so neither a double
@@ -7,12 +13,16 @@ submit nor a reload places a second order.
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
 from shop.exceptions import ShopError
-from shop.orders import bp, checkout, idempotency, notifications, payments, services, visitor
+from shop.money import display_money
+from shop.orders import bp, checkout, idempotency, notifications, payments, quotes, services, visitor
+from shop.orders.cart_lines import CartView
 from shop.orders.forms import CheckoutForm
+from shop.pricing.discounts import Customer
+from shop.pricing.totals import Breakdown
 from shop.transaction import unit_of_work
 from shop.webforms import add_error, apply_errors
 
@@ -27,15 +37,66 @@ def _checkout_form(formdata=True) -> CheckoutForm:
     return form
 
 
+def _selection(form: CheckoutForm) -> dict:
+    """What the totals depend on, as the form now says: ``{country, region,
+    shipping_method_id, code}``."""
+    return {
+        "country": (form.country.data or "").upper(),
+        "region": form.region.data or "",
+        "shipping_method_id": form.shipping_method.data,
+        "code": form.discount_code.data or "",
+    }
+
+
+def _fingerprint(selection: dict) -> str:
+    """A short text of a selection, kept in the form to tell whether the shopper changed it."""
+    return "|".join(
+        str(selection[k] or "") for k in ("country", "region", "shipping_method_id", "code")
+    ).upper()
+
+
+def _quote(form: CheckoutForm, view: CartView) -> Breakdown:
+    """The totals for the form's address, method and code."""
+    sel = _selection(form)
+    who = visitor.shopper()
+    return quotes.quote(
+        view,
+        country=sel["country"] or visitor.estimate_country(),
+        region=sel["region"],
+        shipping_method_id=sel["shipping_method_id"],
+        code=sel["code"],
+        customer=Customer(who.user_id, who.email or form.email.data or None),
+    )
+
+
+def _method_label(option) -> str:
+    """``Standard · $4.95 · 3–5 working days``."""
+    price = "Free" if not option.price_cents else display_money(option.price_cents)
+    days = (
+        f"{option.min_days}–{option.max_days}" if option.max_days != option.min_days else str(option.max_days)
+    )
+    return f"{option.name} · {price} · {days} working day{'s' if option.max_days != 1 else ''}"
+
+
 def _render(form: CheckoutForm, status: int = 200, error: str | None = None):
-    """Render the checkout page with the cart as it stands, a fresh token and its total."""
+    """Render the checkout page with the cart as it stands, its totals for the form's
+    address, method and code, and a fresh token; the form remembers what it quoted."""
     view = visitor.current_cart_view(acknowledge=False)
+    breakdown = _quote(form, view)
+    if breakdown.discount_refusal and not form.discount_code.errors:
+        form.discount_code.errors = [breakdown.discount_refusal]
+    form.shipping_method.choices = [
+        SelectChoice(o.method_id, _method_label(o)) for o in breakdown.shipping_options
+    ]
+    form.shipping_method.data = breakdown.shipping_method_id
     form.checkout_token.data = idempotency.new_checkout_token()
-    form.expected_total_cents.data = str(view.subtotal_cents)
+    form.expected_total_cents.data = str(breakdown.total_cents)
+    form.quoted_for.data = _fingerprint(_selection(form))
     return render_template(
         "orders/checkout.html",
         form=form,
         view=view,
+        breakdown=breakdown,
         error=error,
         shopper=visitor.shopper(),
         providers=payments.enabled_providers(),
@@ -69,6 +130,9 @@ def checkout_page():
         return redirect(url_for("orders.cart"))
     form = _checkout_form(formdata=False)
     form.name.data = visitor.shopper().name
+    form.country.data = visitor.estimate_country()
+    cart = visitor.current_cart()
+    form.discount_code.data = cart.discount_code if cart else None
     for notice in view.notices:
         flash(notice, "warning")
     return _render(form)
@@ -79,6 +143,11 @@ def checkout_submit():
     """Place the order, then redirect to its confirmation (or show what went wrong)."""
     form = _checkout_form()
     shopper = visitor.shopper()
+    if request.form.get("action") == "update":
+        return _render(form)
+    if form.quoted_for.data and form.quoted_for.data != _fingerprint(_selection(form)):
+        flash("Your totals changed with your choices; check them, then place your order.", "info")
+        return _render(form)
     if not _valid(form, shopper):
         return _render(form, 422)
     try:
@@ -91,6 +160,8 @@ def checkout_submit():
                 payment_provider=form.payment_provider.data,
                 order_number=idempotency.read_checkout_token(form.checkout_token.data),
                 expected_total_cents=_expected_total(form),
+                shipping_method_id=form.shipping_method.data,
+                discount_code=form.discount_code.data,
             )
             number, created = result.order.number, result.created
             if created:

@@ -35,6 +35,14 @@ def _address_validators(field: str) -> list:
     return [DataRequired() if required else Optional(), Length(max=max_len)]
 
 
+def _optional_int(value):
+    """A submitted id as an int; None when empty or not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _strip(value):
     """Trim a submitted string."""
     return value.strip() if isinstance(value, str) else value
@@ -78,13 +86,30 @@ class CheckoutForm(FlaskForm):
         + [SelectChoice(code, name) for code, name in COUNTRIES.items()],
         validators=[DataRequired(message="Choose a country.")],
     )
+    shipping_method = RadioField("Shipping method", coerce=_optional_int, validate_choice=False)
+    discount_code = StringField(
+        "Discount code (optional)", validators=[Optional(), Length(max=40)], filters=[_strip]
+    )
     payment_provider = RadioField("Payment", validators=[DataRequired(message="Choose how to pay.")])
     checkout_token = HiddenField()
     expected_total_cents = HiddenField()
+    #: What the shown totals were computed for (country, region, method, code); a submit
+    #: for anything else shows the new totals instead of placing the order.
+    quoted_for = HiddenField()
 
     def address(self) -> dict:
         """The address fields as the plain dict the checkout service takes."""
         return {name: getattr(self, name).data or "" for name in ADDRESS_RULES}
+
+
+class DiscountCodeForm(FlaskForm):
+    """Cart page: a discount code to keep on the cart."""
+
+    discount_code = StringField(
+        "Discount code",
+        validators=[DataRequired(message="Enter a discount code."), Length(max=40)],
+        filters=[_strip],
+    )
 
 
 class GuestLookupForm(FlaskForm):

@@ -18,6 +18,7 @@ from shop.catalog.schemas import LinksSchema, MetaSchema, ProductSchema, product
 from shop.exceptions import ValidationFailed
 from shop.orders.models import ORDER_STATUSES
 from shop.orders.services import describe_event, status_label
+from shop.pricing.schemas import BreakdownSchema, breakdown_json
 
 #: ISO 3166-1 alpha-2 code -> English name, sorted by name (for the form's select).
 COUNTRIES: dict[str, str] = dict(
@@ -140,6 +141,43 @@ class OrderCreateSchema(Schema):
         validate=validate.Range(min=0),
         metadata={"description": "If given, the order is refused (409) when the total differs."},
     )
+    shipping_method = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={
+            "description": "A shipping method id (`GET /shipping-methods?country=`); default: the cheapest "
+            "that serves the address. 422 when it cannot ship this order there."
+        },
+    )
+    discount_code = fields.String(
+        validate=[validate.Length(max=40), NO_NUL],
+        metadata={
+            "description": "A discount code; default: the cart's (`PUT /cart/discount-code`). "
+            "409 when it does not apply (expired, used up, below its minimum, ...)."
+        },
+    )
+
+
+class CartQuerySchema(QuerySchema):
+    """``GET /cart``: the address and method the cart's totals are estimated for."""
+
+    country = fields.String(
+        validate=validate.Regexp(
+            r"^[A-Za-z]{2}$", error="Must be an ISO 3166-1 alpha-2 country code, e.g. US."
+        ),
+        metadata={"description": "ISO 3166-1 alpha-2 code (either case); default: the shop's country."},
+    )
+    region = fields.String(load_default="", validate=[validate.Length(max=100), NO_NUL])
+    shipping_method = fields.Integer(
+        validate=validate.Range(min=1),
+        metadata={"description": "Default: the cheapest that serves the country."},
+    )
+
+
+class DiscountCodeBodySchema(Schema):
+    """``PUT /cart/discount-code``: the code to keep on the cart."""
+
+    code = fields.String(required=True, validate=[validate.Length(min=1, max=40), NOT_BLANK])
 
 
 class TransitionSchema(Schema):
@@ -171,8 +209,11 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def cart_json(view) -> dict:
-    """Plain data of a reviewed cart (:class:`shop.orders.cart.CartView`); money in cents."""
+def cart_json(view, breakdown=None, discount_code: str | None = None) -> dict:
+    """Plain data of a reviewed cart (:class:`shop.orders.cart.CartView`); money in cents.
+
+    ``breakdown`` (a :class:`shop.pricing.totals.Breakdown`) becomes ``totals``;
+    ``discount_code`` is the code kept on the cart."""
     return {
         "items": [
             {
@@ -194,6 +235,8 @@ def cart_json(view) -> dict:
         "subtotal_cents": view.subtotal_cents,
         "currency": current_app.config["SHOP_CURRENCY"],
         "can_checkout": view.can_checkout,
+        "discount_code": discount_code,
+        "totals": breakdown_json(breakdown) if breakdown is not None else None,
     }
 
 
@@ -266,6 +309,12 @@ class CartSchema(Schema):
     subtotal_cents = fields.Integer()
     currency = fields.String()
     can_checkout = fields.Boolean()
+    discount_code = fields.String(allow_none=True, metadata={"description": "The code kept on the cart."})
+    totals = fields.Nested(
+        BreakdownSchema,
+        allow_none=True,
+        metadata={"description": "Discount, shipping, tax and total for the query's country (an estimate)."},
+    )
 
 
 class CartEnvelopeSchema(Schema):

@@ -10,12 +10,13 @@ from flask import flash, redirect, render_template, request, url_for
 
 from shop.auth.redirects import safe_next_url
 from shop.exceptions import NotFound, ShopError
-from shop.orders import bp, visitor
+from shop.money import display_money
+from shop.orders import bp, quotes, visitor
 from shop.orders import cart as carts
-from shop.orders.forms import AddToCartForm, CartQuantityForm
+from shop.orders.forms import AddToCartForm, CartQuantityForm, DiscountCodeForm
 from shop.orders.schemas import COUNTRIES
 from shop.transaction import unit_of_work
-from shop.webforms import first_error
+from shop.webforms import apply_errors, first_error
 
 
 @bp.app_context_processor
@@ -41,15 +42,69 @@ def _back_to_cart():
 def _stale_line(exc: NotFound):
     """A line that is not in the visitor's cart: the cart page, answered 404, says so."""
     flash(exc.detail, "info")
-    view = visitor.current_cart_view(acknowledge=False)
-    return render_template("orders/cart.html", view=view, form=CartQuantityForm()), 404
+    return _render_cart(visitor.current_cart_view(acknowledge=False), status=404)
+
+
+def _render_cart(view, code_form: DiscountCodeForm | None = None, status: int = 200):
+    """The cart page with its estimate (shipping and tax for the visitor's country) and
+    the discount code form."""
+    cart = visitor.current_cart()
+    country = visitor.estimate_country()
+    breakdown = quotes.quote(
+        view, country=country, code=cart.discount_code if cart else None, customer=visitor.customer()
+    )
+    return render_template(
+        "orders/cart.html",
+        view=view,
+        form=CartQuantityForm(),
+        code_form=code_form or DiscountCodeForm(formdata=None),
+        breakdown=breakdown,
+        cart_code=cart.discount_code if cart else None,
+        estimate_country=country,
+        countries=COUNTRIES,
+    ), status
 
 
 @bp.get("/cart")
 def cart():
-    """The cart, every line re-checked against current price and stock."""
-    view = visitor.current_cart_view(acknowledge=True)
-    return render_template("orders/cart.html", view=view, form=CartQuantityForm())
+    """The cart, every line re-checked against current price and stock, with an estimate
+    of shipping and tax for ``?country=`` (remembered) or the shop's country."""
+    visitor.estimate_country(request.args.get("country"))
+    return _render_cart(visitor.current_cart_view(acknowledge=True))
+
+
+@bp.post("/cart/discount-code")
+def cart_discount_apply():
+    """Keep a discount code on the cart if it applies (else the cart page says why, 422)."""
+    form = DiscountCodeForm()
+    cart = visitor.current_cart()
+    view = visitor.current_cart_view(acknowledge=False)
+    if not form.validate_on_submit():
+        return _render_cart(view, form, 422)
+    if cart is None or not view.lines:
+        flash("Your cart is empty: add something before entering a discount code.", "info")
+        return _back_to_cart()
+    try:
+        with unit_of_work():
+            breakdown = quotes.apply_discount_code(
+                cart, view, form.discount_code.data, visitor.customer(), visitor.estimate_country()
+            )
+    except ShopError as exc:
+        apply_errors(form, exc)
+        return _render_cart(view, form, exc.status)
+    flash(
+        f"Code {breakdown.discount_code} applied: {display_money(breakdown.discount_cents)} off.", "success"
+    )
+    return _back_to_cart()
+
+
+@bp.post("/cart/discount-code/remove")
+def cart_discount_remove():
+    """Take the discount code off the cart."""
+    with unit_of_work():
+        quotes.remove_discount_code(visitor.current_cart())
+    flash("The discount code was removed.", "info")
+    return _back_to_cart()
 
 
 @bp.post("/cart/add")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, flash, g, session
+from flask import abort, current_app, flash, g, session
 from flask_login import current_user
 
 from shop.auth.signals import session_started
@@ -22,9 +22,13 @@ from shop.orders import cart as carts
 from shop.orders import services
 from shop.orders.cart_lines import CartView
 from shop.orders.models import Cart, Order
+from shop.orders.schemas import COUNTRIES
+from shop.pricing.discounts import Customer
 
 #: Session key of a guest cart's token.
 CART_TOKEN_KEY = "cart_token"
+#: Session key of the country the cart's estimate is for.
+ESTIMATE_COUNTRY_KEY = "estimate_country"
 #: Session key of the guest order numbers this browser may see.
 GUEST_ORDERS_KEY = "guest_orders"
 #: How many guest order numbers a browser session remembers (for the order pages).
@@ -48,6 +52,26 @@ def shopper() -> Shopper:
     if current_user.is_authenticated:
         return Shopper(current_user.id, current_user.email, current_user.name or "")
     return Shopper(None, None, "")
+
+
+def customer() -> Customer:
+    """The visitor as a customer, for a discount code's per-customer limit (a guest's
+    e-mail is not known until checkout)."""
+    who = shopper()
+    return Customer(who.user_id, who.email)
+
+
+def estimate_country(requested: str | None = None) -> str:
+    """The country the cart's estimate is for: one the visitor just chose (remembered in
+    the session), else the one chosen before, else the shop's ``SHOP_COUNTRY``.
+
+    An unknown code is ignored.
+    """
+    code = (requested or "").strip().upper()
+    if code in COUNTRIES:
+        session[ESTIMATE_COUNTRY_KEY] = code
+        return code
+    return session.get(ESTIMATE_COUNTRY_KEY) or current_app.config["SHOP_COUNTRY"]
 
 
 def forget_cart() -> None:
