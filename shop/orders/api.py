@@ -111,10 +111,18 @@ def cart_get(args):
 @api_auth(scope="orders")
 @api_bp.arguments(DiscountCodeBodySchema)
 @api_bp.response(200, CartEnvelopeSchema)
-@api_bp.doc(responses={422: {"description": "No such code, or it does not apply to this cart (the reason)."}})
+@api_bp.doc(
+    responses={
+        404: {"description": "No such discount code."},
+        409: {
+            "description": "The code does not apply to this cart now (expired, used up, below its minimum, ...)."
+        },
+    }
+)
 def cart_discount_code_put(body):
-    """Keep a discount code on the caller's cart if it applies to it now; 422 says why not
-    (unknown, expired, used up, below the minimum subtotal, not for these products)."""
+    """Keep a discount code on the caller's cart if it applies to it now; 404 for an unknown
+    code, 409 saying why one does not apply (expired, used up, below the minimum subtotal,
+    not for these products)."""
     with unit_of_work():
         cart = carts.get_user_cart(g.api_user.id, create=True)
         view = carts.review_cart(cart, acknowledge=False)

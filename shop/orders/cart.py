@@ -230,7 +230,8 @@ def merge_carts(source: Cart, target: Cart) -> list[str]:
 
     Policy: quantities are added to the account's lines and capped at the stock (and at
     ``MAX_CART_QUANTITY``); products no longer on sale or sold out are left out. The price
-    the guest saw travels with a new line.
+    the guest saw travels with a new line, and the guest's discount code with the cart
+    when the account's cart has none (checkout checks it again).
 
     Returns:
         Human messages saying what changed, for the login page to flash (empty when the
@@ -252,6 +253,8 @@ def merge_carts(source: Cart, target: Cart) -> list[str]:
         noun = "product" if merged == 1 else "products"
         messages.insert(0, f"{merged} {noun} from before you logged in were added to your cart.")
         _touch(target)
+    if source.discount_code and not target.discount_code:
+        target.discount_code = source.discount_code
     db.session.delete(source)
     db.session.flush()
     return messages

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from shop.catalog.models import Product
-from shop.exceptions import ValidationFailed
+from shop.exceptions import Conflict, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.orders.cart_lines import CartView
 from shop.orders.models import Cart
@@ -61,14 +61,18 @@ def apply_discount_code(cart: Cart, view: CartView, text: str, customer: Custome
     Returns:
         The cart's breakdown with the code.
     Raises:
-        ValidationFailed: no code typed, or it does not apply; ``{"discount_code":
-            [reason]}`` with the reason in words (expired, used up, below minimum, ...).
+        ValidationFailed: no code typed (422).
+        NotFound: no such code, or it is not active (404).
+        Conflict: it does not apply to this cart now (409); each with ``{"discount_code":
+            [reason]}``, the reason in words (expired, used up, below minimum, ...).
     """
     if not discounts.normalize_code(text):
         raise ValidationFailed("Enter a discount code.", {"discount_code": ["Enter a discount code."]})
     breakdown = quote(view, country=country, code=text, customer=customer)
     if breakdown.discount_refusal:
-        raise ValidationFailed(breakdown.discount_refusal, {"discount_code": [breakdown.discount_refusal]})
+        code = discounts.find_code(text)
+        refused = NotFound if code is None or not code.is_active else Conflict
+        raise refused(breakdown.discount_refusal, {"discount_code": [breakdown.discount_refusal]})
     cart.discount_code = breakdown.discount_code
     db.session.flush()
     return breakdown

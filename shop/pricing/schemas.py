@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import pycountry
 from marshmallow import Schema, fields, validate
 
 from shop.apidoc import QuerySchema
 from shop.pricing.models import RATE_KINDS
 from shop.pricing.totals import Breakdown
 
+#: Every ISO 3166-1 alpha-2 code, upper and lower case (a query may give either).
+COUNTRY_CODES = sorted(
+    {c.alpha_2 for c in pycountry.countries} | {c.alpha_2.lower() for c in pycountry.countries}
+)
 
-def _country_field(required: bool) -> fields.String:
-    """An ISO 3166-1 alpha-2 code, in either case."""
+
+def country_field(required: bool = False) -> fields.String:
+    """A query's ISO 3166-1 alpha-2 code, in either case (the caller upper-cases it)."""
     return fields.String(
         required=required,
-        validate=validate.Regexp(
-            r"^[A-Za-z]{2}$", error="Must be an ISO 3166-1 alpha-2 country code, e.g. US."
-        ),
+        validate=validate.OneOf(COUNTRY_CODES, error="Must be an ISO 3166-1 alpha-2 country code, e.g. US."),
         metadata={"description": "ISO 3166-1 alpha-2 code, e.g. `US` (either case)."},
     )
 
@@ -23,7 +27,7 @@ def _country_field(required: bool) -> fields.String:
 class ShippingMethodsQuerySchema(QuerySchema):
     """``GET /shipping-methods?country=``."""
 
-    country = _country_field(required=True)
+    country = country_field(required=True)
 
 
 class ShippingMethodSchema(Schema):
