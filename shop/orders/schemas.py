@@ -18,7 +18,7 @@ from shop.catalog.schemas import LinksSchema, MetaSchema, ProductSchema, product
 from shop.exceptions import ValidationFailed
 from shop.orders.models import ORDER_STATUSES
 from shop.orders.services import describe_event, status_label
-from shop.pricing.schemas import BreakdownSchema, breakdown_json
+from shop.pricing.schemas import BreakdownSchema, breakdown_json, country_field
 
 #: ISO 3166-1 alpha-2 code -> English name, sorted by name (for the form's select).
 COUNTRIES: dict[str, str] = dict(
@@ -161,13 +161,12 @@ class OrderCreateSchema(Schema):
 class CartQuerySchema(QuerySchema):
     """``GET /cart``: the address and method the cart's totals are estimated for."""
 
-    country = fields.String(
-        validate=validate.Regexp(
-            r"^[A-Za-z]{2}$", error="Must be an ISO 3166-1 alpha-2 country code, e.g. US."
-        ),
-        metadata={"description": "ISO 3166-1 alpha-2 code (either case); default: the shop's country."},
+    country = country_field()
+    region = fields.String(
+        load_default="",
+        validate=validate.Length(max=100),
+        metadata={"description": "For a regional tax rate."},
     )
-    region = fields.String(load_default="", validate=[validate.Length(max=100), NO_NUL])
     shipping_method = fields.Integer(
         validate=validate.Range(min=1),
         metadata={"description": "Default: the cheapest that serves the country."},
