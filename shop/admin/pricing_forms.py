@@ -44,6 +44,7 @@ DISCOUNT_KIND_CHOICES = [
     SelectChoice("percentage", "Percentage off"),
     SelectChoice("fixed", "Fixed amount off"),
 ]
+_LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 _BAND_LINE = re.compile(r"^\s*(?:up\s+to\s+)?([^:]+?)\s*:\s*(.+?)\s*$", re.IGNORECASE)
 
 
@@ -286,8 +287,9 @@ class DiscountCodeForm(FlaskForm):
     )
     category_id = SelectField("Only for category", coerce=_optional_int, validate_choice=True)
     min_subtotal = StringField("Minimum subtotal", description="Optional, e.g. 50.00.")
-    starts_at = DateTimeLocalField("Starts (UTC)", validators=[Optional()])
-    ends_at = DateTimeLocalField("Ends (UTC)", validators=[Optional()])
+    # The browser's datetime-local value first (it is also how the field shows a value).
+    starts_at = DateTimeLocalField("Starts (UTC)", format=_LOCAL_FORMATS, validators=[Optional()])
+    ends_at = DateTimeLocalField("Ends (UTC)", format=_LOCAL_FORMATS, validators=[Optional()])
     max_uses = IntegerField(
         "Max. uses", validators=[Optional(), NumberRange(min=1)], description="Empty: no limit."
     )
