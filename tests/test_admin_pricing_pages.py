@@ -48,7 +48,9 @@ def test_customer_cannot_create_or_delete(client, db):
         client.post("/admin/tax-rates/new", data={"country": "DE", "name": "VAT", "rate": "19"}).status_code
         == 403
     )
-    assert client.post(f"/admin/shipping-methods/{method.id}/delete").status_code == 403
+    assert (
+        client.post(f"/admin/shipping-methods/{method.id}/delete", data={"confirm": "yes"}).status_code == 403
+    )
     db.session.expire_all()
     assert db.session.get(ShippingMethod, method.id) is not None
     assert db.session.scalar(select(TaxRate.id)) is None
@@ -148,7 +150,12 @@ def test_shipping_method_delete_asks_first(staff_client, db):
     assert "Delete shipping method?" in page and "Courier" in page and 'method="post"' in page
     db.session.expire_all()
     assert db.session.get(ShippingMethod, method.id) is not None  # GET changed nothing
-    resp = staff_client.post(f"/admin/shipping-methods/{method.id}/delete", follow_redirects=True)
+    assert staff_client.post(f"/admin/shipping-methods/{method.id}/delete").status_code == 400  # unconfirmed
+    db.session.expire_all()
+    assert db.session.get(ShippingMethod, method.id) is not None
+    resp = staff_client.post(
+        f"/admin/shipping-methods/{method.id}/delete", data={"confirm": "yes"}, follow_redirects=True
+    )
     assert "Shipping method Courier deleted." in page_text(resp)
     db.session.expire_all()
     assert db.session.get(ShippingMethod, method.id) is None
@@ -193,7 +200,7 @@ def test_tax_rate_create_edit_duplicate_and_delete(staff_client, db):
     assert bad.status_code == 422 and "at most 2 decimals" in page_text(bad)
 
     assert "Delete tax rate?" in page_text(staff_client.get(f"/admin/tax-rates/{rate.id}/delete"))
-    assert staff_client.post(f"/admin/tax-rates/{rate.id}/delete").status_code == 303
+    assert staff_client.post(f"/admin/tax-rates/{rate.id}/delete", data={"confirm": "yes"}).status_code == 303
     assert db.session.scalar(select(TaxRate.id)) is None
 
 
@@ -284,7 +291,10 @@ def test_unused_code_deleted_after_confirmation(staff_client, db):
     db.session.commit()
     page = page_text(staff_client.get(f"/admin/discount-codes/{code.id}/delete"))
     assert "Delete discount code?" in page and "No order has used it." in page
-    assert staff_client.post(f"/admin/discount-codes/{code.id}/delete").status_code == 303
+    assert (
+        staff_client.post(f"/admin/discount-codes/{code.id}/delete", data={"confirm": "yes"}).status_code
+        == 303
+    )
     assert db.session.scalar(select(DiscountCode.id)) is None
 
 
@@ -314,7 +324,7 @@ def test_used_code_delete_refused_with_deactivate_advice(staff_client, db):
     page = page_text(staff_client.get(f"/admin/discount-codes/{code.id}/delete"))
     assert "cannot be deleted" in page and "Deactivate it instead" in page
     assert 'value="Delete discount code"' not in page
-    resp = staff_client.post(f"/admin/discount-codes/{code.id}/delete")
+    resp = staff_client.post(f"/admin/discount-codes/{code.id}/delete", data={"confirm": "yes"})
     assert resp.status_code == 409 and "Deactivate it instead" in page_text(resp)
     db.session.expire_all()
     assert db.session.get(DiscountCode, code.id) is not None

@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -361,6 +362,8 @@ class DiscountCodeForm(FlaskForm):
 
 
 class ConfirmDeleteForm(FlaskForm):
-    """Confirm a deletion (a CSRF-protected POST from the confirmation page)."""
+    """Confirm a deletion: a CSRF-protected POST from the confirmation page, carrying its
+    ``confirm`` field (a bare POST deletes nothing)."""
 
+    confirm = HiddenField(validators=[DataRequired()])
     submit = SubmitField("Delete")
