@@ -38,6 +38,7 @@ from shop.transaction import close_session
 ROUTE_MODULES = (
     "shop.admin.jobs",
     "shop.admin.orders",
+    "shop.admin.pricing",
     "shop.admin.products",
     "shop.admin.users",
     "shop.admin.views",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, format_percent, get_currency_precision
 from flask import current_app
 
 
@@ -46,3 +46,39 @@ def parse_money(text: str | Decimal | int | float, currency: str = "USD") -> int
     if scaled != scaled.to_integral_value():
         raise ValueError(f"too many decimals for {currency}: {text!r}")
     return int(scaled)
+
+
+def format_rate(bp: int | None, locale: str | None = None) -> str:
+    """Basis points as a localized percentage, with only the decimals it needs: 2000 ->
+    ``"20%"``, 1250 -> ``"12.5%"``, 888 -> ``"8.88%"``; ``""`` for None. Needs an app context
+    unless ``locale`` is given."""
+    if bp is None:
+        return ""
+    locale = locale or current_app.config["SHOP_LOCALE"]
+    return format_percent(Decimal(int(bp)).scaleb(-4), format="#,##0.##%", locale=locale)
+
+
+def parse_percent(text: str | Decimal | int) -> int:
+    """Parse a human percentage (``"12.5"``, ``"20 %"``) into basis points (1250, 2000).
+
+    Raises:
+        ValueError: if the text is not a percentage from 0 to 100 with at most 2 decimals.
+    """
+    raw = str(text).strip().rstrip("%").strip()
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation as exc:
+        raise ValueError(f"not a percentage: {text!r}") from exc
+    if not amount.is_finite() or not 0 <= amount <= 100:
+        raise ValueError(f"not a percentage from 0 to 100: {text!r}")
+    scaled = amount.scaleb(2)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"more than 2 decimals: {text!r}")
+    return int(scaled)
+
+
+def rate_to_input(bp: int | None) -> str:
+    """Basis points as the plain percentage a form field shows: 1250 -> ``"12.5"``, 2000 -> ``"20"``."""
+    if bp is None:
+        return ""
+    return f"{Decimal(int(bp)).scaleb(-2).normalize():f}"

@@ -26,6 +26,8 @@ from shop.auth import services as auth_services
 from shop.jobs import outbox
 from shop.orders import cart as carts
 from shop.orders.checkout import place_order
+from shop.pricing import code_services
+from shop.pricing import services as pricing_services
 from tests.factories import ADDRESS, make_category, make_product, make_user, sign_in
 
 ROLES = ("anonymous", "customer", "staff", "admin")
@@ -54,6 +56,27 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "GET admin.order_detail": STAFF_PAGE,
     "POST admin.order_status": STAFF_PAGE,
     "GET admin.job_list": STAFF_PAGE,
+    "GET admin.shipping_method_list": STAFF_PAGE,
+    "GET admin.shipping_method_create": STAFF_PAGE,
+    "POST admin.shipping_method_create": STAFF_PAGE,
+    "GET admin.shipping_method_edit": STAFF_PAGE,
+    "POST admin.shipping_method_edit": STAFF_PAGE,
+    "GET admin.shipping_method_delete": STAFF_PAGE,
+    "POST admin.shipping_method_delete": STAFF_PAGE,
+    "GET admin.tax_rate_list": STAFF_PAGE,
+    "GET admin.tax_rate_create": STAFF_PAGE,
+    "POST admin.tax_rate_create": STAFF_PAGE,
+    "GET admin.tax_rate_edit": STAFF_PAGE,
+    "POST admin.tax_rate_edit": STAFF_PAGE,
+    "GET admin.tax_rate_delete": STAFF_PAGE,
+    "POST admin.tax_rate_delete": STAFF_PAGE,
+    "GET admin.discount_code_list": STAFF_PAGE,
+    "GET admin.discount_code_create": STAFF_PAGE,
+    "POST admin.discount_code_create": STAFF_PAGE,
+    "GET admin.discount_code_edit": STAFF_PAGE,
+    "POST admin.discount_code_edit": STAFF_PAGE,
+    "GET admin.discount_code_delete": STAFF_PAGE,
+    "POST admin.discount_code_delete": STAFF_PAGE,
     "POST admin.job_retry": STAFF_PAGE,
     "GET admin.user_list": ADMIN_PAGE,
     "GET admin.user_role": ADMIN_PAGE,
@@ -176,6 +199,11 @@ def world(app, db):
         "order_confirmation", customer.email, {"order_id": order.id, "order_url": "/"}
     )
     bearer = {role: auth_services.create_api_token(user, "matrix")[1] for role, user in users.items()}
+    method = pricing_services.create_shipping_method(
+        {"name": "Std", "price_cents": 495, "min_days": 1, "max_days": 3}
+    )
+    rate = pricing_services.create_tax_rate({"country": "US", "name": "Sales tax", "rate_bp": 500})
+    code = code_services.create_discount_code({"code": "MATRIX", "kind": "fixed", "value": 100})
     db.session.commit()
     args = {
         "slug": product.slug,
@@ -187,6 +215,9 @@ def world(app, db):
         "filename": "css/shop.css",
         "token": "not-a-reset-token",
         "message_id": message.id,
+        "method_id": method.id,
+        "rate_id": rate.id,
+        "code_id": code.id,
     }
     return {"users": users, "bearer": bearer, "args": args, "category": category}
 

@@ -239,7 +239,16 @@ def test_api_order_create_get_and_list(client, db):
     assert data["status"] == "pending_payment" and data["total_cents"] == 9998
     assert data["subtotal_cents"] == 9998 and data["currency"] == "USD"
     assert data["lines"] == [
-        {"sku": kb.sku, "name": "Keyboard", "unit_price_cents": 4999, "quantity": 2, "line_total_cents": 9998}
+        {
+            "sku": kb.sku,
+            "name": "Keyboard",
+            "unit_price_cents": 4999,
+            "quantity": 2,
+            "line_total_cents": 9998,
+            "discount_cents": 0,
+            "tax_cents": 0,
+            "tax_rate_bp": 0,
+        }
     ]
     assert data["shipping_address"]["country"] == "GB" and data["payment_provider"] == "manual"
     assert data["events"][0]["to"] == "pending_payment" and data["events"][0]["from"] is None

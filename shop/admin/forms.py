@@ -91,6 +91,11 @@ class ProductForm(FlaskForm):
     )
     expected_stock = IntegerField(widget=HiddenInput(), validators=[Optional()])
     status = SelectField("Status", choices=STATUS_CHOICES, default="draft")
+    weight_grams = IntegerField(
+        "Shipping weight (g)",
+        validators=[Optional(), NumberRange(min=0, message="Must be 0 or more.")],
+        description="Optional; without it, weight-priced shipping is not offered for the product.",
+    )
     description = TextAreaField(
         "Description", validators=[Optional(), Length(max=20000)], render_kw={"rows": 6}
     )
@@ -123,7 +128,8 @@ class ProductForm(FlaskForm):
             raise ValidationError("Enter an http(s) URL.")
 
     def product_data(self) -> dict:
-        """The validated fields in the shape ``shop.catalog.editing`` takes (price in cents)."""
+        """The validated fields in the shape ``shop.catalog.editing`` takes (price in cents,
+        weight in grams or None)."""
         return {
             "sku": self.sku.data.strip(),
             "name": self.name.data.strip(),
@@ -133,6 +139,7 @@ class ProductForm(FlaskForm):
             "price_cents": self.price_cents,
             "stock": self.stock.data,
             "status": self.status.data,
+            "weight_grams": self.weight_grams.data,
             "description": self.description.data or "",
             "image_url": (self.image_url.data or "").strip(),
         }

@@ -39,6 +39,7 @@ EDITABLE_FIELDS = (
     "stock",
     "status",
     "image_url",
+    "weight_grams",
 )
 #: Text fields and their maximum lengths (the column sizes).
 _TEXT_LIMITS = {
@@ -81,6 +82,8 @@ def _clean(data: dict[str, Any], creating: bool) -> dict[str, Any]:
         _clean_status(data["status"], clean, errors)
     if "category_id" in data:
         _clean_category(data["category_id"], clean, errors)
+    if "weight_grams" in data:
+        _clean_weight(data["weight_grams"], clean, errors)
     if errors:
         raise ValidationFailed("Some product fields are invalid.", errors)
     return clean
@@ -161,6 +164,14 @@ def _clean_category(value: Any, clean: dict, errors: dict) -> None:
         clean["category_id"] = value
 
 
+def _clean_weight(value: Any, clean: dict, errors: dict) -> None:
+    """The shipping weight: whole grams >= 0, or None for unknown."""
+    if value is not None and (not _is_int(value) or value < 0):
+        _add_error(errors, "weight_grams", "Must be a whole number of grams, 0 or more.")
+    else:
+        clean["weight_grams"] = value
+
+
 def _check_sku_free(sku: str, product_id: int | None = None) -> None:
     """Raise Conflict if another product already uses ``sku``."""
     query = select(Product.id).where(Product.sku == sku)
@@ -204,7 +215,8 @@ def create_product(data: dict[str, Any], actor_id: int | None) -> Product:
     Args:
         data: ``{sku, name, price_cents}`` required; optional ``brand``, ``model``,
             ``description``, ``category_id`` (int or None), ``stock`` (int >= 0, default 0),
-            ``status`` (draft/active/archived, default ``"draft"``), ``image_url`` (http(s)).
+            ``status`` (draft/active/archived, default ``"draft"``), ``image_url`` (http(s)),
+            ``weight_grams`` (shipping weight, int >= 0 or None for unknown).
             ``price_cents`` is an int of minor units of the shop currency, e.g. 5295 = 52.95.
         actor_id: the staff user creating it (ledger row actor), or None for scripts.
     Returns:
@@ -228,6 +240,7 @@ def create_product(data: dict[str, Any], actor_id: int | None) -> Product:
         stock=0,
         status=clean.get("status", "draft"),
         image_url=clean.get("image_url", ""),
+        weight_grams=clean.get("weight_grams"),
     )
     db.session.add(product)
     _flush_or_conflict()

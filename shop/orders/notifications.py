@@ -15,19 +15,24 @@ from shop.jobs.models import OutboxMessage
 from shop.money import display_money
 from shop.orders import payments
 from shop.orders.models import Order
+from shop.pricing.display import breakdown_rows
 
 ORDER_CONFIRMATION = "order_confirmation"
 
 
 def confirmation_text(order, order_url: str) -> tuple[str, str]:
-    """Subject and plain-text body of the order confirmation."""
+    """Subject and plain-text body of the order confirmation: the lines, the price breakdown
+    (worded as on the order page), the address, payment instructions and the order's link."""
     shop = current_app.config["SHOP_NAME"]
     lines = [f"Thank you for your order {order.number}.", ""]
     for ln in order.lines:
         lines.append(
             f"  {ln.quantity} x {ln.name} ({ln.sku})  {display_money(ln.line_total_cents, order.currency)}"
         )
-    lines += ["", f"Total: {display_money(order.total_cents, order.currency)}", ""]
+    lines.append("")
+    for row in breakdown_rows(order):
+        lines.append(f"{row.label}: {row.text or display_money(row.cents, order.currency)}")
+    lines.append("")
     addr = order.shipping_address or {}
     lines.append("Shipping to:")
     for part in (

@@ -240,13 +240,28 @@ def cart_json(view, breakdown=None, discount_code: str | None = None) -> dict:
 
 
 def order_json(order, staff: bool = False) -> dict:
-    """Plain data of an order; ``staff`` adds who did each event, notes and the e-mail."""
+    """Plain data of an order; ``staff`` adds who did each event, notes and the e-mail.
+
+    Money in cents of ``currency``, rates in basis points. The breakdown is the one the
+    shopper confirmed: ``total_cents = subtotal_cents - discount_cents + shipping_cents``,
+    plus ``tax_cents`` unless ``prices_include_tax`` (then the tax is part of the prices).
+    ``tax_cents`` includes ``shipping_tax_cents``. An order placed before discounts, tax and
+    shipping methods has 0, "" and false there.
+    """
     data = {
         "number": order.number,
         "status": order.status,
         "status_label": status_label(order.status),
         "subtotal_cents": order.subtotal_cents,
+        "discount_cents": order.discount_cents,
+        "discount_code": order.discount_code,
         "shipping_cents": order.shipping_cents,
+        "shipping_method": order.shipping_method_name,
+        "tax_cents": order.tax_cents,
+        "shipping_tax_cents": order.shipping_tax_cents,
+        "tax_name": order.tax_name,
+        "tax_rate_bp": order.tax_rate_bp,
+        "prices_include_tax": order.prices_include_tax,
         "total_cents": order.total_cents,
         "currency": order.currency,
         "lines": [
@@ -256,6 +271,9 @@ def order_json(order, staff: bool = False) -> dict:
                 "unit_price_cents": ln.unit_price_cents,
                 "quantity": ln.quantity,
                 "line_total_cents": ln.line_total_cents,
+                "discount_cents": ln.discount_cents,
+                "tax_cents": ln.tax_cents,
+                "tax_rate_bp": ln.tax_rate_bp,
             }
             for ln in order.lines
         ],
@@ -329,7 +347,12 @@ class OrderLineSchema(Schema):
     name = fields.String()
     unit_price_cents = fields.Integer()
     quantity = fields.Integer()
-    line_total_cents = fields.Integer()
+    line_total_cents = fields.Integer(metadata={"description": "Unit price times quantity, before discount."})
+    discount_cents = fields.Integer(metadata={"description": "The line's share of the order's discount."})
+    tax_cents = fields.Integer(metadata={"description": "Tax on the line after its discount."})
+    tax_rate_bp = fields.Integer(
+        metadata={"description": "The line's tax rate in basis points (2000 = 20%)."}
+    )
 
 
 class OrderEventSchema(Schema):
@@ -349,8 +372,21 @@ class OrderSchema(Schema):
     number = fields.String()
     status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
     status_label = fields.String()
-    subtotal_cents = fields.Integer()
+    subtotal_cents = fields.Integer(metadata={"description": "The lines' total before discount."})
+    discount_cents = fields.Integer(metadata={"description": "Taken off by the discount code (0: none)."})
+    discount_code = fields.String(metadata={"description": "The discount code used, or empty."})
     shipping_cents = fields.Integer()
+    shipping_method = fields.String(metadata={"description": "The shipping method's name, or empty."})
+    tax_cents = fields.Integer(metadata={"description": "All tax, shipping's included."})
+    shipping_tax_cents = fields.Integer(metadata={"description": "The part of tax_cents on shipping."})
+    tax_name = fields.String(metadata={"description": "E.g. VAT or Sales tax; empty when no tax applied."})
+    tax_rate_bp = fields.Integer(metadata={"description": "Tax rate in basis points (2000 = 20%)."})
+    prices_include_tax = fields.Boolean(
+        metadata={
+            "description": "True: the tax is inside the prices (shown, not added); false: "
+            "total = subtotal - discount + shipping + tax."
+        }
+    )
     total_cents = fields.Integer()
     currency = fields.String()
     lines = fields.List(fields.Nested(OrderLineSchema))
