@@ -105,7 +105,7 @@ def test_cart_keeps_a_code_that_applies_and_says_why_one_does_not(client, db, pr
     text = _text(client.get("/cart"))
     assert "Code SAVE10 applied: $10.00 off." in text
     # 100.00 - 10.00 = 90.00; tax 5 % of 90.00 = 4.50 and of 4.95 = 0.25.
-    assert "Discount SAVE10 −$10.00" in text and "Total $99.70" in text
+    assert "Discount (SAVE10) -$10.00" in text and "Total $99.70" in text
 
     db.session.add(DiscountCode(code="OLD", kind="fixed", value=500, ends_at=utcnow() - timedelta(days=1)))
     db.session.add(DiscountCode(code="BIG", kind="fixed", value=500, min_subtotal_cents=50_000))
@@ -150,7 +150,7 @@ def test_checkout_offers_the_methods_for_the_address_and_places_the_quoted_total
     text = _text(resp)
     # 200.00 - 20.00 = 180.00 + 14.95; Virginia 6 %: 10.80 + 0.897 -> 0.90 = 11.70.
     assert "Your totals changed" in text
-    assert "Discount SAVE10 −$20.00" in text and "Sales tax 6% $11.70" in text
+    assert "Discount (SAVE10) -$20.00" in text and "Sales tax 6% $11.70" in text
     assert "Total $206.65" in text
     # Now confirm what the page showed.
     data.update(_hidden(resp.get_data(as_text=True)))
@@ -203,7 +203,11 @@ def test_api_cart_totals_code_and_order_agree_with_the_page(client, db, priced):
         },
         headers=headers,
     )
-    assert refused.status_code == 422 and "shipping_address.country" in refused.json["errors"]
+    assert refused.status_code == 409 and "shipping_address.country" in refused.json["errors"]
+    unknown = client.post(
+        "/api/v1/orders", json={"shipping_address": ADDRESS, "shipping_method": 999_999}, headers=headers
+    )
+    assert unknown.status_code == 409 and "shipping_method" in unknown.json["errors"]
     resp = client.post(
         "/api/v1/orders",
         json={

@@ -215,7 +215,8 @@ def cart_item_delete(item_id: int):
         201: {"links": _ORDER_LINKS},
         422: {"description": "Invalid fields, or the Idempotency-Key was used before with another body."},
         409: {
-            "description": "The cart is empty, a product ran out, the total is not expected_total_cents, "
+            "description": "The cart is empty, a product ran out, no shipping method serves the address "
+            "(or the chosen one cannot take the order), the total is not expected_total_cents, "
             "the discount code does not apply (or was used up meanwhile), or a request with the same "
             "Idempotency-Key is still being processed. Nothing changed."
         },

@@ -119,18 +119,19 @@ def _check_breakdown(breakdown: Breakdown, shipping_method_id: int | None, disco
     method can take the order, and the typed code applies.
 
     Raises:
-        ValidationFailed: no method ships to the address, or the chosen one cannot take
-            this order (422).
-        Conflict: the code does not apply (expired, used up, below its minimum, ...) (409).
+        Conflict: no method ships to the address, the chosen one cannot take this order
+            (unknown, inactive, not for this country, beyond its bands), or the code does
+            not apply (expired, used up, below its minimum, ...) (409: the request is well
+            formed; the shop's state refuses it).
     """
     if not breakdown.ships:
         country = COUNTRIES.get(breakdown.country, breakdown.country)
-        raise ValidationFailed(
+        raise Conflict(
             f"Sorry, we do not ship to {country}.",
             {"shipping_address.country": [f"We do not ship to {country}."]},
         )
     if shipping_method_id is not None and breakdown.shipping_method_id != shipping_method_id:
-        raise ValidationFailed(
+        raise Conflict(
             "The shipping method you chose cannot ship this order to this address; please choose another.",
             {"shipping_method": ["Not available for this address and order."]},
         )
@@ -243,10 +244,10 @@ def place_order(
         order's totals are :func:`shop.pricing.totals.compute` of the cart read inside this
         transaction, stored as a snapshot with each line's discount and tax.
     Raises:
-        ValidationFailed: bad address, e-mail, provider or shipping method, or no method
-            ships to the address (422). Conflict: empty cart, the total changed, the code
-            does not apply or was used up meanwhile, or the token is another shopper's
-            (409). OutOfStock: a product is no longer sold or has too little stock left
+        ValidationFailed: bad address, e-mail or provider (422). Conflict: empty cart, no
+            method ships to the address or the chosen one cannot take the order, the total
+            changed, the code does not apply or was used up meanwhile, or the token is
+            another shopper's (409). OutOfStock: a product is no longer sold or has too little stock left
             (409), naming it.
     """
     provider = payments.get_provider(payment_provider)

@@ -146,7 +146,7 @@ class OrderCreateSchema(Schema):
         validate=validate.Range(min=1),
         metadata={
             "description": "A shipping method id (`GET /shipping-methods?country=`); default: the cheapest "
-            "that serves the address. 422 when it cannot ship this order there."
+            "that serves the address. 409 when it cannot ship this order there."
         },
     )
     discount_code = fields.String(
