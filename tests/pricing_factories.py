@@ -9,9 +9,11 @@ from sqlalchemy import func, select
 
 from shop.extensions import db
 from shop.orders import cart as carts
+from shop.orders.checkout import place_order
 from shop.orders.models import Order
 from shop.pricing.models import DiscountCode, DiscountRedemption, ShippingMethod, TaxRate
 from shop.pricing.totals import PricedLine
+from tests.factories import ADDRESS
 
 
 def make_method(
@@ -97,3 +99,14 @@ def count(model, *where) -> int:
 def orders_and_redemptions() -> tuple[int, int]:
     """``(orders, discount redemptions)`` in the database."""
     return count(Order), count(DiscountRedemption)
+
+
+def place(cart, user=None, email: str | None = None, address: dict | None = None, **kwargs):
+    """Place an order from ``cart`` for ``user`` (or a guest with ``email``); the caller commits."""
+    return place_order(
+        cart=cart,
+        user_id=user.id if user is not None else None,
+        email=user.email if user is not None else email,
+        shipping_address=address or ADDRESS,
+        **kwargs,
+    ).order
