@@ -172,25 +172,64 @@ def check_country_rules(address: dict) -> tuple[dict, dict[str, list[str]]]:
     return address, errors
 
 
-def _text(name: str, description: str | None = None) -> fields.String:
-    """An address line: the limits of :data:`ADDRESS_RULES`, checked on the text as sent
-    (a required line needs more than whitespace); surrounding whitespace is trimmed after."""
+#: What the OpenAPI document says of a field beyond its limits.
+_FIELD_DOCS = {
+    "region": "State, province or region: required where the country has them (e.g. US, CA); "
+    "its code or name, stored as the code.",
+    "postal_code": "In the country's format (and the region's range, e.g. a US state's); stored upper-cased.",
+    "country": "ISO 3166-1 alpha-2 code, e.g. `US` (lower case is accepted too).",
+}
+
+
+def _validators(name: str) -> list:
+    """The field's own rules, on the text as sent (so the OpenAPI document can state them):
+    the limits of :data:`ADDRESS_RULES`; a required line needs more than whitespace."""
     required, length = ADDRESS_RULES[name]
-    metadata = {"description": description} if description else {}
+    if name == "postal_code":
+        return [
+            validate.Length(min=1, max=length),
+            validate.Regexp(POSTAL_CODE_PATTERN, error="Letters, digits, spaces and dashes only."),
+        ]
+    if name == "country":
+        return [
+            validate.OneOf(
+                list(COUNTRIES), error="Must be an ISO 3166-1 alpha-2 country code, e.g. US or DE."
+            )
+        ]
     if required:
-        return fields.String(
-            required=True, validate=[validate.Length(min=1, max=length), NOT_BLANK], metadata=metadata
-        )
-    return fields.String(load_default="", validate=[validate.Length(max=length), NO_NUL], metadata=metadata)
+        return [validate.Length(min=1, max=length), NOT_BLANK]
+    return [validate.Length(max=length), NO_NUL]
+
+
+def address_field(name: str, partial: bool = False) -> fields.String:
+    """The marshmallow field of an address field ``name`` (a key of :data:`ADDRESS_RULES`).
+
+    Args:
+        partial: for a change (PATCH): never required, no default.
+    """
+    required, _length = ADDRESS_RULES[name]
+    options: dict[str, Any] = {"validate": _validators(name)}
+    if name in _FIELD_DOCS:
+        options["metadata"] = {"description": _FIELD_DOCS[name]}
+    if not partial:
+        options.update({"required": True} if required else {"load_default": ""})
+    return fields.String(**options)
+
+
+def upper_country(data: Any) -> Any:
+    """A request body with its ``country`` upper-cased (marshmallow ``pre_load`` helper)."""
+    if isinstance(data, dict) and isinstance(data.get("country"), str):
+        data = {**data, "country": data["country"].upper()}
+    return data
 
 
 #: What the OpenAPI document says of the country's rules (the schema cannot state them).
 COUNTRY_RULES_DOC = (
     "Besides each field's own limits, the address must fit its country's rules (Google's "
-    "address data), else 422 naming the field: the postal code's format, and for a country "
-    "with states or provinces (e.g. US, CA) a `region` that is one of them, whose postal code "
-    "the postal code must be. The region is stored as its code (`Virginia` → `VA`), the "
-    "postal code upper-cased."
+    "address data), else 422 naming the field: the postal code in the country's format (and "
+    "in the range of the region given, e.g. a US state's); for a country with states or "
+    "provinces (e.g. US, CA) a `region` that is one of them, by code or name. The region is "
+    "stored as its code (`Virginia` → `VA`), the postal code upper-cased."
 )
 
 
@@ -204,37 +243,18 @@ class AddressSchema(Schema):
 
     OPENAPI_KEYWORDS = {"description": COUNTRY_RULES_DOC}
 
-    name = _text("name")
-    line1 = _text("line1")
-    line2 = _text("line2")
-    city = _text("city")
-    region = _text(
-        "region",
-        "State, province or region: required where the country has them (e.g. US, CA); "
-        "its code or name, stored as the code.",
-    )
-    postal_code = fields.String(
-        required=True,
-        validate=[
-            validate.Length(min=1, max=ADDRESS_RULES["postal_code"][1]),
-            validate.Regexp(POSTAL_CODE_PATTERN, error="Letters, digits, spaces and dashes only."),
-        ],
-        metadata={"description": "In the country's format (and the region's range, e.g. a US state's)."},
-    )
-    country = fields.String(
-        required=True,
-        validate=validate.OneOf(
-            list(COUNTRIES), error="Must be an ISO 3166-1 alpha-2 country code, e.g. US or DE."
-        ),
-        metadata={"description": "ISO 3166-1 alpha-2 code, e.g. `US` (lower case is accepted too)."},
-    )
+    name = address_field("name")
+    line1 = address_field("line1")
+    line2 = address_field("line2")
+    city = address_field("city")
+    region = address_field("region")
+    postal_code = address_field("postal_code")
+    country = address_field("country")
 
     @pre_load
     def _upper_country(self, data, **kwargs):
         """Upper-case the country code."""
-        if isinstance(data, dict) and isinstance(data.get("country"), str):
-            data = {**data, "country": data["country"].upper()}
-        return data
+        return upper_country(data)
 
     @post_load
     def _trim_and_check(self, data, **kwargs):
