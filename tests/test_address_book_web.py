@@ -236,3 +236,32 @@ def test_session_writes_to_the_api_need_the_csrf_header(app, client, db):
     resp = client.post("/api/v1/addresses", json=ADDRESS)
     assert resp.status_code == 400 and _rows(db, user.id) == []
     assert client.get("/api/v1/addresses").status_code == 200
+
+
+def test_the_picker_offers_saved_addresses_with_their_data(app, db):
+    user = make_user()
+    home = make_address(user)
+    office = make_address(
+        user,
+        name="Office",
+        line2="Floor 3",
+        **{k: BERLIN[k] for k in ("city", "postal_code", "country")},
+        region="",
+    )
+    db.session.commit()
+    template = app.jinja_env.from_string(
+        '{% from "addresses/_picker.html" import address_picker %}{{ address_picker(addresses) }}'
+    )
+    with app.test_request_context():
+        html = template.render(addresses=[office, home])
+    radios = re.findall(r"<input[^>]*>", html)
+    assert len(radios) == 3  # two addresses and "Enter a new address"
+    office_radio = next(r for r in radios if f'value="{office.id}"' in r)
+    assert 'data-line2="Floor 3"' in office_radio and 'data-postal-code="10115"' in office_radio
+    assert 'data-country="DE"' in office_radio and "checked" not in office_radio
+    home_radio = next(r for r in radios if f'value="{home.id}"' in r)
+    assert "checked" in home_radio and 'data-region="VA"' in home_radio  # the default is chosen
+    assert "Germany" in html and html.count(">Default</span>") == 1
+    with app.test_request_context():
+        html = template.render(addresses=[])
+    assert re.findall(r'<input[^>]*value=""[^>]*checked', html)  # nothing saved: a new address
