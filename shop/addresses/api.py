@@ -28,21 +28,6 @@ from shop.auth.guards import api_auth
 from shop.transaction import unit_of_work
 
 _ID = path_parameter("address_id", "The saved address's id.", type="integer")
-#: From a saved address to reading, changing and deleting it (readers and stateful tests).
-_ADDRESS_LINKS = {
-    "GetAddress": {
-        "operationId": "auth_api.address_get",
-        "parameters": {"address_id": "$response.body#/data/id"},
-    },
-    "UpdateAddress": {
-        "operationId": "auth_api.address_update",
-        "parameters": {"address_id": "$response.body#/data/id"},
-    },
-    "DeleteAddress": {
-        "operationId": "auth_api.address_delete",
-        "parameters": {"address_id": "$response.body#/data/id"},
-    },
-}
 
 
 @api_bp.get("/addresses")
@@ -69,7 +54,6 @@ def address_list(args):
 )
 @api_bp.doc(
     responses={
-        201: {"links": _ADDRESS_LINKS},
         409: {"description": "The address book is full (ADDRESS_BOOK_LIMIT addresses); nothing was saved."},
         422: {"description": "Invalid fields, or the address breaks its country's rules (see errors)."},
     },
