@@ -114,6 +114,8 @@ class Config:
     PRODUCTS_PER_PAGE = 24
     API_MAX_PER_PAGE = 100
     MAX_CART_QUANTITY = 99
+    # Saved addresses per customer (the address book); one more is refused with 409.
+    ADDRESS_BOOK_LIMIT = _int("ADDRESS_BOOK_LIMIT", 20)
 
     # Requests: JSON bodies larger than this are refused with 413.
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 64 * 1024)

@@ -35,6 +35,7 @@ ADDRESS = {
     "name": "Bench Shopper",
     "line1": "1 Load St",
     "city": "Benchville",
+    "region": "NY",
     "postal_code": "10001",
     "country": "US",
 }

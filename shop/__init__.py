@@ -42,6 +42,8 @@ ROUTE_MODULES = (
     "shop.admin.products",
     "shop.admin.users",
     "shop.admin.views",
+    "shop.addresses.api",
+    "shop.addresses.views",
     "shop.auth.api",
     "shop.auth.views",
     "shop.auth.account",

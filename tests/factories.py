@@ -110,3 +110,12 @@ ADDRESS = {
     "postal_code": "22202",
     "country": "US",
 }
+
+
+def make_address(user, make_default: bool = False, **fields):
+    """Save an address in ``user``'s address book (:data:`ADDRESS` with ``fields`` changed)."""
+    from shop.addresses import services as address_services
+
+    address = address_services.add_address(user.id, {**ADDRESS, **fields}, make_default=make_default)
+    db.session.flush()
+    return address

@@ -28,6 +28,7 @@ ADDRESS = {
     "name": "Load Shopper",
     "line1": "1 Fault Lane",
     "city": "Proxyville",
+    "region": "NY",
     "postal_code": "10101",
     "country": "US",
 }

@@ -14,7 +14,8 @@ table:
 No answer may be a 5xx. Pages are visited with a session cookie; the API with a bearer
 token holding every scope of the role (anonymous: no credentials). Unsafe requests carry
 an empty form or JSON object. Resource arguments point at the customer's own order, cart
-line and token, so staff and admins asking for them on the shopper routes get a 404.
+line, token and saved address, so staff and admins asking for them on the shopper routes
+get a 404.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from shop.addresses import services as address_services
 from shop.auth import services as auth_services
 from shop.jobs import outbox
 from shop.orders import cart as carts
@@ -96,6 +98,14 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "POST auth.token_create": SIGNED_IN_PAGE,
     "GET auth.token_revoke": OWN_PAGE,
     "POST auth.token_revoke": OWN_PAGE,
+    "GET auth.address_list": SIGNED_IN_PAGE,
+    "GET auth.address_new": SIGNED_IN_PAGE,
+    "POST auth.address_new": SIGNED_IN_PAGE,
+    "GET auth.address_edit": OWN_PAGE,
+    "POST auth.address_edit": OWN_PAGE,
+    "POST auth.address_make_default": OWN_PAGE,
+    "GET auth.address_delete": OWN_PAGE,
+    "POST auth.address_delete": OWN_PAGE,
     # catalog, search, health
     "GET catalog.home": PUBLIC,
     "GET catalog.product_list": PUBLIC,
@@ -129,6 +139,11 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "GET auth_api.me": SIGNED_IN_API,
     "GET auth_api.token_list": SIGNED_IN_API,
     "DELETE auth_api.token_revoke": OWN_API,
+    "GET auth_api.address_list": SIGNED_IN_API,
+    "POST auth_api.address_create": SIGNED_IN_API,
+    "GET auth_api.address_get": OWN_API,
+    "PATCH auth_api.address_update": OWN_API,
+    "DELETE auth_api.address_delete": OWN_API,
     # API: catalog and search
     "GET catalog_api.categories": PUBLIC,
     "GET catalog_api.products": PUBLIC,
@@ -156,6 +171,7 @@ IGNORED_METHODS = {"HEAD", "OPTIONS"}
 BODIES = {
     "orders.cart_update": {"quantity": "1"},
     "orders_api.cart_item_update": {"quantity": 1},
+    "auth_api.address_update": {"line2": "Suite 5"},
 }
 
 
@@ -178,7 +194,8 @@ def test_every_route_is_in_the_table(app):
 
 @pytest.fixture
 def world(app, db):
-    """A catalog, one user per role, and the customer's cart line, order and spare token."""
+    """A catalog, one user per role, and the customer's cart line, order, spare token and
+    saved address."""
     category = make_category("Laptops")
     product = make_product(stock=50, category=category)
     other = make_product(stock=50, category=category)
@@ -195,6 +212,7 @@ def world(app, db):
     ).order
     line = carts.add_item(carts.get_user_cart(customer.id, create=True), other.sku, 1)
     spare, _ = auth_services.create_api_token(customer, "spare")
+    address = address_services.add_address(customer.id, ADDRESS)
     message = outbox.add_message(
         "order_confirmation", customer.email, {"order_id": order.id, "order_url": "/"}
     )
@@ -218,6 +236,7 @@ def world(app, db):
         "method_id": method.id,
         "rate_id": rate.id,
         "code_id": code.id,
+        "address_id": address.id,
     }
     return {"users": users, "bearer": bearer, "args": args, "category": category}
 

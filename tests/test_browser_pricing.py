@@ -54,7 +54,7 @@ def browser():
 
 
 def _log_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
+    page.goto(f"{base}/auth/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.locator("form button[type=submit]").last.click()

@@ -25,6 +25,7 @@ ADDRESS = {
     "name": "Race Tester",
     "line1": "1 Parallel St",
     "city": "Threadville",
+    "region": "NY",
     "postal_code": "12345",
     "country": "US",
 }

@@ -25,6 +25,7 @@ ADDRESS = {
     "name": "Fault Tester",
     "line1": "1 Outage Rd",
     "city": "Failover",
+    "region": "IA",
     "postal_code": "50300",
     "country": "US",
 }

@@ -19,7 +19,7 @@ import shop.dbtypes
 
 # revision identifiers, used by Alembic.
 revision = "0009_pricing"
-down_revision = "0007_outbox"  # 0008_address_book once merged
+down_revision = "0008_address_book"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Cart, checkout, order look-up and staff status forms (Flask-WTF, CSRF protected).
 
-Address rules come from :data:`shop.orders.schemas.ADDRESS_RULES` so the page and the
-API accept the same addresses; stock and price rules stay in the services.
+Address rules come from :mod:`shop.addresses.validation` so the page, the address book and
+the API accept the same addresses; stock and price rules stay in the services.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from wtforms.validators import (
     Regexp,
 )
 
-from shop.orders.schemas import ADDRESS_RULES, COUNTRIES, POSTAL_CODE_PATTERN
+from shop.addresses.validation import ADDRESS_RULES, COUNTRIES, POSTAL_CODE_PATTERN
 
 
 def _address_validators(field: str) -> list:
@@ -72,7 +72,7 @@ class CheckoutForm(FlaskForm):
     )
     city = StringField("City", validators=_address_validators("city"), filters=[_strip])
     region = StringField(
-        "State / region (optional)", validators=_address_validators("region"), filters=[_strip]
+        "State / province / region", validators=_address_validators("region"), filters=[_strip]
     )
     postal_code = StringField(
         "Postal code",

@@ -1,106 +1,28 @@
 """Cart and order JSON: marshmallow request schemas, response shapes and serializers.
 
 The request schemas validate ``/api/v1/cart*`` and ``/api/v1/orders*`` bodies through
-``@api_bp.arguments`` (so the OpenAPI document describes them); :data:`ADDRESS_RULES`
-and :data:`COUNTRIES` are shared with the checkout form so both check the same rules.
+``@api_bp.arguments`` (so the OpenAPI document describes them). The address rules live in
+``shop.addresses.validation`` (shared with the checkout form and the address book); their
+names are importable from here too.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import pycountry
 from flask import current_app
-from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
+from marshmallow import Schema, fields, validate
 
-from shop.apidoc import NO_NUL, NOT_BLANK, QuerySchema, SettingChoice, SettingRange
+from shop.addresses.validation import (  # noqa: F401  (re-exported for the order modules)
+    ADDRESS_RULES,
+    COUNTRIES,
+    POSTAL_CODE_PATTERN,
+    AddressSchema,
+    clean_address,
+)
+from shop.apidoc import NO_NUL, QuerySchema, SettingChoice, SettingRange
 from shop.catalog.schemas import LinksSchema, MetaSchema, ProductSchema, product_json
-from shop.exceptions import ValidationFailed
 from shop.orders.models import ORDER_STATUSES
 from shop.orders.services import describe_event, status_label
 from shop.pricing.schemas import BreakdownSchema, breakdown_json, country_field
-
-#: ISO 3166-1 alpha-2 code -> English name, sorted by name (for the form's select).
-COUNTRIES: dict[str, str] = dict(
-    sorted(
-        ((c.alpha_2, getattr(c, "common_name", c.name)) for c in pycountry.countries), key=lambda kv: kv[1]
-    )
-)
-
-#: Address field -> (required, max length). One definition for the form and the API.
-ADDRESS_RULES: dict[str, tuple[bool, int]] = {
-    "name": (True, 120),
-    "line1": (True, 200),
-    "line2": (False, 200),
-    "city": (True, 100),
-    "region": (False, 100),
-    "postal_code": (True, 20),
-    "country": (True, 2),
-}
-POSTAL_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 \-]*$"
-
-
-def _text(name: str) -> fields.String:
-    """An address line: the limits of :data:`ADDRESS_RULES`, checked on the text as sent
-    (a required line needs more than whitespace); surrounding whitespace is trimmed after."""
-    required, length = ADDRESS_RULES[name]
-    if required:
-        return fields.String(required=True, validate=[validate.Length(min=1, max=length), NOT_BLANK])
-    return fields.String(load_default="", validate=[validate.Length(max=length), NO_NUL])
-
-
-class AddressSchema(Schema):
-    """A shipping address; ``country`` is an ISO 3166-1 alpha-2 code (either case).
-
-    Every rule applies to the text as sent, so the OpenAPI document can state it; the
-    loaded address has its surrounding whitespace trimmed.
-    """
-
-    name = _text("name")
-    line1 = _text("line1")
-    line2 = _text("line2")
-    city = _text("city")
-    region = _text("region")
-    postal_code = fields.String(
-        required=True,
-        validate=[
-            validate.Length(min=1, max=ADDRESS_RULES["postal_code"][1]),
-            validate.Regexp(POSTAL_CODE_PATTERN, error="Letters, digits, spaces and dashes only."),
-        ],
-    )
-    country = fields.String(
-        required=True,
-        validate=validate.OneOf(
-            list(COUNTRIES), error="Must be an ISO 3166-1 alpha-2 country code, e.g. US or DE."
-        ),
-        metadata={"description": "ISO 3166-1 alpha-2 code, e.g. `US` (lower case is accepted too)."},
-    )
-
-    @pre_load
-    def _upper_country(self, data, **kwargs):
-        """Upper-case the country code."""
-        if isinstance(data, dict) and isinstance(data.get("country"), str):
-            data = {**data, "country": data["country"].upper()}
-        return data
-
-    @post_load
-    def _trim(self, data, **kwargs):
-        """Trim the surrounding whitespace of every line."""
-        return {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
-
-
-def clean_address(data: Any) -> dict:
-    """Validate and normalize an address dict (for services and forms).
-
-    Raises:
-        ValidationFailed: with ``{"shipping_address.<field>": [...]}`` errors.
-    """
-    try:
-        return AddressSchema().load(data if isinstance(data, dict) else {})
-    except ValidationError as exc:
-        errors = {f"shipping_address.{k}": v for k, v in exc.messages.items()}
-        raise ValidationFailed("The shipping address is incomplete or invalid.", errors) from exc
-
 
 # --- Request bodies --------------------------------------------------------------------------
 
