@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
-from sqlalchemy.engine import make_url
 
 from shop.dbtypes import JSONType, UTCDateTime
 from shop.extensions import db as _db
@@ -139,19 +137,7 @@ def _write_an_old_order(conn) -> None:
     )
 
 
-def test_an_order_from_before_pricing_survives_the_upgrade(app_factory, empty_database_url, request):  # noqa: F811
-    if make_url(empty_database_url).get_backend_name() == "sqlite":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "known bug in 0009_pricing on SQLite: adding orders.shipping_method_id with "
-                    "batch_alter_table rebuilds the orders table; with foreign keys on, dropping "
-                    "the old table deletes its rows first, which cascades to every order's lines "
-                    "and events"
-                ),
-            )
-        )
+def test_an_order_from_before_pricing_survives_the_upgrade(app_factory, empty_database_url):  # noqa: F811
     app = app_factory(SQLALCHEMY_DATABASE_URI=empty_database_url)
     with app.app_context():
         upgrade(revision="0007_outbox")

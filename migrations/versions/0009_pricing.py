@@ -12,6 +12,8 @@ start at 0 and their total (subtotal + shipping) is still right. Products gain a
 shipping weight in grams; a cart remembers the discount code typed on the cart page.
 """
 
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -22,6 +24,27 @@ revision = "0009_pricing"
 down_revision = "0008_address_book"
 branch_labels = None
 depends_on = None
+
+
+@contextmanager
+def _rebuilding_safely():
+    """On SQLite, batch mode rebuilds ``orders`` (copy, drop, rename); with foreign keys
+    enforced, dropping the old table would first delete its rows and cascade to every
+    order's lines and events. Enforcement is switched off around the rebuild, outside a
+    transaction as SQLite requires (Alembic's batch documentation, "Dealing with
+    Referencing Foreign Keys"), and checked afterwards."""
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        with op.get_context().autocommit_block():
+            op.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        if sqlite:
+            with op.get_context().autocommit_block():
+                op.execute("PRAGMA foreign_keys=ON")
+    if sqlite and op.get_bind().exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+        raise RuntimeError("rebuilding orders left rows whose references do not resolve")
 
 
 def upgrade():
@@ -149,7 +172,7 @@ def upgrade():
     op.add_column(
         "orders", sa.Column("discount_code", sa.String(length=40), nullable=False, server_default="")
     )
-    with op.batch_alter_table("orders", schema=None) as batch_op:
+    with _rebuilding_safely(), op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.add_column(sa.Column("shipping_method_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
             "fk_orders_shipping_method_id_shipping_methods",
@@ -163,7 +186,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("orders", schema=None) as batch_op:
+    with _rebuilding_safely(), op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_constraint("fk_orders_shipping_method_id_shipping_methods", type_="foreignkey")
         batch_op.drop_column("shipping_method_id")
     for table, names in (

@@ -18,7 +18,7 @@ from shop.addresses.validation import (  # noqa: F401  (re-exported for the orde
     AddressSchema,
     clean_address,
 )
-from shop.apidoc import NO_NUL, QuerySchema, SettingChoice, SettingRange
+from shop.apidoc import NO_NUL, NOT_BLANK, QuerySchema, SettingChoice, SettingRange
 from shop.catalog.schemas import LinksSchema, MetaSchema, ProductSchema, product_json
 from shop.orders.models import ORDER_STATUSES
 from shop.orders.services import describe_event, status_label
