@@ -97,7 +97,7 @@ def _rows(page, selector: str) -> list[str]:
     return [" ".join(r.inner_text().split()) for r in page.locator(f"{selector} tr").all()]
 
 
-def test_staff_set_up_pricing_and_a_guest_checks_out_with_it(app, db, live_url, browser):
+def test_staff_set_up_pricing_and_a_guest_checks_out_with_it(app, db, live_url, browser, tmp_path):
     staff = make_user(email="owner@example.com", role="admin")
     product = make_product(price_cents=12_000, stock=5)
     db.session.commit()
@@ -145,7 +145,7 @@ def test_staff_set_up_pricing_and_a_guest_checks_out_with_it(app, db, live_url, 
     ], summary
     page.locator("button[value=place]").click()
     page.wait_for_url("**/thanks")
-    page.screenshot(path=str(app.instance_path) + "/confirmation.png", full_page=True)
+    page.screenshot(path=str(tmp_path / "confirmation.png"), full_page=True)
     confirmation = _rows(page, "tfoot")
     assert confirmation == summary, confirmation
 
