@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from shop.catalog.models import Product
-from shop.exceptions import Conflict, InvalidTransition, ValidationFailed
+from shop.exceptions import Conflict, InvalidTransition
 from shop.orders import services
 from shop.orders.models import Cart, CartItem, Order
 from shop.pricing import discounts
@@ -270,10 +270,10 @@ def test_a_total_changed_since_the_shopper_saw_it_places_nothing(shop, db):
 
 
 def test_an_unserved_country_places_nothing(shop, db):
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(Conflict) as refused:
         place(shop.cart, shop.shopper, address=GERMANY, discount_code="SPRING")
 
-    assert refused.value.status == 422
+    assert refused.value.status == 409
     assert refused.value.errors == {"shipping_address.country": ["We do not ship to Germany."]}
     _nothing_written(db, shop)
 
@@ -282,10 +282,10 @@ def test_a_method_for_another_country_places_nothing(shop, db):
     dhl = make_method("DHL Paket", countries=["DE"], price_cents=490)
     db.session.commit()
 
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(Conflict) as refused:
         _place_the_shops_order(shop, shipping_method_id=dhl.id)
 
-    assert refused.value.status == 422
+    assert refused.value.status == 409
     assert list(refused.value.errors) == ["shipping_method"]
     _nothing_written(db, shop)
 
@@ -295,7 +295,7 @@ def test_a_weight_priced_method_cannot_take_an_order_of_unknown_weight(shop, db)
     parcel = make_method("Parcel", countries=["US"], rate_kind="weight", bands=[[10_000, 300]])
     db.session.commit()
 
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(Conflict) as refused:
         _place_the_shops_order(shop, shipping_method_id=parcel.id)
 
     assert list(refused.value.errors) == ["shipping_method"]

@@ -380,3 +380,30 @@ def test_a_chosen_method_that_cannot_ship_here_gives_way_to_the_cheapest(app, db
 
     # compute reports, it never refuses: place_order refuses this choice (tested there)
     assert (b.shipping_method_id, b.shipping_cents) == (ground.id, 599)
+
+
+def test_a_free_threshold_does_not_lift_a_weight_limit(app, db):
+    # A parcel method free from $50.00 but taking at most 5 kg: a $100.00 order of 6 kg
+    # (2 x 3000 g) is over its limit, and one of unknown weight cannot be weighed; neither
+    # is offered, free or not. Under the limit it is free.
+    make_method("Parcel", countries=["US"], rate_kind="weight", bands=[[5000, 900]], free_above_cents=5000)
+
+    heavy = totals.compute([line(1, 5000, 2, weight_grams=3000)], country="US")
+    unknown = totals.compute([line(1, 10_000, 1, weight_grams=None)], country="US")
+    light = totals.compute([line(1, 10_000, 1, weight_grams=1500)], country="US")
+
+    for b in (heavy, unknown):
+        assert not b.ships and b.shipping_options == ()
+        assert b.shipping_refusal == (
+            "None of our shipping methods to United States can take this order "
+            "(its weight is unknown or over their limit)."
+        )
+    assert light.ships and (light.shipping_method_name, light.shipping_cents) == ("Parcel", 0)
+
+
+def test_a_country_no_method_serves_is_named(app, db):
+    make_method("Domestic", countries=["US"], price_cents=500)
+
+    b = totals.compute([line(1, 1000)], country="DE")
+
+    assert not b.ships and b.shipping_refusal == "We do not ship to Germany."

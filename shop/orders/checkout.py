@@ -28,7 +28,7 @@ from shop.orders import cart as carts
 from shop.orders import payments, quotes, services
 from shop.orders.idempotency import find_idempotent_order, request_fingerprint
 from shop.orders.models import Cart, CartItem, IdempotencyKey, Order, OrderLine
-from shop.orders.schemas import COUNTRIES, clean_address
+from shop.orders.schemas import clean_address
 from shop.pricing import discounts, totals
 from shop.pricing.discounts import Customer
 from shop.pricing.totals import Breakdown, LineTotals
@@ -125,11 +125,7 @@ def _check_breakdown(breakdown: Breakdown, shipping_method_id: int | None, disco
             formed; the shop's state refuses it).
     """
     if not breakdown.ships:
-        country = COUNTRIES.get(breakdown.country, breakdown.country)
-        raise Conflict(
-            f"Sorry, we do not ship to {country}.",
-            {"shipping_address.country": [f"We do not ship to {country}."]},
-        )
+        raise Conflict(breakdown.shipping_refusal, {"shipping_address.country": [breakdown.shipping_refusal]})
     if shipping_method_id is not None and breakdown.shipping_method_id != shipping_method_id:
         raise Conflict(
             "The shipping method you chose cannot ship this order to this address; please choose another.",

@@ -42,12 +42,16 @@ def quote(method: ShippingMethod, subtotal_cents: int, weight_grams: int | None)
         weight_grams: the order's weight, or None when a product's weight is unknown.
     Returns:
         The price; 0 from ``free_above_cents`` on; None when the method cannot take the
-        order (a weight-priced method and an unknown weight, or beyond its last band).
+        order. A weight-priced method cannot take an order of unknown weight or beyond its
+        last band, free threshold or not (the carrier's limit is physical); a
+        subtotal-priced one beyond its last band can, when the free threshold covers it.
     """
-    if method.free_above_cents is not None and subtotal_cents >= method.free_above_cents:
+    free = method.free_above_cents is not None and subtotal_cents >= method.free_above_cents
+    if method.rate_kind == "weight":
+        price = None if weight_grams is None else _band_price(method.bands or [], weight_grams)
+        return None if price is None else (0 if free else price)
+    if free:
         return 0
     if method.rate_kind == "subtotal":
         return _band_price(method.bands or [], subtotal_cents)
-    if method.rate_kind == "weight":
-        return None if weight_grams is None else _band_price(method.bands or [], weight_grams)
     return method.price_cents

@@ -26,10 +26,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import pycountry
 from flask import current_app
 
 from shop.pricing import discounts, shipping, tax
 from shop.pricing.discounts import Customer
+
+#: ISO 3166-1 alpha-2 code -> the country's common name, for the shopper's messages.
+COUNTRIES = {c.alpha_2: getattr(c, "common_name", c.name) for c in pycountry.countries}
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,7 @@ class Breakdown:
     discount_refusal: str | None
     shipping_options: tuple[ShippingOption, ...]
     ships: bool
+    shipping_refusal: str | None
     shipping_method_id: int | None
     shipping_method_name: str
     shipping_cents: int
@@ -118,15 +123,24 @@ def _options(
     weight = (
         None if any(w is None for w in weights) else sum(w * ln.quantity for w, ln in zip(weights, lines))
     )
-    options = []
-    for position, method in enumerate(shipping.methods_for(country, methods)):
+    options, serving = [], shipping.methods_for(country, methods)
+    for position, method in enumerate(serving):
         price = shipping.quote(method, goods_cents, weight)
         if price is not None:
             option = ShippingOption(
                 method.id, method.name, method.description, price, method.min_days, method.max_days
             )
             options.append((price, position, option))
-    return bool(methods), [o for _, _, o in sorted(options, key=lambda t: (t[0], t[1]))]
+    refusal = None
+    if methods and not options:
+        name = COUNTRIES.get(country, country)
+        refusal = (
+            f"We do not ship to {name}."
+            if not serving
+            else f"None of our shipping methods to {name} can take this order (its weight is unknown or "
+            "over their limit)."
+        )
+    return refusal, [o for _, _, o in sorted(options, key=lambda t: (t[0], t[1]))]
 
 
 def _discount(lines, code_text, customer, now) -> tuple[list[int], str, int | None, str | None]:
@@ -179,7 +193,7 @@ def compute(
     country = (country or config.get("SHOP_COUNTRY", "US")).upper()
     line_discounts, applied, code_id, refusal = _discount(lines, code, customer or Customer(), now)
     subtotal, discount = sum(ln.subtotal_cents for ln in lines), sum(line_discounts)
-    has_methods, options = _options(lines, country, subtotal - discount) if lines else (False, [])
+    shipping_refusal, options = _options(lines, country, subtotal - discount) if lines else (None, [])
     chosen = next((o for o in options if o.method_id == shipping_method_id), options[0] if options else None)
     rate = tax.rate_for(country, region)
     rate_bp = rate.rate_bp if rate else 0
@@ -204,7 +218,8 @@ def compute(
         discount_code_id=code_id,
         discount_refusal=refusal,
         shipping_options=tuple(options),
-        ships=bool(options) or not has_methods,
+        ships=shipping_refusal is None,
+        shipping_refusal=shipping_refusal,
         shipping_method_id=chosen.method_id if chosen else None,
         shipping_method_name=chosen.name if chosen else "",
         shipping_cents=shipping_cents,
