@@ -249,3 +249,70 @@ def test_shipping_methods_api_lists_those_serving_a_country(client, priced):
     assert [m["name"] for m in client.get("/api/v1/shipping-methods?country=DE").json["data"]] == ["Europe"]
     assert client.get("/api/v1/shipping-methods?country=FR").json["data"] == []
     assert client.get("/api/v1/shipping-methods?country=France").status_code == 422
+
+
+BERLIN = {
+    "name": "Ada Berlin",
+    "line1": "Unter den Linden 1",
+    "city": "Berlin",
+    "region": "",
+    "postal_code": "10117",
+    "country": "DE",
+}
+
+
+def test_checkout_starts_from_the_default_address_and_its_country(client, db, priced):
+    from shop.addresses import services as address_book
+
+    user = make_user(email="berlin@example.com")
+    address_book.add_address(user.id, ADDRESS)
+    berlin = address_book.add_address(user.id, BERLIN, make_default=True)
+    db.session.commit()
+    sign_in(client, user)
+    _add(client, priced["product"])
+    # The cart estimates for the default address's country: the Europe method.
+    assert "Shipping (Europe) $9.90" in _text(client.get("/cart"))
+    page = client.get("/checkout")
+    body = page.get_data(as_text=True)
+    assert re.search(r'id="line1"[^>]*value="Unter den Linden 1"', body), body
+    assert re.search(rf'value="{berlin.id}"\s[^>]*checked', body)
+    assert "Europe · $9.90" in _text(page) and "Express" not in _text(page)
+
+
+def test_choosing_another_saved_address_without_script_fills_the_form(client, db, priced):
+    from shop.addresses import services as address_book
+
+    user = make_user(email="two@example.com")
+    home = address_book.add_address(user.id, ADDRESS)
+    address_book.add_address(user.id, BERLIN, make_default=True)
+    db.session.commit()
+    sign_in(client, user)
+    _add(client, priced["product"])
+    form = _hidden(client.get("/checkout").get_data(as_text=True))
+    data = {**form, **BERLIN, "payment_provider": "manual", "saved_address": str(home.id), "action": "update"}
+    resp = client.post("/checkout", data=data)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and 'value="1 Navy Way"' in body
+    # Virginia now: Standard and Express are offered, and the 6 % rate applies.
+    assert "Express · $14.95" in _text(resp) and "Sales tax 6%" in _text(resp)
+    assert _order_count(db) == 0
+
+
+def test_a_customer_can_save_the_checkout_address_once(client, db, priced):
+    from shop.addresses import services as address_book
+
+    user = make_user(email="new@example.com")
+    db.session.commit()
+    sign_in(client, user)
+    for _ in range(2):
+        _add(client, priced["product"])
+        form = _hidden(client.get("/checkout").get_data(as_text=True))
+        data = {**form, **ADDRESS, "payment_provider": "manual", "save_address": "y", "action": "place"}
+        data["shipping_method"] = str(priced["standard"])
+        data.update(
+            _hidden(client.post("/checkout", data={**data, "action": "update"}).get_data(as_text=True))
+        )
+        assert client.post("/checkout", data=data).status_code == 303
+    saved = address_book.list_addresses(user.id)
+    assert [(a.line1, a.is_default) for a in saved] == [("1 Navy Way", True)]
+    assert _order_count(db) == 2

@@ -16,7 +16,9 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
-from shop.exceptions import ShopError
+from shop.addresses import services as address_book
+from shop.addresses.services import AddressBookFull
+from shop.exceptions import NotFound, ShopError
 from shop.money import display_money
 from shop.orders import bp, checkout, idempotency, notifications, payments, quotes, services, visitor
 from shop.orders.cart_lines import CartView
@@ -69,6 +71,36 @@ def _quote(form: CheckoutForm, view: CartView) -> Breakdown:
     )
 
 
+def _fill_address(form: CheckoutForm, address: dict) -> None:
+    """Put an address's fields into the form's address fields."""
+    for name, value in address.items():
+        if hasattr(form, name):
+            getattr(form, name).data = value
+
+
+def _use_saved_address(form: CheckoutForm, shopper: visitor.Shopper) -> None:
+    """Fill the address fields from the saved address the customer chose (another
+    user's id, or one deleted meanwhile, changes nothing)."""
+    if shopper.user_id is None or not form.saved_address.data:
+        return
+    try:
+        saved = address_book.get_address(shopper.user_id, form.saved_address.data)
+    except NotFound:
+        return
+    _fill_address(form, address_book.address_dict(saved))
+
+
+def _remember_address(form: CheckoutForm, shopper: visitor.Shopper, address: dict) -> None:
+    """Save the order's address in the customer's book when they asked (in the order's
+    transaction); a full book only skips it, with a note."""
+    if shopper.user_id is None or not form.save_address.data:
+        return
+    try:
+        address_book.remember_address(shopper.user_id, address)
+    except AddressBookFull as exc:
+        flash(f"{exc.detail} The address was not saved.", "info")
+
+
 def _method_label(option) -> str:
     """``Standard · $4.95 · 3–5 working days``."""
     price = "Free" if not option.price_cents else display_money(option.price_cents)
@@ -92,11 +124,13 @@ def _render(form: CheckoutForm, status: int = 200, error: str | None = None):
     form.checkout_token.data = idempotency.new_checkout_token()
     form.expected_total_cents.data = str(breakdown.total_cents)
     form.quoted_for.data = _fingerprint(_selection(form))
+    who = visitor.shopper()
     return render_template(
         "orders/checkout.html",
         form=form,
         view=view,
         breakdown=breakdown,
+        saved_addresses=address_book.list_addresses(who.user_id) if who.user_id else [],
         error=error,
         shopper=visitor.shopper(),
         providers=payments.enabled_providers(),
@@ -129,8 +163,13 @@ def checkout_page():
         flash("Some items in your cart cannot be ordered as they are; please adjust them first.", "warning")
         return redirect(url_for("orders.cart"))
     form = _checkout_form(formdata=False)
-    form.name.data = visitor.shopper().name
+    who = visitor.shopper()
+    form.name.data = who.name
     form.country.data = visitor.estimate_country()
+    default = address_book.default_address(who.user_id) if who.user_id else None
+    if default is not None:
+        _fill_address(form, address_book.address_dict(default))
+        form.saved_address.data = default.id
     cart = visitor.current_cart()
     form.discount_code.data = cart.discount_code if cart else None
     for notice in view.notices:
@@ -144,6 +183,7 @@ def checkout_submit():
     form = _checkout_form()
     shopper = visitor.shopper()
     if request.form.get("action") == "update":
+        _use_saved_address(form, shopper)
         return _render(form)
     if form.quoted_for.data and form.quoted_for.data != _fingerprint(_selection(form)):
         flash("Your totals changed with your choices; check them, then place your order.", "info")
@@ -165,6 +205,7 @@ def checkout_submit():
             )
             number, created = result.order.number, result.created
             if created:
+                _remember_address(form, shopper, result.order.shipping_address)
                 # In the order's transaction: the mail goes out once the order is committed.
                 notifications.queue_order_confirmation(
                     result.order, url_for("orders.order_detail", number=number, _external=True)

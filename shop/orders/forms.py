@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -86,6 +87,10 @@ class CheckoutForm(FlaskForm):
         + [SelectChoice(code, name) for code, name in COUNTRIES.items()],
         validators=[DataRequired(message="Choose a country.")],
     )
+    #: A customer's saved address to ship to (its id; "" for a typed one). The page copies
+    #: its fields into the form (script), or "Update totals" does (without script).
+    saved_address = RadioField("Your saved addresses", coerce=_optional_int, validate_choice=False)
+    save_address = BooleanField("Save this address to my address book")
     shipping_method = RadioField("Shipping method", coerce=_optional_int, validate_choice=False)
     discount_code = StringField(
         "Discount code (optional)", validators=[Optional(), Length(max=40)], filters=[_strip]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from flask import abort, current_app, flash, g, session
 from flask_login import current_user
 
+from shop.addresses import services as address_book
 from shop.auth.signals import session_started
 from shop.exceptions import NotFound
 from shop.extensions import db
@@ -63,7 +64,8 @@ def customer() -> Customer:
 
 def estimate_country(requested: str | None = None) -> str:
     """The country the cart's estimate is for: one the visitor just chose (remembered in
-    the session), else the one chosen before, else the shop's ``SHOP_COUNTRY``.
+    the session), else the one chosen before, else a customer's default address's, else
+    the shop's ``SHOP_COUNTRY``.
 
     An unknown code is ignored.
     """
@@ -71,7 +73,10 @@ def estimate_country(requested: str | None = None) -> str:
     if code in COUNTRIES:
         session[ESTIMATE_COUNTRY_KEY] = code
         return code
-    return session.get(ESTIMATE_COUNTRY_KEY) or current_app.config["SHOP_COUNTRY"]
+    if session.get(ESTIMATE_COUNTRY_KEY):
+        return session[ESTIMATE_COUNTRY_KEY]
+    default = address_book.default_address(current_user.id) if current_user.is_authenticated else None
+    return default.country if default is not None else current_app.config["SHOP_COUNTRY"]
 
 
 def forget_cart() -> None:
