@@ -162,6 +162,18 @@ def _discount(lines, code_text, customer, now) -> tuple[list[int], str, int | No
     )
 
 
+def _line_totals(
+    lines: Sequence[PricedLine], line_discounts: Sequence[int], rate_bp: int, included: bool
+) -> tuple[LineTotals, ...]:
+    """Each line's discount and its tax on what is left, rounded per line."""
+    return tuple(
+        LineTotals(
+            ln.product_id, ln.subtotal_cents, d, tax.tax_in(ln.subtotal_cents - d, rate_bp, included), rate_bp
+        )
+        for ln, d in zip(lines, line_discounts, strict=True)
+    )
+
+
 def compute(
     lines: Sequence[PricedLine],
     *,
@@ -197,12 +209,7 @@ def compute(
     chosen = next((o for o in options if o.method_id == shipping_method_id), options[0] if options else None)
     rate = tax.rate_for(country, region)
     rate_bp = rate.rate_bp if rate else 0
-    line_totals = tuple(
-        LineTotals(
-            ln.product_id, ln.subtotal_cents, d, tax.tax_in(ln.subtotal_cents - d, rate_bp, included), rate_bp
-        )
-        for ln, d in zip(lines, line_discounts, strict=True)
-    )
+    line_totals = _line_totals(lines, line_discounts, rate_bp, included)
     shipping_cents = chosen.price_cents if chosen else 0
     shipping_tax = tax.tax_in(shipping_cents, rate_bp, included)
     tax_cents = sum(lt.tax_cents for lt in line_totals) + shipping_tax
