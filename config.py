@@ -167,9 +167,22 @@ class Config:
     # Sent and skipped rows are deleted after this many days (failed ones stay for staff).
     OUTBOX_KEEP = timedelta(days=_int("OUTBOX_KEEP_DAYS", 30))
 
+    # Providers offered at checkout, in this order. `card` is offered only when the Stripe
+    # keys below are set; `test` never in production.
     PAYMENT_PROVIDERS = [
-        p.strip() for p in os.environ.get("PAYMENT_PROVIDERS", "manual,test").split(",") if p.strip()
+        p.strip() for p in os.environ.get("PAYMENT_PROVIDERS", "card,manual,test").split(",") if p.strip()
     ]
+    # Stripe (card payments through its hosted Checkout): the secret API key, the signing
+    # secret of the webhook endpoint (POST /payments/stripe/webhook), and the API's address
+    # (a local stand-in in the tests).
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+    # Seconds a webhook's signed timestamp may be old (Stripe's library default).
+    STRIPE_WEBHOOK_TOLERANCE = _int("STRIPE_WEBHOOK_TOLERANCE", 300)
+    # A card order not paid this long after it was placed is cancelled and its stock
+    # released (`flask shop expire-unpaid`, also a job every few minutes).
+    UNPAID_ORDER_TIMEOUT = timedelta(minutes=_int("UNPAID_ORDER_TIMEOUT_MINUTES", 60))
     IDEMPOTENCY_KEY_TTL = timedelta(hours=_int("IDEMPOTENCY_KEY_TTL_HOURS", 48))
     # A guest's cart untouched this long is abandoned: `flask shop purge-carts` deletes it.
     GUEST_CART_MAX_AGE = timedelta(days=_int("GUEST_CART_MAX_AGE_DAYS", 30))

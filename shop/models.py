@@ -12,4 +12,5 @@ from shop.orders.models import (  # noqa: F401
     OrderEvent,
     OrderLine,
 )
+from shop.payments.models import Payment, PaymentEvent, Refund  # noqa: F401
 from shop.pricing.models import DiscountCode, DiscountRedemption, ShippingMethod, TaxRate  # noqa: F401

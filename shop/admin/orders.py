@@ -12,9 +12,10 @@ from shop.admin import bp
 from shop.auth.guards import staff_required
 from shop.exceptions import NotFound, ShopError
 from shop.extensions import db
-from shop.orders import payments, services
+from shop.orders import services
 from shop.orders.forms import OrderStatusForm
 from shop.orders.models import ORDER_STATUSES
+from shop.payments import providers as payments
 from shop.transaction import unit_of_work
 
 PER_PAGE = 50

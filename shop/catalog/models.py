@@ -14,7 +14,7 @@ from shop.extensions import db
 
 PRODUCT_STATUSES = ("draft", "active", "archived")
 #: Why stock changed; every change is one :class:`StockMovement` row.
-STOCK_REASONS = ("import", "staff_edit", "order", "cancellation")
+STOCK_REASONS = ("import", "staff_edit", "order", "cancellation", "refund")
 #: 1 to this many units left is "low stock": shoppers are told how many are left, and the
 #: staff list and dashboard single such products out. 0 units is out of stock, not low.
 LOW_STOCK_THRESHOLD = 5
@@ -129,7 +129,9 @@ class StockMovement(db.Model):
 
     __tablename__ = "stock_movements"
     __table_args__ = (
-        CheckConstraint("reason IN ('import', 'staff_edit', 'order', 'cancellation')", name="reason_valid"),
+        CheckConstraint(
+            "reason IN ('import', 'staff_edit', 'order', 'cancellation', 'refund')", name="reason_valid"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

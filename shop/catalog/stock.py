@@ -75,16 +75,22 @@ def allocate(
 
 
 def release(
-    product_id: int, quantity: int, order_id: int | None, actor_id: int | None = None, note: str = ""
+    product_id: int,
+    quantity: int,
+    order_id: int | None,
+    actor_id: int | None = None,
+    note: str = "",
+    reason: str = "cancellation",
 ) -> None:
-    """Put ``quantity`` units back (order cancellation)."""
+    """Put ``quantity`` units back: an order cancelled (``reason`` ``cancellation``) or
+    refunded with its goods returned to stock (``refund``)."""
     db.session.execute(
         update(Product)
         .where(Product.id == product_id)
         .values(stock=Product.stock + quantity)
         .execution_options(synchronize_session=False)
     )
-    _record(product_id, quantity, "cancellation", actor_id, order_id, note)
+    _record(product_id, quantity, reason, actor_id, order_id, note)
     mark_catalog_changed(db.session)
 
 

@@ -2,7 +2,7 @@
 
 Checkout only coordinates the cart (``orders/cart.py``), the totals (``pricing/totals.py``),
 the order lifecycle (``orders/services.py``), stock (``catalog/stock.py``), discount code
-uses (``pricing/discounts.py``) and payment (``orders/payments.py``), as django-oscar's
+uses (``pricing/discounts.py``) and payment (``payments/providers.py``), as django-oscar's
 OrderCreator does. :func:`place_order` re-reads the cart and the
 products inside the caller's transaction, takes stock with conditional UPDATEs in
 product-id order (so two checkouts cannot deadlock), snapshots SKU, name and unit price
@@ -25,10 +25,11 @@ from shop.catalog.models import Product
 from shop.exceptions import Conflict, OutOfStock, ValidationFailed
 from shop.extensions import db
 from shop.orders import cart as carts
-from shop.orders import payments, quotes, services
+from shop.orders import quotes, services
 from shop.orders.idempotency import find_idempotent_order, request_fingerprint
 from shop.orders.models import Cart, CartItem, IdempotencyKey, Order, OrderLine
 from shop.orders.schemas import clean_address
+from shop.payments import providers as payments
 from shop.pricing import discounts, totals
 from shop.pricing.discounts import Customer
 from shop.pricing.totals import Breakdown, LineTotals

@@ -20,9 +20,10 @@ from shop.addresses import services as address_book
 from shop.addresses.services import AddressBookFull
 from shop.exceptions import NotFound, ShopError
 from shop.money import display_money
-from shop.orders import bp, checkout, idempotency, notifications, payments, quotes, services, visitor
+from shop.orders import bp, checkout, idempotency, notifications, quotes, services, visitor
 from shop.orders.cart_lines import CartView
 from shop.orders.forms import CheckoutForm
+from shop.payments import providers as payments
 from shop.pricing.discounts import Customer
 from shop.pricing.totals import Breakdown
 from shop.transaction import unit_of_work

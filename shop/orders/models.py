@@ -23,7 +23,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shop.dbtypes import JSONType, UTCDateTime, utcnow
 from shop.extensions import db
 
-ORDER_STATUSES = ("pending_payment", "paid", "shipped", "delivered", "cancelled")
+ORDER_STATUSES = (
+    "pending_payment",
+    "paid",
+    "shipped",
+    "delivered",
+    "cancelled",
+    "partially_refunded",
+    "refunded",
+)
 
 
 class Cart(db.Model):
@@ -95,7 +103,8 @@ class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('pending_payment', 'paid', 'shipped', 'delivered', 'cancelled')",
+            "status IN ('pending_payment', 'paid', 'shipped', 'delivered', 'cancelled', "
+            "'partially_refunded', 'refunded')",
             name="status_valid",
         ),
     )
@@ -120,6 +129,9 @@ class Order(db.Model):
     )
     shipping_method_name: Mapped[str] = mapped_column(String(100), default="")
     discount_code: Mapped[str] = mapped_column(String(40), default="")
+    #: Why staff must look at the order ('' when nothing is wrong), e.g. a card payment
+    #: that arrived after the unpaid order had been cancelled and its stock released.
+    attention: Mapped[str] = mapped_column(Text, default="")
     shipping_address: Mapped[dict[str, Any]] = mapped_column(JSONType)
     payment_provider: Mapped[str] = mapped_column(String(30), default="manual")
     payment_reference: Mapped[str] = mapped_column(String(100), default="")

@@ -13,8 +13,8 @@ from shop.extensions import db
 from shop.jobs import outbox
 from shop.jobs.models import OutboxMessage
 from shop.money import display_money
-from shop.orders import payments
 from shop.orders.models import Order
+from shop.payments import providers as payments
 from shop.pricing.display import breakdown_rows
 
 ORDER_CONFIRMATION = "order_confirmation"

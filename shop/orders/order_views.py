@@ -7,8 +7,9 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 
 from shop.exceptions import NotFound, ShopError
 from shop.extensions import db, limiter
-from shop.orders import bp, payments, services, visitor
+from shop.orders import bp, services, visitor
 from shop.orders.forms import GuestLookupForm
+from shop.payments import providers as payments
 from shop.transaction import unit_of_work
 
 ORDERS_PER_PAGE = 20

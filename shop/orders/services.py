@@ -30,11 +30,16 @@ from shop.pricing import discounts
 #: Allowed moves: from status -> statuses it may go to.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "pending_payment": ("paid", "cancelled"),
-    "paid": ("shipped", "cancelled"),
-    "shipped": ("delivered",),
-    "delivered": (),
+    "paid": ("shipped", "cancelled", "partially_refunded", "refunded"),
+    "shipped": ("delivered", "partially_refunded", "refunded"),
+    "delivered": ("partially_refunded", "refunded"),
+    "partially_refunded": ("shipped", "delivered", "refunded"),
+    "refunded": (),
     "cancelled": (),
 }
+
+#: Statuses only a refund moves an order to (``shop.payments.refunds``), never a status form.
+REFUND_STATUSES = ("partially_refunded", "refunded")
 
 #: Status names for people.
 STATUS_LABELS = {
@@ -43,6 +48,8 @@ STATUS_LABELS = {
     "shipped": "Shipped",
     "delivered": "Delivered",
     "cancelled": "Cancelled",
+    "partially_refunded": "Partially refunded",
+    "refunded": "Refunded",
 }
 
 #: Bootstrap colour of each status badge.
@@ -52,6 +59,8 @@ STATUS_COLOURS = {
     "shipped": "primary",
     "delivered": "success",
     "cancelled": "secondary",
+    "partially_refunded": "dark",
+    "refunded": "dark",
 }
 
 # Crockford's base32 alphabet: no I, L, O or U, so numbers read aloud without confusion.
@@ -82,9 +91,10 @@ def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
 
 
-def allowed_transitions(status: str) -> tuple[str, ...]:
-    """Statuses an order in ``status`` may move to."""
-    return TRANSITIONS.get(status, ())
+def allowed_transitions(status: str, by_refund: bool = False) -> tuple[str, ...]:
+    """Statuses an order in ``status`` may move to; the refund statuses only ``by_refund``."""
+    moves = TRANSITIONS.get(status, ())
+    return moves if by_refund else tuple(m for m in moves if m not in REFUND_STATUSES)
 
 
 # --- Look-ups --------------------------------------------------------------------------------
@@ -206,6 +216,7 @@ def transition_order(
     note: str = "",
     *,
     allowed_from: Collection[str] | None = None,
+    by_refund: bool = False,
 ) -> Order:
     """Move an order to ``to_status`` if the lifecycle allows it; record the event.
 
@@ -218,6 +229,8 @@ def transition_order(
         actor_id: who did it (None for the system or a guest).
         allowed_from: further restrict the states the order may leave (e.g. shoppers may
             cancel only while ``pending_payment``).
+        by_refund: a refund is moving the order (only then are :data:`REFUND_STATUSES`
+            allowed).
     Returns:
         The order, with its new status and events loaded.
     Raises:
@@ -231,7 +244,7 @@ def transition_order(
         )
     order = get_order(order_id)
     from_status = order.status
-    if to_status not in allowed_transitions(from_status) or (
+    if to_status not in allowed_transitions(from_status, by_refund) or (
         allowed_from is not None and from_status not in allowed_from
     ):
         raise InvalidTransition(_refusal(order, to_status))

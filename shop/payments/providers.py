@@ -1,9 +1,12 @@
 """Payment providers behind one small interface.
 
 A provider is chosen at checkout and told about the new order inside the checkout
-transaction. ``manual`` (bank transfer or cash on delivery) leaves the order waiting
-until staff mark it paid; ``test`` pays at once and exists only outside production.
-``PAYMENT_PROVIDERS`` (config) lists the enabled ones, in the order shown to shoppers.
+transaction. ``card`` sends the shopper to Stripe's hosted Checkout after the order is
+committed (``shop/payments/cards.py``); the order becomes paid only from Stripe's signed
+webhook. ``manual`` (bank transfer or cash on delivery) leaves the order waiting until
+staff mark it paid; ``test`` pays at once and exists only outside production.
+``PAYMENT_PROVIDERS`` (config) lists the enabled ones, in the order shown to shoppers;
+``card`` is offered only when its keys are set.
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ class PaymentOutcome:
         paid: the money is in; checkout moves the order to ``paid``.
         reference: the provider's reference for the payment ('' if none yet).
         note: recorded on the order event when ``paid``.
+        redirect: the shopper pays on the provider's page next (checkout sends them there
+            once the order is committed).
     """
 
     paid: bool
     reference: str = ""
     note: str = ""
+    redirect: bool = False
 
 
 class PaymentProvider:
@@ -39,6 +45,10 @@ class PaymentProvider:
     description = ""
     #: Only for development and tests; never offered in production.
     test_only = False
+
+    def configured(self) -> bool:
+        """True when the provider can be offered (its settings are complete)."""
+        return True
 
     def start(self, order) -> PaymentOutcome:
         """Begin paying for ``order`` (already flushed, status ``pending_payment``)."""
@@ -69,6 +79,32 @@ class ManualProvider(PaymentProvider):
         )
 
 
+class CardProvider(PaymentProvider):
+    """Cards through Stripe's hosted Checkout: card data never touches the shop."""
+
+    name = "card"
+    label = "Card"
+    description = "Pay by card on Stripe's secure payment page; your card details never reach this shop."
+
+    def configured(self) -> bool:
+        """Offered only with ``STRIPE_SECRET_KEY`` and ``STRIPE_WEBHOOK_SECRET`` set."""
+        cfg = current_app.config
+        return bool(cfg.get("STRIPE_SECRET_KEY") and cfg.get("STRIPE_WEBHOOK_SECRET"))
+
+    def start(self, order) -> PaymentOutcome:
+        """Nothing is paid yet: the shopper goes to Stripe's page after the commit."""
+        return PaymentOutcome(paid=False, redirect=True)
+
+    def instructions(self, order) -> str:
+        """What happens with a card order."""
+        if order.status == "pending_payment":
+            return (
+                "Your order is reserved while you pay by card. If you left the payment page, "
+                "use “Pay now” on your order page; unpaid orders are cancelled after a while."
+            )
+        return "Paid by card."
+
+
 class TestProvider(PaymentProvider):
     """Pays immediately (development and automated tests only)."""
 
@@ -89,16 +125,19 @@ class TestProvider(PaymentProvider):
         return "This order was paid with the test provider."
 
 
-_REGISTRY: dict[str, PaymentProvider] = {p.name: p for p in (ManualProvider(), TestProvider())}
+_REGISTRY: dict[str, PaymentProvider] = {
+    p.name: p for p in (CardProvider(), ManualProvider(), TestProvider())
+}
 
 
 def enabled_providers() -> list[PaymentProvider]:
-    """Providers enabled by ``PAYMENT_PROVIDERS``, in config order; test-only ones never in production."""
+    """Providers enabled by ``PAYMENT_PROVIDERS``, in config order; test-only ones never in
+    production, and ones whose settings are missing (``card`` without keys) never."""
     production = current_app.config.get("ENV_NAME") == "production"
     out = []
     for name in current_app.config.get("PAYMENT_PROVIDERS", []):
         provider = _REGISTRY.get(name)
-        if provider is None or (production and provider.test_only):
+        if provider is None or (production and provider.test_only) or not provider.configured():
             continue
         out.append(provider)
     return out
