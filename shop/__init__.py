@@ -20,6 +20,7 @@ from shop import (
     errors,
     health,
     orders,
+    payments,
     pricing,
     search,
     security,
@@ -31,6 +32,7 @@ from shop.catalog import commands as catalog_commands
 from shop.extensions import api, cache, csrf, db, jobs, limiter, login_manager, migrate
 from shop.jobs import commands as jobs_commands
 from shop.orders import commands as orders_commands
+from shop.payments import commands as payments_commands
 from shop.search import commands as search_commands
 from shop.transaction import close_session
 
@@ -53,6 +55,7 @@ ROUTE_MODULES = (
     "shop.orders.views",
     "shop.orders.checkout_views",
     "shop.orders.order_views",
+    "shop.payments.views",
     "shop.pricing.api",
     "shop.search.api",
     "shop.search.views",
@@ -62,7 +65,14 @@ ROUTE_MODULES = (
 JOB_MODULES = ("shop.jobs.tasks", "shop.orders.notifications", "shop.auth.mails")
 
 #: Modules whose ``COMMANDS`` make up the ``flask shop ...`` group.
-COMMAND_MODULES = (auth_commands, catalog_commands, jobs_commands, orders_commands, search_commands)
+COMMAND_MODULES = (
+    auth_commands,
+    catalog_commands,
+    jobs_commands,
+    orders_commands,
+    payments_commands,
+    search_commands,
+)
 
 
 def create_app(config: str | type[Config] | None = None) -> Flask:
@@ -207,7 +217,7 @@ def register_blueprints(app: Flask) -> None:
     for module in ROUTE_MODULES:
         importlib.import_module(module)
 
-    for bp in (catalog.bp, search.bp, auth.bp, orders.bp, admin.bp, health.bp):
+    for bp in (catalog.bp, search.bp, auth.bp, orders.bp, payments.bp, admin.bp, health.bp):
         app.register_blueprint(bp)
     for api_bp, prefix in (
         (auth.api_bp, "/api/v1"),

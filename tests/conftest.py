@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import copy
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
+from werkzeug.serving import make_server
 
 from config import TestingConfig, normalize_database_url
 from shop import create_app, mail
@@ -300,6 +302,18 @@ def app(_session_app):
         _session_app.reset()
         yield app
         _db.session.remove()
+
+
+@pytest.fixture
+def live_url(app):
+    """The test app served over HTTP on a free port, one thread per request (for a browser,
+    or a payment provider's stand-in calling the webhook)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
 
 
 @pytest.fixture

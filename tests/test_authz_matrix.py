@@ -120,6 +120,8 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "GET orders.cart": PUBLIC,
     "POST orders.cart_add": PUBLIC,
     "POST orders.cart_discount_apply": PUBLIC,
+    "POST payments.pay": (HIDDEN, OK, HIDDEN, HIDDEN),
+    "POST payments.stripe_webhook": PUBLIC,  # 400 without Stripe's signature
     "POST orders.cart_discount_remove": PUBLIC,
     "POST orders.cart_update": (HIDDEN, OK, HIDDEN, HIDDEN),
     "POST orders.cart_remove": (HIDDEN, OK, HIDDEN, HIDDEN),

@@ -13,11 +13,9 @@ $0.897 -> $0.90, so tax $13.86; total 240.00 - 24.00 + 14.95 + 13.86 = $244.81.
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from shop import mail
 from shop.orders.models import Order
@@ -32,17 +30,6 @@ pytestmark = [
         not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)"
     ),
 ]
-
-
-@pytest.fixture
-def live_url(app):
-    """The test app served over HTTP on a free port, one thread per request."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
 
 
 @pytest.fixture

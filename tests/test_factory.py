@@ -78,6 +78,7 @@ def test_factory_registers_every_shop_command_on_a_group_of_its_own(app, app_fac
         "check-stock",
         "create-admin",
         "eval-search",
+        "expire-unpaid",
         "import-catalog",
         "make-sample",
         "purge-carts",

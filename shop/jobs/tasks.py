@@ -15,6 +15,7 @@ from shop.auth import logins
 from shop.extensions import db, jobs
 from shop.jobs import outbox
 from shop.orders import cart as carts
+from shop.payments import expiry
 
 
 @jobs.task(name=outbox.DELIVER_JOB)
@@ -59,3 +60,10 @@ def purge_expired_logins() -> int:
     count = logins.purge_logins()
     db.session.commit()
     return count
+
+
+@jobs.periodic(timedelta(minutes=5))
+def expire_unpaid_orders() -> int:
+    """Every 5 minutes: cancel card orders unpaid for UNPAID_ORDER_TIMEOUT and release their
+    stock (``flask shop expire-unpaid``)."""
+    return len(expiry.expire_unpaid())

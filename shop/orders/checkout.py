@@ -43,6 +43,8 @@ class CheckoutResult:
 
     order: Order
     created: bool
+    #: The shopper pays on the provider's page next (a card order just placed).
+    redirect: bool = False
 
 
 @dataclass
@@ -201,13 +203,14 @@ def _take_stock(
         )
 
 
-def _start_payment(order: Order, provider) -> None:
+def _start_payment(order: Order, provider) -> payments.PaymentOutcome:
     """Hand the order to its payment provider; an instant payment marks it paid."""
     outcome = provider.start(order)
     if outcome.reference:
         order.payment_reference = outcome.reference
     if outcome.paid:
         services.transition_order(order.id, "paid", None, outcome.note)
+    return outcome
 
 
 def place_order(
@@ -278,9 +281,9 @@ def place_order(
     if breakdown.discount_code_id is not None:
         discounts.redeem(breakdown.discount_code_id, order.id, customer, breakdown.discount_cents)
     services.record_event(order, None, "pending_payment", user_id, "Order placed.")
-    _start_payment(order, provider)
+    outcome = _start_payment(order, provider)
     carts.clear_cart(cart)
-    return CheckoutResult(services.get_order(order.id), created=True)
+    return CheckoutResult(services.get_order(order.id), created=True, redirect=outcome.redirect)
 
 
 def _clean_email(email: str) -> str:

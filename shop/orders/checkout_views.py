@@ -24,6 +24,7 @@ from shop.orders import bp, checkout, idempotency, notifications, quotes, servic
 from shop.orders.cart_lines import CartView
 from shop.orders.forms import CheckoutForm
 from shop.payments import providers as payments
+from shop.payments.redirects import pay_redirect
 from shop.pricing.discounts import Customer
 from shop.pricing.totals import Breakdown
 from shop.transaction import unit_of_work
@@ -204,7 +205,7 @@ def checkout_submit():
                 shipping_method_id=form.shipping_method.data,
                 discount_code=form.discount_code.data,
             )
-            number, created = result.order.number, result.created
+            number, created, to_provider = result.order.number, result.created, result.redirect
             if created:
                 _remember_address(form, shopper, result.order.shipping_address)
                 # In the order's transaction: the mail goes out once the order is committed.
@@ -217,6 +218,8 @@ def checkout_submit():
     # The order is committed: nothing below reads the database, so no failure after the
     # commit can show a placed order as an error.
     visitor.remember_order(number)
+    if to_provider:
+        return pay_redirect(number)
     if created:
         flash(f"Thank you! Your order {number} has been placed.", "success")
     else:

@@ -9,12 +9,14 @@ currency is sent in lower case, as Stripe's API takes them.
 
 from __future__ import annotations
 
-from typing import Any
-
 import stripe
 from flask import current_app
 
 from shop.exceptions import ShopError
+
+# The library would otherwise write an id file into the home directory and send usage
+# statistics with every call; the shop needs neither.
+stripe.enable_telemetry = False
 
 
 class GatewayError(ShopError):
@@ -35,12 +37,14 @@ class InvalidWebhook(ShopError):
 
 
 def client() -> stripe.StripeClient:
-    """A Stripe client for the configured key and API address (one network retry)."""
+    """A Stripe client for the configured key and API address: one retry (with the same
+    idempotency key) and ``STRIPE_TIMEOUT`` seconds per call, not the library's 80."""
     cfg = current_app.config
     return stripe.StripeClient(
         cfg["STRIPE_SECRET_KEY"],
         base_addresses={"api": cfg["STRIPE_API_BASE"]},
         max_network_retries=1,
+        http_client=stripe.RequestsClient(timeout=cfg["STRIPE_TIMEOUT"]),
     )
 
 
@@ -53,7 +57,7 @@ def create_checkout_session(
     success_url: str,
     cancel_url: str,
     idempotency_key: str,
-) -> Any:
+) -> dict:
     """A hosted Checkout Session for one order's exact total.
 
     One line, the order itself, at ``amount_cents`` (the breakdown is already in the
@@ -61,7 +65,7 @@ def create_checkout_session(
     ``client_reference_id`` and in the metadata of the session and its PaymentIntent.
 
     Returns:
-        The session (``id``, ``url``, ``amount_total``, ``currency``, ``status``).
+        The session as a dict (``id``, ``url``, ``amount_total``, ``currency``, ``status``).
     Raises:
         GatewayError: Stripe refused or could not be reached.
     """
@@ -87,7 +91,7 @@ def create_checkout_session(
     return _call(lambda c: c.v1.checkout.sessions.create(params, {"idempotency_key": idempotency_key}))
 
 
-def retrieve_checkout_session(session_id: str) -> Any:
+def retrieve_checkout_session(session_id: str) -> dict:
     """A Checkout Session as Stripe has it now.
 
     Raises:
@@ -96,7 +100,7 @@ def retrieve_checkout_session(session_id: str) -> Any:
     return _call(lambda c: c.v1.checkout.sessions.retrieve(session_id))
 
 
-def create_refund(*, payment_intent: str, amount_cents: int, refund_id: int, order_number: str) -> Any:
+def create_refund(*, payment_intent: str, amount_cents: int, refund_id: int, order_number: str) -> dict:
     """Ask Stripe to refund ``amount_cents`` of a PaymentIntent; the shop's refund id is the
     idempotency key, so a retried call never refunds twice.
 
@@ -139,10 +143,11 @@ def verify_event(payload: bytes, signature: str | None) -> dict:
     return event.to_dict()
 
 
-def _call(call):
-    """Run one library call; its errors become :class:`GatewayError` with Stripe's message."""
+def _call(call) -> dict:
+    """Run one library call and return its object as plain data; the library's errors
+    become :class:`GatewayError` with Stripe's message."""
     try:
-        return call(client())
+        return call(client()).to_dict()
     except stripe.StripeError as exc:
         message = getattr(exc, "user_message", None) or str(exc) or exc.__class__.__name__
         raise GatewayError(f"The card payment service answered: {message}") from exc
