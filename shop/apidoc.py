@@ -16,7 +16,7 @@ repeat or get wrong:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from apispec import BasePlugin
@@ -61,18 +61,20 @@ class SettingRange(validate.Validator):
 
 class SettingChoice(validate.Validator):
     """A string that must be one of the values of a list setting (e.g. ``PAYMENT_PROVIDERS``),
-    documented as its ``enum``."""
+    documented as its ``enum``; ``choices(config)``, when given, narrows the setting to the
+    values that apply (e.g. the providers whose keys are set)."""
 
-    def __init__(self, setting: str):
+    def __init__(self, setting: str, choices: Callable[[Mapping], list[str]] | None = None):
         self.setting = setting
+        self._choices = choices or (lambda config: list(config[setting]))
 
     def documented(self, config: Mapping) -> dict:
         """The OpenAPI attributes for this validator under ``config``."""
-        return {"enum": list(config[self.setting])}
+        return {"enum": self._choices(config)}
 
     def __call__(self, value):
-        """Refuse ``value`` unless the setting lists it (marshmallow ValidationError)."""
-        choices = list(current_app.config[self.setting])
+        """Refuse ``value`` unless it is one of the choices (marshmallow ValidationError)."""
+        choices = self._choices(current_app.config)
         if value not in choices:
             raise ValidationError(f"Must be one of: {', '.join(choices)}.")
         return value

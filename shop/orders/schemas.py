@@ -22,6 +22,7 @@ from shop.apidoc import NO_NUL, NOT_BLANK, QuerySchema, SettingChoice, SettingRa
 from shop.catalog.schemas import LinksSchema, MetaSchema, ProductSchema, product_json
 from shop.orders.models import ORDER_STATUSES
 from shop.orders.services import describe_event, status_label
+from shop.payments import providers
 from shop.pricing.schemas import BreakdownSchema, breakdown_json, country_field
 
 # --- Request bodies --------------------------------------------------------------------------
@@ -55,7 +56,7 @@ class OrderCreateSchema(Schema):
 
     shipping_address = fields.Nested(AddressSchema, required=True)
     payment_provider = fields.String(
-        validate=SettingChoice("PAYMENT_PROVIDERS"),
+        validate=SettingChoice("PAYMENT_PROVIDERS", providers.enabled_names),
         metadata={"description": "One of the enabled providers (PAYMENT_PROVIDERS); default: the first."},
     )
     expected_total_cents = fields.Integer(

@@ -12,6 +12,7 @@ staff mark it paid; ``test`` pays at once and exists only outside production.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import current_app
@@ -46,8 +47,8 @@ class PaymentProvider:
     #: Only for development and tests; never offered in production.
     test_only = False
 
-    def configured(self) -> bool:
-        """True when the provider can be offered (its settings are complete)."""
+    def configured(self, config: Mapping) -> bool:
+        """True when the provider can be offered under ``config`` (its settings are complete)."""
         return True
 
     def start(self, order) -> PaymentOutcome:
@@ -86,10 +87,9 @@ class CardProvider(PaymentProvider):
     label = "Card"
     description = "Pay by card on Stripe's secure payment page; your card details never reach this shop."
 
-    def configured(self) -> bool:
+    def configured(self, config: Mapping) -> bool:
         """Offered only with ``STRIPE_SECRET_KEY`` and ``STRIPE_WEBHOOK_SECRET`` set."""
-        cfg = current_app.config
-        return bool(cfg.get("STRIPE_SECRET_KEY") and cfg.get("STRIPE_WEBHOOK_SECRET"))
+        return bool(config.get("STRIPE_SECRET_KEY") and config.get("STRIPE_WEBHOOK_SECRET"))
 
     def start(self, order) -> PaymentOutcome:
         """Nothing is paid yet: the shopper goes to Stripe's page after the commit."""
@@ -130,17 +130,23 @@ _REGISTRY: dict[str, PaymentProvider] = {
 }
 
 
-def enabled_providers() -> list[PaymentProvider]:
-    """Providers enabled by ``PAYMENT_PROVIDERS``, in config order; test-only ones never in
-    production, and ones whose settings are missing (``card`` without keys) never."""
-    production = current_app.config.get("ENV_NAME") == "production"
-    out = []
-    for name in current_app.config.get("PAYMENT_PROVIDERS", []):
+def enabled_names(config: Mapping) -> list[str]:
+    """Names of the providers ``config`` enables: ``PAYMENT_PROVIDERS`` in order, without
+    test-only ones in production and without ones whose settings are missing (``card``
+    without keys). The API documents exactly these as ``payment_provider``'s choices."""
+    production = config.get("ENV_NAME") == "production"
+    names = []
+    for name in config.get("PAYMENT_PROVIDERS", []):
         provider = _REGISTRY.get(name)
-        if provider is None or (production and provider.test_only) or not provider.configured():
+        if provider is None or (production and provider.test_only) or not provider.configured(config):
             continue
-        out.append(provider)
-    return out
+        names.append(name)
+    return names
+
+
+def enabled_providers() -> list[PaymentProvider]:
+    """The enabled providers (:func:`enabled_names`), in config order."""
+    return [_REGISTRY[name] for name in enabled_names(current_app.config)]
 
 
 def default_provider_name() -> str | None:
