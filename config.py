@@ -178,6 +178,8 @@ class Config:
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+    # Where Stripe's hosted payment page lives (allowed as a form's destination by the CSP).
+    STRIPE_CHECKOUT_ORIGIN = os.environ.get("STRIPE_CHECKOUT_ORIGIN", "https://checkout.stripe.com")
     # Seconds to wait for Stripe's answer to one call.
     STRIPE_TIMEOUT = _int("STRIPE_TIMEOUT", 10)
     # Seconds a webhook's signed timestamp may be old (Stripe's library default).

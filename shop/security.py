@@ -27,6 +27,17 @@ CONTENT_SECURITY_POLICY = {
 }
 
 
+def content_security_policy(config) -> dict:
+    """:data:`CONTENT_SECURITY_POLICY`, with the card payment page's origin
+    (``STRIPE_CHECKOUT_ORIGIN``) allowed as a form's destination when cards are taken:
+    checkout and "Pay now" are forms whose answer redirects there, and ``form-action``
+    governs a form submission's redirects too."""
+    policy = dict(CONTENT_SECURITY_POLICY)
+    if config.get("STRIPE_SECRET_KEY") and config.get("STRIPE_CHECKOUT_ORIGIN"):
+        policy["form-action"] = ["'self'", config["STRIPE_CHECKOUT_ORIGIN"]]
+    return policy
+
+
 #: Ids are 32-bit signed integers in every database we run on.
 MAX_ID = 2**31 - 1
 
@@ -54,7 +65,7 @@ def init_security(app: Flask) -> None:
         force_https=app.config.get("FORCE_HTTPS", False),
         strict_transport_security=production,
         session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", False),
-        content_security_policy=CONTENT_SECURITY_POLICY,
+        content_security_policy=content_security_policy(app.config),
         frame_options="DENY",
         referrer_policy="strict-origin-when-cross-origin",
         x_content_type_options=True,

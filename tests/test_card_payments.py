@@ -217,3 +217,14 @@ def test_card_is_offered_only_with_keys(client, db, app, product):
     assert 'value="card"' not in client.get("/checkout").get_data(as_text=True)
     app.config.update(STRIPE_SECRET_KEY="sk_test_x", STRIPE_WEBHOOK_SECRET="whsec_x")
     assert 'value="card"' in client.get("/checkout").get_data(as_text=True)
+
+
+def test_forms_may_lead_to_the_payment_page_only_when_cards_are_taken(app_factory):
+    # checkout's answer redirects to Stripe's page, and form-action governs that redirect
+    with_cards = app_factory(STRIPE_SECRET_KEY="sk_test_x", STRIPE_WEBHOOK_SECRET="whsec_x")
+    csp = with_cards.test_client().get("/cart").headers["Content-Security-Policy"]
+    assert "form-action 'self' https://checkout.stripe.com" in csp
+    without = app_factory(STRIPE_SECRET_KEY="", STRIPE_WEBHOOK_SECRET="")
+    assert (
+        "form-action 'self';" in without.test_client().get("/cart").headers["Content-Security-Policy"] + ";"
+    )

@@ -103,6 +103,16 @@ def _remember_address(form: CheckoutForm, shopper: visitor.Shopper, address: dic
         flash(f"{exc.detail} The address was not saved.", "info")
 
 
+def _choices_changed_the_total(form: CheckoutForm) -> bool:
+    """True when the shopper changed the address, method or code since the page was shown
+    and the total is no longer the one shown (typing a region that costs the same does not
+    ask them to confirm again)."""
+    if not form.quoted_for.data or form.quoted_for.data == _fingerprint(_selection(form)):
+        return False
+    view = visitor.current_cart_view(acknowledge=False)
+    return _quote(form, view).total_cents != _expected_total(form)
+
+
 def _method_label(option) -> str:
     """``Standard · $4.95 · 3–5 working days``."""
     price = "Free" if not option.price_cents else display_money(option.price_cents)
@@ -187,7 +197,7 @@ def checkout_submit():
     if request.form.get("action") == "update":
         _use_saved_address(form, shopper)
         return _render(form)
-    if form.quoted_for.data and form.quoted_for.data != _fingerprint(_selection(form)):
+    if _choices_changed_the_total(form):
         flash("Your totals changed with your choices; check them, then place your order.", "info")
         return _render(form)
     if not _valid(form, shopper):

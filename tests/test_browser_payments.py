@@ -1,0 +1,117 @@
+"""In a real browser (Debian's Chromium driven by Playwright): a shopper checks out by card,
+reaches the payment page (a local stand-in for Stripe's hosted Checkout), pays, comes back,
+and the order reads "Paid" because the provider's signed webhook arrived; a shopper who
+leaves the payment page comes back to an order that waits, with "Pay now".
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from shop.orders.models import Order
+from tests.factories import make_product
+from tests.stripe_standin import StripeStandIn
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+# Skipped on a developer's machine without Chromium; CI (CI=true) installs it.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
+        reason="needs Debian's chromium (apt-get install chromium)",
+    ),
+]
+
+
+@pytest.fixture
+def standin(app, monkeypatch):
+    """The provider's stand-in (its webhook address is set once the shop is up)."""
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+    server = StripeStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def card_shop(app, app_factory, standin):
+    """The shop built with its Stripe settings pointing at the stand-in (the CSP lets forms
+    lead to the stand-in's payment page, as it does to Stripe's), served on a free port."""
+    shop = app_factory(
+        STRIPE_SECRET_KEY=standin.api_key,
+        STRIPE_WEBHOOK_SECRET=standin.webhook_secret,
+        STRIPE_API_BASE=standin.base_url,
+        STRIPE_CHECKOUT_ORIGIN=standin.base_url,
+        PAYMENT_PROVIDERS=["card", "manual"],
+    )
+    server = make_server("127.0.0.1", 0, shop, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    standin.webhook_url = f"{base}/payments/stripe/webhook"
+    yield base
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def page():
+    """A page of a headless Chromium, phone-sized."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM)
+        yield browser.new_page(viewport={"width": 390, "height": 844})
+        browser.close()
+
+
+def _check_out_by_card(page, base: str, product) -> None:
+    page.goto(f"{base}/p/{product.slug}")
+    page.locator("form[action='/cart/add'] button[type=submit]").first.click()
+    page.goto(f"{base}/checkout")
+    page.fill("input[name=email]", "cardholder@example.com")
+    page.fill("input[name=name]", "Grace Hopper")
+    page.fill("input[name=line1]", "1 Navy Way")
+    page.fill("input[name=city]", "Arlington")
+    page.fill("input[name=region]", "VA")
+    page.fill("input[name=postal_code]", "22202")
+    page.select_option("select[name=country]", "US")
+    page.check("#pay-card")
+    page.locator("button[value=place]").click()
+    page.wait_for_url("**/pay/cs_*")
+
+
+def test_a_card_payment_from_checkout_to_paid(app, db, card_shop, standin, page, tmp_path):
+    product = make_product(price_cents=3_150, stock=4)
+    db.session.commit()
+    _check_out_by_card(page, card_shop, product)
+    assert "Stand-in for Stripe Checkout" in page.inner_text("body")
+    assert page.inner_text("#amount") == "31.50 USD"
+    page.click("#pay")
+    page.wait_for_url("**/thanks?payment=returned")
+    page.screenshot(path=str(tmp_path / "paid.png"), full_page=True)
+    assert "Status: Paid." in page.inner_text("main")
+    db.session.expire_all()
+    order = db.session.scalar(select(Order))
+    assert order.status == "paid" and order.payment_reference.startswith("pi_")
+    assert [d.status for d in standin.webhooks] == [200]
+
+
+def test_leaving_the_payment_page_keeps_the_order_waiting_with_pay_now(app, db, card_shop, standin, page):
+    product = make_product(price_cents=1_000, stock=4)
+    db.session.commit()
+    _check_out_by_card(page, card_shop, product)
+    page.click("#cancel")
+    page.wait_for_url("**/thanks?payment=cancelled")
+    text = page.inner_text("main")
+    assert "You left the payment page before paying" in text and "Pay now · $10.00" in text
+    page.get_by_role("button", name="Pay now").click()
+    page.wait_for_url("**/pay/cs_*")
+    page.click("#pay")
+    page.wait_for_url("**/thanks?payment=returned")
+    assert "Status: Paid." in page.inner_text("main")
