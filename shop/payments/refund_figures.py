@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from shop.exceptions import Conflict, InvalidTransition, ValidationFailed
 from shop.extensions import db
@@ -71,9 +71,14 @@ def paid_cents(order: Order) -> int:
     return 0
 
 
+def refunds_of(order_id: int) -> Select:
+    """A select of an order's refunds, oldest first, failed ones included (for pagination)."""
+    return select(Refund).where(Refund.order_id == order_id).order_by(Refund.id)
+
+
 def order_refunds(order_id: int) -> list[Refund]:
     """Every refund of an order, oldest first (failed ones included)."""
-    return list(db.session.scalars(select(Refund).where(Refund.order_id == order_id).order_by(Refund.id)))
+    return list(db.session.scalars(refunds_of(order_id)))
 
 
 def order_payments(order_id: int) -> list[Payment]:
@@ -252,3 +257,28 @@ def preview_refund(order_id: int, lines: list[tuple[int, int]] | None, extra_cen
         NotFound, and as :func:`plan_refund`.
     """
     return plan_refund(services.get_order(order_id), lines, extra_cents)
+
+
+def lines_from_request(order: Order, items: list[dict]) -> list[tuple[int, int]]:
+    """``(order_line_id, quantity)`` pairs from request items naming a line by ``sku`` or
+    ``line_id`` (``[{"sku" | "line_id", "quantity"}]``).
+
+    Raises:
+        ValidationFailed: an item names no line of this order (422, ``lines.<index>.<field>``).
+    """
+    by_sku = {line.sku: line.id for line in order.lines}
+    ids = {line.id for line in order.lines}
+    pairs, errors = [], {}
+    for index, item in enumerate(items):
+        if "line_id" in item:
+            if item["line_id"] not in ids:
+                errors[f"lines.{index}.line_id"] = ["Not a line of this order."]
+                continue
+            pairs.append((item["line_id"], item["quantity"]))
+        elif item.get("sku") in by_sku:
+            pairs.append((by_sku[item["sku"]], item["quantity"]))
+        else:
+            errors[f"lines.{index}.sku"] = ["Not a SKU of this order."]
+    if errors:
+        raise ValidationFailed(f"Some lines are not lines of order {order.number}.", errors)
+    return pairs

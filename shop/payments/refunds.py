@@ -32,12 +32,14 @@ from shop.payments.models import Payment, Refund
 from shop.payments.refund_figures import (  # noqa: F401  (refundable and the plan are this module's too)
     COUNTED,
     RefundPlan,
+    lines_from_request,
     order_payments,
     order_refunds,
     paid_cents,
     plan_refund,
     preview_refund,
     refundable,
+    refunds_of,
 )
 
 #: Stripe's refund statuses that end a refund, and the shop's status for each.
@@ -153,6 +155,18 @@ def refund_order(
     db.session.flush()
     if not card:
         settle(refund, actor_id)
+    return refund
+
+
+def get_refund(refund_id: int) -> Refund:
+    """The refund with this id, freshly read.
+
+    Raises:
+        NotFound: no such refund.
+    """
+    refund = db.session.get(Refund, refund_id, populate_existing=True)
+    if refund is None:
+        raise NotFound("No such refund.")
     return refund
 
 
