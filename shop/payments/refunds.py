@@ -31,6 +31,7 @@ from shop.payments import stripe_gateway
 from shop.payments.models import Payment, Refund
 from shop.payments.refund_figures import (  # noqa: F401  (refundable and the plan are this module's too)
     COUNTED,
+    REFUNDABLE_STATUSES,
     RefundPlan,
     lines_from_request,
     order_payments,
