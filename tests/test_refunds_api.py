@@ -109,8 +109,6 @@ _ONE_NAME = ["Give the line's sku or its line_id (one of them)."]
     [
         ({}, {"lines": ["Give at least one line or a positive extra_cents."]}),
         ({"extra_cents": 0, "lines": []}, {"lines": ["Give at least one line or a positive extra_cents."]}),
-        ({"lines": [{"sku": "NOPE", "quantity": 1}]}, {"lines.0.sku": ["Not a SKU of this order."]}),
-        ({"lines": [{"line_id": 999, "quantity": 1}]}, {"lines.0.line_id": ["Not a line of this order."]}),
         ({"lines": [{"quantity": 1}]}, {"lines": {"0": {"sku": _ONE_NAME}}}),
         ({"lines": [{"sku": "X", "line_id": 1, "quantity": 1}]}, {"lines": {"0": {"sku": _ONE_NAME}}}),
         (
@@ -128,6 +126,21 @@ _ONE_NAME = ["Give the line's sku or its line_id (one of them)."]
 def test_invalid_refund_bodies_are_422_and_change_nothing(client, db, world, body, errors):
     resp = client.post(world["url"], json=body, headers=world["headers"])
     assert resp.status_code == 422, resp.get_json()
+    assert resp.get_json()["errors"] == errors
+    assert db.session.query(Refund).count() == 0
+
+
+@pytest.mark.parametrize(
+    "item,errors",
+    [
+        ({"sku": "NOPE", "quantity": 1}, {"lines.1.sku": ["Not a SKU of this order."]}),
+        ({"line_id": 999, "quantity": 1}, {"lines.1.line_id": ["Not a line of this order."]}),
+    ],
+)
+def test_a_line_that_is_not_the_orders_is_404(client, db, world, item, errors):
+    body = {"lines": [{"sku": world["a"].sku, "quantity": 1}, item]}
+    resp = client.post(world["url"], json=body, headers=world["headers"])
+    assert resp.status_code == 404
     assert resp.get_json()["errors"] == errors
     assert db.session.query(Refund).count() == 0
 

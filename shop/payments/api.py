@@ -45,7 +45,8 @@ _NUMBER = path_parameter("number", "The order number.", type="string", minLength
             "description": "The order is not paid (or is already refunded in full), more units of a "
             "line or more money than is left to refund, or no confirmed card payment. Nothing changed."
         },
-        422: {"description": "Invalid fields, nothing to refund, or a line that is not the order's."},
+        404: {"description": "No such order, or a line (by SKU or line_id) that is not the order's."},
+        422: {"description": "Invalid fields, or nothing to refund."},
         502: {
             "description": "Stripe refused the card refund or could not be reached; the refund is "
             "recorded as failed and its amount is free to refund again."

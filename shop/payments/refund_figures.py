@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Select, func, select
 
-from shop.exceptions import Conflict, InvalidTransition, ValidationFailed
+from shop.exceptions import Conflict, InvalidTransition, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.money import display_money
 from shop.orders import services
@@ -189,9 +189,9 @@ def plan_refund(
     Raises:
         InvalidTransition: the order is not paid, or already refunded in full (409).
         ValidationFailed: a line that is not the order's, a negative quantity or amount, or
-            nothing to refund (422).
-        Conflict: more units of a line than are left to refund, or more money than is left
-            of what was paid (409, amounts in words).
+            nothing asked for (422).
+        Conflict: more units of a line than are left to refund, more money than is left of
+            what was paid (409, amounts in words), or units that cost nothing alone.
     """
     _check_status(order)
     if extra_cents < 0:
@@ -232,8 +232,8 @@ def plan_refund(
             too_many,
         )
     if plan.amount_cents <= 0:
-        raise ValidationFailed(
-            "These items cost nothing, so there is nothing to refund; add an amount.",
+        raise Conflict(
+            "These items cost the shopper nothing, so there is nothing to refund; add an amount.",
             {"extra_cents": ["Add an amount to refund."]},
         )
     paid = paid_cents(order)
@@ -264,7 +264,8 @@ def lines_from_request(order: Order, items: list[dict]) -> list[tuple[int, int]]
     ``line_id`` (``[{"sku" | "line_id", "quantity"}]``).
 
     Raises:
-        ValidationFailed: an item names no line of this order (422, ``lines.<index>.<field>``).
+        NotFound: an item names no line of this order (404, as an unknown SKU is elsewhere in
+            the API; ``errors`` has ``lines.<index>.sku`` or ``lines.<index>.line_id``).
     """
     by_sku = {line.sku: line.id for line in order.lines}
     ids = {line.id for line in order.lines}
@@ -280,5 +281,5 @@ def lines_from_request(order: Order, items: list[dict]) -> list[tuple[int, int]]
         else:
             errors[f"lines.{index}.sku"] = ["Not a SKU of this order."]
     if errors:
-        raise ValidationFailed(f"Some lines are not lines of order {order.number}.", errors)
+        raise NotFound(f"Order {order.number} has no such line.", errors)
     return pairs
