@@ -55,6 +55,7 @@ ROUTE_MODULES = (
     "shop.orders.views",
     "shop.orders.checkout_views",
     "shop.orders.order_views",
+    "shop.payments.api",
     "shop.payments.views",
     "shop.pricing.api",
     "shop.search.api",
@@ -224,6 +225,7 @@ def register_blueprints(app: Flask) -> None:
         (catalog.api_bp, "/api/v1"),
         (search.api_bp, "/api/v1"),
         (orders.api_bp, "/api/v1"),
+        (payments.api_bp, "/api/v1"),
         (pricing.api_bp, "/api/v1"),
     ):
         # Bearer calls need no CSRF token; session calls are checked in api_auth.

@@ -12,6 +12,8 @@ positive-data check tests everything else:
 - ``PATCH /products/{slug}``: ``stock`` comes with ``expected_stock``;
 - ``POST /auth/register``: an address email-validator accepts, and a password that is not
   common and not the address;
+- ``POST /orders/{number}/refunds``: each line is named by ``sku`` or by ``line_id`` (one
+  of them), and the refund gives something back (a line, or a positive ``extra_cents``);
 - ``POST /orders``: an ``Idempotency-Key`` names one request; sent again with another body
   it is refused (422). Generated requests drawn independently would reuse short keys, so
   each valid one gets a key of its own (the replay itself is tested in
@@ -82,6 +84,15 @@ def _product_patch_rules(body) -> bool:
     return not (isinstance(body, dict) and "stock" in body and "expected_stock" not in body)
 
 
+def _refund_rules(body) -> bool:
+    if not isinstance(body, dict):
+        return True
+    lines = body.get("lines") or []
+    named_once = all(not isinstance(ln, dict) or (("sku" in ln) != ("line_id" in ln)) for ln in lines)
+    extra = body.get("extra_cents")
+    return named_once and bool(lines or (isinstance(extra, int) and extra > 0))
+
+
 #: A place that fits its country's rules, put in place of one that does not.
 GOOD_PLACE = {"city": "Arlington", "region": "VA", "postal_code": "22202", "country": "US"}
 
@@ -126,6 +137,7 @@ RULES = {
     ("PATCH", "/api/v1/products/{slug}"): lambda case: _product_patch_rules(case.body),
     ("GET", "/api/v1/search"): lambda case: _search_rules(case.query or {}),
     ("POST", "/api/v1/auth/register"): lambda case: _register_rules(case.body),
+    ("POST", "/api/v1/orders/{number}/refunds"): lambda case: _refund_rules(case.body),
 }
 
 

@@ -57,6 +57,7 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "GET admin.order_list": STAFF_PAGE,
     "GET admin.order_detail": STAFF_PAGE,
     "POST admin.order_status": STAFF_PAGE,
+    "POST admin.order_refund": STAFF_PAGE,
     "GET admin.job_list": STAFF_PAGE,
     "GET admin.shipping_method_list": STAFF_PAGE,
     "GET admin.shipping_method_create": STAFF_PAGE,
@@ -166,6 +167,8 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "GET orders_api.order_get": SIGNED_IN_API,  # staff and admins see every order
     "POST orders_api.order_cancel": SIGNED_IN_API,  # ... and may cancel it
     "POST orders_api.order_transition": STAFF_API,
+    "POST payments_api.refund_create": STAFF_API,
+    "GET payments_api.refund_list": STAFF_API,
 }
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}

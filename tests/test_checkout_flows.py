@@ -240,6 +240,7 @@ def test_api_order_create_get_and_list(client, db):
     assert data["subtotal_cents"] == 9998 and data["currency"] == "USD"
     assert data["lines"] == [
         {
+            "id": db.session.scalar(select(OrderLine.id).where(OrderLine.sku == kb.sku)),
             "sku": kb.sku,
             "name": "Keyboard",
             "unit_price_cents": 4999,

@@ -27,7 +27,9 @@ from shop.auth import api_bp
 from shop.auth.guards import api_auth
 from shop.transaction import unit_of_work
 
-_ID = path_parameter("address_id", "The saved address's id.", type="integer")
+_ID = path_parameter(
+    "address_id", "The saved address's id.", type="integer", minimum=0, maximum=2_147_483_647
+)
 
 
 @api_bp.get("/addresses")

@@ -1,6 +1,8 @@
-"""Staff pages for orders: a filtered, paginated list; one order with its events; and a
-status change form whose every move goes through ``shop.orders.services.transition_order``
-(an invalid move is refused there and shown as a clear message here)."""
+"""Staff pages for orders: a filtered, paginated list; one order with its events, payments
+and refunds; a status change form whose every move goes through
+``shop.orders.services.transition_order`` (an invalid move is refused there and shown as a
+clear message here); and a refund form with a confirmation step, whose refund is made by
+``shop.payments.refunds`` (409 and 502 shown on the form, with everything typed kept)."""
 
 from __future__ import annotations
 
@@ -9,14 +11,18 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from shop.admin import bp
+from shop.admin.refund_forms import refund_form
 from shop.auth.guards import staff_required
-from shop.exceptions import NotFound, ShopError
+from shop.exceptions import Conflict, NotFound, ShopError, ValidationFailed
 from shop.extensions import db
 from shop.orders import services
 from shop.orders.forms import OrderStatusForm
 from shop.orders.models import ORDER_STATUSES
 from shop.payments import providers as payments
+from shop.payments import refunds
+from shop.payments.stripe_gateway import GatewayError
 from shop.transaction import unit_of_work
+from shop.webforms import apply_errors
 
 PER_PAGE = 50
 
@@ -60,19 +66,40 @@ def order_list():
     )
 
 
-@bp.get("/orders/<number>")
-@staff_required
-def order_detail(number: str):
-    """One order: lines, address, payment, every event (who, when, note) and the status form."""
-    order = _order_or_404(number)
+def _refund_form(order, **kwargs):
+    """The order's refund form and its figures (``refunds.refundable``)."""
+    figures = refunds.refundable(order)
+    left = {ln["line_id"]: ln["left_quantity"] for ln in figures["lines"]}
+    return refund_form(order, left, **kwargs), figures
+
+
+def _detail(order, form=None, figures=None, status: int = 200):
+    """The order page; ``form`` is a refund form to show as it was sent (with its errors)."""
+    if form is None:
+        form, figures = _refund_form(order, formdata=None)
     return render_template(
         "admin/orders/detail.html",
         order=order,
         form=_status_form(order),
+        refund_form=form,
+        figures=figures,
+        can_refund=order.status in refunds.REFUNDABLE_STATUSES and figures["left_cents"] > 0,
+        payments=refunds.order_payments(order.id),
+        order_refunds=refunds.order_refunds(order.id),
+        describe_refund=refunds.describe_refund,
         provider_label=payments.provider_label(order.payment_provider),
+        label_of_provider=payments.provider_label,
         status_label=services.status_label,
         status_colours=services.STATUS_COLOURS,
-    )
+    ), status
+
+
+@bp.get("/orders/<number>")
+@staff_required
+def order_detail(number: str):
+    """One order: lines, address, payments, refunds, every event (who, when, note), the
+    status form and the refund form."""
+    return _detail(_order_or_404(number))
 
 
 @bp.post("/orders/<number>/status")
@@ -94,3 +121,64 @@ def order_status(number: str):
         return redirect(url_for("admin.order_detail", number=number), 303)
     flash(f"Order {number} is now {services.status_label(form.to_status.data).lower()}.", "success")
     return redirect(url_for("admin.order_detail", number=number), 303)
+
+
+@bp.post("/orders/<number>/refund")
+@staff_required
+def order_refund(number: str):
+    """Refund in two steps: the form is checked and its amount shown for confirmation
+    (``step`` absent); ``step=confirm`` makes the refund (a card refund then goes to
+    Stripe); ``step=edit`` goes back to the order page with the form as typed."""
+    order = _order_or_404(number)
+    form, figures = _refund_form(order)
+    step = request.form.get("step", "")
+    if not form.validate_on_submit():
+        return _detail(order, form, figures, 422)
+    if step == "edit":
+        return _detail(order, form, figures)
+    lines, extra = form.line_quantities(), form.extra_cents
+    try:
+        plan = refunds.preview_refund(order.id, lines, extra)
+        if step != "confirm":
+            return render_template(
+                "admin/orders/refund_confirm.html",
+                order=order,
+                refund_form=form,
+                plan=plan,
+                card=order.payment_provider == "card",
+                figures=figures,
+            )
+        with unit_of_work():
+            refund = refunds.refund_order(
+                order.id,
+                lines=lines,
+                extra_cents=extra,
+                restock=form.restock.data,
+                actor_id=current_user.id,
+                reason=form.reason.data or "",
+            )
+            refund_id, to_stripe = refund.id, refund.status == "pending"
+    except (ValidationFailed, Conflict) as exc:
+        if apply_errors(form, exc, field_names=form.field_names()):
+            form.form_errors.append(exc.detail)
+        order = services.get_order(order.id)
+        return _detail(order, form, refunds.refundable(order), exc.status)
+    if to_stripe:
+        try:
+            refunds.submit_refund(refund_id)
+        except GatewayError as exc:
+            form.form_errors.append(
+                f"{exc.detail} Refund #{refund_id} is recorded as failed: nothing was refunded, "
+                "and you can try again."
+            )
+            order = services.get_order(order.id)
+            return _detail(order, form, refunds.refundable(order), exc.status)
+    refund = refunds.get_refund(refund_id)
+    if not to_stripe:
+        outcome = "Recorded as refunded."
+    elif refund.status == "succeeded":
+        outcome = "Stripe refunded it."
+    else:
+        outcome = "Sent to Stripe; pending until Stripe confirms it."
+    flash(f"{refunds.describe_refund(refund)} {outcome}", "success")
+    return redirect(url_for("admin.order_detail", number=number, _anchor="refunds"), 303)

@@ -23,6 +23,8 @@ from shop.catalog.schemas import LinksSchema, MetaSchema, ProductSchema, product
 from shop.orders.models import ORDER_STATUSES
 from shop.orders.services import describe_event, status_label
 from shop.payments import providers
+from shop.payments.refund_figures import order_payments, order_refunds
+from shop.payments.schemas import PaymentSchema, RefundSchema, payment_json, refund_json
 from shop.pricing.schemas import BreakdownSchema, breakdown_json, country_field
 
 # --- Request bodies --------------------------------------------------------------------------
@@ -163,7 +165,8 @@ def cart_json(view, breakdown=None, discount_code: str | None = None) -> dict:
 
 
 def order_json(order, staff: bool = False) -> dict:
-    """Plain data of an order; ``staff`` adds who did each event, notes and the e-mail.
+    """Plain data of an order; ``staff`` adds who did each event, notes, the e-mail, and the
+    order's ``payments`` and ``refunds`` (``shop.payments.schemas``).
 
     Money in cents of ``currency``, rates in basis points. The breakdown is the one the
     shopper confirmed: ``total_cents = subtotal_cents - discount_cents + shipping_cents``,
@@ -189,6 +192,7 @@ def order_json(order, staff: bool = False) -> dict:
         "currency": order.currency,
         "lines": [
             {
+                "id": ln.id,
                 "sku": ln.sku,
                 "name": ln.name,
                 "unit_price_cents": ln.unit_price_cents,
@@ -217,7 +221,13 @@ def order_json(order, staff: bool = False) -> dict:
         data["events"].append(item)
     if staff:
         data.update(
-            {"email": order.email, "user_id": order.user_id, "payment_reference": order.payment_reference}
+            {
+                "email": order.email,
+                "user_id": order.user_id,
+                "payment_reference": order.payment_reference,
+                "payments": [payment_json(p) for p in order_payments(order.id)],
+                "refunds": [refund_json(r) for r in order_refunds(order.id)],
+            }
         )
     return data
 
@@ -266,6 +276,7 @@ class CartEnvelopeSchema(Schema):
 class OrderLineSchema(Schema):
     """An order line: SKU, name and unit price as bought."""
 
+    id = fields.Integer(metadata={"description": "The line's id (e.g. `line_id` of a refund)."})
     sku = fields.String()
     name = fields.String()
     unit_price_cents = fields.Integer()
@@ -320,6 +331,8 @@ class OrderSchema(Schema):
     email = fields.String(metadata={"description": "Staff view only."})
     user_id = fields.Integer(allow_none=True, metadata={"description": "Staff view only."})
     payment_reference = fields.String(metadata={"description": "Staff view only."})
+    payments = fields.List(fields.Nested(PaymentSchema), metadata={"description": "Staff view only."})
+    refunds = fields.List(fields.Nested(RefundSchema), metadata={"description": "Staff view only."})
 
 
 class OrderEnvelopeSchema(Schema):

@@ -209,6 +209,12 @@ def record_event(
     return event
 
 
+def note_on_order(order: Order, actor_id: int | None, note: str) -> OrderEvent:
+    """Record something that happened to an order without changing its status (an event
+    from its status to the same status, e.g. a second partial refund). Flushes."""
+    return record_event(order, order.status, order.status, actor_id, note)
+
+
 def transition_order(
     order_id: int,
     to_status: str,
@@ -337,6 +343,10 @@ def describe_event(event: OrderEvent, order: Order) -> str:
         return "Your order is on its way."
     if to == "delivered":
         return "Delivered."
+    if to == "refunded":
+        return "Refunded in full."
+    if to == "partially_refunded":
+        return "Part of your order was refunded."
     if to == "cancelled":
         if event.actor_id is not None and event.actor_id != order.user_id:
             return "Cancelled by the shop; the items went back into stock."

@@ -13,6 +13,8 @@ taken and changes nothing. Then, by type:
 - ``checkout.session.expired`` / ``checkout.session.async_payment_failed``: a waiting
   payment is marked expired / failed; anything later ("expired" after "paid") changes
   nothing.
+- ``refund.created`` / ``refund.updated``: a pending refund is settled once (stock back,
+  order refunded or partially refunded) or marked failed (``payments/refunds.py``).
 
 Other types are stored and ignored.
 """
@@ -26,11 +28,13 @@ from shop.extensions import db
 from shop.money import display_money
 from shop.orders import services
 from shop.orders.models import Order
-from shop.payments.models import Payment, PaymentEvent
+from shop.payments import refunds
+from shop.payments.models import Payment, PaymentEvent, Refund
 from shop.transaction import insert_unless_taken
 
 _PAID_TYPES = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 _ENDED_TYPES = {"checkout.session.expired": "expired", "checkout.session.async_payment_failed": "failed"}
+_REFUND_TYPES = ("refund.created", "refund.updated")
 
 
 def handle_stripe_event(event: dict) -> str:
@@ -49,6 +53,8 @@ def handle_stripe_event(event: dict) -> str:
         outcome = _session_paid(obj, record)
     elif kind in _ENDED_TYPES:
         outcome = _session_ended(obj, _ENDED_TYPES[kind], record)
+    elif kind in _REFUND_TYPES:
+        outcome = _refund_changed(obj, record)
     else:
         outcome = "ignored"
     record.outcome = outcome[:255]
@@ -120,6 +126,21 @@ def _session_ended(session: dict, status: str, record: PaymentEvent) -> str:
         return f"payment already {payment.status}; nothing changed"
     payment.status = status
     return f"payment {status}"
+
+
+def _refund_changed(refund: dict, record: PaymentEvent) -> str:
+    """Stripe's word on a refund: settle it once, or mark it failed (``payments/refunds.py``)."""
+    shop_id = str((refund.get("metadata") or {}).get("refund_id", ""))
+    outcome = refunds.settle_provider_refund(
+        str(refund.get("id", "")),
+        str(refund.get("status", "")),
+        refund_id=int(shop_id) if shop_id.isdigit() else None,
+    )
+    settled = db.session.scalar(
+        select(Refund.order_id).where(Refund.provider_reference == str(refund.get("id", "")))
+    )
+    record.order_id = settled
+    return outcome
 
 
 def _flag(order: Order, message: str) -> None:
