@@ -1,7 +1,9 @@
 """In a real browser (Debian's Chromium driven by Playwright): a shopper checks out by card,
 reaches the payment page (a local stand-in for Stripe's hosted Checkout), pays, comes back,
-and the order reads "Paid" because the provider's signed webhook arrived; a shopper who
-leaves the payment page comes back to an order that waits, with "Pay now".
+and the order reads "Paid" because the provider's signed webhook arrived; staff then refund
+one line from the admin order page, and the refund settles when the provider's webhook
+confirms it. A shopper who leaves the payment page comes back to an order that waits, with
+"Pay now".
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from shop.orders.models import Order
-from tests.factories import make_product
+from shop.payments.models import Refund
+from tests.factories import PASSWORD, make_product, make_user, stock_and_ledger
 from tests.stripe_standin import StripeStandIn
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -70,8 +73,9 @@ def page():
         browser.close()
 
 
-def _check_out_by_card(page, base: str, product) -> None:
+def _check_out_by_card(page, base: str, product, quantity: int = 1) -> None:
     page.goto(f"{base}/p/{product.slug}")
+    page.fill("form[action='/cart/add'] input[name=quantity]", str(quantity))
     page.locator("form[action='/cart/add'] button[type=submit]").first.click()
     page.goto(f"{base}/checkout")
     page.fill("input[name=email]", "cardholder@example.com")
@@ -89,9 +93,9 @@ def _check_out_by_card(page, base: str, product) -> None:
 def test_a_card_payment_from_checkout_to_paid(app, db, card_shop, standin, page, tmp_path):
     product = make_product(price_cents=3_150, stock=4)
     db.session.commit()
-    _check_out_by_card(page, card_shop, product)
+    _check_out_by_card(page, card_shop, product, quantity=2)
     assert "Stand-in for Stripe Checkout" in page.inner_text("body")
-    assert page.inner_text("#amount") == "31.50 USD"
+    assert page.inner_text("#amount") == "63.00 USD"
     page.click("#pay")
     page.wait_for_url("**/thanks?payment=returned")
     page.screenshot(path=str(tmp_path / "paid.png"), full_page=True)
@@ -100,6 +104,37 @@ def test_a_card_payment_from_checkout_to_paid(app, db, card_shop, standin, page,
     order = db.session.scalar(select(Order))
     assert order.status == "paid" and order.payment_reference.startswith("pi_")
     assert [d.status for d in standin.webhooks] == [200]
+
+    # Staff refund one of the two units, back to stock.
+    staff = make_user(email="owner@example.com", role="admin")
+    db.session.commit()
+    admin = page.context.browser.new_page()
+    admin.goto(f"{card_shop}/auth/login")
+    admin.fill("input[name=email]", staff.email)
+    admin.fill("input[name=password]", PASSWORD)
+    admin.locator("form button[type=submit]").last.click()
+    admin.wait_for_load_state()
+    admin.goto(f"{card_shop}/admin/orders/{order.number}")
+    admin.fill(f"input[name=qty_{order.lines[0].id}]", "1")
+    admin.check("input[name=restock]")
+    admin.get_by_role("button", name="Review refund…").click()
+    admin.get_by_role("button", name="Yes, refund $31.50").click()
+    admin.wait_for_load_state()
+    refund_call = next(c for c in standin.requests if c.path == "/v1/refunds")
+    assert (refund_call.params["amount"], refund_call.params["payment_intent"]) == (
+        "3150",
+        order.payment_reference,
+    )
+    db.session.expire_all()
+    refund = db.session.scalar(select(Refund))
+    assert refund.status == "pending" and stock_and_ledger(product.id) == (2, 2)
+    assert standin.settle_refund(refund.provider_reference) == 200
+    db.session.expire_all()
+    assert db.session.get(Refund, refund.id).status == "succeeded"
+    assert db.session.get(Order, order.id).status == "partially_refunded"
+    assert stock_and_ledger(product.id) == (3, 3)
+    admin.reload()
+    assert "Partially refunded" in admin.inner_text("main")
 
 
 def test_leaving_the_payment_page_keeps_the_order_waiting_with_pay_now(app, db, card_shop, standin, page):

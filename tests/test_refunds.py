@@ -384,8 +384,12 @@ def test_a_failed_card_refund_frees_its_amount(db, shop):
     assert _status(db, order.id) == "paid"
     assert "failed" in _events(db, order.id)[-1][2]
     assert refunds.refundable(services.get_order(order.id))["left_cents"] == TOTAL
-    # a late "succeeded" for a failed refund settles nothing
-    assert refunds.settle_provider_refund("re_test_2", "succeeded") == f"refund {refund.id} already failed"
+    # a late "succeeded" for a failed refund settles nothing, but staff are told
+    assert refunds.settle_provider_refund("re_test_2", "succeeded") == (
+        f"refund {refund.id} was failed, now succeeded: order flagged"
+    )
+    assert db.session.get(Refund, refund.id).status == "failed"
+    assert "after the shop had recorded it as failed" in services.get_order(order.id).attention
     again = refunds.refund_order(order.id, lines=None, extra_cents=TOTAL, restock=False, actor_id=None)
     db.session.commit()
     assert again.status == "pending"

@@ -296,7 +296,7 @@ def submit_refund(refund_id: int) -> Refund:
         _mark_failed(refund_id, exc.detail)
         db.session.commit()
         raise
-    reference, status = str(answer.id), str(answer.status)
+    reference, status = str(answer["id"]), str(answer["status"])
     db.session.execute(
         update(Refund)
         .where(Refund.id == refund_id, Refund.provider_reference == "")
