@@ -140,7 +140,8 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)
     FORCE_HTTPS = False
 
-    # Mail: "file" writes each message as a .eml file under MAIL_OUTBOX_DIR; "smtp" sends.
+    # Mail (Flask-Mailman): "file" writes each message as a .eml file under MAIL_OUTBOX_DIR;
+    # "smtp" sends; "memory" keeps them for the tests; "console" prints them.
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")
     MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(BASE_DIR / "instance" / "outbox"))
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
@@ -148,7 +149,12 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)  # seconds to wait for the SMTP server
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "shop@localhost")
+    # The shop's public address, for the links in mails written without a request (an order
+    # paid by a provider's webhook, cancelled by the expiry job, shipped by staff).
+    SHOP_URL = os.environ.get("SHOP_URL", "http://localhost:5000/")
 
     # Jobs (Huey): on Redis when REDIS_URL is set, run by `flask shop worker` processes; without
     # Redis they run in the web process right after the response. JOBS_IMMEDIATE runs each job
@@ -209,6 +215,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     MAIL_BACKEND = "memory"
+    SHOP_URL = "http://localhost/"  # the test client's address
     JOBS_IMMEDIATE = True  # each job runs as soon as its commit is done, so tests see its effect
     PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # still scrypt, cheap enough for fast tests
 

@@ -52,10 +52,11 @@ NEEDS_ATTENTION = ("failed", "pending", "sending")
 
 @dataclass(frozen=True)
 class Mail:
-    """A rendered message: subject and plain-text body."""
+    """A rendered message: subject, plain-text body and (optionally) the same as HTML."""
 
     subject: str
     body: str
+    html: str | None = None
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def deliver(message_id_: int) -> Delivery:
         recipient, mid = msg.recipient, message_id(msg)
         db.session.commit()
         if rendered is not None:
-            mail.send_mail(recipient, rendered.subject, rendered.body, message_id=mid)
+            mail.send_mail(recipient, rendered.subject, rendered.body, message_id=mid, html=rendered.html)
     except Exception as exc:  # any failure to render or send is recorded and retried
         db.session.rollback()
         return _failed(message_id_, attempt, exc)
