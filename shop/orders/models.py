@@ -137,6 +137,10 @@ class Order(db.Model):
     payment_reference: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    #: How the parcel travels, set when staff mark the order shipped ('' before).
+    carrier: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    tracking_number: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
