@@ -9,6 +9,10 @@ the status with a conditional ``UPDATE ... WHERE status = :from`` checked by row
 :class:`OrderEvent`, and on cancellation puts the stock back through the ledger. Because
 only the request whose UPDATE matched goes on to release stock, stock returns exactly
 once however many cancels race.
+
+A move to shipped records the carrier and tracking number (:class:`Shipment`) and when it
+happened. Every move the customer should hear about (paid, shipped, cancelled) writes its
+mail to the outbox in the same transaction (``orders/notifications.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import selectinload
@@ -24,6 +29,7 @@ from shop.catalog import stock
 from shop.dbtypes import utcnow
 from shop.exceptions import InvalidTransition, NotFound, ValidationFailed
 from shop.extensions import db
+from shop.orders import notifications
 from shop.orders.models import ORDER_STATUSES, Order, OrderEvent
 from shop.pricing import discounts
 
@@ -191,6 +197,39 @@ def staff_orders(status: str | None = None, query: str = "") -> Select:
 
 # --- Transitions ------------------------------------------------------------------------------
 
+#: Longest carrier name and tracking number (the columns' sizes).
+CARRIER_MAX_LENGTH = 50
+TRACKING_MAX_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """How a parcel travels: the carrier's name and its tracking number, as typed by staff."""
+
+    carrier: str = ""
+    tracking_number: str = ""
+
+    def checked(self) -> Shipment:
+        """The shipment with blanks trimmed, if both parts are there and fit.
+
+        Raises:
+            ValidationFailed: a part is blank or too long (``errors`` keyed ``carrier`` and
+                ``tracking_number``).
+        """
+        carrier, tracking = (self.carrier or "").strip(), (self.tracking_number or "").strip()
+        errors: dict[str, list[str]] = {}
+        for field, value, longest in (
+            ("carrier", carrier, CARRIER_MAX_LENGTH),
+            ("tracking_number", tracking, TRACKING_MAX_LENGTH),
+        ):
+            if not value:
+                errors[field] = ["Required when the order is marked shipped."]
+            elif len(value) > longest:
+                errors[field] = [f"At most {longest} characters."]
+        if errors:
+            raise ValidationFailed("Give the carrier and the tracking number of the parcel.", errors)
+        return Shipment(carrier, tracking)
+
 
 def record_event(
     order: Order, from_status: str | None, to_status: str, actor_id: int | None, note: str = ""
@@ -223,6 +262,7 @@ def transition_order(
     *,
     allowed_from: Collection[str] | None = None,
     by_refund: bool = False,
+    shipment: Shipment | None = None,
 ) -> Order:
     """Move an order to ``to_status`` if the lifecycle allows it; record the event.
 
@@ -237,10 +277,16 @@ def transition_order(
             cancel only while ``pending_payment``).
         by_refund: a refund is moving the order (only then are :data:`REFUND_STATUSES`
             allowed).
+        shipment: for a move to shipped, the carrier and tracking number, both required
+            (staff pages and the API always pass one; None records none, for moves made
+            by code); ignored for other moves.
     Returns:
-        The order, with its new status and events loaded.
+        The order, with its new status and events loaded; the customer's mail about the
+        move (paid, shipped, cancelled) is in the outbox, to go after the commit.
     Raises:
-        ValidationFailed: ``to_status`` is not a status.
+        ValidationFailed: ``to_status`` is not a status, or a shipment lacks its carrier
+            or tracking number (checked after the lifecycle: a move that is not allowed
+            is :class:`InvalidTransition` whatever the shipment).
         NotFound: no such order.
         InvalidTransition: the move is not allowed from the order's current status (409).
     """
@@ -254,17 +300,25 @@ def transition_order(
         allowed_from is not None and from_status not in allowed_from
     ):
         raise InvalidTransition(_refusal(order, to_status))
-    _move(order, from_status, to_status)
+    extra = {}
+    if to_status == "shipped":
+        extra["shipped_at"] = utcnow()
+        if shipment is not None:
+            shipment = shipment.checked()
+            extra.update(carrier=shipment.carrier, tracking_number=shipment.tracking_number)
+    _move(order, from_status, to_status, extra)
     record_event(order, from_status, to_status, actor_id, note)
     if to_status == "cancelled":
         _release_stock(order, actor_id)
         discounts.release(order.id)
     db.session.expire(order, ["events"])
+    notifications.queue_status_mail(order, to_status)
     return order
 
 
-def _move(order: Order, from_status: str, to_status: str) -> None:
-    """Set the status with a conditional UPDATE (only from ``from_status``).
+def _move(order: Order, from_status: str, to_status: str, extra: dict | None = None) -> None:
+    """Set the status (and the ``extra`` columns) with a conditional UPDATE (only from
+    ``from_status``).
 
     Raises:
         InvalidTransition: someone else moved the order first (reported in its state now).
@@ -272,12 +326,12 @@ def _move(order: Order, from_status: str, to_status: str) -> None:
     result = db.session.execute(
         update(Order)
         .where(Order.id == order.id, Order.status == from_status)
-        .values(status=to_status, updated_at=utcnow())
+        .values(status=to_status, updated_at=utcnow(), **(extra or {}))
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         raise InvalidTransition(_refusal(get_order(order.id), to_status, changed=True))
-    db.session.expire(order, ["status", "updated_at"])
+    db.session.expire(order, ["status", "updated_at", *(extra or {})])
 
 
 def _release_stock(order: Order, actor_id: int | None) -> None:
