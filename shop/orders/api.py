@@ -325,11 +325,20 @@ def order_cancel(body, number: str):
 @api_bp.arguments(TransitionSchema)
 @api_bp.response(200, OrderEnvelopeSchema)
 @api_bp.doc(
-    parameters=[_NUMBER], responses={409: {"description": "The lifecycle does not allow this transition."}}
+    parameters=[_NUMBER],
+    responses={
+        409: {"description": "The lifecycle does not allow this transition."},
+        422: {"description": "Invalid fields, or `to` is `shipped` without `carrier` and `tracking_number`."},
+    },
 )
 def order_transition(body, number: str):
-    """Staff: move an order to another status (409 if the lifecycle does not allow it)."""
+    """Staff: move an order to another status (409 if the lifecycle does not allow it). A
+    move to ``shipped`` records ``carrier`` and ``tracking_number`` (both required: 422).
+    The customer is mailed about paid, shipped and cancelled, once per step."""
     order = services.get_order_by_number(number)
+    shipment = services.Shipment(body["carrier"], body["tracking_number"])
     with unit_of_work():
-        order = services.transition_order(order.id, body["to"], g.api_user.id, body["note"])
+        order = services.transition_order(
+            order.id, body["to"], g.api_user.id, body["note"], shipment=shipment
+        )
     return envelope(order_json(order, staff=True))

@@ -105,10 +105,23 @@ class DiscountCodeBodySchema(Schema):
 
 
 class TransitionSchema(Schema):
-    """``POST /orders/<number>/transitions`` (staff): move the order to ``to``."""
+    """``POST /orders/<number>/transitions`` (staff): move the order to ``to``; a move to
+    ``shipped`` needs ``carrier`` and ``tracking_number`` (422 without them)."""
 
     to = fields.String(required=True, validate=validate.OneOf(ORDER_STATUSES))
     note = fields.String(load_default="", validate=[validate.Length(max=2000), NO_NUL])
+    carrier = fields.String(
+        load_default="",
+        validate=[validate.Length(max=50), NO_NUL],
+        metadata={"description": "The parcel's carrier; required when `to` is `shipped`, ignored otherwise."},
+    )
+    tracking_number = fields.String(
+        load_default="",
+        validate=[validate.Length(max=100), NO_NUL],
+        metadata={
+            "description": "The carrier's tracking number; required when `to` is `shipped`, ignored otherwise."
+        },
+    )
 
 
 class CancelSchema(Schema):
@@ -207,6 +220,9 @@ def order_json(order, staff: bool = False) -> dict:
         "shipping_address": dict(order.shipping_address or {}),
         "payment_provider": order.payment_provider,
         "created_at": _iso(order.created_at),
+        "carrier": order.carrier or "",
+        "tracking_number": order.tracking_number or "",
+        "shipped_at": _iso(order.shipped_at),
         "events": [],
     }
     for ev in order.events:
@@ -327,6 +343,13 @@ class OrderSchema(Schema):
     shipping_address = fields.Nested(AddressSchema)
     payment_provider = fields.String()
     created_at = fields.String()
+    carrier = fields.String(metadata={"description": "Who carries the parcel; empty until shipped."})
+    tracking_number = fields.String(
+        metadata={"description": "The carrier's tracking number; empty until shipped."}
+    )
+    shipped_at = fields.String(
+        allow_none=True, metadata={"description": "When it was marked shipped, or null."}
+    )
     events = fields.List(fields.Nested(OrderEventSchema))
     email = fields.String(metadata={"description": "Staff view only."})
     user_id = fields.Integer(allow_none=True, metadata={"description": "Staff view only."})
