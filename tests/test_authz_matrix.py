@@ -58,6 +58,7 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "GET admin.order_detail": STAFF_PAGE,
     "POST admin.order_status": STAFF_PAGE,
     "POST admin.order_refund": STAFF_PAGE,
+    "GET admin.order_packing_slip": STAFF_PAGE,
     "GET admin.job_list": STAFF_PAGE,
     "GET admin.shipping_method_list": STAFF_PAGE,
     "GET admin.shipping_method_create": STAFF_PAGE,

@@ -1,14 +1,17 @@
 """Staff pages for orders: a filtered, paginated list; one order with its events, payments
 and refunds; a status change form whose every move goes through
 ``shop.orders.services.transition_order`` (an invalid move is refused there and shown as a
-clear message here); and a refund form with a confirmation step, whose refund is made by
+clear message here; marking it shipped needs the carrier and tracking number); a printable
+packing slip; and a refund form with a confirmation step, whose refund is made by
 ``shop.payments.refunds`` (409 and 502 shown on the form, with everything typed kept)."""
 
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional
 
 from shop.admin import bp
 from shop.admin.refund_forms import refund_form
@@ -35,9 +38,25 @@ def _order_or_404(number: str):
         abort(404)
 
 
-def _status_form(order) -> OrderStatusForm:
+class ShipmentStatusForm(OrderStatusForm):
+    """The status form with the parcel's carrier and tracking number (required by the
+    service when the new status is shipped; blank and ignored otherwise)."""
+
+    carrier = StringField(
+        "Carrier",
+        validators=[Optional(), Length(max=services.CARRIER_MAX_LENGTH)],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+    )
+    tracking_number = StringField(
+        "Tracking number",
+        validators=[Optional(), Length(max=services.TRACKING_MAX_LENGTH)],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+    )
+
+
+def _status_form(order) -> ShipmentStatusForm:
     """The status form offering only the moves the lifecycle allows from here."""
-    form = OrderStatusForm()
+    form = ShipmentStatusForm()
     allowed = services.allowed_transitions(order.status)
     form.to_status.choices = [SelectChoice(s, services.status_label(s)) for s in allowed]
     return form
@@ -73,14 +92,15 @@ def _refund_form(order, **kwargs):
     return refund_form(order, left, **kwargs), figures
 
 
-def _detail(order, form=None, figures=None, status: int = 200):
-    """The order page; ``form`` is a refund form to show as it was sent (with its errors)."""
+def _detail(order, form=None, figures=None, status: int = 200, status_form=None):
+    """The order page; ``form`` is a refund form and ``status_form`` a status form to show as
+    they were sent (with their errors)."""
     if form is None:
         form, figures = _refund_form(order, formdata=None)
     return render_template(
         "admin/orders/detail.html",
         order=order,
-        form=_status_form(order),
+        form=status_form or _status_form(order),
         refund_form=form,
         figures=figures,
         can_refund=order.status in refunds.REFUNDABLE_STATUSES and figures["left_cents"] > 0,
@@ -107,20 +127,50 @@ def order_detail(number: str):
 def order_status(number: str):
     """Move the order to the chosen status with an optional note."""
     order = _order_or_404(number)
-    form = OrderStatusForm()
+    form = ShipmentStatusForm()
     # Accept any status here: the service is the one place that decides what is allowed.
     form.to_status.choices = [SelectChoice(s, services.status_label(s)) for s in ORDER_STATUSES]
     if not form.validate_on_submit():
         flash("Choose the new status.", "danger")
         return redirect(url_for("admin.order_detail", number=number), 303)
+    shipment = services.Shipment(form.carrier.data or "", form.tracking_number.data or "")
     try:
         with unit_of_work():
-            services.transition_order(order.id, form.to_status.data, current_user.id, form.note.data or "")
+            services.transition_order(
+                order.id, form.to_status.data, current_user.id, form.note.data or "", shipment=shipment
+            )
+    except ValidationFailed as exc:
+        return _status_refused(services.get_order(order.id), form, exc.detail, exc.errors)
     except ShopError as exc:
         flash(exc.detail, "danger")
         return redirect(url_for("admin.order_detail", number=number), 303)
     flash(f"Order {number} is now {services.status_label(form.to_status.data).lower()}.", "success")
     return redirect(url_for("admin.order_detail", number=number), 303)
+
+
+def _status_refused(order, form: ShipmentStatusForm, message: str, errors: dict | None = None):
+    """The order page again (422) with the status form as typed and its errors."""
+    shown = _status_form(order)
+    for name in ("to_status", "note", "carrier", "tracking_number"):
+        shown[name].data = form[name].data
+        shown[name].errors = list(form[name].errors or []) + list((errors or {}).get(name, []))
+    flash(message, "danger")
+    page, _status = _detail(order, status_form=shown)
+    return page, 422
+
+
+@bp.get("/orders/<number>/packing-slip")
+@staff_required
+def order_packing_slip(number: str):
+    """A printable packing slip: order number, ship-to address, lines with SKUs and
+    quantities; no prices (it travels in the parcel)."""
+    order = _order_or_404(number)
+    return render_template(
+        "admin/orders/packing_slip.html",
+        order=order,
+        units=sum(line.quantity for line in order.lines),
+        status_label=services.status_label,
+    )
 
 
 @bp.post("/orders/<number>/refund")
