@@ -72,8 +72,14 @@ def _lookup_limit() -> str:
 @bp.route("/orders/lookup", methods=["GET", "POST"])
 @limiter.limit(_lookup_limit, methods=["POST"])
 def guest_lookup():
-    """Find a guest order by number and the e-mail address used at checkout."""
+    """Find a guest order by number and the e-mail address used at checkout.
+
+    ``?number=`` (the link in an order mail) fills the number in, so the guest only types
+    the e-mail address.
+    """
     form = GuestLookupForm()
+    if request.method == "GET" and not form.number.data:
+        form.number.data = services.normalize_order_number(request.args.get("number", "")[:64]) or None
     if form.validate_on_submit():
         try:
             order = services.find_guest_order(form.number.data, form.email.data)
