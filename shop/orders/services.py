@@ -20,6 +20,7 @@ from collections.abc import Collection
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import selectinload
 
+from shop import audit
 from shop.catalog import stock
 from shop.dbtypes import utcnow
 from shop.exceptions import InvalidTransition, NotFound, ValidationFailed
@@ -256,6 +257,16 @@ def transition_order(
         raise InvalidTransition(_refusal(order, to_status))
     _move(order, from_status, to_status)
     record_event(order, from_status, to_status, actor_id, note)
+    audit.record(
+        "order.transition",
+        "order",
+        order.id,
+        order.number,
+        {"status": [from_status, to_status]},
+        actor_id,
+        note,
+        staff_only=True,
+    )
     if to_status == "cancelled":
         _release_stock(order, actor_id)
         discounts.release(order.id)
