@@ -371,7 +371,7 @@ def test_an_import_run_is_one_entry_with_its_counts(db, tmp_path):
         None,
     )
     assert entry.changes["created"] == [None, 2] and entry.changes["updated"] == [None, 0]
-    assert entry.note == "1 rows skipped"
+    assert entry.note == "skipped rows: 1"
 
 
 # --- the migration ----------------------------------------------------------------------------------

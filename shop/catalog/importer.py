@@ -191,7 +191,7 @@ def import_catalog(
         Path(csv_path).name,
         {k: [None, getattr(report, k)] for k in ("rows", "created", "updated", "unchanged")},
         None,
-        f"{len(report.errors)} rows skipped",
+        f"skipped rows: {len(report.errors)}",
     )
     return report
 
