@@ -377,7 +377,20 @@ def test_an_import_run_is_one_entry_with_its_counts(db, tmp_path):
 # --- the migration ----------------------------------------------------------------------------------
 
 
-def test_the_migration_installs_the_triggers(app_factory, empty_database_url):
+@pytest.fixture
+def loggers_kept():
+    """Alembic's ``fileConfig`` disables every logger that exists; later tests read some of
+    them (e.g. Flask-Limiter's warnings), so their state is put back afterwards."""
+    import logging
+
+    loggers = [lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+    before = [(lg, lg.disabled) for lg in loggers]
+    yield
+    for lg, disabled in before:
+        lg.disabled = disabled
+
+
+def test_the_migration_installs_the_triggers(app_factory, empty_database_url, loggers_kept):
     from flask_migrate import upgrade
 
     from shop.extensions import db
