@@ -26,6 +26,7 @@ from shop import (
     security,
     templating,
 )
+from shop.audit import context as audit_context
 from shop.auth import commands as auth_commands
 from shop.cache import register_cache_invalidation
 from shop.catalog import commands as catalog_commands
@@ -38,6 +39,7 @@ from shop.transaction import close_session
 
 #: Modules whose import registers routes on the blueprints.
 ROUTE_MODULES = (
+    "shop.admin.audit",
     "shop.admin.jobs",
     "shop.admin.orders",
     "shop.admin.pricing",
@@ -88,6 +90,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     register_proxy_fix(app)
     register_extensions(app)
     register_jobs(app)
+    register_audit_context(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_template_helpers(app)
@@ -210,6 +213,11 @@ def _sqlite_pragmas(app: Flask) -> None:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=5000")
             cur.close()
+
+
+def register_audit_context(app: Flask) -> None:
+    """Let audit entries written during a request carry its client address."""
+    audit_context.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

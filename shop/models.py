@@ -1,6 +1,7 @@
 """Import every model so that ``db.metadata`` knows all tables (Alembic, tests, CLI)."""
 
 from shop.addresses.models import Address  # noqa: F401
+from shop.audit.models import AuditEntry  # noqa: F401
 from shop.auth.models import ApiToken, LoginSession, PasswordResetToken, User  # noqa: F401
 from shop.catalog.models import Category, Product, StockMovement  # noqa: F401
 from shop.jobs.models import OutboxMessage  # noqa: F401

@@ -38,6 +38,7 @@ from werkzeug.serving import make_server
 
 from config import TestingConfig, normalize_database_url
 from shop import create_app, mail
+from shop.audit import schema as audit_schema
 from shop.extensions import cache, talisman
 from shop.extensions import db as _db
 
@@ -216,7 +217,8 @@ def _empty_database(engine: Engine, tables: list[str], sequences: list[str]) -> 
         if conn.dialect.name == "postgresql":
             # One round trip. A lock held by something left running fails loudly, not forever.
             statements = ["SET LOCAL lock_timeout = '10s'"]
-            statements += [f'DELETE FROM "{t}"' for t in tables]
+            statements += audit_schema.purge_statements("postgresql")  # the log refuses plain deletes
+            statements += [f'DELETE FROM "{t}"' for t in tables if t != "audit_entries"]
             if sequences:
                 statements.append("SELECT " + ", ".join(f"setval('{s}', 1, false)" for s in sequences))
             conn.exec_driver_sql("; ".join(statements))
@@ -226,7 +228,12 @@ def _empty_database(engine: Engine, tables: list[str], sequences: list[str]) -> 
             filled = set(conn.exec_driver_sql(probe).scalars())
             for t in tables:
                 if t in filled:
-                    conn.exec_driver_sql(f'DELETE FROM "{t}"')
+                    for statement in (
+                        audit_schema.purge_statements("sqlite")
+                        if t == "audit_entries"
+                        else [f'DELETE FROM "{t}"']
+                    ):
+                        conn.exec_driver_sql(statement)
 
 
 # --- the app ------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "POST admin.order_refund": STAFF_PAGE,
     "GET admin.order_packing_slip": STAFF_PAGE,
     "GET admin.job_list": STAFF_PAGE,
+    "GET admin.audit_list": STAFF_PAGE,
     "GET admin.shipping_method_list": STAFF_PAGE,
     "GET admin.shipping_method_create": STAFF_PAGE,
     "POST admin.shipping_method_create": STAFF_PAGE,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from shop.admin import bp
 from shop.admin.pricing_forms import ConfirmDeleteForm, DiscountCodeForm, ShippingMethodForm, TaxRateForm
@@ -96,7 +97,7 @@ def shipping_method_create():
     method, page = _save(
         form,
         "admin/pricing/shipping_form.html",
-        lambda: services.create_shipping_method(form.method_data()),
+        lambda: services.create_shipping_method(form.method_data(), current_user.id),
         {"method": None},
     )
     if page:
@@ -114,7 +115,7 @@ def shipping_method_edit(method_id: int):
     saved, page = _save(
         form,
         "admin/pricing/shipping_form.html",
-        lambda: services.update_shipping_method(method.id, form.method_data()),
+        lambda: services.update_shipping_method(method.id, form.method_data(), current_user.id),
         {"method": method},
     )
     if page:
@@ -132,7 +133,7 @@ def shipping_method_delete(method_id: int):
     done = _delete(
         ConfirmDeleteForm(),
         "admin/pricing/shipping_delete.html",
-        lambda: services.delete_shipping_method(method.id),
+        lambda: services.delete_shipping_method(method.id, current_user.id),
         {"method": method},
     )
     if done is not True:
@@ -159,7 +160,7 @@ def tax_rate_create():
     rate, page = _save(
         form,
         "admin/pricing/tax_form.html",
-        lambda: services.create_tax_rate(form.rate_data()),
+        lambda: services.create_tax_rate(form.rate_data(), current_user.id),
         {"rate": None},
     )
     if page:
@@ -177,7 +178,7 @@ def tax_rate_edit(rate_id: int):
     saved, page = _save(
         form,
         "admin/pricing/tax_form.html",
-        lambda: services.update_tax_rate(rate.id, form.rate_data()),
+        lambda: services.update_tax_rate(rate.id, form.rate_data(), current_user.id),
         {"rate": rate},
     )
     if page:
@@ -195,7 +196,7 @@ def tax_rate_delete(rate_id: int):
     done = _delete(
         ConfirmDeleteForm(),
         "admin/pricing/tax_delete.html",
-        lambda: services.delete_tax_rate(rate.id),
+        lambda: services.delete_tax_rate(rate.id, current_user.id),
         {"rate": rate},
     )
     if done is not True:
@@ -233,7 +234,7 @@ def discount_code_create():
     code, page = _save(
         form,
         "admin/pricing/code_form.html",
-        lambda: code_services.create_discount_code(form.code_data()),
+        lambda: code_services.create_discount_code(form.code_data(), current_user.id),
         {"code": None},
     )
     if page:
@@ -251,7 +252,7 @@ def discount_code_edit(code_id: int):
     saved, page = _save(
         form,
         "admin/pricing/code_form.html",
-        lambda: code_services.update_discount_code(code.id, form.code_data()),
+        lambda: code_services.update_discount_code(code.id, form.code_data(), current_user.id),
         {"code": code},
     )
     if page:
@@ -270,7 +271,7 @@ def discount_code_delete(code_id: int):
     done = _delete(
         ConfirmDeleteForm(),
         "admin/pricing/code_delete.html",
-        lambda: code_services.delete_discount_code(code.id),
+        lambda: code_services.delete_discount_code(code.id, current_user.id),
         {"code": code, "used": max(code.times_used, redemptions)},
     )
     if done is not True:

@@ -171,7 +171,7 @@ def product_archive(product_id: int):
     product = _get_product(product_id)
     form = ArchiveForm()
     if form.validate_on_submit():
-        editing.archive_product(product.id)
+        editing.archive_product(product.id, current_user.id)
         db.session.commit()
         flash(f"Product {product.sku} archived; shoppers no longer see it.", "success")
         return redirect(url_for("admin.product_list"))

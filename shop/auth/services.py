@@ -13,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import Select, func, or_, select, update
 
+from shop import audit
 from shop.auth.logins import end_all_logins
 from shop.auth.models import ROLES, SCOPES, ApiToken, PasswordResetToken, User
 from shop.auth.passwords import hash_password, password_problems, verify_password
@@ -176,6 +177,7 @@ def set_role(actor: User, user_id: int, role: str) -> User:
                 {"role": ["You are the last admin."]},
             )
     if user.role != role:
+        audit.record("user.role", "user", user.id, user.email, {"role": [user.role, role]}, actor.id)
         user.role = role
         # Tokens never exceed the role: drop scopes the new role does not allow.
         allowed = ROLE_SCOPES[role]
@@ -236,6 +238,14 @@ def create_api_token(
     )
     db.session.add(token)
     db.session.flush()
+    audit.record(
+        "token.create",
+        "api_token",
+        token.id,
+        f"{token.prefix}… {token.name}".strip(),
+        audit.diff({}, audit.snapshot(token, ("name", "scopes", "expires_at"))),
+        user.id,
+    )
     return token, secret
 
 
@@ -269,6 +279,14 @@ def revoke_api_token(user: User, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.flush()
+        audit.record(
+            "token.revoke",
+            "api_token",
+            token.id,
+            f"{token.prefix}… {token.name}".strip(),
+            {"revoked_at": [None, token.revoked_at]},
+            user.id,
+        )
     return token
 
 

@@ -22,6 +22,7 @@ from slugify import slugify
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from shop import audit
 from shop.catalog.models import PRODUCT_STATUSES, Category, Product
 from shop.catalog.stock import set_stock
 from shop.exceptions import Conflict, NotFound, ValidationFailed
@@ -51,6 +52,8 @@ _TEXT_LIMITS = {
     "image_url": 500,
 }
 _REQUIRED_TEXT = ("sku", "name")
+#: The fields an audit entry of a new product lists (its stock has an entry of its own).
+_AUDITED = tuple(f for f in EDITABLE_FIELDS if f != "stock")
 _SLUG_MAX = 200
 
 
@@ -244,6 +247,14 @@ def create_product(data: dict[str, Any], actor_id: int | None) -> Product:
     )
     db.session.add(product)
     _flush_or_conflict()
+    audit.record(
+        "product.create",
+        "product",
+        product.id,
+        product.sku,
+        audit.diff({}, audit.snapshot(product, _AUDITED)),
+        actor_id,
+    )
     if stock:
         set_stock(
             product.id, stock, expected_stock=0, actor_id=actor_id, reason="staff_edit", note="initial stock"
@@ -281,6 +292,7 @@ def update_product(
     if "sku" in clean and clean["sku"] != product.sku:
         _check_sku_free(clean["sku"], product_id)
     new_stock = clean.pop("stock", None)
+    before = audit.snapshot(product, list(clean))
     if new_stock is not None:
         # Stock first: a stale figure refuses the whole edit before anything else changes.
         set_stock(product_id, new_stock, expected_stock, actor_id, reason="staff_edit")
@@ -289,10 +301,12 @@ def update_product(
         if getattr(product, key) != value:
             setattr(product, key, value)
     _flush_or_conflict()
+    if changed := audit.diff(before, audit.snapshot(product, list(clean))):
+        audit.record("product.update", "product", product.id, product.sku, changed, actor_id)
     return product
 
 
-def archive_product(product_id: int) -> Product:
+def archive_product(product_id: int, actor_id: int | None = None) -> Product:
     """Archive a product: shoppers no longer see or buy it; orders keep their line copies.
 
     Archiving an archived product changes nothing. The stock is left as it is (and the
@@ -300,6 +314,7 @@ def archive_product(product_id: int) -> Product:
 
     Args:
         product_id: the product's id.
+        actor_id: the staff user archiving (for the audit log), or None.
     Returns:
         The flushed, archived :class:`Product`.
     Raises:
@@ -309,6 +324,14 @@ def archive_product(product_id: int) -> Product:
     if product is None:
         raise NotFound("No such product.")
     if product.status != "archived":
+        audit.record(
+            "product.archive",
+            "product",
+            product.id,
+            product.sku,
+            {"status": [product.status, "archived"]},
+            actor_id,
+        )
         product.status = "archived"
         db.session.flush()
     return product

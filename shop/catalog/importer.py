@@ -35,6 +35,7 @@ from typing import Callable
 from slugify import slugify
 from sqlalchemy import insert, select, update
 
+from shop import audit
 from shop.cache import mark_catalog_changed
 from shop.catalog.categorize import Categorizer, load_categorizer
 from shop.catalog.models import Category, Product, StockMovement
@@ -183,6 +184,15 @@ def import_catalog(
     report.created, report.updated = len(inserts), len(updates)
     mark_catalog_changed(db.session)
     report.seconds = time.perf_counter() - started
+    audit.record(
+        "import.run",
+        "catalog",
+        None,
+        Path(csv_path).name,
+        {k: [None, getattr(report, k)] for k in ("rows", "created", "updated", "unchanged")},
+        None,
+        f"skipped rows: {len(report.errors)}",
+    )
     return report
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
+from shop import audit
 from shop.cache import mark_catalog_changed
 from shop.catalog.models import Product, StockMovement
 from shop.exceptions import NotFound, OutOfStock, StaleWrite, ValidationFailed
@@ -140,7 +141,18 @@ def set_stock(
             f"Stock changed to {now} while saving; check the new figure and try again.",
             {"stock": [f"Now {now}."]},
         )
-    _record(product_id, delta, reason, actor_id, None, note)
+    movement = _record(product_id, delta, reason, actor_id, None, note)
+    db.session.flush()  # the ledger row's id goes into the audit entry
+    sku = db.session.scalar(select(Product.sku).where(Product.id == product_id))
+    audit.record(
+        "stock.set",
+        "product",
+        product_id,
+        sku,
+        {"stock": [current, new_stock]},
+        actor_id,
+        f"ledger movement {movement.id} ({reason}{': ' + note if note else ''})",
+    )
     mark_catalog_changed(db.session)
     return delta
 

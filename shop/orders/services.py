@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import selectinload
 
+from shop import audit
 from shop.catalog import stock
 from shop.dbtypes import utcnow
 from shop.exceptions import InvalidTransition, NotFound, ValidationFailed
@@ -308,6 +309,16 @@ def transition_order(
             extra.update(carrier=shipment.carrier, tracking_number=shipment.tracking_number)
     _move(order, from_status, to_status, extra)
     record_event(order, from_status, to_status, actor_id, note)
+    audit.record(
+        "order.transition",
+        "order",
+        order.id,
+        order.number,
+        {"status": [from_status, to_status]},
+        actor_id,
+        note,
+        staff_only=True,
+    )
     if to_status == "cancelled":
         _release_stock(order, actor_id)
         discounts.release(order.id)

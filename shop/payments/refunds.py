@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
+from shop import audit
 from shop.catalog import stock
 from shop.dbtypes import utcnow
 from shop.exceptions import Conflict, NotFound
@@ -154,6 +155,21 @@ def refund_order(
     )
     db.session.add(refund)
     db.session.flush()
+    audit.record(
+        "refund.create",
+        "order",
+        order.id,
+        order.number,
+        audit.diff(
+            {},
+            {
+                "refund_id": refund.id,
+                **audit.snapshot(refund, ("amount_cents", "lines", "restock", "status")),
+            },
+        ),
+        actor_id,
+        refund.reason,
+    )
     if not card:
         settle(refund, actor_id)
     return refund

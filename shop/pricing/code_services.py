@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from shop import audit
 from shop.catalog.models import Category
 from shop.exceptions import Conflict, ValidationFailed
 from shop.extensions import db
@@ -175,7 +176,7 @@ def get_discount_code(code_id: int) -> DiscountCode:
     return checks.get_or_404(DiscountCode, code_id, "discount code")
 
 
-def create_discount_code(data: dict[str, Any]) -> DiscountCode:
+def create_discount_code(data: dict[str, Any], actor_id: int | None = None) -> DiscountCode:
     """Create a discount code.
 
     Args:
@@ -187,6 +188,7 @@ def create_discount_code(data: dict[str, Any]) -> DiscountCode:
             ``starts_at`` < ``ends_at`` (aware datetimes, stored UTC; either may be None),
             ``max_uses`` and ``max_uses_per_customer`` (> 0 or None: no limit),
             ``is_active`` (default True).
+        actor_id: the staff user making the change (for the audit log), or None.
     Returns:
         The new, flushed :class:`DiscountCode`.
     Raises:
@@ -195,10 +197,19 @@ def create_discount_code(data: dict[str, Any]) -> DiscountCode:
     """
     code = DiscountCode(**_clean_discount(None, data))
     db.session.add(code)
-    return _save(code)
+    _save(code)
+    audit.record(
+        "pricing.discount_code.create",
+        "discount_code",
+        code.id,
+        code.code,
+        audit.diff({}, audit.snapshot(code, DISCOUNT_FIELDS)),
+        actor_id,
+    )
+    return code
 
 
-def update_discount_code(code_id: int, data: dict[str, Any]) -> DiscountCode:
+def update_discount_code(code_id: int, data: dict[str, Any], actor_id: int | None = None) -> DiscountCode:
     """Change a discount code (``data``: any subset of the fields of
     :func:`create_discount_code`). ``max_uses`` cannot go below ``times_used``.
 
@@ -208,11 +219,21 @@ def update_discount_code(code_id: int, data: dict[str, Any]) -> DiscountCode:
         Conflict: another discount code has the new code.
     """
     code = get_discount_code(code_id)
+    before = audit.snapshot(code, DISCOUNT_FIELDS)
     clean = _clean_discount(code, data)
     with db.session.no_autoflush:
         for key, value in clean.items():
             setattr(code, key, value)
-    return _save(code)
+    _save(code)
+    audit.record(
+        "pricing.discount_code.update",
+        "discount_code",
+        code.id,
+        code.code,
+        audit.diff(before, audit.snapshot(code, DISCOUNT_FIELDS)),
+        actor_id,
+    )
+    return code
 
 
 def redemption_count(code_id: int) -> int:
@@ -222,7 +243,7 @@ def redemption_count(code_id: int) -> int:
     )
 
 
-def delete_discount_code(code_id: int) -> None:
+def delete_discount_code(code_id: int, actor_id: int | None = None) -> None:
     """Delete a discount code that no order has used.
 
     Raises:
@@ -239,5 +260,13 @@ def delete_discount_code(code_id: int) -> None:
             f"longer use it.",
             {"code": ["Used by orders: deactivate it instead."]},
         )
+    audit.record(
+        "pricing.discount_code.delete",
+        "discount_code",
+        code.id,
+        code.code,
+        audit.diff(audit.snapshot(code, DISCOUNT_FIELDS), {}),
+        actor_id,
+    )
     db.session.delete(code)
     db.session.flush()

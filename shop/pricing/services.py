@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from shop import audit
 from shop.exceptions import Conflict
 from shop.extensions import db
 from shop.pricing import checks
@@ -139,7 +140,7 @@ def get_shipping_method(method_id: int) -> ShippingMethod:
     return checks.get_or_404(ShippingMethod, method_id, "shipping method")
 
 
-def create_shipping_method(data: dict[str, Any]) -> ShippingMethod:
+def create_shipping_method(data: dict[str, Any], actor_id: int | None = None) -> ShippingMethod:
     """Create a shipping method.
 
     Args:
@@ -151,6 +152,7 @@ def create_shipping_method(data: dict[str, Any]) -> ShippingMethod:
             the subtotal and weight kinds; stored sorted); ``free_above_cents`` (int >= 0
             or None); ``min_days`` <= ``max_days`` (working days, ints >= 0);
             ``is_active`` (default True); ``position`` (sort order, int).
+        actor_id: the staff user making the change (for the audit log), or None.
     Returns:
         The new, flushed :class:`ShippingMethod`.
     Raises:
@@ -159,10 +161,20 @@ def create_shipping_method(data: dict[str, Any]) -> ShippingMethod:
     method = ShippingMethod(**_clean_shipping(None, data))
     db.session.add(method)
     db.session.flush()
+    audit.record(
+        "pricing.shipping_method.create",
+        "shipping_method",
+        method.id,
+        method.name,
+        audit.diff({}, audit.snapshot(method, SHIPPING_FIELDS)),
+        actor_id,
+    )
     return method
 
 
-def update_shipping_method(method_id: int, data: dict[str, Any]) -> ShippingMethod:
+def update_shipping_method(
+    method_id: int, data: dict[str, Any], actor_id: int | None = None
+) -> ShippingMethod:
     """Change a shipping method; ``data`` is any subset of the fields of
     :func:`create_shipping_method` (the rules apply to the result as a whole). Placed
     orders keep their copy of the method's name and price.
@@ -172,19 +184,37 @@ def update_shipping_method(method_id: int, data: dict[str, Any]) -> ShippingMeth
         ValidationFailed: a field breaks a rule.
     """
     method = get_shipping_method(method_id)
+    before = audit.snapshot(method, SHIPPING_FIELDS)
     for key, value in _clean_shipping(method, data).items():
         setattr(method, key, value)
     db.session.flush()
+    audit.record(
+        "pricing.shipping_method.update",
+        "shipping_method",
+        method.id,
+        method.name,
+        audit.diff(before, audit.snapshot(method, SHIPPING_FIELDS)),
+        actor_id,
+    )
     return method
 
 
-def delete_shipping_method(method_id: int) -> None:
+def delete_shipping_method(method_id: int, actor_id: int | None = None) -> None:
     """Delete a shipping method. Orders that used it keep its name (their link is cleared).
 
     Raises:
         NotFound: no such method.
     """
-    db.session.delete(get_shipping_method(method_id))
+    method = get_shipping_method(method_id)
+    audit.record(
+        "pricing.shipping_method.delete",
+        "shipping_method",
+        method.id,
+        method.name,
+        audit.diff(audit.snapshot(method, SHIPPING_FIELDS), {}),
+        actor_id,
+    )
+    db.session.delete(method)
     db.session.flush()
 
 
@@ -244,6 +274,11 @@ def _save_tax(rate: TaxRate) -> TaxRate:
     return rate
 
 
+def _tax_label(rate: TaxRate) -> str:
+    """How the audit log names a rate, e.g. ``US-CA Sales tax``."""
+    return f"{rate.country}{'-' + rate.region if rate.region else ''} {rate.name}"
+
+
 def list_tax_rates() -> list[TaxRate]:
     """Every tax rate, by country then region (the whole country first)."""
     return list(db.session.scalars(select(TaxRate).order_by(TaxRate.country, TaxRate.region, TaxRate.id)))
@@ -258,7 +293,7 @@ def get_tax_rate(rate_id: int) -> TaxRate:
     return checks.get_or_404(TaxRate, rate_id, "tax rate")
 
 
-def create_tax_rate(data: dict[str, Any]) -> TaxRate:
+def create_tax_rate(data: dict[str, Any], actor_id: int | None = None) -> TaxRate:
     """Create a tax rate.
 
     Args:
@@ -266,6 +301,7 @@ def create_tax_rate(data: dict[str, Any]) -> TaxRate:
             text such as a US state code, stored trimmed; "" is the whole country),
             ``name`` (e.g. "VAT", "Sales tax"; required, at most 50 characters),
             ``rate_bp`` (basis points, 0 to 10000: 2000 is 20 %), ``is_active``.
+        actor_id: the staff user making the change (for the audit log), or None.
     Returns:
         The new, flushed :class:`TaxRate`.
     Raises:
@@ -274,10 +310,19 @@ def create_tax_rate(data: dict[str, Any]) -> TaxRate:
     """
     rate = TaxRate(**_clean_tax(None, data))
     db.session.add(rate)
-    return _save_tax(rate)
+    _save_tax(rate)
+    audit.record(
+        "pricing.tax_rate.create",
+        "tax_rate",
+        rate.id,
+        _tax_label(rate),
+        audit.diff({}, audit.snapshot(rate, TAX_FIELDS)),
+        actor_id,
+    )
+    return rate
 
 
-def update_tax_rate(rate_id: int, data: dict[str, Any]) -> TaxRate:
+def update_tax_rate(rate_id: int, data: dict[str, Any], actor_id: int | None = None) -> TaxRate:
     """Change a tax rate (``data``: any subset of the fields of :func:`create_tax_rate`).
     Placed orders keep the name and rate they were charged.
 
@@ -287,18 +332,37 @@ def update_tax_rate(rate_id: int, data: dict[str, Any]) -> TaxRate:
         Conflict: another rate has the new country and region.
     """
     rate = get_tax_rate(rate_id)
+    before = audit.snapshot(rate, TAX_FIELDS)
     clean = _clean_tax(rate, data)
     with db.session.no_autoflush:
         for key, value in clean.items():
             setattr(rate, key, value)
-    return _save_tax(rate)
+    _save_tax(rate)
+    audit.record(
+        "pricing.tax_rate.update",
+        "tax_rate",
+        rate.id,
+        _tax_label(rate),
+        audit.diff(before, audit.snapshot(rate, TAX_FIELDS)),
+        actor_id,
+    )
+    return rate
 
 
-def delete_tax_rate(rate_id: int) -> None:
+def delete_tax_rate(rate_id: int, actor_id: int | None = None) -> None:
     """Delete a tax rate. Placed orders keep the name and rate they were charged.
 
     Raises:
         NotFound: no such rate.
     """
-    db.session.delete(get_tax_rate(rate_id))
+    rate = get_tax_rate(rate_id)
+    audit.record(
+        "pricing.tax_rate.delete",
+        "tax_rate",
+        rate.id,
+        _tax_label(rate),
+        audit.diff(audit.snapshot(rate, TAX_FIELDS), {}),
+        actor_id,
+    )
+    db.session.delete(rate)
     db.session.flush()
