@@ -195,7 +195,8 @@ def test_the_order_page_shows_its_own_history(app, db, people):
     db.session.commit()
     client = _client(app, people["clerk"])
     resp = client.post(
-        f"/admin/orders/{order.number}/status", data={"to_status": "shipped", "note": "DHL 42"}
+        f"/admin/orders/{order.number}/status",
+        data={"to_status": "shipped", "note": "DHL 42", "carrier": "DHL", "tracking_number": "JD0142"},
     )
     assert resp.status_code == 303
     text = page_text(client.get(f"/admin/orders/{order.number}"))
