@@ -299,3 +299,19 @@ def test_dashboard_is_for_staff_only(client, db):
     assert client.get("/admin/").status_code == 302
     sign_in(client, make_user(role="customer"))
     assert client.get("/admin/?period=7").status_code == 403
+
+
+def test_page_lists_waiting_orders_in_the_shops_time(staff_client, app, db):
+    app.config["SHOP_TIMEZONE"] = "Asia/Tokyo"
+    p = make_product()
+    paid = order(at("2026-02-10 15:30"), [(p, 1250, 1, 0, 0)])
+    flagged = order(at("2026-02-11 08:00"), [(p, 990, 1, 0, 0)], status="cancelled")
+    flagged.attention = "Card payment arrived after the order was cancelled."
+    db.session.commit()
+    html = page_text(staff_client.get("/admin/?period=7"))
+    assert re.search(r'data-waiting="to_ship">1<', html)
+    assert re.search(r'data-waiting="attention">1<', html)
+    assert re.search(r'data-waiting="stale_pending">0<', html)
+    assert f'href="/admin/orders/{paid.number}"' in html
+    assert "2026-02-11 00:30 · $12.50" in html  # 15:30 UTC is past midnight in Tokyo
+    assert "Card payment arrived after the order was cancelled." in html
