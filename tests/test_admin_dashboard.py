@@ -315,3 +315,32 @@ def test_page_lists_waiting_orders_in_the_shops_time(staff_client, app, db):
     assert f'href="/admin/orders/{paid.number}"' in html
     assert "2026-02-11 00:30 · $12.50" in html  # 15:30 UTC is past midnight in Tokyo
     assert "Card payment arrived after the order was cancelled." in html
+
+
+@pytest.mark.parametrize("zone", ["America/Santiago", "America/Havana", "Europe/London", "Asia/Kolkata"])
+def test_sql_days_agree_with_zoneinfo_over_a_year(db, zone):
+    # Santiago and Havana change their clocks at midnight (a local day may start at 01:00).
+    import random
+
+    tz = ZoneInfo(zone)
+    rng = random.Random(zone)
+    p = make_product()
+    period = Period(date(2025, 6, 1), date(2026, 5, 31), tz)
+    lo, hi = period.utc_bounds()
+    expected: dict[date, int] = {}
+    instants = [lo + timedelta(seconds=rng.randrange(int((hi - lo).total_seconds()))) for _ in range(150)]
+    # and the first and last second of every local day around each DST change
+    for d in period.dates():
+        if sales.local_midnight(d + timedelta(days=1), tz) - sales.local_midnight(d, tz) != timedelta(days=1):
+            instants += [
+                sales.local_midnight(d, tz),
+                sales.local_midnight(d + timedelta(days=1), tz) - timedelta(seconds=1),
+            ]
+    for when in instants:
+        order(when, [(p, 100, 1, 0, 0)])
+        day = when.astimezone(tz).date()
+        expected[day] = expected.get(day, 0) + 1
+    db.session.commit()
+
+    got = {d["day"]: d["orders"] for d in sales.daily_sales(period) if d["orders"]}
+    assert got == expected
