@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, case, cast, func, literal, literal_column, select
@@ -183,39 +184,45 @@ def daily_sales(period: Period) -> list[dict]:
 @dataclass(frozen=True)
 class ProductSales:
     """One product's sales in a period: units and net line amount in cents
-    (``unit_price_cents * quantity - discount_cents``); ``product_id`` None for lines whose
-    product was deleted."""
+    (``unit_price_cents * quantity - discount_cents``), with the product as it is now
+    (``product``: a row of ``id, sku, name, category_id, stock, status``; None, and
+    ``product_id`` None, for lines whose product was deleted)."""
 
     product_id: int | None
     units: int
     amount_cents: int
+    product: Any = None
 
 
 def product_sales(period: Period) -> list[ProductSales]:
     """Per product, the lines of the orders revenue counts in ``period``, summed in SQL;
-    highest amount first. One pass over the period's lines feeds units sold, the top lists
-    and the run-out estimate (the 0012 indexes make it an index-only scan)."""
-    amount = func.sum(OrderLine.unit_price_cents * OrderLine.quantity - OrderLine.discount_cents)
-    rows = db.session.execute(
-        select(OrderLine.product_id, func.sum(OrderLine.quantity), amount)
+    highest amount first. One query feeds units sold, the top lists and the run-out
+    estimate: the lines are summed per product first (an index-only scan with the 0012
+    indexes), then the few product columns needed are joined to those sums."""
+    sums = (
+        select(
+            OrderLine.product_id.label("product_id"),
+            func.sum(OrderLine.quantity).label("units"),
+            func.sum(OrderLine.unit_price_cents * OrderLine.quantity - OrderLine.discount_cents).label(
+                "cents"
+            ),
+        )
         .join(Order, Order.id == OrderLine.order_id)
         .where(_paid_in(period))
         .group_by(OrderLine.product_id)
+        .subquery()
+    )
+    cols = (Product.id, Product.sku, Product.name, Product.category_id, Product.stock, Product.status)
+    rows = db.session.execute(
+        select(sums.c.product_id, sums.c.units, sums.c.cents, *cols).outerjoin(
+            Product, Product.id == sums.c.product_id
+        )
     ).all()
-    out = [ProductSales(pid, int(units), int(cents)) for pid, units, cents in rows]
+    out = [
+        ProductSales(r.product_id, int(r.units), int(r.cents), r if r.id is not None else None) for r in rows
+    ]
     out.sort(key=lambda r: (-r.amount_cents, r.product_id is None, r.product_id or 0))
     return out
-
-
-def _products(ids) -> dict:
-    """``{id: row}`` for these product ids (those still there); a row has ``id``, ``sku``,
-    ``name``, ``category_id``, ``stock`` and ``status`` (not whole products: a period can
-    touch thousands)."""
-    ids = [i for i in ids if i is not None]
-    if not ids:
-        return {}
-    cols = (Product.id, Product.sku, Product.name, Product.category_id, Product.stock, Product.status)
-    return {row.id: row for row in db.session.execute(select(*cols).where(Product.id.in_(ids)))}
 
 
 def units_sold(period: Period, sold: list[ProductSales] | None = None) -> int:
@@ -266,17 +273,14 @@ def totals(period: Period, days: list[dict] | None = None, sold: list[ProductSal
     return Totals(revenue, orders, _average(revenue, orders), units_sold(period, sold))
 
 
-def top_products(
-    period: Period, limit: int = TOP_N, sold: list[ProductSales] | None = None, products: dict | None = None
-) -> list[dict]:
+def top_products(period: Period, limit: int = TOP_N, sold: list[ProductSales] | None = None) -> list[dict]:
     """Best-selling products of ``period`` by line amount: ``[{"product_id", "sku", "name",
     "units", "revenue_cents"}]``, highest first; a deleted product is ``product_id`` None,
     named "Deleted products" (all of them together)."""
     top = (product_sales(period) if sold is None else sold)[:limit]
-    products = _products(r.product_id for r in top) if products is None else products
     out = []
     for r in top:
-        p = products.get(r.product_id)
+        p = r.product
         out.append(
             {
                 "product_id": p.id if p else None,
@@ -289,18 +293,15 @@ def top_products(
     return out
 
 
-def top_categories(
-    period: Period, limit: int = TOP_N, sold: list[ProductSales] | None = None, products: dict | None = None
-) -> list[dict]:
+def top_categories(period: Period, limit: int = TOP_N, sold: list[ProductSales] | None = None) -> list[dict]:
     """Categories of ``period`` by line amount of their products (the products' category
     now): ``[{"category_id", "name", "units", "revenue_cents"}]``, highest first;
     ``category_id`` None gathers products without a category or deleted, "Uncategorized".
     The per-product sums come from SQL; adding them up per category is exact integer work."""
     sold = product_sales(period) if sold is None else sold
-    products = _products(r.product_id for r in sold) if products is None else products
     by_category: dict[int | None, list[int]] = {}
     for r in sold:
-        p = products.get(r.product_id)
+        p = r.product
         entry = by_category.setdefault(p.category_id if p else None, [0, 0])
         entry[0] += r.units
         entry[1] += r.amount_cents
@@ -325,17 +326,15 @@ def running_out(
     within_days: int = RUNOUT_DAYS,
     limit: int = 20,
     sold: list[ProductSales] | None = None,
-    products: dict | None = None,
 ) -> list[dict]:
     """Active products expected to run out within ``within_days`` at the rate they sold in
     ``period`` (units sold / days of the period): ``[{"product_id", "sku", "name", "stock",
     "units", "per_day", "days_left"}]``, soonest first. ``days_left`` is ``stock / per_day``
     (a float; 0 for a product already out of stock that sold in the period)."""
     sold = product_sales(period) if sold is None else sold
-    products = _products(r.product_id for r in sold) if products is None else products
     out = []
     for r in sold:
-        p = products.get(r.product_id)
+        p = r.product
         # stock / (units / days) < within  <=>  stock * days < within * units (integers)
         if p is None or p.status != "active" or p.stock * period.days >= within_days * r.units:
             continue
@@ -418,7 +417,6 @@ def sales_dashboard(period: Period, now: datetime | None = None) -> Dashboard:
     previous = period.previous()
     days = daily_sales(period)
     sold = product_sales(period)
-    products = _products(r.product_id for r in sold)
     current = totals(period, days, sold)
     before = totals(previous)
     changes = {
@@ -432,8 +430,8 @@ def sales_dashboard(period: Period, now: datetime | None = None) -> Dashboard:
         current=current,
         before=before,
         changes=changes,
-        products=top_products(period, sold=sold, products=products),
-        categories=top_categories(period, sold=sold, products=products),
-        running_out=running_out(period, sold=sold, products=products),
+        products=top_products(period, sold=sold),
+        categories=top_categories(period, sold=sold),
+        running_out=running_out(period, sold=sold),
         waiting=waiting_orders(now),
     )
