@@ -33,6 +33,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, case, cast, func, literal, literal_column, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from shop.catalog.models import Category, Product
@@ -307,9 +308,8 @@ def top_categories(period: Period, limit: int = TOP_N, sold: list[ProductSales] 
         entry[1] += r.amount_cents
     ranked = sorted(by_category.items(), key=lambda kv: (-kv[1][1], kv[0] is None, kv[0] or 0))[:limit]
     ids = [cid for cid, _ in ranked if cid is not None]
-    categories = (
-        {c.id: c for c in db.session.scalars(select(Category).where(Category.id.in_(ids)))} if ids else {}
-    )
+    found = select(Category).where(Category.id.in_(ids)).options(selectinload(Category.parent))
+    categories = {c.id: c for c in db.session.scalars(found)} if ids else {}
     return [
         {
             "category_id": cid,
