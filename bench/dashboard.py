@@ -11,7 +11,7 @@ signed-in staff user) for the last 7, 30 and 90 days and a custom 365-day range:
 warm-up, then ``--rounds`` runs each, reporting p50 and p95 in milliseconds.
 
     python bench/dashboard.py --db postgresql://postgres@127.0.0.1:5432/shop_dash_bench
-    python bench/dashboard.py --db sqlite:////tmp/shop_dash_bench.db --timezone Europe/Berlin
+    python bench/dashboard.py --db sqlite:///dash_bench.db --timezone Europe/Berlin
 
 Goal (not a timed test): the page under 200 ms at 100,000 orders for the 90-day period.
 ``--reuse`` skips seeding when the database already holds the orders (to measure again).
