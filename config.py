@@ -108,6 +108,9 @@ class Config:
     # Where the shop is: the country the cart page estimates shipping and tax for until
     # the shopper says otherwise (ISO 3166-1 alpha-2).
     SHOP_COUNTRY = os.environ.get("SHOP_COUNTRY", "US").upper()
+    # The shop's time zone (an IANA name such as Europe/Berlin): the staff dashboard counts
+    # sales by local day in it. Timestamps are stored in UTC whatever it is.
+    SHOP_TIMEZONE = os.environ.get("SHOP_TIMEZONE", "UTC")
     # Whether catalog prices include tax (EU style: tax is part of the price and shown as
     # "includes") or not (US style: tax is added at checkout). One setting for the shop.
     PRICES_INCLUDE_TAX = os.environ.get("PRICES_INCLUDE_TAX", "false").lower() in ("1", "true", "yes")

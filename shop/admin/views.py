@@ -1,9 +1,12 @@
 """Admin pages: the dashboard; products, orders and users live in their own modules."""
 
-from flask import render_template
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template, request
 from sqlalchemy import case, func, select
 
-from shop.admin import bp
+from shop.admin import bp, sales
+from shop.admin.dashboard import PeriodForm, chosen_period, daily_chart
 from shop.auth.guards import staff_required
 from shop.catalog.models import PRODUCT_STATUSES, Product
 from shop.extensions import db
@@ -41,5 +44,24 @@ def order_counts() -> list[tuple[str, int]]:
 @bp.get("/")
 @staff_required
 def dashboard():
-    """Admin dashboard: product and order counts with links to the lists behind them."""
-    return render_template("admin/dashboard.html", products=product_counts(), orders=order_counts())
+    """Admin dashboard: sales of a period (``?period=7|30|90|custom&start=&end=``) against the
+    period before, per-day chart, top products and categories, stock running out, orders
+    waiting; then product and order counts. An invalid custom range is answered 400 with the
+    form's errors, showing the default period."""
+    tz = ZoneInfo(current_app.config["SHOP_TIMEZONE"])
+    form = PeriodForm(request.args, today=sales.today(tz))
+    valid = form.validate()
+    report = sales.sales_dashboard(chosen_period(form, tz))
+    html = render_template(
+        "admin/dashboard.html",
+        form=form,
+        report=report,
+        chart=daily_chart(
+            report.days, current_app.config["SHOP_CURRENCY"], current_app.config["SHOP_LOCALE"]
+        ),
+        runout_days=sales.RUNOUT_DAYS,
+        stale_pending_hours=int(sales.STALE_PENDING_AFTER.total_seconds() // 3600),
+        products=product_counts(),
+        orders=order_counts(),
+    )
+    return html, 200 if valid else 400

@@ -1,0 +1,437 @@
+"""Sales figures for the staff dashboard: revenue, orders, units, per-day series, top
+products and categories, stock that will run out, and orders waiting for staff.
+
+**Revenue** is the money kept from the orders that were paid: orders whose status is one of
+:data:`PAID_STATUSES` (paid, shipped, delivered, partially refunded, refunded), counted on
+the local day of their ``created_at``, each for its ``total_cents`` (goods after discount,
+shipping and tax, as the shopper paid it) minus every *succeeded* refund of that order
+(whenever the refund was made: it is taken off the order's own day, so a past period's
+figure can go down later). Pending, failed or cancelled orders never count. **Orders** are
+the same orders, **average order value** is revenue / orders (rounded to the cent, half up),
+and **units sold** the quantities of their lines (refunded units included: refunds are
+money, not a count of returned goods).
+
+Products and categories are ranked by the net amount of their lines in those orders
+(``unit_price_cents * quantity - discount_cents``: no shipping, no tax, refunds not taken
+off), so their figures do not add up to revenue. A category is the product's category now.
+
+**Days** are local days of the shop's time zone (``SHOP_TIMEZONE``, an IANA name, default
+UTC). A period is a range of local dates, both ends included; its bounds are the UTC
+instants of local midnight (``zoneinfo``). Orders are put in days by SQL on both SQLite and
+PostgreSQL: the period is cut into runs of whole days that start and end with the same UTC
+offset, and within a run an order's local date is the date of ``created_at`` shifted by
+that offset; a day on which the offset changes (a DST change: 23 or 25 hours long) is its
+own run whose bucket is that date as a literal. One ``CASE`` over those few runs does the
+bucketing, so days are right across DST changes and all money is summed in SQL, in cents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import String, and_, case, cast, func, literal, literal_column, select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.elements import ColumnElement
+
+from shop.catalog.models import Category, Product
+from shop.extensions import db
+from shop.orders.models import Order, OrderLine
+from shop.payments.models import Refund
+
+#: Statuses of orders that were paid: the orders revenue counts.
+PAID_STATUSES = ("paid", "shipped", "delivered", "partially_refunded", "refunded")
+#: Products expected to run out within this many days are listed.
+RUNOUT_DAYS = 14
+#: An order still waiting for its payment this long after it was placed is listed.
+STALE_PENDING_AFTER = timedelta(hours=48)
+#: Rows in each top list and in each list of waiting orders.
+TOP_N = 10
+WAITING_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local dates ``start`` to ``end``, both included, in ``tz``."""
+
+    start: date
+    end: date
+    tz: ZoneInfo
+
+    @property
+    def days(self) -> int:
+        """Number of local days in the period (at least 1)."""
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one."""
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1), self.tz)
+
+    def dates(self) -> list[date]:
+        """Every local date of the period, in order."""
+        return [self.start + timedelta(days=i) for i in range(self.days)]
+
+    def utc_bounds(self) -> tuple[datetime, datetime]:
+        """``(first instant, instant after the last)`` of the period, as aware UTC datetimes."""
+        return local_midnight(self.start, self.tz), local_midnight(self.end + timedelta(days=1), self.tz)
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The UTC instant at which local ``day`` begins in ``tz`` (where midnight falls in a DST
+    gap, the end of the gap)."""
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
+
+
+def period_ending(end: date, days: int, tz: ZoneInfo) -> Period:
+    """The ``days`` local days ending with ``end`` (included)."""
+    return Period(end - timedelta(days=days - 1), end, tz)
+
+
+def today(tz: ZoneInfo, now: datetime | None = None) -> date:
+    """The local date in ``tz`` now (or at ``now``, an aware datetime)."""
+    return (now or datetime.now(timezone.utc)).astimezone(tz).date()
+
+
+# --- local days in SQL ---------------------------------------------------------------------
+
+
+def _shifted_date(col, offset_seconds: int, dialect: str) -> ColumnElement:
+    """SQL: the date (``YYYY-MM-DD`` text) of UTC timestamp ``col`` shifted by the offset."""
+    if dialect == "postgresql":
+        shifted = func.timezone("UTC", col) + literal_column(f"INTERVAL '{int(offset_seconds)} seconds'")
+        return func.to_char(shifted, "YYYY-MM-DD")
+    return func.date(col, f"{int(offset_seconds):+d} seconds")
+
+
+def local_day(col, period: Period, dialect: str) -> ColumnElement:
+    """SQL: the local date (``YYYY-MM-DD`` text) of UTC timestamp ``col``, for rows inside
+    ``period`` (see the module's docstring for how DST changes are handled)."""
+    whens = []
+    run_offset: timedelta | None = None
+    for day in period.dates():
+        begin = datetime.combine(day, time(0), tzinfo=period.tz)
+        nxt = datetime.combine(day + timedelta(days=1), time(0), tzinfo=period.tz)
+        day_end = local_midnight(day + timedelta(days=1), period.tz)
+        if begin.utcoffset() != nxt.utcoffset():  # a DST change inside the day: its own bucket
+            if run_offset is not None:
+                whens.append((col < local_midnight(day, period.tz), run_offset))
+            whens.append((col < day_end, day.isoformat()))
+            run_offset = None
+            continue
+        if run_offset is not None and run_offset != begin.utcoffset():
+            whens.append((col < local_midnight(day, period.tz), run_offset))
+        run_offset = begin.utcoffset()
+    if run_offset is not None:
+        whens.append((None, run_offset))
+
+    def value(v):
+        if isinstance(v, str):
+            return cast(literal(v), String)
+        return _shifted_date(col, int(v.total_seconds()), dialect)
+
+    if len(whens) == 1:
+        return value(whens[0][1])
+    last = whens[-1]
+    branches = [(cond, value(v)) for cond, v in whens if cond is not None]
+    return case(*branches, else_=value(last[1]) if last[0] is None else None)
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+def _paid_in(period: Period):
+    """Conditions: an order that was paid, placed within ``period``."""
+    lo, hi = period.utc_bounds()
+    return and_(Order.status.in_(PAID_STATUSES), Order.created_at >= lo, Order.created_at < hi)
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def daily_sales(period: Period) -> list[dict]:
+    """Per local day of ``period``: ``[{"day": date, "revenue_cents", "orders"}]``, every
+    day present (zeros included), oldest first. Revenue as defined in the module docstring.
+
+    Two grouped sums: the orders' totals (an index-only scan of the period's orders), and
+    the succeeded refunds of those orders, put on the day of their order."""
+    dialect = _dialect()
+    # Grouped by the label: the CASE holds bound parameters, which PostgreSQL would not
+    # recognise as the same expression in SELECT and GROUP BY.
+    day = local_day(Order.created_at, period, dialect).label("local_day")
+    by_label = literal_column("local_day")
+    placed = db.session.execute(
+        select(day, func.count(Order.id), func.sum(Order.total_cents))
+        .where(_paid_in(period))
+        .group_by(by_label)
+    ).all()
+    refunded = db.session.execute(
+        select(local_day(Order.created_at, period, dialect).label("local_day"), func.sum(Refund.amount_cents))
+        .join(Order, Order.id == Refund.order_id)
+        .where(_paid_in(period), Refund.status == "succeeded")
+        .group_by(by_label)
+    ).all()
+    orders = {str(d): (int(n), int(cents)) for d, n, cents in placed}
+    refunds = {str(d): int(cents) for d, cents in refunded}
+    out = []
+    for d in period.dates():
+        n, cents = orders.get(d.isoformat(), (0, 0))
+        out.append({"day": d, "orders": n, "revenue_cents": cents - refunds.get(d.isoformat(), 0)})
+    return out
+
+
+@dataclass(frozen=True)
+class ProductSales:
+    """One product's sales in a period: units and net line amount in cents
+    (``unit_price_cents * quantity - discount_cents``), with the product as it is now
+    (``product``: a row of ``id, sku, name, category_id, stock, status``; None, and
+    ``product_id`` None, for lines whose product was deleted)."""
+
+    product_id: int | None
+    units: int
+    amount_cents: int
+    product: Any = None
+
+
+def product_sales(period: Period) -> list[ProductSales]:
+    """Per product, the lines of the orders revenue counts in ``period``, summed in SQL;
+    highest amount first. One query feeds units sold, the top lists and the run-out
+    estimate: the lines are summed per product first (an index-only scan with the 0012
+    indexes), then the few product columns needed are joined to those sums."""
+    sums = (
+        select(
+            OrderLine.product_id.label("product_id"),
+            func.sum(OrderLine.quantity).label("units"),
+            func.sum(OrderLine.unit_price_cents * OrderLine.quantity - OrderLine.discount_cents).label(
+                "cents"
+            ),
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(_paid_in(period))
+        .group_by(OrderLine.product_id)
+        .subquery()
+    )
+    cols = (Product.id, Product.sku, Product.name, Product.category_id, Product.stock, Product.status)
+    rows = db.session.execute(
+        select(sums.c.product_id, sums.c.units, sums.c.cents, *cols).outerjoin(
+            Product, Product.id == sums.c.product_id
+        )
+    ).all()
+    out = [
+        ProductSales(r.product_id, int(r.units), int(r.cents), r if r.id is not None else None) for r in rows
+    ]
+    out.sort(key=lambda r: (-r.amount_cents, r.product_id is None, r.product_id or 0))
+    return out
+
+
+def units_sold(period: Period, sold: list[ProductSales] | None = None) -> int:
+    """Units on the lines of the orders revenue counts in ``period`` (added up from ``sold``,
+    its :func:`product_sales`, when already known; else one SQL sum)."""
+    if sold is not None:
+        return sum(r.units for r in sold)
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(OrderLine.quantity), 0))
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(_paid_in(period))
+        )
+    )
+
+
+def _average(total: int, count: int) -> int:
+    """``total / count`` rounded half up; 0 when ``count`` is 0."""
+    if not count:
+        return 0
+    q, r = divmod(total, count)
+    return q + (1 if 2 * r >= count else 0)
+
+
+def change(current: int, previous: int) -> float | None:
+    """Relative change ``current / previous - 1`` (0.25 is +25 %), None when ``previous`` is 0."""
+    if not previous:
+        return None
+    return current / previous - 1
+
+
+@dataclass
+class Totals:
+    """A period's figures: money in cents, counts as integers."""
+
+    revenue_cents: int
+    orders: int
+    average_order_cents: int
+    units: int
+
+
+def totals(period: Period, days: list[dict] | None = None, sold: list[ProductSales] | None = None) -> Totals:
+    """Revenue, orders, average order value and units sold of ``period`` (``days`` and
+    ``sold`` are its :func:`daily_sales` and :func:`product_sales` when already known)."""
+    days = daily_sales(period) if days is None else days
+    revenue = sum(d["revenue_cents"] for d in days)
+    orders = sum(d["orders"] for d in days)
+    return Totals(revenue, orders, _average(revenue, orders), units_sold(period, sold))
+
+
+def top_products(period: Period, limit: int = TOP_N, sold: list[ProductSales] | None = None) -> list[dict]:
+    """Best-selling products of ``period`` by line amount: ``[{"product_id", "sku", "name",
+    "units", "revenue_cents"}]``, highest first; a deleted product is ``product_id`` None,
+    named "Deleted products" (all of them together)."""
+    top = (product_sales(period) if sold is None else sold)[:limit]
+    out = []
+    for r in top:
+        p = r.product
+        out.append(
+            {
+                "product_id": p.id if p else None,
+                "sku": p.sku if p else "",
+                "name": p.name if p else "Deleted products",
+                "units": r.units,
+                "revenue_cents": r.amount_cents,
+            }
+        )
+    return out
+
+
+def top_categories(period: Period, limit: int = TOP_N, sold: list[ProductSales] | None = None) -> list[dict]:
+    """Categories of ``period`` by line amount of their products (the products' category
+    now): ``[{"category_id", "name", "units", "revenue_cents"}]``, highest first;
+    ``category_id`` None gathers products without a category or deleted, "Uncategorized".
+    The per-product sums come from SQL; adding them up per category is exact integer work."""
+    sold = product_sales(period) if sold is None else sold
+    by_category: dict[int | None, list[int]] = {}
+    for r in sold:
+        p = r.product
+        entry = by_category.setdefault(p.category_id if p else None, [0, 0])
+        entry[0] += r.units
+        entry[1] += r.amount_cents
+    ranked = sorted(by_category.items(), key=lambda kv: (-kv[1][1], kv[0] is None, kv[0] or 0))[:limit]
+    ids = [cid for cid, _ in ranked if cid is not None]
+    found = select(Category).where(Category.id.in_(ids)).options(selectinload(Category.parent))
+    categories = {c.id: c for c in db.session.scalars(found)} if ids else {}
+    return [
+        {
+            "category_id": cid,
+            "name": categories[cid].full_name if cid in categories else "Uncategorized",
+            "units": units,
+            "revenue_cents": cents,
+        }
+        for cid, (units, cents) in ranked
+    ]
+
+
+def running_out(
+    period: Period,
+    within_days: int = RUNOUT_DAYS,
+    limit: int = 20,
+    sold: list[ProductSales] | None = None,
+) -> list[dict]:
+    """Active products expected to run out within ``within_days`` at the rate they sold in
+    ``period`` (units sold / days of the period): ``[{"product_id", "sku", "name", "stock",
+    "units", "per_day", "days_left"}]``, soonest first. ``days_left`` is ``stock / per_day``
+    (a float; 0 for a product already out of stock that sold in the period)."""
+    sold = product_sales(period) if sold is None else sold
+    out = []
+    for r in sold:
+        p = r.product
+        # stock / (units / days) < within  <=>  stock * days < within * units (integers)
+        if p is None or p.status != "active" or p.stock * period.days >= within_days * r.units:
+            continue
+        per_day = r.units / period.days
+        out.append(
+            {
+                "product_id": p.id,
+                "sku": p.sku,
+                "name": p.name,
+                "stock": p.stock,
+                "units": r.units,
+                "per_day": per_day,
+                "days_left": p.stock / per_day,
+            }
+        )
+    out.sort(key=lambda r: (r["days_left"], r["sku"]))
+    return out[:limit]
+
+
+@dataclass
+class Waiting:
+    """Orders waiting for staff: counts and the oldest few of each kind."""
+
+    to_ship: int = 0
+    attention: int = 0
+    stale_pending: int = 0
+    oldest_to_ship: list = field(default_factory=list)
+    needing_attention: list = field(default_factory=list)
+    oldest_pending: list = field(default_factory=list)
+
+
+def waiting_orders(now: datetime | None = None, shown: int = WAITING_SHOWN) -> Waiting:
+    """Orders waiting for action now, whatever the period: paid but not shipped; with an
+    ``attention`` note; waiting for payment longer than :data:`STALE_PENDING_AFTER`. Lists
+    hold :class:`~shop.orders.models.Order` rows, oldest first."""
+    now = now or datetime.now(timezone.utc)
+    kinds = {
+        "to_ship": Order.status == "paid",
+        "attention": Order.attention != "",
+        "stale_pending": and_(
+            Order.status == "pending_payment", Order.created_at < now - STALE_PENDING_AFTER
+        ),
+    }
+    # One count per kind, each on an index (status; the partial index of attention notes).
+    counts = {key: int(db.session.scalar(select(func.count()).where(cond))) for key, cond in kinds.items()}
+    lists = {
+        key: list(
+            db.session.scalars(select(Order).where(cond).order_by(Order.created_at, Order.id).limit(shown))
+        )
+        if counts[key]
+        else []
+        for key, cond in kinds.items()
+    }
+    return Waiting(
+        **counts,
+        oldest_to_ship=lists["to_ship"],
+        needing_attention=lists["attention"],
+        oldest_pending=lists["stale_pending"],
+    )
+
+
+@dataclass
+class Dashboard:
+    """Everything the sales part of the dashboard shows for one period."""
+
+    period: Period
+    previous: Period
+    days: list[dict]
+    current: Totals
+    before: Totals
+    changes: dict[str, float | None]
+    products: list[dict]
+    categories: list[dict]
+    running_out: list[dict]
+    waiting: Waiting
+
+
+def sales_dashboard(period: Period, now: datetime | None = None) -> Dashboard:
+    """All figures of the dashboard for ``period``, compared with the period before it."""
+    previous = period.previous()
+    days = daily_sales(period)
+    sold = product_sales(period)
+    current = totals(period, days, sold)
+    before = totals(previous)
+    changes = {
+        name: change(getattr(current, name), getattr(before, name))
+        for name in ("revenue_cents", "orders", "average_order_cents", "units")
+    }
+    return Dashboard(
+        period=period,
+        previous=previous,
+        days=days,
+        current=current,
+        before=before,
+        changes=changes,
+        products=top_products(period, sold=sold),
+        categories=top_categories(period, sold=sold),
+        running_out=running_out(period, sold=sold),
+        waiting=waiting_orders(now),
+    )
