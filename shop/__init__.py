@@ -63,7 +63,12 @@ ROUTE_MODULES = (
 )
 
 #: Modules whose import declares jobs or the outbox's message renderers.
-JOB_MODULES = ("shop.jobs.tasks", "shop.orders.notifications", "shop.auth.mails")
+JOB_MODULES = (
+    "shop.jobs.tasks",
+    "shop.orders.notifications",
+    "shop.auth.mails",
+    "shop.catalog.sheets.jobs",
+)
 
 #: Modules whose ``COMMANDS`` make up the ``flask shop ...`` group.
 COMMAND_MODULES = (
