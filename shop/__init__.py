@@ -42,6 +42,7 @@ ROUTE_MODULES = (
     "shop.admin.orders",
     "shop.admin.pricing",
     "shop.admin.products",
+    "shop.admin.product_sheets",
     "shop.admin.users",
     "shop.admin.views",
     "shop.addresses.api",

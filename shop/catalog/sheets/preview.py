@@ -128,7 +128,11 @@ class _Planner:
                 entry.update(stock=stock, expected_stock=expected)
         if not changes and "stock" not in entry:
             return None
-        entry.update(changes=changes, seen=seen_of(product.updated_at, product.stock))
+        entry.update(
+            changes=changes,
+            before={k: getattr(product, k) for k in changes},
+            seen=seen_of(product.updated_at, product.stock),
+        )
         return entry
 
     def _sku(self, row: SheetRow) -> str:
