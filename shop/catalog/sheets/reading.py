@@ -99,7 +99,13 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list]]:
     text = data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
     reader = csv.reader(io.StringIO(text, newline=""))
     line = 1
-    for values in reader:
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over the csv module's limit (128 KiB)
+            raise SheetError(f"Line {line}: not readable as CSV ({exc}); nothing imported.") from None
         yield line, values
         line = reader.line_num + 1
 
