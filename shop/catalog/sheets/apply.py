@@ -5,10 +5,11 @@
   exists; otherwise it queues the import and hands the job over after the commit.
 - :func:`run_import` applies the plan in chunks, each committed with the progress
   (``processed``/``total``), so the page can show a progress bar. Each row is applied in a
-  savepoint: it is checked again against its snapshot (changed since the preview: a
-  conflict, skipped), its stock goes through the ledger (reason ``import``, the staff member
-  as actor) as compare-and-swap against the stock the export showed, then its other fields
-  through :func:`shop.catalog.editing.update_product`.
+  savepoint: its fields are one UPDATE guarded by the snapshot the preview took (changed
+  since: a conflict, skipped), then its stock goes through the ledger (reason ``import``,
+  the staff member as actor) as compare-and-swap against the stock the export showed. The
+  values were validated by the preview; new products go through
+  :func:`shop.catalog.editing.create_product`.
 - Running twice is safe: a run claims the import (``queued`` to ``running``); another run
   finds it claimed and does nothing, unless the claim is stale (a crashed worker), in which
   case it resumes after the rows already committed.
@@ -17,10 +18,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
+from shop.cache import mark_catalog_changed
 from shop.catalog import editing
 from shop.catalog.models import Product, ProductImport
 from shop.catalog.sheets.preview import seen_of
@@ -190,27 +192,31 @@ def _create(entry: dict, actor_id: int | None, note: str) -> int:
 
 
 def _update(entry: dict, actor_id: int | None, note: str) -> int:
-    """Update the product if it is as the preview saw it; stock first, compare-and-swap."""
-    row = db.session.execute(
-        select(Product.updated_at, Product.stock).where(Product.id == entry["product_id"]).with_for_update()
-    ).first()
-    if row is None:
-        raise NotFound(f"{entry['sku']} was deleted since the preview; row not applied.")
-    if seen_of(row.updated_at, row.stock) != entry["seen"]:
-        raise Conflict(f"{entry['sku']} changed since the preview (stock now {row.stock}); row not applied.")
-    moved = 0
-    if entry.get("stock") is not None:
-        moved = int(
-            set_stock(
-                entry["product_id"],
-                entry["stock"],
-                entry["expected_stock"],
-                actor_id,
-                reason="import",
-                note=note,
-            )
-            != 0
-        )
+    """Update the product if it is still as the preview saw it.
+
+    The fields are one compare-and-swap UPDATE on the snapshot (``updated_at`` and stock);
+    the stock then goes through the ledger, compare-and-swap against the exported figure.
+    Raises:
+        Conflict / StaleWrite: the product changed since the preview.
+    """
+    seen_at, seen_stock = entry["seen"]
     if entry["changes"]:
-        editing.update_product(entry["product_id"], entry["changes"], actor_id)
-    return moved
+        result = db.session.execute(
+            update(Product)
+            .where(
+                Product.id == entry["product_id"],
+                Product.stock == seen_stock,
+                Product.updated_at == datetime.fromisoformat(seen_at),
+            )
+            .values(**entry["changes"], updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise Conflict(f"{entry['sku']} changed since the preview; row not applied.")
+        mark_catalog_changed(db.session)
+    if entry.get("stock") is None:
+        return 0
+    delta = set_stock(
+        entry["product_id"], entry["stock"], entry["expected_stock"], actor_id, reason="import", note=note
+    )
+    return int(delta != 0)
