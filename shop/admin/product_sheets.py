@@ -52,7 +52,13 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 class ImportUploadForm(FlaskForm):
     """The sheet to import: CSV (UTF-8) or XLSX, as exported."""
 
-    file = FileField("Spreadsheet (CSV or XLSX)", validators=[FileRequired("Choose a file.")])
+    file = FileField(
+        "Spreadsheet (CSV or XLSX)",
+        validators=[FileRequired("Choose a file.")],
+        render_kw={
+            "accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        },
+    )
     submit = SubmitField("Preview")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -65,7 +66,7 @@ def import_products_command(path: str, dry_run: bool) -> None:
     except SheetError as exc:
         raise click.ClickException(f"{path}: {exc} Nothing imported.") from None
     with unit_of_work():
-        record = create_preview(sheet, path, None, current_app.config["SHOP_CURRENCY"])
+        record = create_preview(sheet, os.path.basename(path), None, current_app.config["SHOP_CURRENCY"])
     for warning in record.warnings:
         click.echo(f"warning: {warning}", err=True)
     for p in record.problems:

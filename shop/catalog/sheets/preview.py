@@ -60,7 +60,9 @@ def seen_of(updated_at, stock: int) -> list:
 
 
 def fingerprint(plan: list[dict]) -> str:
-    """SHA-256 (hex) of the plan's snapshots of the products it touches."""
+    """SHA-256 (hex) of the plan's snapshots of the products it touches, kept with the
+    preview as its digest. Confirming compares the snapshots product by product
+    (:func:`shop.catalog.sheets.apply.changed_since_preview`), so a refusal can name them."""
     items = sorted((e["sku"], e.get("seen")) for e in plan)
     return hashlib.sha256(json.dumps(items, default=str).encode()).hexdigest()
 
@@ -78,6 +80,7 @@ class _Planner:
         self.counts = {"rows": 0, "create": 0, "update": 0, "unchanged": 0, "failed": 0, "conflicts": 0}
 
     def add_chunk(self, rows: list[SheetRow]) -> None:
+        """Plan a chunk of rows, reading their known products in one query."""
         skus = {r.cells.get("sku", "") for r in rows if not r.bad_encoding}
         known = {
             p.sku: p
