@@ -44,6 +44,7 @@ ROUTE_MODULES = (
     "shop.admin.orders",
     "shop.admin.pricing",
     "shop.admin.products",
+    "shop.admin.product_sheets",
     "shop.admin.users",
     "shop.admin.views",
     "shop.addresses.api",
@@ -65,7 +66,12 @@ ROUTE_MODULES = (
 )
 
 #: Modules whose import declares jobs or the outbox's message renderers.
-JOB_MODULES = ("shop.jobs.tasks", "shop.orders.notifications", "shop.auth.mails")
+JOB_MODULES = (
+    "shop.jobs.tasks",
+    "shop.orders.notifications",
+    "shop.auth.mails",
+    "shop.catalog.sheets.jobs",
+)
 
 #: Modules whose ``COMMANDS`` make up the ``flask shop ...`` group.
 COMMAND_MODULES = (

@@ -25,6 +25,8 @@ from sqlalchemy import select
 
 from shop.addresses import services as address_services
 from shop.auth import services as auth_services
+from shop.catalog.sheets.preview import create_preview
+from shop.catalog.sheets.reading import read_sheet
 from shop.jobs import outbox
 from shop.orders import cart as carts
 from shop.orders.checkout import place_order
@@ -54,6 +56,12 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "POST admin.product_edit": STAFF_PAGE,
     "GET admin.product_archive": STAFF_PAGE,
     "POST admin.product_archive": STAFF_PAGE,
+    "GET admin.product_export": STAFF_PAGE,
+    "GET admin.product_import_upload": STAFF_PAGE,
+    "POST admin.product_import_upload": STAFF_PAGE,
+    "GET admin.product_import_detail": STAFF_PAGE,
+    "POST admin.product_import_confirm": STAFF_PAGE,
+    "GET admin.product_import_progress": STAFF_PAGE,
     "GET admin.order_list": STAFF_PAGE,
     "GET admin.order_detail": STAFF_PAGE,
     "POST admin.order_status": STAFF_PAGE,
@@ -229,6 +237,9 @@ def world(app, db):
     )
     rate = pricing_services.create_tax_rate({"country": "US", "name": "Sales tax", "rate_bp": 500})
     code = code_services.create_discount_code({"code": "MATRIX", "kind": "fixed", "value": 100})
+    sheet = create_preview(
+        read_sheet(b"sku,price\n" + product.sku.encode() + b",1.00\n"), "m.csv", None, "USD"
+    )
     db.session.commit()
     args = {
         "slug": product.slug,
@@ -244,6 +255,7 @@ def world(app, db):
         "rate_id": rate.id,
         "code_id": code.id,
         "address_id": address.id,
+        "import_id": sheet.id,
     }
     return {"users": users, "bearer": bearer, "args": args, "category": category}
 

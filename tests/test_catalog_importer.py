@@ -340,3 +340,73 @@ def test_bad_attribute_lines_are_skipped_and_never_wipe_stored_attributes(app, d
     db.session.expire_all()
     colours = {p.sku: p.attributes.get("Colour") for p in db.session.scalars(select(Product))}
     assert colours == {"1001": "Grey", "1002": "Black"}  # 1002 keeps what it had
+
+
+# ---- staff edits survive a re-import (unless --overwrite-staff-edits) ----
+
+
+def test_reimport_keeps_a_staff_price_edit_and_lists_it(db, tmp_path):
+    from shop.catalog import editing
+    from shop.catalog.importer import StaffEdit
+
+    path = _write_csv(tmp_path / "p.csv", GOOD)
+    import_catalog(path)
+    db.session.commit()
+    laptop = db.session.scalar(select(Product).where(Product.sku == "1001"))
+    toner = db.session.scalar(select(Product).where(Product.sku == "1002"))
+    editing.update_product(laptop.id, {"price_cents": 12345}, None)
+    editing.archive_product(toner.id)
+    db.session.commit()
+
+    # The source changes the laptop's price and model, and the toner's price.
+    _write_csv(
+        path,
+        GOOD.replace(",10995,", ",9995,").replace("dv7-1211ea", "dv7-1211eb").replace(",4995,", ",4500,"),
+    )
+    report = import_catalog(path)
+    db.session.commit()
+    assert sorted(report.staff_edits, key=str) == [
+        StaffEdit("1001", "price_cents", 12345, 9995),
+        StaffEdit("1002", "status", "archived", "active"),
+    ]
+    db.session.expire_all()
+    laptop, toner = db.session.get(Product, laptop.id), db.session.get(Product, toner.id)
+    assert laptop.price_cents == 12345 and laptop.model == "dv7-1211eb"  # the rest is updated
+    assert toner.status == "archived" and toner.price_cents == 4500  # not staff-edited: updated
+    assert laptop.imported_values["price_cents"] == 9995
+
+    report = import_catalog(path, overwrite_staff_edits=True)
+    db.session.commit()
+    assert [(e.sku, e.field, e.overwritten) for e in sorted(report.staff_edits, key=str)] == [
+        ("1001", "price_cents", True),
+        ("1002", "status", True),
+    ]
+    db.session.expire_all()
+    assert db.session.get(Product, laptop.id).price_cents == 9995
+    assert db.session.get(Product, toner.id).status == "active"
+    assert import_catalog(path).staff_edits == []  # nothing left to protect
+
+
+def test_import_command_reports_staff_edits_and_overwrites_on_request(app, db, tmp_path):
+    from shop.catalog import editing
+
+    path = _write_csv(tmp_path / "p.csv", GOOD)
+    assert _cli(app, path).exit_code == 0
+    laptop = db.session.scalar(select(Product).where(Product.sku == "1001"))
+    editing.update_product(laptop.id, {"name": "HP Pavilion dv7 (staff title)"}, None)
+    db.session.commit()
+    _write_csv(path, GOOD.replace("Intel Core2 Duo", "Intel Core 2 Duo"))
+
+    result = _cli(app, path)
+    assert result.exit_code == 0, result.output
+    assert (
+        "conflict: product 1001: name 'HP Pavilion dv7 (staff title)' changed by staff, kept" in result.output
+    )
+    assert "1 staff edits kept (--overwrite-staff-edits replaces them)." in result.output
+    db.session.expire_all()
+    assert db.session.get(Product, laptop.id).name == "HP Pavilion dv7 (staff title)"
+
+    result = _cli(app, path, "--overwrite-staff-edits")
+    assert result.exit_code == 0 and "1 staff edits overwritten." in result.output
+    db.session.expire_all()
+    assert db.session.get(Product, laptop.id).name.endswith("Intel Core 2 Duo")

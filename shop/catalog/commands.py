@@ -7,6 +7,7 @@ from flask.cli import with_appcontext
 
 from shop.catalog.importer import import_catalog
 from shop.catalog.sample import make_sample
+from shop.catalog.sheets import commands as sheet_commands
 from shop.catalog.sourcefiles import SourceFileError
 from shop.extensions import db
 from shop.search import index as search_index
@@ -23,12 +24,19 @@ from shop.transaction import unit_of_work
     type=click.Path(exists=True, dir_okay=False),
     help="JSONL(.gz) file with the full records (attr_* fields); repeat for each part.",
 )
-def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
+@click.option(
+    "--overwrite-staff-edits",
+    is_flag=True,
+    help="Set name, price, category and status from the file even where staff changed them.",
+)
+def import_catalog_command(path: str, attributes: tuple[str, ...], overwrite_staff_edits: bool) -> None:
     """Import or update products from PATH (products.csv or .csv.gz); safe to run again.
 
     Every bad input is printed to stderr as "file, line N, column C: reason". Bad rows and
     lines are skipped (exit status 0); a file that cannot be read as a whole (truncated
     gzip, not UTF-8, missing columns) is refused and nothing is imported (exit status 1).
+    A name, price, category or status that staff changed since the last import is kept and
+    listed as a conflict, unless --overwrite-staff-edits is given.
     """
     bar = None
 
@@ -41,7 +49,9 @@ def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
 
     try:
         with unit_of_work():
-            report = import_catalog(path, attributes, progress=progress)
+            report = import_catalog(
+                path, attributes, progress=progress, overwrite_staff_edits=overwrite_staff_edits
+            )
         with db.engine.begin() as conn:
             search_index.analyze(conn)
     except SourceFileError as exc:
@@ -59,6 +69,11 @@ def import_catalog_command(path: str, attributes: tuple[str, ...]) -> None:
     )
     if report.attribute_errors:
         click.echo(f"{len(report.attribute_errors)} attribute lines skipped.")
+    for edit in report.staff_edits:
+        click.echo(f"conflict: {edit}", err=True)
+    if report.staff_edits:
+        verb = "overwritten" if overwrite_staff_edits else "kept (--overwrite-staff-edits replaces them)"
+        click.echo(f"{len(report.staff_edits)} staff edits {verb}.")
     outside = report.imported - report.categories.get(report.fallback, 0)
     click.echo(
         f"Category coverage: {outside}/{report.imported} products ({report.coverage:.1%}) "
@@ -84,4 +99,9 @@ def make_sample_command(source: str, out: str, size: int) -> None:
 
 
 #: Added to the ``flask shop`` group by ``shop.register_commands``.
-COMMANDS = (import_catalog_command, make_sample_command)
+COMMANDS = (
+    import_catalog_command,
+    make_sample_command,
+    sheet_commands.export_products_command,
+    sheet_commands.import_products_command,
+)

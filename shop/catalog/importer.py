@@ -8,7 +8,12 @@ Rules:
   the title, ``-<sku>`` appended when taken; stable afterwards), ``status`` active, and the
   demo ``stock`` (:func:`shop.catalog.sourcedata.demo_stock`), recorded in the stock ledger
   with reason ``"import"`` so that stock == sum(ledger) holds. Sales and staff edits of
-  stock and status are therefore never overwritten.
+  stock are therefore never overwritten.
+- Staff edits survive a re-import: each product records what the last import set
+  (``Product.imported_values``: name, price, category, status). A protected field whose
+  value differs from that record was changed by staff; the import keeps it and lists it in
+  ``ImportReport.staff_edits``, unless ``overwrite_staff_edits`` is given. A product without
+  a record (imported before it existed) has no protected edits; the import records one.
 - Each product gets one leaf of the category tree from ``shop/catalog/data/categories.json``
   (:mod:`shop.catalog.categorize`); the tree itself is created or updated from that file.
 - Attributes come from a product's JSONL record when the files have one; a known product
@@ -62,6 +67,26 @@ _COMPARED = (
 )
 
 
+#: Fields staff may change that a re-import keeps (the source's status is always active).
+PROTECTED = ("name", "price_cents", "category_id", "status")
+
+
+@dataclass(frozen=True)
+class StaffEdit:
+    """A field staff changed since the last import, which this import kept (or overwrote):
+    ``kept`` is the staff value, ``source`` the import's."""
+
+    sku: str
+    field: str
+    kept: object
+    source: object
+    overwritten: bool = False
+
+    def __str__(self) -> str:
+        action = "overwritten with" if self.overwritten else "kept; the import has"
+        return f"product {self.sku}: {self.field} {self.kept!r} changed by staff, {action} {self.source!r}"
+
+
 @dataclass
 class ImportReport:
     """What an import did.
@@ -74,6 +99,8 @@ class ImportReport:
         warnings: a :class:`Problem` for input that was ignored (unknown CSV columns).
         categories: ``{leaf slug: products}`` for the imported rows.
         fallback: slug of the catch-all category ("other").
+        staff_edits: a :class:`StaffEdit` for each protected field staff changed since the
+            last import and the source would change.
         seconds: wall time.
     """
 
@@ -86,6 +113,7 @@ class ImportReport:
     warnings: list[Problem] = field(default_factory=list)
     categories: Counter = field(default_factory=Counter)
     fallback: str = "other"
+    staff_edits: list[StaffEdit] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -156,6 +184,7 @@ def import_catalog(
     jsonl_paths=(),
     progress: Callable[[int, int], None] | None = None,
     rules_path: str | Path | None = None,
+    overwrite_staff_edits: bool = False,
 ) -> ImportReport:
     """Import or update the catalog from a products CSV (optionally gzipped).
 
@@ -166,6 +195,8 @@ def import_catalog(
             ``Product.attributes`` (readable names) and help the category rules.
         progress: called as ``progress(done, total)`` while rows are written.
         rules_path: another category rules file (tests); default the shipped one.
+        overwrite_staff_edits: set protected fields (:data:`PROTECTED`) from the source even
+            where staff changed them since the last import (they are still reported).
     Returns:
         An :class:`ImportReport`. Nothing is committed.
     Raises:
@@ -179,7 +210,9 @@ def import_catalog(
     category_ids = sync_category_tree(categorizer)
     attributes, report.attribute_errors = read_attributes(jsonl_paths)
     rows = _unique_rows(csv_path, report)
-    inserts, updates = _plan(rows, categorizer, category_ids, attributes, report, progress)
+    inserts, updates = _plan(
+        rows, categorizer, category_ids, attributes, report, progress, overwrite_staff_edits
+    )
     _write(inserts, updates)
     report.created, report.updated = len(inserts), len(updates)
     mark_catalog_changed(db.session)
@@ -230,6 +263,7 @@ def _plan(
     attributes: dict[str, dict[str, str]],
     report: ImportReport,
     progress: Callable[[int, int], None] | None,
+    overwrite_staff_edits: bool = False,
 ) -> tuple[list[dict], list[dict]]:
     """Column values of the products to insert and of the known ones that changed.
 
@@ -238,7 +272,8 @@ def _plan(
     """
     # Known products: their current values, so unchanged rows are not rewritten (a
     # re-import then costs little, and the search index is only refreshed for real changes).
-    existing = {r.sku: r for r in db.session.execute(select(Product.__table__.c[_COMPARED + ("id", "sku")]))}
+    known_columns = _COMPARED + ("id", "sku", "status", "imported_values")
+    existing = {r.sku: r for r in db.session.execute(select(Product.__table__.c[known_columns]))}
     taken_slugs = set(db.session.scalars(select(Product.slug)))
     now = utcnow()
     inserts: list[dict] = []
@@ -259,8 +294,11 @@ def _plan(
                 created_at=now,
                 updated_at=now,
             )
+            values["imported_values"] = _imported(values)
             inserts.append(values)
-        elif any(getattr(known, key) != values[key] for key in _COMPARED):
+        elif _settle_staff_edits(known, values, row.sku, report, overwrite_staff_edits) or any(
+            getattr(known, key) != values[key] for key in _COMPARED
+        ):
             values.update(id=known.id, updated_at=now)
             updates.append(values)
         else:
@@ -268,6 +306,40 @@ def _plan(
         if progress is not None and (done % CHUNK == 0 or done == total):
             progress(done, total)
     return inserts, updates
+
+
+def _imported(values: dict) -> dict:
+    """What an import sets of the protected fields, as recorded on the product."""
+    return {key: values[key] for key in PROTECTED}
+
+
+def _settle_staff_edits(known, values: dict, sku: str, report: ImportReport, overwrite: bool) -> bool:
+    """Keep (or with ``overwrite``, replace) protected fields staff changed since the last
+    import; record what this import sets in ``values["imported_values"]``.
+
+    Staff changed a field when its value differs from what the last import set. Only edits
+    the source would change are reported (a source agreeing with staff is no conflict).
+    Returns:
+        True when the product needs writing for the protected fields or the record alone
+        (the other columns are compared by the caller).
+    """
+    values["status"] = "active"
+    source = _imported(values)
+    last = known.imported_values if isinstance(known.imported_values, dict) else None
+    for key in PROTECTED:
+        current = getattr(known, key)
+        staff_changed = last is not None and key in last and current != last[key]
+        if current == source[key]:
+            continue
+        if staff_changed:
+            report.staff_edits.append(StaffEdit(sku, key, current, source[key], overwritten=overwrite))
+            if not overwrite:
+                values[key] = current
+        elif key == "status":
+            # Before a record existed, status was the staff's alone (set once, on creation).
+            values[key] = current
+    values["imported_values"] = source
+    return source != last or values["status"] != known.status
 
 
 def _row_attributes(sku: str, attributes: dict[str, dict[str, str]], known) -> dict | None:

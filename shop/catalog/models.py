@@ -84,6 +84,9 @@ class Product(db.Model):
     weight_grams: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default="active")
     image_url: Mapped[str] = mapped_column(String(500), default="")
+    #: What the last catalog import set (``{name, price_cents, category_id, status}``), so a
+    #: re-import can tell staff edits from its own values; None before the first such import.
+    imported_values: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -142,3 +145,49 @@ class StockMovement(db.Model):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"), index=True)
     note: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+#: Where a spreadsheet import stands: previewed (waiting for confirmation), queued, running,
+#: applied, refused (the catalog changed since the preview) or failed (an error while applying).
+PRODUCT_IMPORT_STATUSES = ("previewed", "queued", "running", "applied", "refused", "failed")
+
+
+class ProductImport(db.Model):
+    """A spreadsheet of products uploaded by staff: its preview, then what applying it did.
+
+    ``plan`` holds the rows to apply (``[{line, sku, action, product_id, changes, stock,
+    expected_stock, seen}]``; see :mod:`shop.catalog.spreadsheets`), ``problems`` every
+    failing row (``[{line, column, sku, reason, conflict}]``), ``counts`` the preview's
+    ``{create, update, unchanged, failed, conflicts}``, ``fingerprint`` a hash of the affected
+    products' ``updated_at`` and stock when previewed, ``result`` what applying did.
+    ``processed``/``total`` is the progress of applying (rows of the plan).
+    """
+
+    __tablename__ = "product_imports"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('previewed', 'queued', 'running', 'applied', 'refused', 'failed')",
+            name="status_valid",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(20), default="previewed")
+    plan: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    problems: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    warnings: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    result: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def finished(self) -> bool:
+        """True once applying ended (applied, refused or failed)."""
+        return self.status in ("applied", "refused", "failed")
