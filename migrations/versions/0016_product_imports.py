@@ -1,8 +1,8 @@
 """product imports: staff spreadsheets of products, previewed then applied; what the catalog
 import last set on each product
 
-Revision ID: 0011_product_imports
-Revises: 0010_payments
+Revision ID: 0016_product_imports
+Revises: 0015_dashboard_indexes
 Create Date: 2026-11-30
 
 ``product_imports`` keeps each uploaded spreadsheet's preview (the plan, failing rows, a
@@ -18,8 +18,8 @@ from alembic import op
 import shop.dbtypes
 
 # revision identifiers, used by Alembic.
-revision = "0011_product_imports"
-down_revision = "0010_payments"
+revision = "0016_product_imports"
+down_revision = "0015_dashboard_indexes"
 branch_labels = None
 depends_on = None
 
