@@ -11,7 +11,9 @@ import shop
 
 ROOT = Path(shop.__file__).parent
 #: Modules that hold routes (HTML pages or JSON endpoints).
-VIEW_MODULES = re.compile(r"(views|api|account)$|^shop\.admin\.(audit|jobs|orders|pricing|product_sheets|products|users)$")
+VIEW_MODULES = re.compile(
+    r"(views|api|account)$|^shop\.admin\.(audit|jobs|orders|pricing|product_sheets|products|users)$"
+)
 
 
 def _modules() -> dict[str, ast.Module]:
