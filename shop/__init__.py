@@ -33,6 +33,7 @@ from shop.catalog import commands as catalog_commands
 from shop.extensions import api, cache, csrf, db, jobs, limiter, login_manager, migrate
 from shop.jobs import commands as jobs_commands
 from shop.orders import commands as orders_commands
+from shop.orders.sales_marks import register_sales_marks
 from shop.payments import commands as payments_commands
 from shop.search import commands as search_commands
 from shop.transaction import close_session
@@ -151,6 +152,7 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)
     security.init_security(app)
     register_cache_invalidation()
+    register_sales_marks()
     _sqlite_pragmas(app)
 
 

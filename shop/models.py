@@ -13,5 +13,6 @@ from shop.orders.models import (  # noqa: F401
     OrderEvent,
     OrderLine,
 )
+from shop.orders.sales_marks import SalesDayMark  # noqa: F401
 from shop.payments.models import Payment, PaymentEvent, Refund  # noqa: F401
 from shop.pricing.models import DiscountCode, DiscountRedemption, ShippingMethod, TaxRate  # noqa: F401

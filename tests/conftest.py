@@ -204,7 +204,7 @@ def _emptying_plan(engine: Engine) -> tuple[list[str], list[str]]:
     with engine.connect() as conn:
         sequences = conn.execute(
             text("SELECT pg_get_serial_sequence(t, 'id') FROM unnest(CAST(:tables AS text[])) AS t"),
-            {"tables": tables},
+            {"tables": [t.name for t in _db.metadata.sorted_tables if "id" in t.c]},
         ).scalars()
         sequences = [s for s in sequences if s]
     return ["search_words", "search_documents", *tables], sequences

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shop.admin import sales
+from shop.admin import sales, sales_report
 from shop.admin.sales import Period
 from shop.extensions import db as _db
 from shop.payments.models import Refund
@@ -73,7 +73,7 @@ def two_weeks(db):
 
 def test_revenue_orders_average_and_units_against_the_previous_period(two_weeks):
     week = Period(date(2026, 2, 8), date(2026, 2, 14), UTC)
-    report = sales.sales_dashboard(week, now=at("2026-02-15 10:00"))
+    report = sales_report.sales_dashboard(week, now=at("2026-02-15 10:00"))
 
     assert report.previous == Period(date(2026, 2, 1), date(2026, 2, 7), UTC)
     # 9000 + 2000 + (4000 - 1500): pending, cancelled, failed and pending refunds left out
@@ -98,7 +98,7 @@ def test_change_is_none_without_earlier_sales_and_average_rounds_half_up(db):
     for cents in (1000, 1001):  # 2001 / 2 = 1000.5 -> 1001
         order(at("2026-02-03 10:00"), [(p, cents, 1, 0, 0)])
     db.session.commit()
-    report = sales.sales_dashboard(Period(date(2026, 2, 3), date(2026, 2, 3), UTC))
+    report = sales_report.sales_dashboard(Period(date(2026, 2, 3), date(2026, 2, 3), UTC))
     assert report.current.average_order_cents == 1001
     assert report.before.orders == 0
     assert report.changes["revenue_cents"] is None

@@ -32,17 +32,29 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, case, cast, func, literal, literal_column, select
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from shop.catalog.models import Category, Product
 from shop.extensions import db
 from shop.orders.models import Order, OrderLine
+from shop.orders.sales_marks import PAID_STATUSES  # noqa: F401  (the statuses revenue counts)
 from shop.payments.models import Refund
 
-#: Statuses of orders that were paid: the orders revenue counts.
-PAID_STATUSES = ("paid", "shipped", "delivered", "partially_refunded", "refunded")
 #: Products expected to run out within this many days are listed.
 RUNOUT_DAYS = 14
 #: An order still waiting for its payment this long after it was placed is listed.
@@ -195,35 +207,59 @@ class ProductSales:
     product: Any = None
 
 
-def product_sales(period: Period) -> list[ProductSales]:
-    """Per product, the lines of the orders revenue counts in ``period``, summed in SQL;
-    highest amount first. One query feeds units sold, the top lists and the run-out
-    estimate: the lines are summed per product first (an index-only scan with the 0012
-    indexes), then the few product columns needed are joined to those sums."""
-    sums = (
+def product_sums(period: Period) -> dict[int | None, tuple[int, int]]:
+    """Per product, ``{product_id: (units, net line cents)}`` of the lines of the orders
+    revenue counts in ``period``, summed in SQL (an index-only scan with the 0012 indexes);
+    ``None`` gathers the lines of deleted products."""
+    rows = db.session.execute(
         select(
-            OrderLine.product_id.label("product_id"),
-            func.sum(OrderLine.quantity).label("units"),
-            func.sum(OrderLine.unit_price_cents * OrderLine.quantity - OrderLine.discount_cents).label(
-                "cents"
-            ),
+            OrderLine.product_id,
+            func.sum(OrderLine.quantity),
+            func.sum(OrderLine.unit_price_cents * OrderLine.quantity - OrderLine.discount_cents),
         )
         .join(Order, Order.id == OrderLine.order_id)
         .where(_paid_in(period))
         .group_by(OrderLine.product_id)
-        .subquery()
-    )
-    cols = (Product.id, Product.sku, Product.name, Product.category_id, Product.stock, Product.status)
-    rows = db.session.execute(
-        select(sums.c.product_id, sums.c.units, sums.c.cents, *cols).outerjoin(
-            Product, Product.id == sums.c.product_id
-        )
     ).all()
-    out = [
-        ProductSales(r.product_id, int(r.units), int(r.cents), r if r.id is not None else None) for r in rows
-    ]
+    return {pid: (int(units), int(cents)) for pid, units, cents in rows}
+
+
+def _id_in(col, ids: list[int]) -> ColumnElement:
+    """SQL: ``col`` is one of ``ids``; on PostgreSQL one array parameter (``= ANY``), which
+    psycopg sends as is, where an IN list of thousands of placeholders costs milliseconds."""
+    if _dialect() == "postgresql":
+        return col == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+    return col.in_(ids)
+
+
+def with_products(sums: dict[int | None, tuple[int, int]]) -> list[ProductSales]:
+    """:func:`product_sums` as :class:`ProductSales` with each product as it is now (one
+    query for the few product columns needed), highest amount first; lines of products
+    deleted since are one entry, ``product_id`` None."""
+    ids = [pid for pid in sums if pid is not None]
+    cols = (Product.id, Product.sku, Product.name, Product.category_id, Product.stock, Product.status)
+    products = (
+        {r.id: r for r in db.session.execute(select(*cols).where(_id_in(Product.id, ids)))} if ids else {}
+    )
+    out = []
+    gone_units = gone_cents = 0
+    for pid, (units, cents) in sums.items():
+        product = products.get(pid)
+        if product is None:
+            gone_units, gone_cents = gone_units + units, gone_cents + cents
+        else:
+            out.append(ProductSales(pid, units, cents, product))
+    if gone_units or gone_cents or None in sums:
+        out.append(ProductSales(None, gone_units, gone_cents))
     out.sort(key=lambda r: (-r.amount_cents, r.product_id is None, r.product_id or 0))
     return out
+
+
+def product_sales(period: Period) -> list[ProductSales]:
+    """Per product, the lines of the orders revenue counts in ``period``, highest amount
+    first: :func:`product_sums` with the products (:func:`with_products`). One query feeds
+    units sold, the top lists and the run-out estimate."""
+    return with_products(product_sums(period))
 
 
 def units_sold(period: Period, sold: list[ProductSales] | None = None) -> int:
@@ -240,7 +276,7 @@ def units_sold(period: Period, sold: list[ProductSales] | None = None) -> int:
     )
 
 
-def _average(total: int, count: int) -> int:
+def average(total: int, count: int) -> int:
     """``total / count`` rounded half up; 0 when ``count`` is 0."""
     if not count:
         return 0
@@ -271,7 +307,7 @@ def totals(period: Period, days: list[dict] | None = None, sold: list[ProductSal
     days = daily_sales(period) if days is None else days
     revenue = sum(d["revenue_cents"] for d in days)
     orders = sum(d["orders"] for d in days)
-    return Totals(revenue, orders, _average(revenue, orders), units_sold(period, sold))
+    return Totals(revenue, orders, average(revenue, orders), units_sold(period, sold))
 
 
 def top_products(period: Period, limit: int = TOP_N, sold: list[ProductSales] | None = None) -> list[dict]:
@@ -393,45 +429,4 @@ def waiting_orders(now: datetime | None = None, shown: int = WAITING_SHOWN) -> W
         oldest_to_ship=lists["to_ship"],
         needing_attention=lists["attention"],
         oldest_pending=lists["stale_pending"],
-    )
-
-
-@dataclass
-class Dashboard:
-    """Everything the sales part of the dashboard shows for one period."""
-
-    period: Period
-    previous: Period
-    days: list[dict]
-    current: Totals
-    before: Totals
-    changes: dict[str, float | None]
-    products: list[dict]
-    categories: list[dict]
-    running_out: list[dict]
-    waiting: Waiting
-
-
-def sales_dashboard(period: Period, now: datetime | None = None) -> Dashboard:
-    """All figures of the dashboard for ``period``, compared with the period before it."""
-    previous = period.previous()
-    days = daily_sales(period)
-    sold = product_sales(period)
-    current = totals(period, days, sold)
-    before = totals(previous)
-    changes = {
-        name: change(getattr(current, name), getattr(before, name))
-        for name in ("revenue_cents", "orders", "average_order_cents", "units")
-    }
-    return Dashboard(
-        period=period,
-        previous=previous,
-        days=days,
-        current=current,
-        before=before,
-        changes=changes,
-        products=top_products(period, sold=sold),
-        categories=top_categories(period, sold=sold),
-        running_out=running_out(period, sold=sold),
-        waiting=waiting_orders(now),
     )

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, render_template, request
 from sqlalchemy import case, func, select
 
-from shop.admin import bp, sales
+from shop.admin import bp, sales, sales_report
 from shop.admin.dashboard import PeriodForm, chosen_period, daily_chart
 from shop.auth.guards import staff_required
 from shop.catalog.models import PRODUCT_STATUSES, Product
@@ -51,7 +51,7 @@ def dashboard():
     tz = ZoneInfo(current_app.config["SHOP_TIMEZONE"])
     form = PeriodForm(request.args, today=sales.today(tz))
     valid = form.validate()
-    report = sales.sales_dashboard(chosen_period(form, tz))
+    report = sales_report.sales_dashboard(chosen_period(form, tz))
     html = render_template(
         "admin/dashboard.html",
         form=form,

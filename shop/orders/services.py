@@ -32,6 +32,7 @@ from shop.exceptions import InvalidTransition, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.orders import notifications
 from shop.orders.models import ORDER_STATUSES, Order, OrderEvent
+from shop.orders.sales_marks import crosses_paid, touch_orders
 from shop.pricing import discounts
 
 #: Allowed moves: from status -> statuses it may go to.
@@ -342,6 +343,8 @@ def _move(order: Order, from_status: str, to_status: str, extra: dict | None = N
     )
     if result.rowcount != 1:
         raise InvalidTransition(_refusal(get_order(order.id), to_status, changed=True))
+    if crosses_paid(from_status, to_status):
+        touch_orders(db.session, [order.id])
     db.session.expire(order, ["status", "updated_at", *(extra or {})])
 
 

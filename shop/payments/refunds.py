@@ -28,6 +28,7 @@ from shop.extensions import db
 from shop.money import display_money
 from shop.orders import services
 from shop.orders.models import Order
+from shop.orders.sales_marks import touch_orders
 from shop.payments import stripe_gateway
 from shop.payments.models import Payment, Refund
 from shop.payments.refund_figures import (  # noqa: F401  (refundable and the plan are this module's too)
@@ -417,6 +418,7 @@ def settle_provider_refund(provider_reference: str, status: str, *, refund_id: i
     )
     if result.rowcount != 1:  # pragma: no cover - the order lock makes this unreachable
         return f"refund {refund.id} already settled"
+    touch_orders(db.session, [refund.order_id])  # the refund now counts in the sales figures
     db.session.refresh(refund)
     settle(refund, None)
     return f"refund {refund.id} settled"
