@@ -3,7 +3,13 @@
 from shop.addresses.models import Address  # noqa: F401
 from shop.audit.models import AuditEntry  # noqa: F401
 from shop.auth.models import ApiToken, LoginSession, PasswordResetToken, User  # noqa: F401
-from shop.catalog.models import Category, Product, ProductImport, StockMovement  # noqa: F401
+from shop.catalog.models import (  # noqa: F401
+    Category,
+    Product,
+    ProductImport,
+    ProductImportUpload,
+    StockMovement,
+)
 from shop.jobs.models import OutboxMessage  # noqa: F401
 from shop.orders.models import (  # noqa: F401
     Cart,

@@ -13,7 +13,7 @@ from shop.catalog.models import Product, ProductImport, StockMovement
 from shop.catalog.sheets import apply
 from shop.catalog.sheets.export import export_query, iter_csv
 from shop.catalog.sheets.preview import create_preview
-from shop.catalog.sheets.reading import SheetError, read_sheet
+from shop.catalog.sheets.reading import SheetError, estimate_rows, read_sheet
 from shop.catalog.stock import allocate, ledger_mismatches
 from tests.factories import make_category, make_product, make_user
 from tests.sheethelpers import by_sku, csv_bytes, export_csv_rows, export_xlsx_rows, xlsx_bytes
@@ -301,3 +301,12 @@ def test_cli_refuses_an_unreadable_file(app, catalog, db, tmp_path):
     result = _cli(app, "import-products", path)
     assert result.exit_code == 1 and "no 'sku' column" in result.output
     assert db.session.scalar(select(func.count()).select_from(ProductImport)) == 0
+
+
+def test_the_row_estimate_for_the_progress_bar():
+    assert estimate_rows(b"sku,name\nA,x\nB,y\n") == 2
+    assert estimate_rows(b"sku,name\nA,x\nB,y") == 2
+    assert estimate_rows(b"sku,name\n") == 0
+    rows = [["sku", "name"]] + [[f"S{i}", "n"] for i in range(7)]
+    assert estimate_rows(xlsx_bytes(rows), "edited.xlsx") == 7
+    assert estimate_rows(b"PK\x03\x04 not a workbook", "broken.xlsx") == 0

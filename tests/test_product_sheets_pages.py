@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from shop.catalog.models import Product, ProductImport, StockMovement
+from shop.catalog.models import Product, ProductImport, ProductImportUpload, StockMovement
 from tests.factories import make_category, make_product, make_user, sign_in
 from tests.sheethelpers import by_sku, csv_bytes, export_csv_rows
 
@@ -148,10 +148,56 @@ def test_a_sheet_larger_than_an_ordinary_form_is_accepted(staff_client, db):
 
 
 def test_a_cell_too_large_for_csv_refuses_the_file_with_its_line(staff_client, db):
+    """The header reads, so the upload is taken; the planning job stops at the bad line and
+    the import page says where, with nothing saved."""
     rows = export_csv_rows()
     by_sku(rows)["P2"]["description"] = "x" * 140_000
     resp = upload(staff_client, csv_bytes(rows))
-    assert resp.status_code == 422 and "Line 3: not readable as CSV" in resp.get_data(as_text=True)
+    assert resp.status_code == 303
+    record = db.session.scalar(select(ProductImport))
+    assert (record.status, record.plan) == ("failed", [])
+    assert db.session.scalar(select(func.count()).select_from(ProductImportUpload)) == 0
+    html = staff_client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "could not be read to the end: Line 3: not readable as CSV" in html
+    assert "Nothing was saved" in html and "Apply these changes" not in html
+
+
+def test_an_unreadable_file_is_refused_at_once(staff_client, db):
+    resp = upload(staff_client, b"name,price\nLamp,9.99\n")
+    assert resp.status_code == 422 and "no &#39;sku&#39; column" in resp.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(ProductImport)) == 0
+
+
+def test_a_big_upload_is_planned_by_the_job_with_its_progress(staff_client, db):
+    """While the job has not run, the page shows a progress bar of the rows read (the
+    estimate from the file) and the progress URL says the import is busy; once the job ran,
+    the preview is there and the stored file is gone."""
+    from tests.jobhelpers import hand_overs_lost
+
+    rows = export_csv_rows()
+    by_sku(rows)["P1"]["price"] = "80.00"
+    with hand_overs_lost():
+        resp = upload(staff_client, csv_bytes(rows))
+    record = db.session.scalar(select(ProductImport))
+    assert (record.status, record.total, record.processed) == ("planning", 4, 0)
+    assert db.session.get(ProductImportUpload, record.id).data == csv_bytes(rows)
+    html = staff_client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Reading the file:" in html and '<progress id="import-progress-bar"' in html
+    assert "/static/js/import_progress.js" in html and "Apply these changes" not in html
+    progress = staff_client.get(f"/admin/products/imports/{record.id}/progress").get_json()
+    assert progress == {"status": "planning", "processed": 0, "total": 4, "finished": False}
+
+    from shop.catalog.sheets.preview import run_preview
+
+    assert run_preview(record.id, "USD") == "previewed"
+    assert run_preview(record.id, "USD") == "skipped"  # a retried job changes nothing
+    db.session.expire_all()
+    record = db.session.get(ProductImport, record.id)
+    assert (record.status, record.counts["update"]) == ("previewed", 1)
+    assert db.session.scalar(select(func.count()).select_from(ProductImportUpload)) == 0
+    progress = staff_client.get(f"/admin/products/imports/{record.id}/progress").get_json()
+    assert progress["finished"] is True
+    assert "Apply these changes" in staff_client.get(resp.headers["Location"]).get_data(as_text=True)
 
 
 def test_upload_needs_the_csrf_token(app_factory, staff, db):

@@ -2,7 +2,7 @@
 upload an edited sheet, its preview, confirmation, progress and result.
 
 Thin views over :mod:`shop.catalog.sheets`. Nothing is written until the preview is
-confirmed; applying runs as a background job whose progress the page polls
+confirmed; planning the preview and applying it run as background jobs whose progress the page polls
 (``/admin/products/imports/<id>/progress``, read by ``static/js/import_progress.js``; without
 JavaScript the page offers a refresh link).
 """
@@ -36,7 +36,7 @@ from shop.catalog.models import PRODUCT_STATUSES, ProductImport
 from shop.catalog.sheets import apply, preview
 from shop.catalog.sheets.columns import category_paths
 from shop.catalog.sheets.export import export_query, iter_csv, write_xlsx
-from shop.catalog.sheets.reading import SheetError, read_sheet
+from shop.catalog.sheets.reading import SheetError
 from shop.dbtypes import utcnow
 from shop.exceptions import Conflict, NotFound
 from shop.extensions import db
@@ -120,11 +120,8 @@ def product_import_upload():
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            sheet = read_sheet(upload.read(), upload.filename or "")
             with unit_of_work():
-                record = preview.create_preview(
-                    sheet, upload.filename or "upload", current_user.id, current_app.config["SHOP_CURRENCY"]
-                )
+                record = preview.start_preview(upload.read(), upload.filename or "upload", current_user.id)
         except SheetError as exc:
             form.file.errors = [*form.file.errors, str(exc)]
         else:
@@ -185,8 +182,9 @@ def product_import_confirm(import_id: int):
 @bp.get("/products/imports/<int:import_id>/progress")
 @staff_required
 def product_import_progress(import_id: int):
-    """``{status, processed, total, finished}`` of an import, for the progress bar."""
+    """``{status, processed, total, finished}`` of an import, for the progress bar;
+    ``finished`` is true once no job works on it (the preview is ready, or applying ended)."""
     record = _get_import(import_id)
     return jsonify(
-        status=record.status, processed=record.processed, total=record.total, finished=record.finished
+        status=record.status, processed=record.processed, total=record.total, finished=not record.busy
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text, select
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -160,13 +160,14 @@ class ProductImport(db.Model):
     failing row (``[{line, column, sku, reason, conflict}]``), ``counts`` the preview's
     ``{create, update, unchanged, failed, conflicts}``, ``fingerprint`` a hash of the affected
     products' ``updated_at`` and stock when previewed, ``result`` what applying did.
-    ``processed``/``total`` is the progress of applying (rows of the plan).
+    ``processed``/``total`` is the progress of planning (rows of the file, ``total`` an
+    estimate) while ``planning``, then of applying (rows of the plan).
     """
 
     __tablename__ = "product_imports"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('previewed', 'queued', 'running', 'applied', 'refused', 'failed')",
+            "status IN ('planning', 'previewed', 'queued', 'running', 'applied', 'refused', 'failed')",
             name="status_valid",
         ),
     )
@@ -175,8 +176,8 @@ class ProductImport(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     filename: Mapped[str] = mapped_column(String(255), default="")
     status: Mapped[str] = mapped_column(String(20), default="previewed")
-    plan: Mapped[list[Any]] = mapped_column(JSONType, default=list)
-    problems: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    plan: Mapped[list[Any]] = mapped_column(JSONType, default=list, deferred=True)  # large: read when used
+    problems: Mapped[list[Any]] = mapped_column(JSONType, default=list, deferred=True)
     warnings: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     counts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     fingerprint: Mapped[str] = mapped_column(String(64), default="")
@@ -191,3 +192,21 @@ class ProductImport(db.Model):
     def finished(self) -> bool:
         """True once applying ended (applied, refused or failed)."""
         return self.status in ("applied", "refused", "failed")
+
+    @property
+    def busy(self) -> bool:
+        """True while a job works on it: planning the preview, or applying it."""
+        return self.status in ("planning", "queued", "running")
+
+
+class ProductImportUpload(db.Model):
+    """The uploaded file of a :class:`ProductImport` while its preview is being planned
+    (deleted once planned). A table of its own: the import's row is updated with the
+    progress every thousand rows, and SQLite rewrites a whole row, file included, on update."""
+
+    __tablename__ = "product_import_uploads"
+
+    import_id: Mapped[int] = mapped_column(
+        ForeignKey("product_imports.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
