@@ -411,3 +411,62 @@ def test_the_migration_installs_the_triggers(app_factory, empty_database_url, lo
             (None, admin.email)
         ]
         db.session.remove()
+
+
+def test_a_password_reset_records_each_revoked_token(db, staff):
+    kept_for_later, _ = auth_services.create_api_token(staff, name="deploy", scopes=["read"])
+    other, _ = auth_services.create_api_token(staff, name="backup", scopes=["read"])
+    auth_services.revoke_api_token(staff, other.id)
+    user, secret = auth_services.request_password_reset(staff.email)
+    db.session.commit()
+    auth_services.reset_password(secret, "a brand new long passphrase 42")
+    db.session.commit()
+    revoked = [e for e in entries("token.revoke") if e.note == "password reset"]
+    assert [(e.object_id, e.actor_id) for e in revoked] == [(kept_for_later.id, staff.id)]
+    assert revoked[0].changes["revoked_at"][0] is None and "deploy" in revoked[0].object_label
+    (changed,) = entries("user.password")
+    assert (changed.object_id, changed.actor_id, changed.changes) == (staff.id, staff.id, {})
+
+
+def test_a_shoppers_password_reset_records_the_tokens_but_not_the_password(db):
+    shopper = make_user(email="shopper@example.com")
+    token, _ = auth_services.create_api_token(shopper, name="script", scopes=["read"])
+    _, secret = auth_services.request_password_reset(shopper.email)
+    db.session.commit()
+    auth_services.reset_password(secret, "a brand new long passphrase 42")
+    db.session.commit()
+    assert [e.object_id for e in entries("token.revoke")] == [token.id]
+    assert entries("user.password") == []
+
+
+def test_create_admin_records_the_account_the_role_the_password_and_tokens(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["shop", "create-admin", "--email", "new@example.com", "--password", "correct horse battery 7"]
+    )
+    assert result.exit_code == 0, result.output
+    (created,) = entries("user.create")
+    assert (created.actor_id, created.changes, created.note) == (
+        None,
+        {"role": [None, "admin"]},
+        "flask shop create-admin",
+    )
+
+    member = make_user(email="member@example.com", role="staff")
+    token, _ = auth_services.create_api_token(member, name="ci", scopes=["read"])
+    db.session.commit()
+    result = runner.invoke(
+        args=[
+            "shop",
+            "create-admin",
+            "--email",
+            "member@example.com",
+            "--password",
+            "another horse battery 8",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    (role,) = entries("user.role")
+    assert (role.object_id, role.actor_id, role.changes) == (member.id, None, {"role": ["staff", "admin"]})
+    assert [(e.object_id, e.note) for e in entries("token.revoke")] == [(token.id, "flask shop create-admin")]
+    assert [e.object_id for e in entries("user.password")] == [member.id]

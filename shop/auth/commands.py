@@ -5,10 +5,14 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from shop import audit
 from shop.auth import logins, services
 from shop.exceptions import ShopError
 from shop.extensions import db
 from shop.transaction import unit_of_work
+
+#: The note on the audit entries of changes made from the command line.
+NOTE = "flask shop create-admin"
 
 
 @click.command("create-admin")
@@ -29,15 +33,23 @@ from shop.transaction import unit_of_work
 )
 def create_admin(email: str, password: str, name: str, keep_api_tokens: bool) -> None:
     """Create an admin account, or promote an existing account and set its password (which
-    signs it out everywhere and revokes its API tokens unless --keep-api-tokens)."""
+    signs it out everywhere and revokes its API tokens unless --keep-api-tokens). Each change
+    is in the audit log with no actor and the command as its note."""
     try:
         with unit_of_work():
             user = services.get_user_by_email(email)
             if user is None:
                 user = services.register_user(email, password, name=name, role="admin")
+                audit.record(
+                    "user.create", "user", user.id, user.email, {"role": [None, "admin"]}, None, NOTE
+                )
                 action = "Created"
             else:
-                services.set_password(user, password, keep_api_tokens=keep_api_tokens)
+                services.set_password(user, password, keep_api_tokens=keep_api_tokens, note=NOTE)
+                if user.role != "admin":
+                    audit.record(
+                        "user.role", "user", user.id, user.email, {"role": [user.role, "admin"]}, None, NOTE
+                    )
                 user.role = "admin"
                 db.session.flush()
                 action = "Promoted"

@@ -132,12 +132,18 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
-def set_password(user: User, password: str, keep_api_tokens: bool = False) -> None:
+def set_password(
+    user: User, password: str, keep_api_tokens: bool = False, *, actor_id: int | None = None, note: str = ""
+) -> None:
     """Give ``user`` a new password, end every login of the account on every browser, and
     revoke its API tokens unless ``keep_api_tokens``.
 
     A new password usually means the old one may be known to someone else, so everything
     it opened ends with it; scripts keep working only when the person says so.
+
+    Audit: a ``user.password`` entry (no values, only that it changed) when the account is
+    staff's or admin's or the change comes from the command line (``actor_id`` None), and a
+    ``token.revoke`` entry per revoked token (:func:`revoke_all_api_tokens`), with ``note``.
 
     Raises:
         ValidationFailed: the password breaks the policy.
@@ -146,8 +152,10 @@ def set_password(user: User, password: str, keep_api_tokens: bool = False) -> No
     user.password_hash = hash_password(password)
     end_all_logins(user)
     if not keep_api_tokens:
-        revoke_all_api_tokens(user)
+        revoke_all_api_tokens(user, actor_id=actor_id, note=note)
     db.session.flush()
+    if actor_id is None or user.is_staff:
+        audit.record("user.password", "user", user.id, user.email, None, actor_id, note)
 
 
 def set_role(actor: User, user_id: int, role: str) -> User:
@@ -290,15 +298,32 @@ def revoke_api_token(user: User, token_id: int) -> ApiToken:
     return token
 
 
-def revoke_all_api_tokens(user: User, now: datetime | None = None) -> int:
-    """Revoke every live API token of ``user``; returns how many were live."""
+def revoke_all_api_tokens(
+    user: User, now: datetime | None = None, *, actor_id: int | None = None, note: str = ""
+) -> int:
+    """Revoke every live API token of ``user``, each with a ``token.revoke`` audit entry
+    (``actor_id``: who caused it, None for the command line; ``note``: why). Returns how
+    many were live."""
     now = now or utcnow()
+    live = db.session.execute(
+        select(ApiToken.id, ApiToken.prefix, ApiToken.name).where(
+            ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)
+        )
+    ).all()
+    if not live:
+        return 0
     # An ORM update, so token rows already loaded in this session see the change too.
-    return db.session.execute(
+    revoked = db.session.execute(
         update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .where(ApiToken.id.in_([t.id for t in live]), ApiToken.revoked_at.is_(None))
         .values(revoked_at=now)
     ).rowcount
+    for token in live:
+        label = f"{token.prefix}… {token.name}".strip()
+        audit.record(
+            "token.revoke", "api_token", token.id, label, {"revoked_at": [None, now]}, actor_id, note
+        )
+    return revoked
 
 
 def list_api_tokens(user: User, include_revoked: bool = False) -> list[ApiToken]:
@@ -383,6 +408,6 @@ def reset_password(
     ).rowcount
     if spent != 1:
         raise ValidationFailed(INVALID_RESET, {"token": [INVALID_RESET]})
-    set_password(user, new_password, keep_api_tokens=keep_api_tokens)
+    set_password(user, new_password, keep_api_tokens=keep_api_tokens, actor_id=user.id, note="password reset")
     db.session.refresh(row)
     return user
