@@ -10,6 +10,8 @@ code), keeping everything that was typed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -79,7 +81,149 @@ def _delete(form, template: str, delete: Callable[[], None], context: dict):
     return render_template(template, form=form, refusal="", **context), status
 
 
-# --- shipping methods ---------------------------------------------------------------------
+# --- new, edit and delete: the same three pages for each kind -------------------------------
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """One kind of pricing row and its pages: ``/<path>/new``, ``/<path>/<id>/edit`` and
+    ``/<path>/<id>/delete`` (the id named ``param``), endpoints ``admin.<endpoint>_create|_edit|_delete``, templates
+    ``<templates>_form.html`` and ``<templates>_delete.html`` (the row as ``<context>``)."""
+
+    path: str
+    endpoint: str
+    param: str
+    context: str
+    templates: str
+    form: type
+    form_for: Callable[[Any], Any]
+    data: Callable[[Any], dict]
+    get: Callable[[int], Any]
+    create: Callable[[dict, int], Any]
+    update: Callable[[int, dict, int], Any]
+    delete: Callable[[int, int], None]
+    label: Callable[[Any], str]
+    delete_context: Callable[[Any], dict] = lambda row: {}
+
+
+KINDS = (
+    _Kind(
+        path="shipping-methods",
+        param="method_id",
+        endpoint="shipping_method",
+        context="method",
+        templates="admin/pricing/shipping",
+        form=ShippingMethodForm,
+        form_for=ShippingMethodForm.for_method,
+        data=ShippingMethodForm.method_data,
+        get=services.get_shipping_method,
+        create=services.create_shipping_method,
+        update=services.update_shipping_method,
+        delete=services.delete_shipping_method,
+        label=lambda m: f"Shipping method {m.name}",
+    ),
+    _Kind(
+        path="tax-rates",
+        param="rate_id",
+        endpoint="tax_rate",
+        context="rate",
+        templates="admin/pricing/tax",
+        form=TaxRateForm,
+        form_for=TaxRateForm.for_rate,
+        data=TaxRateForm.rate_data,
+        get=services.get_tax_rate,
+        create=services.create_tax_rate,
+        update=services.update_tax_rate,
+        delete=services.delete_tax_rate,
+        label=lambda r: f"Tax rate {r.name} for {r.country} {r.region}".rstrip(),
+    ),
+    _Kind(
+        path="discount-codes",
+        param="code_id",
+        endpoint="discount_code",
+        context="code",
+        templates="admin/pricing/code",
+        form=DiscountCodeForm,
+        form_for=DiscountCodeForm.for_code,
+        data=DiscountCodeForm.code_data,
+        get=code_services.get_discount_code,
+        create=code_services.create_discount_code,
+        update=code_services.update_discount_code,
+        delete=code_services.delete_discount_code,
+        label=lambda c: f"Discount code {c.code}",
+        # A used code cannot be deleted (deactivate it): the page says how often it was used.
+        delete_context=lambda c: {"used": max(c.times_used, code_services.redemption_count(c.id))},
+    ),
+)
+
+
+def _back(kind: _Kind, message: str):
+    flash(message, "success")
+    return redirect(url_for(f"admin.{kind.endpoint}_list"), 303)
+
+
+def _create_view(kind: _Kind) -> Callable:
+    def create():
+        """Create a row of this kind."""
+        form = kind.form()
+        row, page = _save(
+            form,
+            f"{kind.templates}_form.html",
+            lambda: kind.create(kind.data(form), current_user.id),
+            {kind.context: None},
+        )
+        return page or _back(kind, f"{kind.label(row)} created.")
+
+    return create
+
+
+def _edit_view(kind: _Kind) -> Callable:
+    def edit(**ids: int):
+        """Edit a row of this kind; placed orders keep their own copy of what they used."""
+        row = _found(kind.get, ids[kind.param])
+        form = kind.form() if request.method == "POST" else kind.form_for(row)
+        saved, page = _save(
+            form,
+            f"{kind.templates}_form.html",
+            lambda: kind.update(row.id, kind.data(form), current_user.id),
+            {kind.context: row},
+        )
+        return page or _back(kind, f"{kind.label(saved)} saved.")
+
+    return edit
+
+
+def _delete_view(kind: _Kind) -> Callable:
+    def delete(**ids: int):
+        """Ask (GET), then delete (POST) a row of this kind; a refusal says why (409)."""
+        row = _found(kind.get, ids[kind.param])
+        what = kind.label(row)
+        done = _delete(
+            ConfirmDeleteForm(),
+            f"{kind.templates}_delete.html",
+            lambda: kind.delete(row.id, current_user.id),
+            {kind.context: row, **kind.delete_context(row)},
+        )
+        return done if done is not True else _back(kind, f"{what} deleted.")
+
+    return delete
+
+
+for _kind in KINDS:
+    for _suffix, _rule, _factory in (
+        ("create", f"/{_kind.path}/new", _create_view),
+        ("edit", f"/{_kind.path}/<int:{_kind.param}>/edit", _edit_view),
+        ("delete", f"/{_kind.path}/<int:{_kind.param}>/delete", _delete_view),
+    ):
+        bp.add_url_rule(
+            _rule,
+            endpoint=f"{_kind.endpoint}_{_suffix}",
+            view_func=staff_required(_factory(_kind)),
+            methods=["GET", "POST"],
+        )
+
+
+# --- lists --------------------------------------------------------------------------------
 
 
 @bp.get("/shipping-methods")
@@ -89,123 +233,11 @@ def shipping_method_list():
     return render_template("admin/pricing/shipping_list.html", methods=services.list_shipping_methods())
 
 
-@bp.route("/shipping-methods/new", methods=["GET", "POST"])
-@staff_required
-def shipping_method_create():
-    """Create a shipping method."""
-    form = ShippingMethodForm()
-    method, page = _save(
-        form,
-        "admin/pricing/shipping_form.html",
-        lambda: services.create_shipping_method(form.method_data(), current_user.id),
-        {"method": None},
-    )
-    if page:
-        return page
-    flash(f"Shipping method {method.name} created.", "success")
-    return redirect(url_for("admin.shipping_method_list"), 303)
-
-
-@bp.route("/shipping-methods/<int:method_id>/edit", methods=["GET", "POST"])
-@staff_required
-def shipping_method_edit(method_id: int):
-    """Edit a shipping method; placed orders keep their copy of its name and price."""
-    method = _found(services.get_shipping_method, method_id)
-    form = ShippingMethodForm() if request.method == "POST" else ShippingMethodForm.for_method(method)
-    saved, page = _save(
-        form,
-        "admin/pricing/shipping_form.html",
-        lambda: services.update_shipping_method(method.id, form.method_data(), current_user.id),
-        {"method": method},
-    )
-    if page:
-        return page
-    flash(f"Shipping method {saved.name} saved.", "success")
-    return redirect(url_for("admin.shipping_method_list"), 303)
-
-
-@bp.route("/shipping-methods/<int:method_id>/delete", methods=["GET", "POST"])
-@staff_required
-def shipping_method_delete(method_id: int):
-    """Ask (GET), then delete (POST) a shipping method."""
-    method = _found(services.get_shipping_method, method_id)
-    name = method.name
-    done = _delete(
-        ConfirmDeleteForm(),
-        "admin/pricing/shipping_delete.html",
-        lambda: services.delete_shipping_method(method.id, current_user.id),
-        {"method": method},
-    )
-    if done is not True:
-        return done
-    flash(f"Shipping method {name} deleted.", "success")
-    return redirect(url_for("admin.shipping_method_list"), 303)
-
-
-# --- tax rates ----------------------------------------------------------------------------
-
-
 @bp.get("/tax-rates")
 @staff_required
 def tax_rate_list():
     """Every tax rate by country and region."""
     return render_template("admin/pricing/tax_list.html", rates=services.list_tax_rates())
-
-
-@bp.route("/tax-rates/new", methods=["GET", "POST"])
-@staff_required
-def tax_rate_create():
-    """Create a tax rate (one per country and region)."""
-    form = TaxRateForm()
-    rate, page = _save(
-        form,
-        "admin/pricing/tax_form.html",
-        lambda: services.create_tax_rate(form.rate_data(), current_user.id),
-        {"rate": None},
-    )
-    if page:
-        return page
-    flash(f"Tax rate {rate.name} for {rate.country} {rate.region} created.", "success")
-    return redirect(url_for("admin.tax_rate_list"), 303)
-
-
-@bp.route("/tax-rates/<int:rate_id>/edit", methods=["GET", "POST"])
-@staff_required
-def tax_rate_edit(rate_id: int):
-    """Edit a tax rate; placed orders keep the rate they were charged."""
-    rate = _found(services.get_tax_rate, rate_id)
-    form = TaxRateForm() if request.method == "POST" else TaxRateForm.for_rate(rate)
-    saved, page = _save(
-        form,
-        "admin/pricing/tax_form.html",
-        lambda: services.update_tax_rate(rate.id, form.rate_data(), current_user.id),
-        {"rate": rate},
-    )
-    if page:
-        return page
-    flash(f"Tax rate {saved.name} for {saved.country} {saved.region} saved.", "success")
-    return redirect(url_for("admin.tax_rate_list"), 303)
-
-
-@bp.route("/tax-rates/<int:rate_id>/delete", methods=["GET", "POST"])
-@staff_required
-def tax_rate_delete(rate_id: int):
-    """Ask (GET), then delete (POST) a tax rate."""
-    rate = _found(services.get_tax_rate, rate_id)
-    what = f"{rate.name} for {rate.country} {rate.region}".rstrip()
-    done = _delete(
-        ConfirmDeleteForm(),
-        "admin/pricing/tax_delete.html",
-        lambda: services.delete_tax_rate(rate.id, current_user.id),
-        {"rate": rate},
-    )
-    if done is not True:
-        return done
-    flash(f"Tax rate {what} deleted.", "success")
-    return redirect(url_for("admin.tax_rate_list"), 303)
-
-
-# --- discount codes -----------------------------------------------------------------------
 
 
 @bp.get("/discount-codes")
@@ -224,57 +256,3 @@ def discount_code_list():
         filters={"q": q} if q else {},
         now=utcnow(),
     )
-
-
-@bp.route("/discount-codes/new", methods=["GET", "POST"])
-@staff_required
-def discount_code_create():
-    """Create a discount code."""
-    form = DiscountCodeForm()
-    code, page = _save(
-        form,
-        "admin/pricing/code_form.html",
-        lambda: code_services.create_discount_code(form.code_data(), current_user.id),
-        {"code": None},
-    )
-    if page:
-        return page
-    flash(f"Discount code {code.code} created.", "success")
-    return redirect(url_for("admin.discount_code_list"), 303)
-
-
-@bp.route("/discount-codes/<int:code_id>/edit", methods=["GET", "POST"])
-@staff_required
-def discount_code_edit(code_id: int):
-    """Edit a discount code (deactivate it here to stop its use)."""
-    code = _found(code_services.get_discount_code, code_id)
-    form = DiscountCodeForm() if request.method == "POST" else DiscountCodeForm.for_code(code)
-    saved, page = _save(
-        form,
-        "admin/pricing/code_form.html",
-        lambda: code_services.update_discount_code(code.id, form.code_data(), current_user.id),
-        {"code": code},
-    )
-    if page:
-        return page
-    flash(f"Discount code {saved.code} saved.", "success")
-    return redirect(url_for("admin.discount_code_list"), 303)
-
-
-@bp.route("/discount-codes/<int:code_id>/delete", methods=["GET", "POST"])
-@staff_required
-def discount_code_delete(code_id: int):
-    """Ask (GET), then delete (POST) a discount code; a used code is refused (deactivate it)."""
-    code = _found(code_services.get_discount_code, code_id)
-    text = code.code
-    redemptions = code_services.redemption_count(code.id)
-    done = _delete(
-        ConfirmDeleteForm(),
-        "admin/pricing/code_delete.html",
-        lambda: code_services.delete_discount_code(code.id, current_user.id),
-        {"code": code, "used": max(code.times_used, redemptions)},
-    )
-    if done is not True:
-        return done
-    flash(f"Discount code {text} deleted.", "success")
-    return redirect(url_for("admin.discount_code_list"), 303)
