@@ -4,11 +4,15 @@ clash into a Conflict."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pycountry
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from shop import audit
 from shop.exceptions import Conflict, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.transaction import is_unique_clash
@@ -106,3 +110,63 @@ def get_or_404(model, row_id: int, what: str):
     if row is None:
         raise NotFound(f"No such {what}.")
     return row
+
+
+def save_unique(row, same_key: list, conflict: Conflict, constraint: str, table_columns: str) -> None:
+    """Flush ``row`` after checking that no other row of its model has its key (``same_key``:
+    the conditions on the key's columns); a concurrent save of the same key is caught by the
+    unique constraint (:func:`flush_or_conflict`).
+
+    Raises:
+        Conflict: ``conflict``, when another row has the key.
+        IntegrityError: any other constraint failed.
+    """
+    model = type(row)
+    clash = select(model.id).where(*same_key)
+    if row.id is not None:
+        clash = clash.where(model.id != row.id)
+    with db.session.no_autoflush:
+        taken = db.session.scalar(clash) is not None
+    if taken:
+        raise conflict
+    flush_or_conflict(conflict, constraint, table_columns)
+
+
+@dataclass(frozen=True)
+class Audited:
+    """How the audit log records one kind of pricing row: entries ``<kind>.create``,
+    ``.update`` and ``.delete`` on ``object_type``, with the old and new values of
+    ``fields`` and the row named by ``label(row)``."""
+
+    kind: str
+    object_type: str
+    fields: tuple[str, ...]
+    label: Callable[[Any], str]
+
+    def snapshot(self, row) -> dict[str, Any]:
+        """The audited fields' values now (to pass to :meth:`updated` after a change)."""
+        return audit.snapshot(row, self.fields)
+
+    def _record(self, verb: str, row, before: dict, after: dict, actor_id: int | None) -> None:
+        audit.record(
+            f"{self.kind}.{verb}",
+            self.object_type,
+            row.id,
+            self.label(row),
+            audit.diff(before, after),
+            actor_id,
+        )
+
+    def created(self, row, actor_id: int | None) -> None:
+        """Record a new, flushed row with every audited field."""
+        self._record("create", row, {}, self.snapshot(row), actor_id)
+
+    def updated(self, row, before: dict[str, Any], actor_id: int | None) -> None:
+        """Record the fields that changed since ``before`` (:meth:`snapshot`)."""
+        self._record("update", row, before, self.snapshot(row), actor_id)
+
+    def delete(self, row, actor_id: int | None) -> None:
+        """Record, then delete and flush the row."""
+        self._record("delete", row, self.snapshot(row), {}, actor_id)
+        db.session.delete(row)
+        db.session.flush()

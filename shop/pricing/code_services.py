@@ -16,7 +16,6 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from shop import audit
 from shop.catalog.models import Category
 from shop.exceptions import Conflict, ValidationFailed
 from shop.extensions import db
@@ -40,6 +39,7 @@ DISCOUNT_FIELDS = (
     "max_uses_per_customer",
     "is_active",
 )
+DISCOUNT_AUDIT = checks.Audited("pricing.discount_code", "discount_code", DISCOUNT_FIELDS, lambda c: c.code)
 
 
 def normalize_code(code: str) -> str:
@@ -140,14 +140,14 @@ def _save(code: DiscountCode) -> DiscountCode:
         Conflict: the code is taken (also when saved concurrently).
         ValidationFailed: ``max_uses`` fell below the uses that checkouts made meanwhile.
     """
-    clash = select(DiscountCode.id).where(DiscountCode.code == code.code)
-    if code.id is not None:
-        clash = clash.where(DiscountCode.id != code.id)
-    with db.session.no_autoflush:
-        if db.session.scalar(clash) is not None:
-            raise _duplicate(code.code)
     try:
-        checks.flush_or_conflict(_duplicate(code.code), "uq_discount_codes_code", "discount_codes.code")
+        checks.save_unique(
+            code,
+            [DiscountCode.code == code.code],
+            _duplicate(code.code),
+            "uq_discount_codes_code",
+            "discount_codes.code",
+        )
     except IntegrityError as exc:
         if "times_used_within_max" not in str(exc.orig):
             raise
@@ -198,14 +198,7 @@ def create_discount_code(data: dict[str, Any], actor_id: int | None = None) -> D
     code = DiscountCode(**_clean_discount(None, data))
     db.session.add(code)
     _save(code)
-    audit.record(
-        "pricing.discount_code.create",
-        "discount_code",
-        code.id,
-        code.code,
-        audit.diff({}, audit.snapshot(code, DISCOUNT_FIELDS)),
-        actor_id,
-    )
+    DISCOUNT_AUDIT.created(code, actor_id)
     return code
 
 
@@ -219,20 +212,13 @@ def update_discount_code(code_id: int, data: dict[str, Any], actor_id: int | Non
         Conflict: another discount code has the new code.
     """
     code = get_discount_code(code_id)
-    before = audit.snapshot(code, DISCOUNT_FIELDS)
+    before = DISCOUNT_AUDIT.snapshot(code)
     clean = _clean_discount(code, data)
     with db.session.no_autoflush:
         for key, value in clean.items():
             setattr(code, key, value)
     _save(code)
-    audit.record(
-        "pricing.discount_code.update",
-        "discount_code",
-        code.id,
-        code.code,
-        audit.diff(before, audit.snapshot(code, DISCOUNT_FIELDS)),
-        actor_id,
-    )
+    DISCOUNT_AUDIT.updated(code, before, actor_id)
     return code
 
 
@@ -260,13 +246,4 @@ def delete_discount_code(code_id: int, actor_id: int | None = None) -> None:
             f"longer use it.",
             {"code": ["Used by orders: deactivate it instead."]},
         )
-    audit.record(
-        "pricing.discount_code.delete",
-        "discount_code",
-        code.id,
-        code.code,
-        audit.diff(audit.snapshot(code, DISCOUNT_FIELDS), {}),
-        actor_id,
-    )
-    db.session.delete(code)
-    db.session.flush()
+    DISCOUNT_AUDIT.delete(code, actor_id)

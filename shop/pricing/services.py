@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from shop import audit
 from shop.exceptions import Conflict
 from shop.extensions import db
 from shop.pricing import checks
@@ -40,6 +39,17 @@ SHIPPING_FIELDS = (
     "position",
 )
 TAX_FIELDS = ("country", "region", "name", "rate_bp", "is_active")
+
+
+def _tax_label(rate: TaxRate) -> str:
+    """How the audit log names a rate, e.g. ``US-CA Sales tax``."""
+    return f"{rate.country}{'-' + rate.region if rate.region else ''} {rate.name}"
+
+
+SHIPPING_AUDIT = checks.Audited(
+    "pricing.shipping_method", "shipping_method", SHIPPING_FIELDS, lambda m: m.name
+)
+TAX_AUDIT = checks.Audited("pricing.tax_rate", "tax_rate", TAX_FIELDS, _tax_label)
 
 
 # --- shipping methods ---------------------------------------------------------------------
@@ -161,14 +171,7 @@ def create_shipping_method(data: dict[str, Any], actor_id: int | None = None) ->
     method = ShippingMethod(**_clean_shipping(None, data))
     db.session.add(method)
     db.session.flush()
-    audit.record(
-        "pricing.shipping_method.create",
-        "shipping_method",
-        method.id,
-        method.name,
-        audit.diff({}, audit.snapshot(method, SHIPPING_FIELDS)),
-        actor_id,
-    )
+    SHIPPING_AUDIT.created(method, actor_id)
     return method
 
 
@@ -184,18 +187,11 @@ def update_shipping_method(
         ValidationFailed: a field breaks a rule.
     """
     method = get_shipping_method(method_id)
-    before = audit.snapshot(method, SHIPPING_FIELDS)
+    before = SHIPPING_AUDIT.snapshot(method)
     for key, value in _clean_shipping(method, data).items():
         setattr(method, key, value)
     db.session.flush()
-    audit.record(
-        "pricing.shipping_method.update",
-        "shipping_method",
-        method.id,
-        method.name,
-        audit.diff(before, audit.snapshot(method, SHIPPING_FIELDS)),
-        actor_id,
-    )
+    SHIPPING_AUDIT.updated(method, before, actor_id)
     return method
 
 
@@ -205,17 +201,7 @@ def delete_shipping_method(method_id: int, actor_id: int | None = None) -> None:
     Raises:
         NotFound: no such method.
     """
-    method = get_shipping_method(method_id)
-    audit.record(
-        "pricing.shipping_method.delete",
-        "shipping_method",
-        method.id,
-        method.name,
-        audit.diff(audit.snapshot(method, SHIPPING_FIELDS), {}),
-        actor_id,
-    )
-    db.session.delete(method)
-    db.session.flush()
+    SHIPPING_AUDIT.delete(get_shipping_method(method_id), actor_id)
 
 
 # --- tax rates ----------------------------------------------------------------------------
@@ -261,22 +247,14 @@ def _save_tax(rate: TaxRate) -> TaxRate:
     Raises:
         Conflict: another rate has them (also when saved concurrently).
     """
-    clash = select(TaxRate.id).where(TaxRate.country == rate.country, TaxRate.region == rate.region)
-    if rate.id is not None:
-        clash = clash.where(TaxRate.id != rate.id)
-    with db.session.no_autoflush:
-        taken = db.session.scalar(clash) is not None
-    if taken:
-        raise _tax_duplicate(rate.country, rate.region)
-    checks.flush_or_conflict(
-        _tax_duplicate(rate.country, rate.region), "uq_tax_rates_country_region", "tax_rates.country"
+    checks.save_unique(
+        rate,
+        [TaxRate.country == rate.country, TaxRate.region == rate.region],
+        _tax_duplicate(rate.country, rate.region),
+        "uq_tax_rates_country_region",
+        "tax_rates.country",
     )
     return rate
-
-
-def _tax_label(rate: TaxRate) -> str:
-    """How the audit log names a rate, e.g. ``US-CA Sales tax``."""
-    return f"{rate.country}{'-' + rate.region if rate.region else ''} {rate.name}"
 
 
 def list_tax_rates() -> list[TaxRate]:
@@ -311,14 +289,7 @@ def create_tax_rate(data: dict[str, Any], actor_id: int | None = None) -> TaxRat
     rate = TaxRate(**_clean_tax(None, data))
     db.session.add(rate)
     _save_tax(rate)
-    audit.record(
-        "pricing.tax_rate.create",
-        "tax_rate",
-        rate.id,
-        _tax_label(rate),
-        audit.diff({}, audit.snapshot(rate, TAX_FIELDS)),
-        actor_id,
-    )
+    TAX_AUDIT.created(rate, actor_id)
     return rate
 
 
@@ -332,20 +303,13 @@ def update_tax_rate(rate_id: int, data: dict[str, Any], actor_id: int | None = N
         Conflict: another rate has the new country and region.
     """
     rate = get_tax_rate(rate_id)
-    before = audit.snapshot(rate, TAX_FIELDS)
+    before = TAX_AUDIT.snapshot(rate)
     clean = _clean_tax(rate, data)
     with db.session.no_autoflush:
         for key, value in clean.items():
             setattr(rate, key, value)
     _save_tax(rate)
-    audit.record(
-        "pricing.tax_rate.update",
-        "tax_rate",
-        rate.id,
-        _tax_label(rate),
-        audit.diff(before, audit.snapshot(rate, TAX_FIELDS)),
-        actor_id,
-    )
+    TAX_AUDIT.updated(rate, before, actor_id)
     return rate
 
 
@@ -355,14 +319,4 @@ def delete_tax_rate(rate_id: int, actor_id: int | None = None) -> None:
     Raises:
         NotFound: no such rate.
     """
-    rate = get_tax_rate(rate_id)
-    audit.record(
-        "pricing.tax_rate.delete",
-        "tax_rate",
-        rate.id,
-        _tax_label(rate),
-        audit.diff(audit.snapshot(rate, TAX_FIELDS), {}),
-        actor_id,
-    )
-    db.session.delete(rate)
-    db.session.flush()
+    TAX_AUDIT.delete(get_tax_rate(rate_id), actor_id)
