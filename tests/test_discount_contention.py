@@ -9,7 +9,6 @@ barrier releases them together.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
@@ -21,6 +20,7 @@ from shop.orders import services
 from shop.orders.checkout import place_order
 from shop.orders.models import Cart, Order
 from shop.pricing.models import DiscountRedemption
+from tests import contention
 from tests.factories import ADDRESS, make_product, make_user, stock_and_ledger
 from tests.pricing_factories import guest_cart, make_code, times_used, user_cart
 
@@ -33,50 +33,9 @@ USES = 5
 @pytest.fixture
 def pg_app(app, app_factory, db):
     """A second app on the same PostgreSQL database with a pool big enough for every thread."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip(
-            "needs PostgreSQL: SQLite lets one writer in at a time, so checkouts cannot race for a code"
-        )
-    return app_factory(
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 10, "max_overflow": SHOPPERS, "pool_timeout": 60}
+    return contention.pg_app(
+        app_factory, db, SHOPPERS, "SQLite lets one writer in at a time, so checkouts cannot race for a code"
     )
-
-
-def _race(pg_app, jobs: list) -> list:
-    """Run each job at once in its own thread and app context, committing what it did.
-
-    Returns, per job, ``("done", value)``, ``("refused", ShopError)`` after a rollback, or
-    fails the test on anything else (a deadlock, a constraint, a hang).
-    """
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def run(i, job):
-        with pg_app.app_context():
-            try:
-                prepared = job.prepare()
-                barrier.wait()
-                value = job.run(prepared)
-                _db.session.commit()
-                results[i] = ("done", value)
-            except Conflict as exc:  # InvalidTransition and OutOfStock are Conflicts too
-                _db.session.rollback()
-                results[i] = ("refused", exc)
-            except Exception as exc:  # noqa: BLE001 - surfaced as a failure below
-                _db.session.rollback()
-                results[i] = ("error", exc)
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    errors = [r[1] for r in results if r[0] == "error"]
-    assert not errors, errors
-    return results
 
 
 class Checkout:
@@ -130,7 +89,7 @@ def test_thirty_checkouts_race_for_a_code_with_five_uses(pg_app, db):
         jobs.append(Checkout(cart.id, shopper.id, shopper.email, "race5"))
     db.session.commit()
 
-    results = _race(pg_app, jobs)
+    results = contention.race(pg_app, jobs)
 
     assert _outcomes(results) == {"done": USES, "refused": SHOPPERS - USES}, results
     for kind, exc in results:
@@ -161,7 +120,7 @@ def test_thirty_checkouts_race_for_a_code_with_five_uses(pg_app, db):
 
     # five staff cancel the same discounted order at once: one does, the use comes back once
     victim = orders[0]
-    cancels = _race(pg_app, [Cancel(victim.id, staff.id) for _ in range(5)])
+    cancels = contention.race(pg_app, [Cancel(victim.id, staff.id) for _ in range(5)])
 
     assert _outcomes(cancels) == {"done": 1, "refused": 4}, cancels
     assert all(type(exc) is InvalidTransition for kind, exc in cancels if kind == "refused")
@@ -195,7 +154,7 @@ def test_one_guests_parallel_checkouts_get_a_once_per_customer_code_once(pg_app,
         jobs.append(Checkout(cart.id, None, email, "ONCE"))
     db.session.commit()
 
-    results = _race(pg_app, jobs)
+    results = contention.race(pg_app, jobs)
 
     assert _outcomes(results) == {"done": 1, "refused": 4}, results
     for kind, exc in results:

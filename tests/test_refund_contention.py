@@ -8,7 +8,6 @@ transaction) and commits as a request would; a barrier releases them together.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
@@ -16,10 +15,10 @@ from sqlalchemy import func, select
 
 from shop.catalog.models import StockMovement
 from shop.exceptions import Conflict
-from shop.extensions import db as _db
 from shop.orders.models import Order
 from shop.payments import refunds
 from shop.payments.models import Refund
+from tests import contention
 from tests.factories import make_product, make_user, stock_and_ledger
 from tests.refund_factories import make_card_payment, make_paid_order
 
@@ -31,48 +30,9 @@ MOST = 10
 @pytest.fixture
 def pg_app(app, app_factory, db):
     """A second app on the same PostgreSQL database with a pool big enough for every thread."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip(
-            "needs PostgreSQL: SQLite lets one writer in at a time, so refunds cannot race for an order"
-        )
-    return app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 5, "max_overflow": MOST, "pool_timeout": 60})
-
-
-def _race(pg_app, jobs: list) -> list:
-    """Run each job at once in its own thread and app context, committing what it did.
-
-    Returns, per job, ``("done", refund id)`` or ``("refused", Conflict)`` after a rollback;
-    anything else (a deadlock, a constraint, a hang) fails the test.
-    """
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def run(i, job):
-        with pg_app.app_context():
-            try:
-                barrier.wait()
-                refund = job()
-                refund_id = refund.id
-                _db.session.commit()
-                results[i] = ("done", refund_id)
-            except Conflict as exc:
-                _db.session.rollback()
-                results[i] = ("refused", exc)
-            except Exception as exc:  # noqa: BLE001 - surfaced as a failure below
-                _db.session.rollback()
-                results[i] = ("error", exc)
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    errors = [r[1] for r in results if r[0] == "error"]
-    assert not errors, errors
-    return results
+    return contention.pg_app(
+        app_factory, db, MOST, "SQLite lets one writer in at a time, so refunds cannot race"
+    )
 
 
 @pytest.mark.parametrize("staff_count", [2, MOST])
@@ -90,11 +50,13 @@ def test_staff_refunding_one_order_at_once_never_pass_what_was_paid(pg_app, db, 
 
     # each staff member refunds 3 of the 4 units ($75.00, more than half) and restocks them
     def job(actor_id):
-        return lambda: refunds.refund_order(
-            order_id, lines=[(line_id, 3)], restock=True, actor_id=actor_id, reason="race"
+        return lambda: (
+            refunds.refund_order(
+                order_id, lines=[(line_id, 3)], restock=True, actor_id=actor_id, reason="race"
+            ).id
         )
 
-    results = _race(pg_app, [job(s.id) for s in staff])
+    results = contention.race(pg_app, [job(s.id) for s in staff])
 
     assert Counter(kind for kind, _ in results) == {"done": 1, "refused": staff_count - 1}, results
     for kind, exc in results:
@@ -123,10 +85,12 @@ def test_amounts_alone_racing_for_one_order_pass_it_only_once(pg_app, db, staff_
     order = make_paid_order([(product, 10000, 1, 0, 0)])  # $100.00 paid
     db.session.commit()
     order_id = order.id
-    results = _race(
+    results = contention.race(
         pg_app,
         [
-            lambda: refunds.refund_order(order_id, lines=None, extra_cents=6000, restock=False, actor_id=None)
+            lambda: (
+                refunds.refund_order(order_id, lines=None, extra_cents=6000, restock=False, actor_id=None).id
+            )
             for _ in range(staff_count)
         ],
     )
