@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from shop.admin import bp
@@ -17,6 +17,7 @@ from shop.admin.forms import ArchiveForm, ProductFilterForm, ProductForm, cents_
 from shop.auth.guards import staff_required
 from shop.catalog import editing
 from shop.catalog.models import Category, Product
+from shop.catalog.staff_filters import filter_products
 from shop.exceptions import Conflict, ShopError, StaleWrite, ValidationFailed
 from shop.extensions import db
 from shop.transaction import unit_of_work
@@ -44,22 +45,7 @@ def product_query(q: str = "", status: str = "", stock: str = "", sort: str = "n
         sort: a key of ``_SORTS`` (unknown keys sort by name).
     """
     stmt = select(Product).options(joinedload(Product.category).joinedload(Category.parent))
-    q = q.strip()
-    if q:
-        stmt = stmt.where(
-            or_(
-                Product.name.icontains(q, autoescape=True),
-                Product.sku.icontains(q, autoescape=True),
-                Product.brand.icontains(q, autoescape=True),
-            )
-        )
-    if status:
-        stmt = stmt.where(Product.status == status)
-    if stock == "out":
-        stmt = stmt.where(Product.stock == 0)
-    elif stock == "low":
-        stmt = stmt.where(Product.low_stock)
-    return stmt.order_by(*_SORTS.get(sort, _SORTS["name"]))
+    return filter_products(stmt, q, status, stock).order_by(*_SORTS.get(sort, _SORTS["name"]))
 
 
 def _get_product(product_id: int) -> Product:

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from typing import IO
 
 from openpyxl import Workbook
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from shop.catalog.models import Product
 from shop.catalog.sheets.columns import COLUMNS, category_paths, cents_to_text
+from shop.catalog.staff_filters import filter_products
 from shop.extensions import db
 
 BATCH = 1000
@@ -41,23 +42,7 @@ def export_query(q: str = "", status: str = "", stock: str = ""):
         Product.description,
         Product.image_url,
     )
-    stmt = select(*columns)
-    q = q.strip()
-    if q:
-        stmt = stmt.where(
-            or_(
-                Product.name.icontains(q, autoescape=True),
-                Product.sku.icontains(q, autoescape=True),
-                Product.brand.icontains(q, autoescape=True),
-            )
-        )
-    if status:
-        stmt = stmt.where(Product.status == status)
-    if stock == "out":
-        stmt = stmt.where(Product.stock == 0)
-    elif stock == "low":
-        stmt = stmt.where(Product.low_stock)
-    return stmt.order_by(Product.sku)
+    return filter_products(select(*columns), q, status, stock).order_by(Product.sku)
 
 
 def iter_rows(stmt, currency: str) -> Iterator[list]:
