@@ -105,6 +105,8 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "GET auth.reset_password": PUBLIC,
     "POST auth.reset_password": PUBLIC,
     "GET auth.account": SIGNED_IN_PAGE,
+    "GET auth.change_password": SIGNED_IN_PAGE,
+    "POST auth.change_password": SIGNED_IN_PAGE,
     "POST auth.sign_out_everywhere": SIGNED_IN_PAGE,
     "POST auth.token_create": SIGNED_IN_PAGE,
     "GET auth.token_revoke": OWN_PAGE,
@@ -127,6 +129,7 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "GET health.readyz": PUBLIC,
     "GET health.favicon": PUBLIC,
     "GET static": PUBLIC,
+    "GET theme_css": PUBLIC,
     # cart and checkout (every visitor has a cart; a line of another cart is not found)
     "GET orders.cart": PUBLIC,
     "POST orders.cart_add": PUBLIC,

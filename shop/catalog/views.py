@@ -13,6 +13,7 @@ from flask import abort, current_app, render_template, request
 from shop.cache import cached_catalog
 from shop.catalog import bp
 from shop.catalog.schemas import SORTS
+from shop.catalog.showcase import best_sellers, featured_products
 from shop.catalog.services import (
     ProductFilters,
     brand_counts,
@@ -108,11 +109,12 @@ def _render_listing(title: str, endpoint: str, url_args: dict, category: dict | 
 
 @bp.get("/")
 def home():
-    """Home page: the top categories with their leaves, and a few products."""
+    """Home page: featured products and best sellers, then the category index."""
 
     def featured() -> str:
-        result = list_products(ProductFilters(sort="newest", per_page=8))
-        return render_template("catalog/_featured.html", items=result["items"])
+        return render_template(
+            "catalog/_featured.html", featured=featured_products(8), best_sellers=best_sellers(4)
+        )
 
     return render_template(
         "catalog/home.html", tree=category_tree_cached(), featured=cached_catalog(("page", "home"), featured)
