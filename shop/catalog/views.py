@@ -13,7 +13,6 @@ from flask import abort, current_app, render_template, request
 from shop.cache import cached_catalog
 from shop.catalog import bp
 from shop.catalog.schemas import SORTS
-from shop.catalog.showcase import best_sellers, featured_products
 from shop.catalog.services import (
     ProductFilters,
     brand_counts,
@@ -22,6 +21,7 @@ from shop.catalog.services import (
     list_products,
     product_detail_data,
 )
+from shop.catalog.showcase import best_sellers, featured_products
 from shop.exceptions import NotFound
 from shop.money import parse_money
 

@@ -13,8 +13,8 @@ submit nor a reload places a second order.
 
 from __future__ import annotations
 
-from flask_babel import ngettext
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import ngettext
 from wtforms.fields.choices import SelectChoice
 
 from shop.addresses import services as address_book

@@ -40,6 +40,7 @@ class CartQuantity(NumberRange):
         super().__init__(min=min)
 
     def __call__(self, form, field):
+        """Check the field against ``min`` and the limit in force (raises ValidationError)."""
         self.max = max_quantity()
         self.message = None
         super().__call__(form, field)
