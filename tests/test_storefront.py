@@ -268,7 +268,9 @@ def test_the_order_mail_says_waiting_for_payment_until_it_is_paid(app, db):
     assert "waiting for your payment" in waiting.body and "It is confirmed" not in waiting.body
     order.status = "paid"
     paid = notifications.confirmation_mail(order, "http://localhost/orders/x")
-    assert paid.subject.endswith(f"order {order.number} confirmed") and "It is confirmed and paid." in paid.body
+    assert (
+        paid.subject.endswith(f"order {order.number} confirmed") and "It is confirmed and paid." in paid.body
+    )
     assert "waiting for your payment" not in paid.body
 
 
