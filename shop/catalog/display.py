@@ -89,12 +89,14 @@ def display_title(name: str, brand: str = "", limit: int = DISPLAY_TITLE_MAX) ->
     The card shows the brand on its own line, so a title starting with the brand loses it
     ("StarTech.com DB9 RS232 Serial Null Modem Adapter - M/F" -> "DB9 RS232 Serial Null
     Modem Adapter - M/F"); then the title is cut at the last whole word within ``limit``
-    characters, and a cut ends in "…". Never empty: a title that is only the brand stays.
+    characters, and a cut ends in "…". A title left starting in lower case gets a capital.
+    Never empty: a title that is only the brand stays.
     """
     title = " ".join((name or "").split())
     brand = " ".join((brand or "").split())
     if brand and title.lower().startswith(brand.lower() + " "):
         title = title[len(brand) :].lstrip(" -–,:")
+        title = title[:1].upper() + title[1:]  # "Acme network switch" -> "Network switch"
     if len(title) <= limit:
         return title
     cut = title[: limit - 1]
