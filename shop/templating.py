@@ -7,6 +7,7 @@ import re
 from flask import Flask, Response, current_app, url_for
 from flask_babel import Babel
 
+from shop.catalog import images
 from shop.catalog.display import display_title, model_adds_to_title, spec_value
 from shop.catalog.models import LOW_STOCK_THRESHOLD, is_low_stock
 from shop.catalog.services import category_tree_cached
@@ -81,6 +82,18 @@ def logo_url() -> str:
     return url_for("static", filename=logo)
 
 
+def product_image_src(sku: str, url: str, size: int = 320) -> str:
+    """The picture to show for a product: the shop's own thumbnail when it holds the image
+    (``flask shop fetch-images``), else the catalog's URL (made https, as the pages are),
+    else the placeholder."""
+    local = images.thumbnail_url(sku, size)
+    if local:
+        return local
+    if url and url.startswith("http://"):
+        return "https://" + url[len("http://") :]
+    return url or url_for("static", filename="img/placeholder.svg")
+
+
 def init_templating(app: Flask) -> None:
     """Register filters, context globals, Flask-Babel (plurals: ``ngettext`` in Python
     and templates) and the theme stylesheet."""
@@ -93,9 +106,13 @@ def init_templating(app: Flask) -> None:
     app.add_template_global(breakdown_rows, "price_breakdown")
     app.add_template_global(max_quantity, "max_cart_quantity")
     app.add_template_global(logo_url, "logo_url")
+    app.add_template_global(product_image_src, "product_image_src")
     app.add_template_test(is_low_stock, "low_stock")
     app.add_template_global(LOW_STOCK_THRESHOLD, "low_stock_threshold")
     app.add_url_rule("/theme.css", endpoint="theme_css", view_func=_theme_view)
+    app.add_url_rule(
+        "/images/<key>/<int:size>.jpg", endpoint="product_image", view_func=images.serve_thumbnail
+    )
 
     @app.context_processor
     def _globals():
