@@ -154,8 +154,8 @@ def catalog(db):
 def _add_to_cart(v: Visit, slug: str, quantity: int = 1) -> None:
     v.go(f"/p/{slug}")
     v.page.fill("form[action='/cart/add'] input[name=quantity]", str(quantity))
-    v.page.locator("form[action='/cart/add'] button[type=submit]").click()
-    v.page.wait_for_load_state()
+    with v.page.expect_navigation():
+        v.page.locator("form[action='/cart/add'] button[type=submit]").click()
 
 
 def _fill_address(page) -> None:
@@ -171,8 +171,8 @@ def _log_in(v: Visit, email: str, password: str = PASSWORD) -> None:
     v.go("/auth/login")
     v.page.fill("input[name=email]", email)
     v.page.fill("input[name=password]", password)
-    v.page.locator("main form button[type=submit]").click()
-    v.page.wait_for_load_state()
+    with v.page.expect_navigation():
+        v.page.locator("main form button[type=submit]").click()
 
 
 @pytest.mark.parametrize("width", ["desktop", "phone"])
@@ -277,7 +277,8 @@ def test_a_shopper_registers_merges_a_cart_orders_and_changes_the_password(db, c
     page.fill("input[name=email]", "not-an-address")
     page.fill("input[name=password]", "password")
     page.fill("input[name=confirm]", "something else")
-    page.locator("main form button[type=submit]").click()
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
     errors = page.locator(".invalid-feedback").all_inner_texts()
     # Every problem at once: the address, the common password and the repeat.
     assert any("@" in e or "e-mail" in e.lower() or "email" in e.lower() for e in errors), errors
@@ -295,8 +296,8 @@ def test_a_shopper_registers_merges_a_cart_orders_and_changes_the_password(db, c
     page.wait_for_url(re.compile(r".*/$"))
     if width == "phone":
         page.locator("button.navbar-toggler").click()
-    page.locator("header").get_by_role("button", name="Log out").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("header").get_by_role("button", name="Log out").click()
     _add_to_cart(v, "cat6-patch-cable")
     _log_in(v, email, "analytical-engine-1843")
     assert "1 product from before you logged in was added to your cart." in page.inner_text("main")
@@ -321,8 +322,8 @@ def test_a_shopper_registers_merges_a_cart_orders_and_changes_the_password(db, c
     # The account: a token whose Revoke stays on screen, and a password change without e-mail.
     v.go("/account")
     page.fill("input[name=name]", "a script with a long descriptive name")
-    page.locator("form[action='/account/tokens'] button[type=submit]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("form[action='/account/tokens'] button[type=submit]").click()
     revoke = page.locator(".token-table a", has_text="Revoke").first.bounding_box()
     assert revoke["x"] + revoke["width"] <= WIDTHS[width][0], revoke
     v.check("account")
@@ -366,8 +367,8 @@ def test_an_admin_manages_products_and_orders(db, catalog, visit, width):
     v.go(f"/admin/orders/{number}")
     page.select_option("select[name=to_status]", "paid")
     page.get_by_role("button", name="Apply…").click()
-    page.locator("#confirm-status button[type=submit]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#confirm-status button[type=submit]").click()
     roles = page.locator(".actor-role").all_inner_texts()
     assert roles and set(roles) == {"admin"}, roles
     v.check("admin-order")
