@@ -326,7 +326,10 @@ def test_a_shopper_registers_merges_a_cart_orders_and_changes_the_password(db, c
         page.locator("form[action='/account/tokens'] button[type=submit]").click()
     revoke = page.locator(".token-table a", has_text="Revoke").first.bounding_box()
     shown = page.locator(".token-table").locator("xpath=..").bounding_box()  # the scroll box
-    assert revoke["x"] + revoke["width"] <= min(WIDTHS[width][0], shown["x"] + shown["width"]), (revoke, shown)
+    assert revoke["x"] + revoke["width"] <= min(WIDTHS[width][0], shown["x"] + shown["width"]), (
+        revoke,
+        shown,
+    )
     v.check("account")
     page.get_by_role("link", name="Change password").click()
     page.wait_for_url("**/account/password")
