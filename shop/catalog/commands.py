@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask.cli import with_appcontext
 
@@ -121,9 +123,7 @@ def fetch_images_command(timeout: float, retry_failed: bool, limit: int | None) 
     )
     rows = db.session.execute(stmt.limit(limit) if limit else stmt).all()
     db.session.rollback()  # no transaction held open while the network is waited for
-    with click.progressbar(
-        length=len(rows), label="Fetching images", show_pos=True, file=click.get_text_stream("stderr")
-    ) as bar:
+    with click.progressbar(length=len(rows), label="Fetching images", show_pos=True, file=sys.stderr) as bar:
         report = images.fetch_images(
             [(sku, url) for sku, url in rows],
             timeout=timeout,
