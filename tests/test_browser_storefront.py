@@ -167,6 +167,12 @@ def _fill_address(page) -> None:
     page.select_option("select[name=country]", "US")
 
 
+def _open_menu(page) -> None:
+    """Open the phone menu and wait until it has finished sliding open."""
+    page.locator("button.navbar-toggler").click()
+    page.wait_for_selector("#nav.collapse.show", state="visible")
+
+
 def _log_in(v: Visit, email: str, password: str = PASSWORD, check: str = "") -> None:
     v.go("/auth/login")
     if check:
@@ -270,7 +276,7 @@ def test_a_guest_browses_searches_and_orders(db, catalog, visit, width):
     # A guest finds the order later from any page.
     v.go("/products")
     if width == "phone":
-        page.locator("button.navbar-toggler").click()
+        _open_menu(page)
     page.locator("header").get_by_role("link", name="Find your order").click()
     page.wait_for_url("**/orders/lookup*")
     v.check("find-order")
@@ -305,7 +311,7 @@ def test_a_shopper_registers_merges_a_cart_orders_and_changes_the_password(db, c
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(re.compile(r".*/$"))
     if width == "phone":
-        page.locator("button.navbar-toggler").click()
+        _open_menu(page)
     with page.expect_navigation():
         page.locator("header").get_by_role("button", name="Log out").click()
     _add_to_cart(v, "cat6-patch-cable")
