@@ -103,6 +103,13 @@ class Config:
     PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0)
 
     SHOP_NAME = os.environ.get("SHOP_NAME", "shop")
+    # The storefront's brand: the logo (a path under static/ or an absolute URL; empty
+    # draws the name as a word mark) and two colours (CSS hex) the theme is built from.
+    SHOP_LOGO = os.environ.get("SHOP_LOGO", "img/logo.svg")
+    SHOP_BRAND_COLOR = os.environ.get("SHOP_BRAND_COLOR", "#0b4f6c")
+    SHOP_ACCENT_COLOR = os.environ.get("SHOP_ACCENT_COLOR", "#f4a259")
+    # Product images fetched by ``flask shop fetch-images`` (originals and thumbnails).
+    PRODUCT_IMAGE_DIR = os.environ.get("PRODUCT_IMAGE_DIR", "")
     SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "USD")
     SHOP_LOCALE = os.environ.get("SHOP_LOCALE", "en_US")
     # Where the shop is: the country the cart page estimates shipping and tax for until

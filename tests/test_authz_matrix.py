@@ -105,6 +105,8 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "GET auth.reset_password": PUBLIC,
     "POST auth.reset_password": PUBLIC,
     "GET auth.account": SIGNED_IN_PAGE,
+    "GET auth.change_password": SIGNED_IN_PAGE,
+    "POST auth.change_password": SIGNED_IN_PAGE,
     "POST auth.sign_out_everywhere": SIGNED_IN_PAGE,
     "POST auth.token_create": SIGNED_IN_PAGE,
     "GET auth.token_revoke": OWN_PAGE,
@@ -127,6 +129,9 @@ TABLE: dict[str, tuple[str, str, str, str]] = {
     "GET health.readyz": PUBLIC,
     "GET health.favicon": PUBLIC,
     "GET static": PUBLIC,
+    "GET theme_css": PUBLIC,
+    # Public, but the product has no stored image here: the same 404 for everyone.
+    "GET product_image": (HIDDEN, HIDDEN, HIDDEN, HIDDEN),
     # cart and checkout (every visitor has a cart; a line of another cart is not found)
     "GET orders.cart": PUBLIC,
     "POST orders.cart_add": PUBLIC,
@@ -256,6 +261,8 @@ def world(app, db):
         "code_id": code.id,
         "address_id": address.id,
         "import_id": sheet.id,
+        "key": product.sku,
+        "size": 96,
     }
     return {"users": users, "bearer": bearer, "args": args, "category": category}
 

@@ -189,7 +189,7 @@ def test_merge_carts_service_policy(app, db):
     assert item.seen_price_cents == 150  # the guest saw 1.50; the cart page will say it changed
     assert "Only 4 of A can be ordered: your cart now has 4." in messages
     assert "B is sold out and was not added to your cart." in messages
-    assert messages[0] == "1 product from before you logged in were added to your cart."
+    assert messages[0] == "1 product from before you logged in was added to your cart."
     assert db.session.get(Cart, guest.id) is None  # the guest cart is gone
     empty = carts.new_guest_cart()
     assert carts.merge_carts(empty, carts.get_user_cart(user.id)) == []

@@ -80,6 +80,7 @@ def test_factory_registers_every_shop_command_on_a_group_of_its_own(app, app_fac
         "eval-search",
         "expire-unpaid",
         "export-products",
+        "fetch-images",
         "import-catalog",
         "import-products",
         "make-sample",

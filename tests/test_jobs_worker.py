@@ -88,7 +88,7 @@ def test_workers_deliver_each_committed_mail_once(
             assert [(r.status, r.attempts) for r in rows()] == [("sent", 1), ("sent", 1)]
 
     subjects = sorted(m["Subject"] for m in _mails(tmp_path / "mail"))
-    assert subjects == ["Reset your shop password", f"shop: order {number} confirmed"]
+    assert subjects == ["Reset your shop password", f"shop: order {number} received, waiting for payment"]
     assert {m["To"] for m in _mails(tmp_path / "mail")} == {"ada@example.com"}
     logs = (tmp_path / "one.log").read_text() + (tmp_path / "two.log").read_text()
     # Both workers scheduled the sweep at start; it ran once in that minute.

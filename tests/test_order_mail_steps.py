@@ -83,7 +83,7 @@ def test_a_customer_gets_a_mail_at_each_step_with_html_and_text_and_the_order_pa
     placed, paid, shipped = mail.outbox()
     subjects = [m["Subject"] for m in (placed, paid, shipped)]
     assert subjects == [
-        f"shop: order {number} confirmed",
+        f"shop: order {number} received, waiting for payment",
         f"shop: order {number} payment received",
         f"shop: order {number} on its way",
     ]
@@ -111,7 +111,7 @@ def test_a_guest_is_linked_to_the_look_up_with_the_number_filled_in(app, client,
     assert resp.status_code == 303
 
     placed, cancelled = mail.outbox()
-    assert placed["Subject"] == f"shop: order {number} confirmed"
+    assert placed["Subject"] == f"shop: order {number} received, waiting for payment"
     assert cancelled["Subject"] == f"shop: order {number} cancelled"
     for msg in (placed, cancelled):
         assert msg["To"] == "guest@example.com"

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from shop.auth import bp, logins, services
-from shop.auth.forms import ConfirmForm, TokenCreateForm
-from shop.auth.websession import end_session
+from shop.auth.forms import ChangePasswordForm, ConfirmForm, TokenCreateForm
+from shop.auth.websession import end_session, start_session
 from shop.exceptions import NotFound, ValidationFailed
 from shop.extensions import db
 from shop.transaction import unit_of_work
@@ -51,6 +52,36 @@ def account():
     return _render_account(_token_form())
 
 
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change the password while signed in (the current one confirms it is the owner): every
+    other login of the account ends, this browser gets a fresh one."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            with unit_of_work():
+                services.change_password(
+                    user,
+                    form.current_password.data,
+                    form.password.data,
+                    keep_api_tokens=bool(form.keep_api_tokens.data),
+                )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            start_session(user)
+            kept = "kept" if form.keep_api_tokens.data else "revoked"
+            flash(
+                f"Your password is changed. Every other browser and device is signed out; API tokens {kept}.",
+                "success",
+            )
+            return redirect(url_for("auth.account"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/change_password.html", form=form), status
+
+
 @bp.post("/account/sign-out-everywhere")
 @login_required
 def sign_out_everywhere():
@@ -61,7 +92,14 @@ def sign_out_everywhere():
     with unit_of_work():
         ended = logins.end_all_logins(current_user)
     end_session()
-    flash(f"Signed out everywhere ({ended} session{'s' if ended != 1 else ''} ended).", "info")
+    flash(
+        ngettext(
+            "Signed out everywhere (%(num)d session ended).",
+            "Signed out everywhere (%(num)d sessions ended).",
+            ended,
+        ),
+        "info",
+    )
     return redirect(url_for("catalog.home"))
 
 

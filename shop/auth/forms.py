@@ -73,6 +73,25 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
+class ChangePasswordForm(FlaskForm):
+    """A signed-in person's new password, confirmed with the current one."""
+
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+        description=f"At least {MIN_LENGTH} characters; common passwords are refused.",
+    )
+    confirm = PasswordField(
+        "Repeat new password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]
+    )
+    keep_api_tokens = BooleanField(
+        "Keep my API tokens working",
+        default=False,
+        description="Unticked, every API token of the account is revoked with the old password.",
+    )
+
+
 class MultiCheckboxField(SelectMultipleField):
     """A set of checkboxes for a multiple choice."""
 

@@ -96,26 +96,67 @@ def _check_password(password: str, email: str, field: str = "password") -> None:
         raise ValidationFailed("The password does not meet the rules.", {field: problems})
 
 
+def registration_problems(email: str, password: str, name: str = "") -> dict[str, list[str]]:
+    """Every reason a registration with these values would be refused, all at once.
+
+    Returns:
+        ``{field: [messages]}`` for ``email`` (syntax, or already registered), ``password``
+        (the policy, checked against the e-mail as typed when it is not valid) and ``name``
+        (length); empty when the account can be created.
+    """
+    problems: dict[str, list[str]] = {}
+    try:
+        email = validate_email_address(email)
+    except ValidationFailed as exc:
+        problems.update(exc.errors)
+        email = (email or "").strip()
+    else:
+        if get_user_by_email(email) is not None:
+            problems["email"] = ["Already registered."]
+    password_issues = password_problems(password or "", email)
+    if password_issues:
+        problems["password"] = password_issues
+    if len((name or "").strip()) > 120:
+        problems["name"] = ["Use at most 120 characters."]
+    return problems
+
+
 def register_user(email: str, password: str, name: str = "", role: str = "customer") -> User:
     """Create an account with a valid e-mail and a password that meets the policy.
 
+    Every problem is reported together (:func:`registration_problems`), so a form shows
+    them all after one submit.
+
     Raises:
-        ValidationFailed: bad e-mail syntax, weak password, name too long or unknown role.
-        Conflict: the e-mail (compared normalized) is already registered.
+        ValidationFailed: bad e-mail syntax, weak password, name too long or unknown role
+            (``errors`` has every field that is wrong).
+        Conflict: the e-mail (compared normalized) is already registered and nothing else
+            is wrong.
     """
     if role not in ROLES:
         raise ValidationFailed("Unknown role.", {"role": [f"Must be one of {', '.join(ROLES)}."]})
+    problems = registration_problems(email, password, name)
+    if problems == {"email": ["Already registered."]}:
+        raise Conflict("An account with this e-mail already exists.", problems)
+    if problems:
+        raise ValidationFailed(_registration_detail(problems), problems)
     email = validate_email_address(email)
-    _check_password(password, email)
-    name = (name or "").strip()
-    if len(name) > 120:
-        raise ValidationFailed("Name too long.", {"name": ["Use at most 120 characters."]})
-    if get_user_by_email(email) is not None:
-        raise Conflict("An account with this e-mail already exists.", {"email": ["Already registered."]})
-    user = User(email=email, name=name, password_hash=hash_password(password), role=role)
+    user = User(email=email, name=(name or "").strip(), password_hash=hash_password(password), role=role)
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def _registration_detail(problems: dict[str, list[str]]) -> str:
+    """The one-line summary of a refused registration (the API's ``detail``)."""
+    if len(problems) > 1:
+        return "Please correct the marked fields."
+    field = next(iter(problems))
+    return {
+        "email": "Invalid e-mail address.",
+        "password": "The password does not meet the rules.",
+        "name": "Name too long.",
+    }.get(field, "Please correct the marked fields.")
 
 
 def authenticate(email: str, password: str) -> User:
@@ -156,6 +197,28 @@ def set_password(
     db.session.flush()
     if actor_id is None or user.is_staff:
         audit.record("user.password", "user", user.id, user.email, None, actor_id, note)
+
+
+def change_password(
+    user: User, current_password: str, new_password: str, keep_api_tokens: bool = False
+) -> None:
+    """A signed-in person's password change: check the current password, then
+    :func:`set_password` (every login of the account ends, API tokens are revoked unless
+    ``keep_api_tokens``). The caller starts a fresh login for the browser that asked.
+
+    Raises:
+        ValidationFailed: ``errors["current_password"]`` when the current password is
+            wrong, ``errors["password"]`` when the new one breaks the policy or is the same.
+    """
+    if not verify_password(user.password_hash, current_password or ""):
+        raise ValidationFailed(
+            "The current password is not right.", {"current_password": ["This is not your current password."]}
+        )
+    if current_password == new_password:
+        raise ValidationFailed(
+            "The new password is the current one.", {"password": ["Choose a password you do not use now."]}
+        )
+    set_password(user, new_password, keep_api_tokens=keep_api_tokens)
 
 
 def set_role(actor: User, user_id: int, role: str) -> User:

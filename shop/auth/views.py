@@ -42,17 +42,28 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("auth.account"))
     form = RegisterForm()
-    if form.validate_on_submit():
-        try:
-            # One transaction: the account and its first login (start_session commits it).
-            with unit_of_work():
-                user = services.register_user(form.email.data, form.password.data, name=form.name.data or "")
-                start_session(user)
-        except (ValidationFailed, Conflict) as exc:
-            apply_errors(form, exc)
-        else:
-            flash("Your account is ready. Welcome!", "success")
-            return redirect(url_for("catalog.home"))
+    if request.method == "POST":
+        # The form's own checks (presence, the repeated password) and the service's (e-mail
+        # syntax and uniqueness, password policy) all run, so every problem shows at once.
+        form_ok = form.validate_on_submit()
+        problems = services.registration_problems(form.email.data, form.password.data, form.name.data or "")
+        for name, messages in problems.items():
+            field = getattr(form, name)
+            if field.data:  # an empty field already says "This field is required."
+                field.errors = [*field.errors, *(m for m in messages if m not in field.errors)]
+        if form_ok and not problems:
+            try:
+                # One transaction: the account and its first login (start_session commits it).
+                with unit_of_work():
+                    user = services.register_user(
+                        form.email.data, form.password.data, name=form.name.data or ""
+                    )
+                    start_session(user)
+            except (ValidationFailed, Conflict) as exc:
+                apply_errors(form, exc)
+            else:
+                flash("Your account is ready. Welcome!", "success")
+                return redirect(url_for("catalog.home"))
     return render_template("auth/register.html", form=form)
 
 

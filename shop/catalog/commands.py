@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask.cli import with_appcontext
 
+from shop.cache import bump_catalog_version
+from shop.catalog import images
 from shop.catalog.importer import import_catalog
+from shop.catalog.models import Product
 from shop.catalog.sample import make_sample
 from shop.catalog.sheets import commands as sheet_commands
 from shop.catalog.sourcefiles import SourceFileError
@@ -99,7 +104,42 @@ def make_sample_command(source: str, out: str, size: int) -> None:
 
 
 #: Added to the ``flask shop`` group by ``shop.register_commands``.
+@click.command("fetch-images")
+@with_appcontext
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each image.")
+@click.option("--retry-failed", is_flag=True, help="Try again the images that failed on an earlier run.")
+@click.option("--limit", type=int, default=None, help="Stop after this many products (a trial run).")
+def fetch_images_command(timeout: float, retry_failed: bool, limit: int | None) -> None:
+    """Fetch the products' images into the shop's image folder, with a progress bar.
+
+    Resumable: images already stored are skipped, and so are earlier failures unless
+    --retry-failed. A product whose image cannot be fetched keeps its placeholder; the run
+    goes on and reports the count (exit status 0). Thumbnails are made on first request.
+    """
+    stmt = (
+        db.select(Product.sku, Product.image_url)
+        .where(Product.status == "active", Product.image_url != "")
+        .order_by(Product.id)
+    )
+    rows = db.session.execute(stmt.limit(limit) if limit else stmt).all()
+    db.session.rollback()  # no transaction held open while the network is waited for
+    with click.progressbar(length=len(rows), label="Fetching images", show_pos=True, file=sys.stderr) as bar:
+        report = images.fetch_images(
+            [(sku, url) for sku, url in rows],
+            timeout=timeout,
+            retry_failed=retry_failed,
+            on_progress=lambda _sku, _outcome: bar.update(1),
+        )
+    if report.fetched:
+        bump_catalog_version()  # the cached pages show the stored images from now on
+    click.echo(
+        f"{report.fetched} fetched, {report.skipped} already stored or failed before, "
+        f"{report.failed} failed (placeholder kept); images in {images.image_root()}"
+    )
+
+
 COMMANDS = (
+    fetch_images_command,
     import_catalog_command,
     make_sample_command,
     sheet_commands.export_products_command,

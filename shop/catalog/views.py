@@ -21,6 +21,7 @@ from shop.catalog.services import (
     list_products,
     product_detail_data,
 )
+from shop.catalog.showcase import best_sellers, featured_products
 from shop.exceptions import NotFound
 from shop.money import parse_money
 
@@ -108,11 +109,12 @@ def _render_listing(title: str, endpoint: str, url_args: dict, category: dict | 
 
 @bp.get("/")
 def home():
-    """Home page: the top categories with their leaves, and a few products."""
+    """Home page: featured products and best sellers, then the category index."""
 
     def featured() -> str:
-        result = list_products(ProductFilters(sort="newest", per_page=8))
-        return render_template("catalog/_featured.html", items=result["items"])
+        return render_template(
+            "catalog/_featured.html", featured=featured_products(8), best_sellers=best_sellers(4)
+        )
 
     return render_template(
         "catalog/home.html", tree=category_tree_cached(), featured=cached_catalog(("page", "home"), featured)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from flask_babel import ngettext
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import selectinload
 
@@ -250,8 +251,14 @@ def merge_carts(source: Cart, target: Cart) -> list[str]:
     messages: list[str] = []
     merged = sum(_merge_line(line, existing.get(line.product_id), target, messages) for line in incoming)
     if merged:
-        noun = "product" if merged == 1 else "products"
-        messages.insert(0, f"{merged} {noun} from before you logged in were added to your cart.")
+        messages.insert(
+            0,
+            ngettext(
+                "%(num)d product from before you logged in was added to your cart.",
+                "%(num)d products from before you logged in were added to your cart.",
+                merged,
+            ),
+        )
         _touch(target)
     if source.discount_code and not target.discount_code:
         target.discount_code = source.discount_code

@@ -14,6 +14,7 @@ submit nor a reload places a second order.
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import ngettext
 from wtforms.fields.choices import SelectChoice
 
 from shop.addresses import services as address_book
@@ -119,7 +120,8 @@ def _method_label(option) -> str:
     days = (
         f"{option.min_days}–{option.max_days}" if option.max_days != option.min_days else str(option.max_days)
     )
-    return f"{option.name} · {price} · {days} working day{'s' if option.max_days != 1 else ''}"
+    unit = ngettext("working day", "working days", option.max_days)
+    return f"{option.name} · {price} · {days} {unit}"
 
 
 def _render(form: CheckoutForm, status: int = 200, error: str | None = None):

@@ -28,6 +28,22 @@ from wtforms.validators import (
 )
 
 from shop.addresses.validation import ADDRESS_RULES, COUNTRIES, POSTAL_CODE_PATTERN
+from shop.orders.cart_lines import max_quantity
+
+
+class CartQuantity(NumberRange):
+    """``NumberRange`` up to the shop's one cart-line limit (``MAX_CART_QUANTITY``, read at
+    validation time through :func:`shop.orders.cart_lines.max_quantity`, as the cart
+    service and the quantity boxes' ``max`` do)."""
+
+    def __init__(self, min: int):
+        super().__init__(min=min)
+
+    def __call__(self, form, field):
+        """Check the field against ``min`` and the limit in force (raises ValidationError)."""
+        self.max = max_quantity()
+        self.message = None
+        super().__call__(form, field)
 
 
 def _address_validators(field: str) -> list:
@@ -53,13 +69,13 @@ class AddToCartForm(FlaskForm):
     """Product page: add ``quantity`` of ``sku``."""
 
     sku = StringField("SKU", validators=[DataRequired(), Length(max=64)], filters=[_strip])
-    quantity = IntegerField("Quantity", default=1, validators=[InputRequired(), NumberRange(min=1, max=999)])
+    quantity = IntegerField("Quantity", default=1, validators=[InputRequired(), CartQuantity(min=1)])
 
 
 class CartQuantityForm(FlaskForm):
     """Cart page: a line's new quantity (0 removes it)."""
 
-    quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=0, max=999)])
+    quantity = IntegerField("Quantity", validators=[InputRequired(), CartQuantity(min=0)])
 
 
 class CheckoutForm(FlaskForm):

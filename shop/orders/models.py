@@ -174,6 +174,9 @@ class OrderLine(db.Model):
     tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0)
 
     order: Mapped[Order] = relationship(back_populates="lines")
+    # The product as it is now (None once deleted), for its picture on order pages only: the
+    # line's own columns are what was bought.
+    product = relationship("Product", viewonly=True)
 
     @property
     def line_total_cents(self) -> int:

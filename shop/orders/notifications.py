@@ -109,12 +109,19 @@ def _order_context(order: Order, link: str) -> dict:
 
 def confirmation_mail(order: Order, link: str) -> outbox.Mail:
     """The order confirmation: the lines, the price breakdown (worded as on the order page),
-    the address, payment instructions and ``link`` (see :func:`order_link`)."""
+    the address, payment instructions and ``link`` (see :func:`order_link`).
+
+    Worded by the order's status when the mail is rendered: an order still waiting for its
+    payment is "received, waiting for payment", never "confirmed" (the shopper might think
+    it paid); a paid one is "confirmed".
+    """
     provider = payments.find_provider(order.payment_provider)
     context = _order_context(order, link)
     context["instructions"] = provider.instructions(order) if provider is not None else ""
+    context["waiting"] = order.status == "pending_payment"
     text, html = _render("order_confirmation", **context)
-    subject = f"{current_app.config['SHOP_NAME']}: order {order.number} confirmed"
+    state = "received, waiting for payment" if context["waiting"] else "confirmed"
+    subject = f"{current_app.config['SHOP_NAME']}: order {order.number} {state}"
     return outbox.Mail(subject, text, html)
 
 

@@ -12,6 +12,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from flask_babel import ngettext
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -241,9 +242,13 @@ def delete_discount_code(code_id: int, actor_id: int | None = None) -> None:
     used = max(code.times_used, redemption_count(code.id))
     if used:
         raise Conflict(
-            f"The code {code.code} has been used on {used} order{'s' if used != 1 else ''} and cannot be "
-            f"deleted. Deactivate it instead (untick Active on its edit page): shoppers can then no "
-            f"longer use it.",
+            ngettext(
+                "The code %(code)s has been used on %(num)d order and cannot be deleted.",
+                "The code %(code)s has been used on %(num)d orders and cannot be deleted.",
+                used,
+                code=code.code,
+            )
+            + " Deactivate it instead (untick Active on its edit page): shoppers can then no longer use it.",
             {"code": ["Used by orders: deactivate it instead."]},
         )
     DISCOUNT_AUDIT.delete(code, actor_id)

@@ -1,8 +1,10 @@
 /* Search suggestions under every input[data-suggest-url]: products, categories, brands.
  *
- * Debounced fetch of GET <data-suggest-url>?q=<text>; a Bootstrap dropdown list under the
- * box; ArrowUp/ArrowDown move, Enter opens the highlighted suggestion (or submits the
- * search as typed), Escape closes. Text is inserted with textContent only (no HTML from
+ * Debounced fetch of GET <data-suggest-url>?q=<text>; a Bootstrap dropdown under the box,
+ * marked up as an ARIA listbox (WAI-ARIA combobox pattern): one group per kind, labelled by
+ * its heading, holding options (each an element of its own, never a link inside an option:
+ * an option's children are presentational). ArrowUp/ArrowDown move, Enter or a click opens
+ * the highlighted suggestion (or Enter submits the search as typed), Escape closes. Text is inserted with textContent only (no HTML from
  * the server is trusted). Without JavaScript the form simply submits to /search.
  */
 (function () {
@@ -22,7 +24,7 @@
   function attach(input) {
     var url = input.getAttribute("data-suggest-url");
     var form = input.form;
-    var menu = el("ul", "dropdown-menu suggest-menu shadow");
+    var menu = el("div", "dropdown-menu suggest-menu shadow");
     var listId = "suggest-list-" + (++uid);
     var timer = null;
     var controller = null;
@@ -68,22 +70,27 @@
 
     function section(title, entries, render) {
       if (!entries || !entries.length) return;
-      var head = el("li");
-      head.appendChild(el("h6", "dropdown-header", title));
-      menu.appendChild(head);
+      var group = el("div", "suggest-group");
+      var headId = listId + "-h" + menu.children.length;
+      var head = el("div", "dropdown-header", title);
+      head.id = headId;
+      head.setAttribute("role", "presentation");
+      group.setAttribute("role", "group");
+      group.setAttribute("aria-labelledby", headId);
+      group.appendChild(head);
       entries.forEach(function (entry) {
-        var li = el("li");
-        var a = el("a", "dropdown-item suggest-item");
-        a.href = entry.url;
-        a.id = listId + "-" + items.length;
-        a.setAttribute("role", "option");
-        a.setAttribute("tabindex", "-1");
-        render(a, entry);
-        a.addEventListener("mousedown", function (ev) { ev.preventDefault(); }); // keep focus in the box
-        li.appendChild(a);
-        menu.appendChild(li);
-        items.push(a);
+        var option = el("div", "dropdown-item suggest-item");
+        option.id = listId + "-" + items.length;
+        option.setAttribute("role", "option");
+        option.setAttribute("aria-selected", "false");
+        option.setAttribute("data-href", entry.url);
+        render(option, entry);
+        option.addEventListener("mousedown", function (ev) { ev.preventDefault(); }); // keep focus in the box
+        option.addEventListener("click", function () { window.location.assign(entry.url); });
+        group.appendChild(option);
+        items.push(option);
       });
+      menu.appendChild(group);
     }
 
     function show(data) {
@@ -143,7 +150,7 @@
       } else if (ev.key === "Enter") {
         if (shown && active >= 0) {
           ev.preventDefault();
-          window.location.assign(items[active].href);
+          window.location.assign(items[active].getAttribute("data-href"));
         }
       } else if (ev.key === "Escape") {
         if (shown) { ev.preventDefault(); close(); }
