@@ -406,3 +406,57 @@ def test_an_admin_manages_products_and_orders(db, catalog, visit, width):
     v.go("/")
     assert "Cat6 patch cable" in page.inner_text(".best-sellers")
     v.check("home-best-sellers")
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_the_back_office_pages(db, catalog, visit, width, tmp_path):
+    """The owner's back office as staff see it: the sales dashboard with its chart, the
+    product import (upload, a preview with a failing row), the audit log, pricing pages,
+    jobs, an order and its packing slip; axe, CSP and sideways scrolling checked on each."""
+    from datetime import datetime, time, timedelta, timezone
+
+    from tests.refund_factories import make_paid_order
+    from tests.sheethelpers import by_sku, csv_bytes, export_csv_rows
+
+    owner = make_user(email=f"owner-{width}@example.com", role="admin")
+    cable = catalog["cable"]
+    today = datetime.now(timezone.utc).date()
+    order = None
+    for back, quantity in ((1, 2), (3, 1), (8, 4)):
+        order = make_paid_order([(cable, 1_000, quantity, 0, 0)])
+        order.created_at = datetime.combine(today - timedelta(days=back), time(12), timezone.utc)
+    db.session.commit()
+    rows = by_sku(export_csv_rows())
+    first = next(iter(rows))
+    rows[first]["price"] = "lots"
+    sheet = tmp_path / "products.csv"
+    sheet.write_bytes(csv_bytes(list(rows.values())))
+
+    v = visit(width)
+    page = v.page
+    _log_in(v, owner.email)
+    v.go("/admin/?period=30")
+    assert page.locator("svg.sales-chart .chart-bars rect").count() == 30
+    v.check("admin-dashboard")
+
+    v.go("/admin/products/import")
+    v.check("admin-import-upload")
+    page.set_input_files("input[type=file]", str(sheet))
+    with page.expect_navigation():
+        page.locator("form[enctype='multipart/form-data'] [type=submit]").click()
+    page.wait_for_selector("[data-count=failed]")
+    assert page.inner_text("[data-count=failed]") == "1"
+    v.check("admin-import-preview")
+
+    for path, name in (
+        ("/admin/audit", "admin-audit"),
+        ("/admin/shipping-methods/new", "admin-shipping-method-form"),
+        ("/admin/tax-rates", "admin-tax-rates"),
+        ("/admin/discount-codes/new", "admin-discount-code-form"),
+        ("/admin/jobs", "admin-jobs"),
+        (f"/admin/orders/{order.number}", "admin-order-paid"),
+        (f"/admin/orders/{order.number}/packing-slip", "admin-packing-slip"),
+    ):
+        v.go(path)
+        assert page.locator("main, body").first.inner_text().strip()
+        v.check(name)
