@@ -130,6 +130,13 @@ def test_typo_and_partial_model_number(client, catalog):
     p = catalog["products"]
     body = client.get("/api/v1/search?q=labtop").get_json()
     assert p["thinkpad"].sku in skus(body) and body["meta"]["did_you_mean"] == "laptop"
+    assert body["meta"]["corrected"] is True
+    # literal=true searches the word as typed: nothing has it; the correction is offered.
+    literal = client.get("/api/v1/search?q=labtop&literal=true").get_json()
+    assert literal["data"] == [] and literal["meta"]["corrected"] is False
+    assert literal["meta"]["did_you_mean"] == "laptop"
+    # A word the catalog knows is not corrected.
+    assert client.get("/api/v1/search?q=laptop").get_json()["meta"]["corrected"] is False
     assert p["pavilion"].sku in skus(client.get("/api/v1/search?q=dv7-1211").get_json())
 
 

@@ -32,6 +32,7 @@ W_TITLE = 1.0
 W_CATEGORY = 0.5
 W_PHRASE = 0.5
 W_NAMED = 1.0
+W_KIND = 1.0
 #: BM25 constants, as SQLite FTS5's ``bm25()`` uses them.
 K1 = 1.2
 B = 0.75
@@ -169,14 +170,25 @@ def _group_hits(plan: QueryPlan, field: _Field) -> list[bool]:
 
 
 def rerank(
-    plan: QueryPlan, docs: list[Doc], ranks: list[dict[int, int]], query_leaf: str | None = None
+    plan: QueryPlan,
+    docs: list[Doc],
+    ranks: list[dict[int, int]],
+    query_leaf: str | None = None,
+    query_kinds: dict[str, float] | None = None,
 ) -> list[int]:
     """Product ids of ``docs`` in re-ranked order.
 
     Args:
         ranks: per backend ranker, product id -> 0-based rank (absent: not in its top).
         query_leaf: slug of the category the query names (``Doc.slug`` is compared), if any.
+        query_kinds: kind heads the query asks for, with weights in [0, 1]
+            (:func:`shop.search.kinds.query_kinds`); a product whose title names one of
+            them as its kind (:func:`shop.search.kinds.kind_heads`) gains ``W_KIND`` times
+            the weight, so a notebook ranks above a lock for notebooks.
     """
+    from shop.search.kinds import kind_weight
+
+    query_kinds = query_kinds or {}
     n_groups = max(1, len(plan.groups))
     typed = {w for g in plan.groups for a in g.alternatives for t in a.tokens for w in (t, stem(t))}
     scored = []
@@ -198,10 +210,12 @@ def rerank(
             whole = Alternative(tuple(t for g in plan.groups for t in g.alternatives[0].tokens))
             phrase = 1.0 if _matches(whole, title) else 0.0
         named = 1.0 if query_leaf and d.slug == query_leaf else 0.0
+        kind = kind_weight(d.title, query_kinds) if query_kinds else 0.0
         score = (
             W_TEXT * text_rank
             + W_COVER * cover
             + W_NAMED * named
+            + W_KIND * kind
             + W_TITLE * title_cover
             + W_CATEGORY * cat_cover
             + W_PHRASE * phrase

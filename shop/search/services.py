@@ -38,6 +38,9 @@ class SearchResult:
     plan: QueryPlan
     relaxed: bool = False
     did_you_mean: str | None = None
+    #: True when the results are those of ``did_you_mean`` (a word the catalog does not
+    #: know was corrected): the page says "Showing results for" it, not "Did you mean".
+    corrected: bool = False
     #: When relaxed: the words every listed product has (the others may be missing).
     required_words: list[str] = field(default_factory=list)
     #: When relaxed: how many products have every word (they are listed first).
@@ -71,7 +74,7 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     """
     params.validate()
     backend = get_backend(db.session)
-    plan = analyze(params.q, backend, analyzed_length())
+    plan = analyze(params.q, backend, analyzed_length(), correct=not params.literal)
     found: Matches | None = None
     if plan.empty:
         tally = facets.tally()
@@ -90,6 +93,7 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
         facets.compute(tally, params) if with_facets else {},
         plan,
         did_you_mean=plan.did_you_mean,
+        corrected=bool(plan.did_you_mean) and not params.literal and total > 0,
     )
     if found and found.relaxed:
         result.relaxed = True
