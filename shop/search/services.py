@@ -23,7 +23,7 @@ from shop.search.filters import apply_filters, listed
 from shop.search.paging import load_products, page_ids
 from shop.search.params import SearchParams, analyzed_length
 from shop.search.query import QueryPlan, analyze
-from shop.search.relax import Matches, match_relaxed
+from shop.search.relax import RELAX_BELOW, Matches, match_relaxed
 
 
 @dataclass
@@ -79,8 +79,8 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     if plan.empty:
         tally = facets.tally()
     else:
-        plan = plan.relaxed()
-        found = match_relaxed(plan, backend)
+        found = _match(plan, backend)
+        plan = found.plan
         tally = found.tally
     match = found.match if found else None
     total = facets.total(tally, params)
@@ -102,6 +102,22 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     if total == 0 and not plan.empty:
         result.closest_categories = facets.closest_categories(plan)
     return result
+
+
+def _match(plan: QueryPlan, backend) -> Matches:
+    """The query's matches: two typed words the catalog writes as one ("mouse pad") match
+    as the phrase or the joined word only, unless too few products have either
+    (``RELAX_BELOW``); then each word is matched on its own (:meth:`QueryPlan.relaxed`),
+    anywhere in the product. ``Matches.plan`` is the plan that matched."""
+    if any(g.parts for g in plan.groups):
+        whole = match_relaxed(plan, backend)
+        if not whole.relaxed and sum(r[-1] for r in whole.tally) >= RELAX_BELOW:
+            whole.plan = plan
+            return whole
+    split = plan.relaxed()
+    found = match_relaxed(split, backend)
+    found.plan = split
+    return found
 
 
 def ranked_skus(q: str, limit: int = 10) -> list[str]:
