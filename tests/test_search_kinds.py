@@ -78,3 +78,12 @@ def test_two_words_the_catalog_writes_as_one_do_not_match_them_apart(db):
     assert len(found) == 30 and "APART" not in found
     # With too few products having the joined word, the words are matched apart.
     assert "APART" in ranked_skus("mouse charging", 24)
+
+
+def test_pack_sizes_are_not_words_a_query_meets(db):
+    make_product("Crayola Twistables crayons 24 pc(s)", sku="CRAY")
+    make_product("Ravensburger puzzle 1000 pcs", sku="PUZZ")
+    make_product("Acme Tower desktop PC 8 GB", sku="PC1")
+    db.session.commit()
+    assert ranked_skus("pc") == ["PC1"]
+    assert ranked_skus("crayons") == ["CRAY"]

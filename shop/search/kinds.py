@@ -38,7 +38,7 @@ from shop.search.fieldwise import plural_stem
 _WORD = re.compile(r"[^\W_]+")
 _DOMAIN = re.compile(r"\.(?:com|net|org)\b", re.IGNORECASE)
 #: Icecat writes pack sizes as "24 pc(s)" / "1000pcs": a count, never a kind.
-PACK = re.compile(r"\bpc\(s\)|\b\d*pcs\b", re.IGNORECASE)
+PACK = re.compile(r"\bpc\(s\)|\b\d*pcs\b")
 #: Lower-case words that are not kinds (they join or qualify a kind).
 _FUNCTION_WORDS = frozenset("a an and or of the in on to by x for with".split())
 #: Words that qualify a kind in Icecat titles and never name one: function words, units

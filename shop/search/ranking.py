@@ -19,7 +19,7 @@ from shop.search import fieldwise, scoring, stats
 from shop.search.backends import get_backend
 from shop.search.facets import category_names
 from shop.search.fieldwise import dismax, fuse, query_words
-from shop.search.kinds import kind_vocabulary, query_kinds
+from shop.search.kinds import PACK, kind_vocabulary, query_kinds
 from shop.search.query import QueryPlan
 from shop.search.scoring import COVERAGE, Doc, attribute_text, bm25, rerank
 
@@ -112,7 +112,7 @@ def query_leaf(plan: QueryPlan) -> str | None:
 
 def load_docs(ids: list[int]) -> list[Doc]:
     """Re-ranking fields of the given products (:class:`shop.search.scoring.Doc`), in the
-    given order; ids of missing products are left out."""
+    given order, titles without pack sizes (as indexed); ids of missing products are left out."""
     rows = db.session.execute(
         select(
             Product.id,
@@ -133,7 +133,7 @@ def load_docs(ids: list[int]) -> list[Doc]:
     by_id = {
         r[0]: Doc(
             r[0],
-            r[1],
+            PACK.sub(" ", r[1]),
             r[2] or "",
             r[3] or "",
             f"{r[5] or ''} {parents.get(r[6], '')}",
