@@ -19,6 +19,7 @@ from tests.factories import make_category, make_product
         ("Lexmark 08A0476 toner cartridge Original Black 1 pc(s)", {"cartridge"}),
         ("Sandberg FireWire for Laptop (3 ports)", {"firewire"}),
         ("StarTech.com 3 ft Cat5e Purple Molded RJ45 UTP Patch Cable - 3ft Patch Cord", {"cable"}),
+        ("Kensington Contour 17'' Laptop Roller- Black", {"roller"}),
         ("Crayola 24 pc(s)", set()),
         ("HP 15 Original Black 1 pc(s)", set()),
     ],

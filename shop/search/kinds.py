@@ -106,7 +106,7 @@ def kind_heads(title: str) -> frozenset[str]:
     ['lock']
     """
     heads = set()
-    plain = [c.strip(",;:") for c in _name_part(title)[1:]]
+    plain = [c.strip(",;:-–") for c in _name_part(title)[1:]]
     plain = [c for c in plain if c.isalpha() and len(c) > 1 and c.lower() not in _NOT_KINDS]
     if plain:
         heads.add(head_key(plain[-1]))
