@@ -179,6 +179,22 @@ def test_suggest_returns_products_categories_and_brands(client, db):
     assert data == {"products": [], "categories": [], "brands": []}
 
 
+def test_suggested_categories_put_the_one_of_the_kind_typed_first(client, db):
+    computers = make_category("Computers")
+    parts = make_category("Laptop parts & docks", parent=computers)
+    laptops = make_category("Laptops", parent=computers)
+    make_product("Acme laptop lock", category=parts)
+    make_product("Acme notebook", category=laptops)
+    db.session.commit()
+    names = [
+        c["name"] for c in client.get("/api/v1/search/suggest?q=laptop").get_json()["data"]["categories"]
+    ]
+    assert names[:2] == ["Laptops", "Laptop parts & docks"], names
+    # An unfinished word names no kind yet: the usual order (by name).
+    names = [c["name"] for c in client.get("/api/v1/search/suggest?q=lapt").get_json()["data"]["categories"]]
+    assert names[:2] == ["Laptop parts & docks", "Laptops"]
+
+
 def test_suggest_validates_and_survives_odd_input(client, catalog):
     for q in INJECTIONS[:-2]:
         resp = client.get("/api/v1/search/suggest", query_string={"q": q[:200]})
