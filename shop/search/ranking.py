@@ -19,7 +19,7 @@ from shop.search import fieldwise, scoring, stats
 from shop.search.backends import get_backend
 from shop.search.facets import category_names
 from shop.search.fieldwise import dismax, fuse, query_words
-from shop.search.kinds import PACK, kind_vocabulary, query_kinds
+from shop.search.kinds import PACK, kind_vocabulary, kind_weight, query_kinds
 from shop.search.query import QueryPlan
 from shop.search.scoring import COVERAGE, Doc, attribute_text, bm25, rerank
 
@@ -90,7 +90,8 @@ def rerank_window(plan: QueryPlan, window: list[int]) -> list[int]:
     text = bm25(plan, docs, freq, stats.active_count(), stats.mean_length())
     by_text = sorted(window, key=lambda pid: -text.get(pid, 0.0))
     words = query_words(plan)
-    kinds = query_kinds(words, kind_vocabulary())
+    asked = query_kinds(words, kind_vocabulary())
+    kinds = {d.product_id: kind_weight(d.title, asked) for d in docs} if asked else {}
     reranked = rerank(plan, docs, [{pid: i for i, pid in enumerate(by_text)}], query_leaf(plan), kinds)
     by_field = dismax(
         words, docs, stats.word_doc_freq(backend, words), stats.active_count(), stats.field_means()

@@ -174,21 +174,18 @@ def rerank(
     docs: list[Doc],
     ranks: list[dict[int, int]],
     query_leaf: str | None = None,
-    query_kinds: dict[str, float] | None = None,
+    kinds: dict[int, float] | None = None,
 ) -> list[int]:
     """Product ids of ``docs`` in re-ranked order.
 
     Args:
         ranks: per backend ranker, product id -> 0-based rank (absent: not in its top).
         query_leaf: slug of the category the query names (``Doc.slug`` is compared), if any.
-        query_kinds: kind heads the query asks for, with weights in [0, 1]
-            (:func:`shop.search.kinds.query_kinds`); a product whose title names one of
-            them as its kind (:func:`shop.search.kinds.kind_heads`) gains ``W_KIND`` times
-            the weight, so a notebook ranks above a lock for notebooks.
+        kinds: product id -> how well the product is of the kind the query names, in
+            [0, 1] (:func:`shop.search.kinds.kind_weight`); it gains ``W_KIND`` times that,
+            so a notebook ranks above a lock for notebooks.
     """
-    from shop.search.kinds import kind_weight
-
-    query_kinds = query_kinds or {}
+    kinds = kinds or {}
     n_groups = max(1, len(plan.groups))
     typed = {w for g in plan.groups for a in g.alternatives for t in a.tokens for w in (t, stem(t))}
     scored = []
@@ -210,7 +207,7 @@ def rerank(
             whole = Alternative(tuple(t for g in plan.groups for t in g.alternatives[0].tokens))
             phrase = 1.0 if _matches(whole, title) else 0.0
         named = 1.0 if query_leaf and d.slug == query_leaf else 0.0
-        kind = kind_weight(d.title, query_kinds) if query_kinds else 0.0
+        kind = kinds.get(d.product_id, 0.0)
         score = (
             W_TEXT * text_rank
             + W_COVER * cover
