@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from shop.search.kinds import kind_heads, learn_vocabulary, query_head, query_kinds
+from shop.search.kinds import (
+    expand_plan,
+    expansions,
+    kind_heads,
+    kind_weight,
+    learn_vocabulary,
+    query_head,
+    query_kinds,
+)
+from shop.search.query import Alternative, Group, QueryPlan
 from shop.search.services import ranked_skus
 from tests.factories import make_category, make_product
 
@@ -53,6 +62,58 @@ def test_shoppers_words_for_kinds_are_learned_from_the_category_names():
     assert query_kinds(["led", "tv"], vocab) == {"tv": 1.0}
     assert query_kinds(["laptop", "lock"], vocab) == {"lock": 1.0}
     assert query_kinds(["netflix"], vocab) == {}
+
+
+def test_a_shoppers_word_the_titles_of_its_category_lack_searches_the_catalogs_word():
+    rows = [(f"Acme X{i} Notebook 35.6 cm", "Laptops") for i in range(8)]
+    # The cables' titles say "USB" although their kind is "cable": the word reaches them.
+    rows += [(f"Acme C{i} USB cable 1 m", "USB & data cables") for i in range(8)]
+    vocab = learn_vocabulary(rows)
+    assert vocab["aliases"]["usb"] == ["cable"] and "usb" not in vocab["expand"]
+    assert vocab["expand"] == {"laptop": ["notebook"]}
+    assert expansions(["acme", "laptops"], vocab) == {"laptops": {"notebook": 0.5}}
+    assert expansions(["laptop", "lock"], vocab) == {}
+    plan = QueryPlan(
+        "acme laptops",
+        [Group("acme", [Alternative(("acme",))]), Group("laptops", [Alternative(("laptops",))])],
+    )
+    wider = expand_plan(plan, vocab)
+    assert wider.groups[1].alternatives == [Alternative(("laptops",)), Alternative(("notebook",))]
+    assert wider.groups[0] is plan.groups[0] and len(plan.groups[1].alternatives) == 1
+    # A corrected word is expanded by its correction.
+    typo = QueryPlan(
+        "labtop", [Group("labtop", [Alternative(("labtop",)), Alternative(("laptop",))], "laptop")], "laptop"
+    )
+    assert Alternative(("notebook",)) in expand_plan(typo, vocab).groups[0].alternatives
+    assert expand_plan(QueryPlan("usb", [Group("usb", [Alternative(("usb",))])]), vocab).groups[
+        0
+    ].alternatives == [Alternative(("usb",))]
+
+
+def test_the_product_type_names_a_kind_too():
+    asked = {"notebook": 0.5}
+    assert kind_weight("HP Compaq 615 Notebook PC", asked) == 0.0
+    assert kind_weight("HP Compaq 615 Notebook PC", asked, "Notebooks") == 0.5
+    assert kind_weight("HP Compaq 615 Notebook PC", asked, "") == 0.0
+
+
+def test_a_query_in_the_shoppers_word_finds_products_titled_in_the_catalogs(db):
+    computers = make_category("Computers", slug="computers")
+    laptops = make_category("Laptops", parent=computers, slug="laptops")
+    docks = make_category("Laptop parts & docks", parent=computers, slug="laptop-parts-docks")
+    for i in range(6):
+        make_product(f"Acme X{i} Notebook 35.6 cm Intel Core i5 8 GB", sku=f"NB{i}", category=laptops)
+    for i in range(30):
+        make_product(f"Acme L{i} Laptop Lock", sku=f"LOCK{i}", category=docks)
+    # Filed elsewhere, titled with the catalog's word only.
+    make_product("Acme X9 Notebook 39.6 cm", sku="NB-ELSEWHERE", category=computers)
+    db.session.commit()
+    found = ranked_skus("laptop", 40)
+    assert "NB-ELSEWHERE" in found, found
+    top = ranked_skus("laptop", 8)
+    assert {f"NB{i}" for i in range(6)} <= set(top), top
+    # Typed as the catalog's own word in the category's titles, nothing is added.
+    assert "NB-ELSEWHERE" not in ranked_skus("laptop lock", 40)
 
 
 def test_products_of_the_kind_named_rank_above_accessories_for_it(db):

@@ -33,7 +33,8 @@ from shop.cache import cached_statistic
 from shop.catalog.categorize import _UNITS, _ends_name
 from shop.catalog.models import Category, Product
 from shop.extensions import db
-from shop.search.fieldwise import plural_stem
+from shop.search.fieldwise import plural_stem, query_words
+from shop.search.query import Alternative, Group, QueryPlan
 
 _WORD = re.compile(r"[^\W_]+")
 _DOMAIN = re.compile(r"\.(?:com|net|org)\b", re.IGNORECASE)
@@ -147,30 +148,46 @@ def learn_vocabulary(rows) -> dict[str, object]:
     Args:
         rows: ``(title, leaf category name)`` of every active product.
     Returns:
-        ``{"heads": {head: products}, "aliases": {category word: [heads]}}``: how many
-        products each kind head names, and per category-name word that is seldom a head
-        itself (under ``SELF_SHARE`` of its category) the heads making up ``HEAD_SHARE``
-        or more of its category ("laptop" -> ["notebook"] when the category "Laptops" is
-        mostly notebooks).
+        ``{"heads": {head: products}, "aliases": {category word: [heads]}, "expand":
+        {category word: [heads]}}``: how many products each kind head names; per
+        category-name word that is seldom a head itself (under ``SELF_SHARE`` of its
+        category) the heads making up ``HEAD_SHARE`` or more of its category ("laptop" ->
+        ["notebook"] when the category "Laptops" is mostly notebooks); and, in
+        ``expand``, those of the aliases whose word is also seldom in the titles of its
+        category at all (under ``SELF_SHARE``): the shopper's word does not reach those
+        products by their titles, so a query's word searches its aliases too
+        (:func:`expand_plan`). "USB & data cables" mostly say "USB": no expansion.
     """
     heads: Counter[str] = Counter()
     per_category: dict[str, Counter[str]] = defaultdict(Counter)
+    in_titles: dict[str, Counter[str]] = defaultdict(Counter)
     sizes: Counter[str] = Counter()
+    named = {c: category_heads(c) for c in {c for _, c in rows if c}}
     for title, category in rows:
         found = kind_heads(title or "")
         heads.update(found)
         if category:
             per_category[category].update(found)
             sizes[category] += 1
+            words = {head_key(w) for w in _WORD.findall((title or "").lower())}
+            in_titles[category].update(k for k in named[category] if k in words)
     aliases: dict[str, list[str]] = defaultdict(list)
+    expand: dict[str, list[str]] = defaultdict(list)
     for category, counts in per_category.items():
         size = sizes[category]
         common = [h for h, n in counts.most_common() if n >= HEAD_SHARE * size]
-        for key in category_heads(category):
+        for key in named[category]:
             if counts.get(key, 0) >= SELF_SHARE * size:
                 continue
-            aliases[key].extend(h for h in common if h != key and h not in aliases[key])
-    return {"heads": dict(heads), "aliases": {k: v for k, v in aliases.items() if v}}
+            new = [h for h in common if h != key]
+            aliases[key].extend(h for h in new if h not in aliases[key])
+            if in_titles[category][key] < SELF_SHARE * size:
+                expand[key].extend(h for h in new if h not in expand[key])
+    return {
+        "heads": dict(heads),
+        "aliases": {k: v for k, v in aliases.items() if v},
+        "expand": {k: v for k, v in expand.items() if v},
+    }
 
 
 def kind_vocabulary() -> dict[str, object]:
@@ -185,7 +202,7 @@ def kind_vocabulary() -> dict[str, object]:
         ).all()
         return learn_vocabulary(rows)
 
-    return cached_statistic(("search", "kinds", "v1"), produce, VOCABULARY_TIMEOUT)
+    return cached_statistic(("search", "kinds", "v2"), produce, VOCABULARY_TIMEOUT)
 
 
 def query_kinds(words: list[str], vocabulary: dict[str, object]) -> dict[str, float]:
@@ -201,7 +218,51 @@ def query_kinds(words: list[str], vocabulary: dict[str, object]) -> dict[str, fl
     return kinds
 
 
-def kind_weight(title: str, kinds: dict[str, float]) -> float:
-    """How well a product of this title is of a kind the query asks for: the largest
-    weight of :func:`query_kinds` among its :func:`kind_heads` (0.0 for none)."""
-    return max((kinds.get(h, 0.0) for h in kind_heads(title)), default=0.0)
+def type_head(product_type: str) -> str | None:
+    """The kind a product type of the source records names ("Notebook", "Camera lens"):
+    its last alphabetic word of 2+ letters (the head-final rule above), reduced by
+    :func:`head_key`; None for an empty or numeric type."""
+    return query_head(_WORD.findall((product_type or "").lower()))
+
+
+def kind_weight(title: str, kinds: dict[str, float], product_type: str = "") -> float:
+    """How well a product of this title and product type is of a kind the query asks
+    for: the largest weight of :func:`query_kinds` among its :func:`kind_heads` and the
+    :func:`type_head` of its product type (0.0 for none)."""
+    heads = kind_heads(title)
+    typed = type_head(product_type)
+    if typed:
+        heads = heads | {typed}
+    return max((kinds.get(h, 0.0) for h in heads), default=0.0)
+
+
+def expansions(words: list[str], vocabulary: dict[str, object]) -> dict[str, dict[str, float]]:
+    """The catalog's words searched for a query's head word, ``{typed word: {catalog
+    word: ALIAS_WEIGHT}}`` ("laptop" -> {"laptop": {"notebook": 0.5}}): the word naming
+    the query's kind (:func:`query_head`, its last word) and its entry in
+    ``vocabulary["expand"]`` (:func:`learn_vocabulary`); empty when it has none."""
+    head = query_head(words)
+    extra = vocabulary.get("expand", {}).get(head, []) if head else []
+    typed = next((w for w in reversed(words) if head_key(w) == head), None) if extra else None
+    return {typed: dict.fromkeys(extra, ALIAS_WEIGHT)} if typed else {}
+
+
+def expand_plan(plan: QueryPlan, vocabulary: dict[str, object]) -> QueryPlan:
+    """The plan with the catalog's words for the kind its head word names
+    (``vocabulary["expand"]``, :func:`learn_vocabulary`) as further alternatives of that
+    word's group, so that they are searched too: "laptop" also matches "notebook" (the
+    products then rank by :mod:`shop.search.ranking` as any match does). The head word is
+    the query's last word (:func:`query_head`, spelling corrected if it was); only a group
+    of that one word is widened. Returns a new plan, or ``plan`` itself when nothing is
+    added."""
+    found = expansions(query_words(plan), vocabulary)
+    for i in range(len(plan.groups) - 1, -1, -1):
+        g = plan.groups[i]
+        if g.parts or (g.corrected or g.text) not in found:
+            continue
+        extra = found[g.corrected or g.text]
+        wider = Group(g.text, list(g.alternatives), g.corrected)
+        for word in extra:
+            wider.add(Alternative((word,)))
+        return QueryPlan(plan.raw, [*plan.groups[:i], wider, *plan.groups[i + 1 :]], plan.did_you_mean)
+    return plan

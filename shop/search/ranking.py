@@ -19,8 +19,8 @@ from shop.search import fieldwise, scoring, stats
 from shop.search.backends import get_backend
 from shop.search.facets import category_names
 from shop.search.fieldwise import dismax, fuse, query_words
-from shop.search.kinds import PACK, kind_vocabulary, kind_weight, query_kinds
-from shop.search.query import QueryPlan
+from shop.search.kinds import PACK, expansions, kind_vocabulary, kind_weight, query_kinds
+from shop.search.query import Alternative, Group, QueryPlan
 from shop.search.scoring import COVERAGE, Doc, attribute_text, bm25, rerank
 
 #: How many of the best text matches are re-ranked with the product fields.
@@ -59,23 +59,52 @@ def window_page(
 
 
 def _named_kind(match: FromClause, plan: QueryPlan, window: list[int]) -> list[int]:
-    """The best ``KIND_WINDOW`` matches in the category the query names
-    (:func:`query_leaf`) that the window does not hold: a query naming a kind in the
-    shopper's words ("laptop") finds the products of that kind even when their titles use
-    the catalog's word ("notebook") and accessories *for* it fill the text ranking."""
+    """Up to ``KIND_WINDOW`` matches in the category the query names (:func:`query_leaf`)
+    that the window does not hold: first those whose text best matches the kinds the
+    query asks for (:func:`shop.search.kinds.query_kinds`: its word and the catalog's
+    words learned for it, "laptop" -> "notebook"), then the best matches. A query naming
+    a kind in the shopper's words ("laptop") so finds the products of that kind even when
+    their titles use the catalog's word ("notebook"), and accessories *for* it (whose
+    titles carry the shopper's word) fill the text ranking and the category's own best
+    text matches."""
     leaf = query_leaf(plan)
     if not leaf or len(window) < RERANK_WINDOW:
         return []
-    found = db.session.scalars(
-        select(match.c.product_id)
-        .join(Product, Product.id == match.c.product_id)
-        .join(Category, Category.id == Product.category_id)
-        .where(Category.slug == leaf)
-        .order_by(match.c.score.desc(), match.c.product_id)
-        .limit(KIND_WINDOW + len(window))
-    )
     held = set(window)
-    return [pid for pid in found if pid not in held][:KIND_WINDOW]
+    extra: list[int] = []
+    asked = query_kinds(query_words(plan), kind_vocabulary())
+    if asked:
+        words = " ".join(asked)
+        kind_match = get_backend(db.session).match(
+            QueryPlan(words, [Group(words, [Alternative((k,)) for k in asked])])
+        )
+        of_kind = list(
+            db.session.scalars(
+                select(kind_match.c.product_id)
+                .join(Product, Product.id == kind_match.c.product_id)
+                .join(Category, Category.id == Product.category_id)
+                .where(Category.slug == leaf)
+                .order_by(kind_match.c.score.desc(), kind_match.c.product_id)
+                .limit(KIND_WINDOW + len(window))
+            )
+        )
+        if of_kind:
+            matched = set(
+                db.session.scalars(select(match.c.product_id).where(match.c.product_id.in_(of_kind)))
+            )
+            extra = [pid for pid in of_kind if pid in matched and pid not in held][:KIND_WINDOW]
+    if len(extra) < KIND_WINDOW:
+        found = db.session.scalars(
+            select(match.c.product_id)
+            .join(Product, Product.id == match.c.product_id)
+            .join(Category, Category.id == Product.category_id)
+            .where(Category.slug == leaf)
+            .order_by(match.c.score.desc(), match.c.product_id)
+            .limit(KIND_WINDOW + len(window) + len(extra))
+        )
+        taken = held | set(extra)
+        extra += [pid for pid in found if pid not in taken][: KIND_WINDOW - len(extra)]
+    return extra
 
 
 def rerank_window(plan: QueryPlan, window: list[int]) -> list[int]:
@@ -91,10 +120,16 @@ def rerank_window(plan: QueryPlan, window: list[int]) -> list[int]:
     by_text = sorted(window, key=lambda pid: -text.get(pid, 0.0))
     words = query_words(plan)
     asked = query_kinds(words, kind_vocabulary())
-    kinds = {d.product_id: kind_weight(d.title, asked) for d in docs} if asked else {}
+    kinds = {d.product_id: kind_weight(d.title, asked, d.kind) for d in docs} if asked else {}
     reranked = rerank(plan, docs, [{pid: i for i, pid in enumerate(by_text)}], query_leaf(plan), kinds)
+    synonyms = expansions(words, kind_vocabulary())
     by_field = dismax(
-        words, docs, stats.word_doc_freq(backend, words), stats.active_count(), stats.field_means()
+        words,
+        docs,
+        stats.word_doc_freq(backend, words + [w for alts in synonyms.values() for w in alts]),
+        stats.active_count(),
+        stats.field_means(),
+        synonyms,
     )
     fused = fuse([reranked, sorted(by_field, key=lambda pid: -by_field[pid])])
     # Products matching more of the query's groups stay ahead (as the page promises).

@@ -2,7 +2,9 @@
 
 ``search(params)`` runs the pipeline, one module a step:
 
-1. analyse the query (:mod:`shop.search.query`);
+1. analyse the query (:mod:`shop.search.query`); a word naming a kind that the titles
+   of its category do not use also searches the catalog's word for it
+   (:func:`shop.search.kinds.expand_plan`: "laptop" also finds "notebook");
 2. find the matching active products with the backend of the database dialect, relaxing
    a query too few products fully match (:mod:`shop.search.relax`);
 3. count them for the total and the facets (:mod:`shop.search.facets`);
@@ -24,6 +26,7 @@ from shop.extensions import db
 from shop.search import facets
 from shop.search.backends import get_backend
 from shop.search.filters import apply_filters, listed
+from shop.search.kinds import expand_plan, kind_vocabulary
 from shop.search.paging import load_products, page_ids
 from shop.search.params import SearchParams, analyzed_length
 from shop.search.query import QueryPlan, analyze
@@ -101,6 +104,8 @@ def _search(params: SearchParams, with_facets: bool, backend) -> tuple[list[int]
     """:func:`search` without the cache: the page's product ids and the other fields of
     its :class:`SearchResult` (plain data, to be cached)."""
     plan = analyze(params.q, backend, analyzed_length(), correct=not params.literal)
+    if not plan.empty and not params.literal:
+        plan = expand_plan(plan, kind_vocabulary())
     found: Matches | None = None
     if plan.empty:
         tally = facets.tally()
