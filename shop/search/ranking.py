@@ -20,7 +20,7 @@ from shop.search.backends import get_backend
 from shop.search.facets import category_names
 from shop.search.fieldwise import dismax, fuse, query_words
 from shop.search.kinds import PACK, expansions, kind_vocabulary, kind_weight, query_kinds
-from shop.search.query import Alternative, Group, QueryPlan
+from shop.search.query import QueryPlan
 from shop.search.scoring import COVERAGE, Doc, attribute_text, bm25, rerank
 
 #: How many of the best text matches are re-ranked with the product fields.
@@ -59,52 +59,23 @@ def window_page(
 
 
 def _named_kind(match: FromClause, plan: QueryPlan, window: list[int]) -> list[int]:
-    """Up to ``KIND_WINDOW`` matches in the category the query names (:func:`query_leaf`)
-    that the window does not hold: first those whose text best matches the kinds the
-    query asks for (:func:`shop.search.kinds.query_kinds`: its word and the catalog's
-    words learned for it, "laptop" -> "notebook"), then the best matches. A query naming
-    a kind in the shopper's words ("laptop") so finds the products of that kind even when
-    their titles use the catalog's word ("notebook"), and accessories *for* it (whose
-    titles carry the shopper's word) fill the text ranking and the category's own best
-    text matches."""
+    """The best ``KIND_WINDOW`` matches in the category the query names
+    (:func:`query_leaf`) that the window does not hold: a query naming a kind in the
+    shopper's words ("laptop") finds the products of that kind even when their titles use
+    the catalog's word ("notebook") and accessories *for* it fill the text ranking."""
     leaf = query_leaf(plan)
     if not leaf or len(window) < RERANK_WINDOW:
         return []
+    found = db.session.scalars(
+        select(match.c.product_id)
+        .join(Product, Product.id == match.c.product_id)
+        .join(Category, Category.id == Product.category_id)
+        .where(Category.slug == leaf)
+        .order_by(match.c.score.desc(), match.c.product_id)
+        .limit(KIND_WINDOW + len(window))
+    )
     held = set(window)
-    extra: list[int] = []
-    asked = query_kinds(query_words(plan), kind_vocabulary())
-    if asked:
-        words = " ".join(asked)
-        kind_match = get_backend(db.session).match(
-            QueryPlan(words, [Group(words, [Alternative((k,)) for k in asked])])
-        )
-        of_kind = list(
-            db.session.scalars(
-                select(kind_match.c.product_id)
-                .join(Product, Product.id == kind_match.c.product_id)
-                .join(Category, Category.id == Product.category_id)
-                .where(Category.slug == leaf)
-                .order_by(kind_match.c.score.desc(), kind_match.c.product_id)
-                .limit(KIND_WINDOW + len(window))
-            )
-        )
-        if of_kind:
-            matched = set(
-                db.session.scalars(select(match.c.product_id).where(match.c.product_id.in_(of_kind)))
-            )
-            extra = [pid for pid in of_kind if pid in matched and pid not in held][:KIND_WINDOW]
-    if len(extra) < KIND_WINDOW:
-        found = db.session.scalars(
-            select(match.c.product_id)
-            .join(Product, Product.id == match.c.product_id)
-            .join(Category, Category.id == Product.category_id)
-            .where(Category.slug == leaf)
-            .order_by(match.c.score.desc(), match.c.product_id)
-            .limit(KIND_WINDOW + len(window) + len(extra))
-        )
-        taken = held | set(extra)
-        extra += [pid for pid in found if pid not in taken][: KIND_WINDOW - len(extra)]
-    return extra
+    return [pid for pid in found if pid not in held][:KIND_WINDOW]
 
 
 def rerank_window(plan: QueryPlan, window: list[int]) -> list[int]:
