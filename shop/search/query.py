@@ -19,7 +19,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Protocol
 
 import snowballstemmer
@@ -76,9 +76,10 @@ class Alternative:
     tokens: tuple[str, ...]
     prefix: bool = False
 
-    @property
+    @cached_property
     def stems(self) -> tuple[str, ...]:
-        """The tokens stemmed (prefix tokens are kept as typed)."""
+        """The tokens stemmed (prefix tokens are kept as typed; computed once: the
+        re-rankers ask for them per product)."""
         last = len(self.tokens) - 1
         return tuple(t if (self.prefix and i == last) else stem(t) for i, t in enumerate(self.tokens))
 

@@ -107,6 +107,7 @@ def _field(text: str) -> _Field:
 def forget_fields() -> None:
     """Empty the field token cache (a benchmark's cold start)."""
     _field.cache_clear()
+    _stem_counts.cache_clear()
 
 
 def _count(alt: Alternative, field: _Field, first: bool = False) -> int:
@@ -228,6 +229,15 @@ def _bm25_fields(d: Doc) -> list[_Field]:
     return [_field(t) for t in (d.title, model, d.brand, d.category, d.kind, d.plain_body)]
 
 
+@lru_cache(maxsize=FIELD_CACHE_SIZE)
+def _stem_counts(fields: tuple[_Field, ...]) -> tuple[int, Counter[str]]:
+    """A product's length in tokens over its BM25 fields and how often each stem occurs
+    in them (cached per product text, as the fields are). A lone word matches a token by
+    itself or by its stem, and a token equal to the word has the word's stem: its
+    frequency is the count of its stem."""
+    return sum(len(f) for f in fields), Counter(st for f in fields for st in f.stems)
+
+
 def doc_length(d: Doc) -> int:
     """A product's length in index tokens (for BM25's length normalization)."""
     return sum(len(f) for f in _bm25_fields(d))
@@ -263,10 +273,7 @@ def bm25(
     scores = {}
     for d in docs:
         fields = _bm25_fields(d)
-        length = sum(len(f) for f in fields)
-        # A lone word matches a token by itself or by its stem, and a token equal to the
-        # word has the word's stem: its frequency is the count of its stem.
-        stem_counts = Counter(st for f in fields for st in f.stems)
+        length, stem_counts = _stem_counts(tuple(fields))
         norm = K1 * (1 - B + B * length / max(mean_length, 1.0))
         score = 0.0
         matched = set()
