@@ -66,11 +66,15 @@ def test_shoppers_words_for_kinds_are_learned_from_the_category_names():
 
 def test_a_shoppers_word_the_titles_of_its_category_lack_searches_the_catalogs_word():
     rows = [(f"Acme X{i} Notebook 35.6 cm", "Laptops") for i in range(8)]
-    # The cables' titles say "USB" although their kind is "cable": the word reaches them.
-    rows += [(f"Acme C{i} USB cable 1 m", "USB & data cables") for i in range(8)]
+    # The cartridges' titles say "ink" although their kind is "cartridge": the word
+    # reaches them.
+    rows += [(f"Acme C{i} ink cartridge Black", "Ink") for i in range(8)]
+    rows += [(f"Acme K{i} keyboard", "Keyboards & mice") for i in range(5)]
+    rows += [(f"Acme M{i} mouse", "Keyboards & mice") for i in range(4)]
     vocab = learn_vocabulary(rows)
-    assert vocab["aliases"]["usb"] == ["cable"] and "usb" not in vocab["expand"]
-    assert vocab["expand"] == {"laptop": ["notebook"]}
+    assert vocab["aliases"]["ink"] == ["cartridge"] and "ink" not in vocab["expand"]
+    # The name lists keyboards apart from mice: "mice" stands for mice only.
+    assert vocab["expand"] == {"laptop": ["notebook"], "mice": ["mouse"]}
     assert expansions(["acme", "laptops"], vocab) == {"laptops": {"notebook": 0.5}}
     assert expansions(["laptop", "lock"], vocab) == {}
     plan = QueryPlan(
@@ -85,9 +89,9 @@ def test_a_shoppers_word_the_titles_of_its_category_lack_searches_the_catalogs_w
         "labtop", [Group("labtop", [Alternative(("labtop",)), Alternative(("laptop",))], "laptop")], "laptop"
     )
     assert Alternative(("notebook",)) in expand_plan(typo, vocab).groups[0].alternatives
-    assert expand_plan(QueryPlan("usb", [Group("usb", [Alternative(("usb",))])]), vocab).groups[
+    assert expand_plan(QueryPlan("ink", [Group("ink", [Alternative(("ink",))])]), vocab).groups[
         0
-    ].alternatives == [Alternative(("usb",))]
+    ].alternatives == [Alternative(("ink",))]
 
 
 def test_the_product_type_names_a_kind_too():

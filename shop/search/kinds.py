@@ -156,7 +156,9 @@ def learn_vocabulary(rows) -> dict[str, object]:
         ``expand``, those of the aliases whose word is also seldom in the titles of its
         category at all (under ``SELF_SHARE``): the shopper's word does not reach those
         products by their titles, so a query's word searches its aliases too
-        (:func:`expand_plan`). "USB & data cables" mostly say "USB": no expansion.
+        (:func:`expand_plan`). "USB & data cables" mostly say "USB": no expansion. A
+        kind the category's name lists is never an alias of another word of that name
+        ("Keyboards & mice": "mice" stands for "mouse", not "keyboard").
     """
     heads: Counter[str] = Counter()
     per_category: dict[str, Counter[str]] = defaultdict(Counter)
@@ -179,7 +181,9 @@ def learn_vocabulary(rows) -> dict[str, object]:
         for key in named[category]:
             if counts.get(key, 0) >= SELF_SHARE * size:
                 continue
-            new = [h for h in common if h != key]
+            # The other kinds the name lists are kinds of their own ("Adapters & hubs":
+            # a hub is not an adapter).
+            new = [h for h in common if h not in named[category]]
             aliases[key].extend(h for h in new if h not in aliases[key])
             if in_titles[category][key] < SELF_SHARE * size:
                 expand[key].extend(h for h in new if h not in expand[key])
@@ -202,7 +206,7 @@ def kind_vocabulary() -> dict[str, object]:
         ).all()
         return learn_vocabulary(rows)
 
-    return cached_statistic(("search", "kinds", "v2"), produce, VOCABULARY_TIMEOUT)
+    return cached_statistic(("search", "kinds", "v3"), produce, VOCABULARY_TIMEOUT)
 
 
 def query_kinds(words: list[str], vocabulary: dict[str, object]) -> dict[str, float]:
