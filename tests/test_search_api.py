@@ -130,6 +130,13 @@ def test_typo_and_partial_model_number(client, catalog):
     p = catalog["products"]
     body = client.get("/api/v1/search?q=labtop").get_json()
     assert p["thinkpad"].sku in skus(body) and body["meta"]["did_you_mean"] == "laptop"
+    assert body["meta"]["corrected"] is True
+    # literal=true searches the word as typed: nothing has it; the correction is offered.
+    literal = client.get("/api/v1/search?q=labtop&literal=true").get_json()
+    assert literal["data"] == [] and literal["meta"]["corrected"] is False
+    assert literal["meta"]["did_you_mean"] == "laptop"
+    # A word the catalog knows is not corrected.
+    assert client.get("/api/v1/search?q=laptop").get_json()["meta"]["corrected"] is False
     assert p["pavilion"].sku in skus(client.get("/api/v1/search?q=dv7-1211").get_json())
 
 
@@ -170,6 +177,22 @@ def test_suggest_returns_products_categories_and_brands(client, db):
     assert [p["url"] for p in data["products"]] == [f"/p/{thinkpad.slug}"]
     data = client.get("/api/v1/search/suggest?q=").get_json()["data"]
     assert data == {"products": [], "categories": [], "brands": []}
+
+
+def test_suggested_categories_put_the_one_of_the_kind_typed_first(client, db):
+    computers = make_category("Computers")
+    parts = make_category("Laptop parts & docks", parent=computers)
+    laptops = make_category("Laptops", parent=computers)
+    make_product("Acme laptop lock", category=parts)
+    make_product("Acme notebook", category=laptops)
+    db.session.commit()
+    names = [
+        c["name"] for c in client.get("/api/v1/search/suggest?q=laptop").get_json()["data"]["categories"]
+    ]
+    assert names[:2] == ["Laptops", "Laptop parts & docks"], names
+    # An unfinished word names no kind yet: the usual order (by name).
+    names = [c["name"] for c in client.get("/api/v1/search/suggest?q=lapt").get_json()["data"]["categories"]]
+    assert names[:2] == ["Laptop parts & docks", "Laptops"]
 
 
 def test_suggest_validates_and_survives_odd_input(client, catalog):

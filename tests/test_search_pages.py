@@ -243,11 +243,24 @@ def test_nothing_resembling_the_query_still_offers_a_way_on(client, catalog):
     assert 'href="/products"' in html
 
 
-def test_corrected_query_shows_results_and_did_you_mean(client, catalog):
+def test_corrected_query_shows_results_for_the_correction_and_offers_the_literal_search(client, catalog):
     html = client.get("/search?q=labtop").get_data(as_text=True)
     assert "Lenovo ThinkPad laptop" in names(html)
-    assert re.search(r'Did you mean <a href="/search\?q=laptop"><strong>laptop</strong></a>', html)
     assert "<mark>laptop</mark>" in html
+    # The results are the correction's: the page says so, and does not ask "Did you mean".
+    assert "Did you mean" not in html
+    note = re.search(
+        r'Showing results for <strong>laptop</strong>; search instead for <a href="([^"]+)"[^>]*>labtop</a>',
+        html,
+    )
+    assert note, html
+    # The link searches the words as typed: nothing matches "labtop" itself, and that page
+    # offers the correction instead.
+    literal = client.get(note.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "q=labtop" in note.group(1) and "literal=1" in note.group(1)
+    assert names(literal) == [] and 'class="no-results"' in literal
+    assert "Showing results for" not in literal
+    assert re.search(r'Did you mean <a href="/search\?q=laptop"><strong>laptop</strong></a>', literal)
 
 
 def test_empty_query_shows_a_prompt(client, catalog):

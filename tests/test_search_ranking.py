@@ -221,6 +221,21 @@ def test_dismax_scores_a_words_best_field_and_requires_every_word():
     assert dismax([], docs, {}, 100, means) == {}
 
 
+def test_dismax_takes_a_word_standing_for_a_query_word_at_its_weight():
+    docs = [
+        Doc(1, "Acme notebook", "", "Acme", "", ""),
+        Doc(2, "Acme laptop", "", "Acme", "", ""),
+        Doc(3, "Acme radio", "", "Acme", "", ""),
+    ]
+    means = {"title": 2.0, "model": 1.0, "kind": 1.0, "body": 1.0, "attributes": 1.0}
+    freq = {"laptop": 5, "notebook": 5}
+    assert dismax(["laptop"], docs, freq, 100, means).keys() == {2}
+    scores = dismax(["laptop"], docs, freq, 100, means, {"laptop": {"notebook": 0.5}})
+    assert scores.keys() == {1, 2}
+    # As common and in a title as long, the word standing for it counts at its weight.
+    assert scores[1] == pytest.approx(0.5 * scores[2])
+
+
 def test_fuse_adds_reciprocal_ranks():
     first, second = [1, 2, 3, 4], [4, 3, 9]
     # 1: 1/60; 2: 1/61; 3: 1/62 + 1/61; 4: 1/63 + 1/60. Ids only in the second are left out.

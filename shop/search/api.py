@@ -38,13 +38,15 @@ def search(
     sort="relevance",
     page=1,
     per_page=PAGE_SIZE,
+    literal=False,
 ):
     """Active products matching ``q``, best first, with facet counts in ``meta.facets``.
 
     Filters: ``category`` (slug), ``brand`` (repeatable), a price band (``price`` key, or
     ``min_price``/``max_price`` in cents giving its bounds) and ``in_stock``. ``sort`` is one of
     relevance, price_asc, price_desc, newest. ``meta.did_you_mean`` carries a corrected
-    query when the engine made one; with no results, ``meta.closest_categories`` lists
+    query when the engine made one, and ``meta.corrected`` is true when the results are
+    that corrected query's (``literal=true`` searches the words as typed); with no results, ``meta.closest_categories`` lists
     categories to try.
     """
     params = SearchParams(
@@ -56,11 +58,13 @@ def search(
         sort=sort,
         page=page,
         per_page=per_page,
+        literal=bool(literal),
     )
     result = run_search(params, with_facets=True)
     extra = {
         "facets": result.facets,
         "did_you_mean": result.did_you_mean,
+        "corrected": result.corrected,
         "relaxed": result.relaxed,
         "required_words": result.required_words,
         "closest_categories": result.closest_categories,

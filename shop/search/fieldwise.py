@@ -12,7 +12,6 @@ engines do.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from functools import lru_cache
 
 from shop.search.query import MAX_GROUPS, QueryPlan, tokenize
@@ -41,6 +40,12 @@ def plural_stem(token: str) -> str:
     return token[:-1]
 
 
+@lru_cache(maxsize=65536)
+def _singular(token: str) -> str:
+    """:func:`plural_stem` of a token (cached: the catalog's words recur)."""
+    return plural_stem(token)
+
+
 class _Terms:
     """One field's singular words with their counts, and its length in tokens."""
 
@@ -48,7 +53,12 @@ class _Terms:
 
     def __init__(self, text: str):
         tokens = tokenize(text)
-        self.counts = Counter(plural_stem(t) for t in tokens)
+        # A plain dict: building a Counter costs an abstract-class check per field.
+        counts: dict[str, int] = {}
+        for token in tokens:
+            key = _singular(token)
+            counts[key] = counts.get(key, 0) + 1
+        self.counts = counts
         self.length = len(tokens)
 
 
@@ -86,7 +96,12 @@ def query_words(plan: QueryPlan) -> list[str]:
 
 
 def dismax(
-    words: list[str], docs: list[Doc], doc_freq: dict[str, int], n_docs: int, field_means: dict[str, float]
+    words: list[str],
+    docs: list[Doc],
+    doc_freq: dict[str, int],
+    n_docs: int,
+    field_means: dict[str, float],
+    alternatives: dict[str, dict[str, float]] | None = None,
 ) -> dict[int, float]:
     """Field-wise BM25 of the products having every word (in any of their fields).
 
@@ -99,29 +114,39 @@ def dismax(
 
     Args:
         words: folded query words (:func:`query_words`).
-        doc_freq: word -> number of active products having it (missing: 1).
+        doc_freq: word -> number of active products having it, the words of
+            ``alternatives`` too (missing: 1).
         n_docs: number of active products (N).
         field_means: field name -> mean length in tokens of the products that have it.
+        alternatives: query word -> {catalog word: weight in (0, 1]}: words that stand
+            for it ("laptop" -> {"notebook": 0.5}, :func:`shop.search.kinds.expansions`).
+            A product without the word but with one of these scores that word's BM25
+            times its weight, as a weighted query-time synonym does (Lucene's
+            ``SynonymQuery`` with boosts).
     Returns:
         product id -> score (higher is better) for the products having every word;
         the others are left out.
     """
-    idf = {}
-    for word in words:
+
+    def idf_of(word: str) -> float:
         df = max(1, doc_freq.get(word, 1))
+        return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+
+    # Per singular word: its terms (itself first, then the words standing for it), weighted.
+    idf: dict[str, list[tuple[str, float]]] = {}
+    for word in words:
         key = plural_stem(word)
-        idf[key] = max(idf.get(key, 0.0), math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
+        own = max(idf[key][0][1], idf_of(word)) if key in idf else idf_of(word)
+        others = [
+            (plural_stem(w), boost * idf_of(w)) for w, boost in (alternatives or {}).get(word, {}).items()
+        ]
+        idf[key] = [(key, own), *(idf[key][1:] if key in idf else []), *others]
     scores = {}
     for d in docs:
         fields = dismax_fields(d)
         total = 0.0
-        for word, weight in idf.items():
-            best = 0.0
-            for name, terms in fields.items():
-                tf = terms.counts.get(word, 0)
-                if tf:
-                    norm = K1 * (1 - B + B * terms.length / max(field_means.get(name, 1.0), 1.0))
-                    best = max(best, weight * tf / (tf + norm))
+        for terms_of_word in idf.values():
+            best = _best_field(terms_of_word, fields, field_means)
             if not best:
                 break
             total += best
@@ -129,6 +154,24 @@ def dismax(
             if idf:
                 scores[d.product_id] = total
     return scores
+
+
+def _best_field(
+    terms_of_word: list[tuple[str, float]], fields: dict[str, _Terms], field_means: dict[str, float]
+) -> float:
+    """:func:`dismax`'s score of one query word in one product: the best field's BM25 of
+    its first term the product has (the word itself, else a word standing for it), each
+    term weighted by its (boosted) idf; 0.0 when the product has none."""
+    best = 0.0
+    for term, weight in terms_of_word:
+        for name, terms in fields.items():
+            tf = terms.counts.get(term, 0)
+            if tf:
+                norm = K1 * (1 - B + B * terms.length / max(field_means.get(name, 1.0), 1.0))
+                best = max(best, weight * tf / (tf + norm))
+        if best:
+            break
+    return best
 
 
 def fuse(rankings: list[list[int]], k: int = FUSION_K) -> list[int]:
@@ -149,5 +192,6 @@ def fuse(rankings: list[list[int]], k: int = FUSION_K) -> list[int]:
 
 
 def forget_terms() -> None:
-    """Empty the singular-word cache (a benchmark's cold start)."""
+    """Empty the singular-word caches (a benchmark's cold start)."""
     _terms.cache_clear()
+    _singular.cache_clear()

@@ -43,6 +43,9 @@ _INDEXED_COLUMNS = "name, model, brand, category_id, product_type, description, 
 _SQLITE_MODEL = (
     "p.model || ' ' || replace(replace(replace(replace(p.model, '-', ''), '/', ''), '.', ''), '_', '')"
 )
+# Icecat writes pack sizes as "24 pc(s)" or "50 pcs": a count, not a word a shopper
+# searches for ("pc" is a computer). Titles are indexed without them.
+_SQLITE_TITLE = "replace(replace(p.name, 'pc(s)', ' '), ' pcs', ' ')"
 _SQLITE_CATEGORY = "coalesce(c.name, '') || ' ' || coalesce(pc.name, '')"
 _SQLITE_FROM = (
     "FROM products p LEFT JOIN categories c ON c.id = p.category_id "
@@ -54,11 +57,11 @@ def _sqlite_fill(where: str) -> list[str]:
     """INSERT ... SELECT statements indexing the active products matching ``where``."""
     return [
         "INSERT INTO search_fts(rowid, title, model, brand, category, kind, body) "
-        f"SELECT p.id, p.name, {_SQLITE_MODEL}, p.brand, {_SQLITE_CATEGORY}, p.product_type, "
+        f"SELECT p.id, {_SQLITE_TITLE}, {_SQLITE_MODEL}, p.brand, {_SQLITE_CATEGORY}, p.product_type, "
         f"replace(replace(p.description, '<br />', ' '), '<br>', ' ') {_SQLITE_FROM} "
         f"WHERE p.status = 'active' AND ({where})",
         "INSERT INTO search_words(rowid, words) "
-        f"SELECT p.id, p.name || ' ' || {_SQLITE_MODEL} || ' ' || p.brand || ' ' || {_SQLITE_CATEGORY} "
+        f"SELECT p.id, {_SQLITE_TITLE} || ' ' || {_SQLITE_MODEL} || ' ' || p.brand || ' ' || {_SQLITE_CATEGORY} "
         f"{_SQLITE_FROM} WHERE p.status = 'active' AND ({where})",
     ]
 
@@ -73,9 +76,19 @@ def _sqlite_category_scope(ref: str) -> str:
     return f"p.category_id = {ref} OR p.category_id IN (SELECT id FROM categories WHERE parent_id = {ref})"
 
 
-def _sqlite_statements() -> list[str]:
-    """DDL for the SQLite index, in order (idempotent)."""
-    body = lambda stmts: " ".join(s + ";" for s in stmts)  # noqa: E731
+#: Counts every change to what search reads (see :func:`state`): run by every trigger.
+_SQLITE_BUMP = "UPDATE search_state SET version = version + 1 WHERE id = 1"
+
+
+def _sqlite_statements(counted: bool = True) -> list[str]:
+    """DDL for the SQLite index, in order (idempotent).
+
+    Args:
+        counted: the triggers update ``search_state`` (False: the triggers of the release
+            before the counter, for the migration's downgrade).
+    """
+    bump = [_SQLITE_BUMP] if counted else []
+    body = lambda stmts: " ".join(s + ";" for s in [*stmts, *bump])  # noqa: E731
     cat_rowids = "rowid IN (SELECT p.id FROM products p WHERE " + _sqlite_category_scope("new.id") + ")"
     return [
         "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
@@ -88,6 +101,18 @@ def _sqlite_statements() -> list[str]:
         "DROP TRIGGER IF EXISTS search_products_au",
         "DROP TRIGGER IF EXISTS search_products_ad",
         "DROP TRIGGER IF EXISTS search_categories_au",
+        "DROP TRIGGER IF EXISTS search_products_facts",
+        "CREATE TABLE IF NOT EXISTS search_state (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)",
+        "INSERT OR IGNORE INTO search_state (id, version) VALUES (1, 0)",
+        *(
+            [
+                "CREATE TRIGGER search_products_facts AFTER UPDATE OF price_cents, stock ON products BEGIN "
+                + body([])
+                + " END"
+            ]
+            if counted
+            else []
+        ),
         "CREATE TRIGGER search_products_ai AFTER INSERT ON products WHEN new.status = 'active' BEGIN "
         + body(_sqlite_fill("p.id = new.id"))
         + " END",
@@ -137,7 +162,8 @@ _PG_STATEMENTS = [
     BEGIN
         DELETE FROM search_documents WHERE product_id = ANY(ids);
         WITH src AS (
-            SELECT p.id, p.name, p.brand, p.product_type, p.description, p.category_id,
+            SELECT p.id, regexp_replace(p.name, 'pc[(]s[)]|\\mpcs\\M', ' ', 'g') AS name,
+                   p.brand, p.product_type, p.description, p.category_id,
                    p.price_cents, p.stock,
                    p.model || ' ' || regexp_replace(p.model, '[-/._]', '', 'g') AS model,
                    coalesce(c.name, '') || ' ' || coalesce(pc.name, '') AS category
@@ -194,6 +220,19 @@ _PG_STATEMENTS = [
                OR p.category_id IN (SELECT id FROM categories WHERE parent_id = NEW.id)));
         RETURN NULL;
     END $$""",
+    # Counts every change to what search reads (see state()): any write to the index,
+    # whichever trigger or cascade made it. A sequence, not a row: concurrent orders
+    # changing stock never wait for each other on it.
+    "CREATE SEQUENCE IF NOT EXISTS search_state_seq",
+    """CREATE OR REPLACE FUNCTION search_state_trigger() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM nextval('search_state_seq');
+        RETURN NULL;
+    END $$""",
+    "DROP TRIGGER IF EXISTS search_documents_state ON search_documents",
+    """CREATE TRIGGER search_documents_state AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+        ON search_documents FOR EACH STATEMENT EXECUTE FUNCTION search_state_trigger()""",
     "DROP TRIGGER IF EXISTS search_products_sync ON products",
     "DROP TRIGGER IF EXISTS search_products_insert ON products",
     "DROP TRIGGER IF EXISTS search_categories_sync ON categories",
@@ -218,6 +257,20 @@ _PG_STATEMENTS = [
 # --- public ------------------------------------------------------------------------------
 
 
+def uncount(conn: Connection) -> None:
+    """Remove the change counter (:func:`state`) and put back triggers that do not update it
+    (the migration's downgrade)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("DROP TRIGGER IF EXISTS search_documents_state ON search_documents"))
+        conn.execute(text("DROP FUNCTION IF EXISTS search_state_trigger()"))
+        conn.execute(text("DROP SEQUENCE IF EXISTS search_state_seq"))
+        return
+    for stmt in _sqlite_statements(counted=False):
+        if "search_state" not in stmt:
+            conn.execute(text(stmt))
+    conn.execute(text("DROP TABLE IF EXISTS search_state"))
+
+
 def install(conn: Connection) -> None:
     """Create the search index structures for the connection's dialect (idempotent).
 
@@ -235,6 +288,32 @@ def install(conn: Connection) -> None:
         empty = conn.execute(text("SELECT NOT EXISTS (SELECT 1 FROM search_fts)")).scalar()
     if empty:
         rebuild(conn)
+
+
+def state(conn: Connection) -> int | None:
+    """A number that changes whenever anything search reads changes (a product's words,
+    status, category, price or stock, a category's name), whatever wrote it: the index's
+    triggers count every change. Keys the result cache
+    (:func:`shop.search.services.search`). None while the connection's transaction has
+    written and not yet committed: what it sees may be rolled back, so it is not cached.
+
+    On SQLite it is a row the triggers update in the writing transaction. On PostgreSQL
+    it is a sequence (``search_state_seq``) advanced by a statement trigger on
+    ``search_documents``: not transactional, so a search running between a write and its
+    commit may cache the old answer under the new number; the shop's own writes also bump
+    the catalog version after commit (:func:`shop.cache.bump_catalog_version`), which is
+    in the key too.
+    """
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(
+            text("SELECT last_value, pg_current_xact_id_if_assigned() IS NULL FROM search_state_seq")
+        ).one()
+        return int(row[0] or 0) if row[1] else None
+    # pysqlite opens a transaction only before a write: one open means this connection
+    # has written and not committed.
+    if getattr(conn.connection.driver_connection, "in_transaction", False):
+        return None
+    return int(conn.execute(text("SELECT version FROM search_state WHERE id = 1")).scalar() or 0)
 
 
 def clear(conn: Connection) -> None:
@@ -275,6 +354,7 @@ def rebuild(conn: Connection, batch_size: int = 2000, progress=None) -> int:
     if not pg:
         conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('optimize')"))
         conn.execute(text("INSERT INTO search_words(search_words) VALUES ('optimize')"))
+        conn.execute(text(_SQLITE_BUMP))
     return len(ids)
 
 

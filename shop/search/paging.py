@@ -37,6 +37,7 @@ def page_ids(stmt: Select, params: SearchParams, plan: QueryPlan, match: FromCla
         # The index holds only active products: without filters, no join to products
         # (PostgreSQL would otherwise plan a scan of every document for it).
         ordered = select(match.c.product_id).order_by(match.c.score.desc(), match.c.product_id)
+        return ranking.window_page(ordered, plan, offset, params.per_page, match)
     return ranking.window_page(ordered, plan, offset, params.per_page)
 
 

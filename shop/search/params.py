@@ -56,6 +56,8 @@ class SearchParams:
     sort: str = "relevance"
     page: int = 1
     per_page: int = PAGE_SIZE
+    #: Search the words as typed: no spelling correction ("search instead for ...").
+    literal: bool = False
 
     @property
     def filtered(self) -> bool:

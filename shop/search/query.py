@@ -19,7 +19,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Protocol
 
 import snowballstemmer
@@ -76,9 +76,10 @@ class Alternative:
     tokens: tuple[str, ...]
     prefix: bool = False
 
-    @property
+    @cached_property
     def stems(self) -> tuple[str, ...]:
-        """The tokens stemmed (prefix tokens are kept as typed)."""
+        """The tokens stemmed (prefix tokens are kept as typed; computed once: the
+        re-rankers ask for them per product)."""
         last = len(self.tokens) - 1
         return tuple(t if (self.prefix and i == last) else stem(t) for i, t in enumerate(self.tokens))
 
@@ -203,9 +204,10 @@ def _token_group(toks: list[str]) -> Group:
     return g
 
 
-def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary) -> Group:
+def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary, correct: bool = True) -> Group:
     """A typed word of one token: as typed, as a prefix if it looks like a part number,
-    corrected if the index does not know it, and split if the catalog writes it as two."""
+    corrected if the index does not know it (with ``correct`` False the correction is only
+    noted in ``corrected``, not searched), and split if the catalog writes it as two."""
     g = Group(word)
     g.add(Alternative((word,)))
     if is_model_like(word) and len(word) >= 4:
@@ -214,7 +216,8 @@ def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary) -> Group:
     if not known and len(word) >= MIN_CORRECT_LEN and word.isalpha():
         fix = correct_word(word, vocab)
         if fix:
-            g.add(Alternative((fix,)))
+            if correct:
+                g.add(Alternative((fix,)))
             g.corrected = fix
     if word.isalpha() and len(word) >= 6:
         split = _split_compound(word, freq, vocab)
@@ -223,12 +226,16 @@ def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary) -> Group:
     return g
 
 
-def analyze(raw: str, vocab: Vocabulary, max_length: int = ANALYZED_LENGTH) -> QueryPlan:
+def analyze(
+    raw: str, vocab: Vocabulary, max_length: int = ANALYZED_LENGTH, correct: bool = True
+) -> QueryPlan:
     """Turn the shopper's text into a :class:`QueryPlan` (never raises on odd input).
 
     Args:
         raw: what the shopper typed; only its first ``max_length`` characters are read.
         vocab: the index vocabulary (a backend), for corrections, joins and splits.
+        correct: search the corrections of unknown words (False: the words as typed; the
+            corrected query is still offered in ``did_you_mean``).
     """
     raw = (raw or "")[:max_length]
     words = _split_words(raw)
@@ -244,7 +251,7 @@ def analyze(raw: str, vocab: Vocabulary, max_length: int = ANALYZED_LENGTH) -> Q
             groups.append(_joined_group(toks[0], nxt[0]))
             i += 2
             continue
-        groups.append(_token_group(toks) if len(toks) > 1 else _word_group(toks[0], freq, vocab))
+        groups.append(_token_group(toks) if len(toks) > 1 else _word_group(toks[0], freq, vocab, correct))
         i += 1
     corrected = any(g.corrected for g in groups)
     did_you_mean = " ".join(g.corrected or g.text for g in groups) if corrected else None

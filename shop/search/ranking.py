@@ -10,7 +10,7 @@ the window follow the backend's own order.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import FromClause, Select, select
 
 from shop.catalog.categorize import load_categorizer
 from shop.catalog.models import Category, Product
@@ -19,14 +19,19 @@ from shop.search import fieldwise, scoring, stats
 from shop.search.backends import get_backend
 from shop.search.facets import category_names
 from shop.search.fieldwise import dismax, fuse, query_words
+from shop.search.kinds import PACK, expansions, kind_vocabulary, kind_weight, query_kinds
 from shop.search.query import QueryPlan
 from shop.search.scoring import COVERAGE, Doc, attribute_text, bm25, rerank
 
 #: How many of the best text matches are re-ranked with the product fields.
 RERANK_WINDOW = 100
+#: How many more matches, from the category the query names, join the window.
+KIND_WINDOW = 50
 
 
-def window_page(ordered: Select, plan: QueryPlan, offset: int, limit: int) -> list[int]:
+def window_page(
+    ordered: Select, plan: QueryPlan, offset: int, limit: int, match: FromClause | None = None
+) -> list[int]:
     """Product ids ``offset`` to ``offset + limit`` of a query's matches.
 
     Args:
@@ -34,6 +39,8 @@ def window_page(ordered: Select, plan: QueryPlan, offset: int, limit: int) -> li
         plan: the analysed query.
         offset: how many results come before the page.
         limit: the page size.
+        match: the backend's match subquery, when no filter applies: the best matches in
+            the category the query names then join the window (:func:`_named_kind`).
     Returns:
         The ids of the page: its part inside the window in re-ranked order
         (:func:`rerank_window`), the rest in the order of ``ordered``.
@@ -41,11 +48,34 @@ def window_page(ordered: Select, plan: QueryPlan, offset: int, limit: int) -> li
     if offset >= RERANK_WINDOW:
         return list(db.session.scalars(ordered.limit(limit).offset(offset)))
     window = list(db.session.scalars(ordered.limit(RERANK_WINDOW)))
-    ranked = rerank_window(plan, window)
+    extra = _named_kind(match, plan, window) if match is not None else []
+    ranked = rerank_window(plan, window + extra)
     end = offset + limit
-    if end > len(window) == RERANK_WINDOW:
-        ranked += list(db.session.scalars(ordered.limit(end - len(window)).offset(len(window))))
+    if end > len(ranked) and len(window) == RERANK_WINDOW:
+        seen = set(ranked)
+        more = db.session.scalars(ordered.limit(end - len(ranked) + len(extra)).offset(len(window)))
+        ranked += [pid for pid in more if pid not in seen]
     return ranked[offset:end]
+
+
+def _named_kind(match: FromClause, plan: QueryPlan, window: list[int]) -> list[int]:
+    """The best ``KIND_WINDOW`` matches in the category the query names
+    (:func:`query_leaf`) that the window does not hold: a query naming a kind in the
+    shopper's words ("laptop") finds the products of that kind even when their titles use
+    the catalog's word ("notebook") and accessories *for* it fill the text ranking."""
+    leaf = query_leaf(plan)
+    if not leaf or len(window) < RERANK_WINDOW:
+        return []
+    found = db.session.scalars(
+        select(match.c.product_id)
+        .join(Product, Product.id == match.c.product_id)
+        .join(Category, Category.id == Product.category_id)
+        .where(Category.slug == leaf)
+        .order_by(match.c.score.desc(), match.c.product_id)
+        .limit(KIND_WINDOW + len(window))
+    )
+    held = set(window)
+    return [pid for pid in found if pid not in held][:KIND_WINDOW]
 
 
 def rerank_window(plan: QueryPlan, window: list[int]) -> list[int]:
@@ -59,10 +89,18 @@ def rerank_window(plan: QueryPlan, window: list[int]) -> list[int]:
     freq = stats.phrase_doc_freq(backend, [a for g in plan.groups for a in g.alternatives])
     text = bm25(plan, docs, freq, stats.active_count(), stats.mean_length())
     by_text = sorted(window, key=lambda pid: -text.get(pid, 0.0))
-    reranked = rerank(plan, docs, [{pid: i for i, pid in enumerate(by_text)}], query_leaf(plan))
     words = query_words(plan)
+    asked = query_kinds(words, kind_vocabulary())
+    kinds = {d.product_id: kind_weight(d.title, asked, d.kind) for d in docs} if asked else {}
+    reranked = rerank(plan, docs, [{pid: i for i, pid in enumerate(by_text)}], query_leaf(plan), kinds)
+    synonyms = expansions(words, kind_vocabulary())
     by_field = dismax(
-        words, docs, stats.word_doc_freq(backend, words), stats.active_count(), stats.field_means()
+        words,
+        docs,
+        stats.word_doc_freq(backend, words + [w for alts in synonyms.values() for w in alts]),
+        stats.active_count(),
+        stats.field_means(),
+        synonyms,
     )
     fused = fuse([reranked, sorted(by_field, key=lambda pid: -by_field[pid])])
     # Products matching more of the query's groups stay ahead (as the page promises).
@@ -81,7 +119,7 @@ def query_leaf(plan: QueryPlan) -> str | None:
 
 def load_docs(ids: list[int]) -> list[Doc]:
     """Re-ranking fields of the given products (:class:`shop.search.scoring.Doc`), in the
-    given order; ids of missing products are left out."""
+    given order, titles without pack sizes (as indexed); ids of missing products are left out."""
     rows = db.session.execute(
         select(
             Product.id,
@@ -102,7 +140,7 @@ def load_docs(ids: list[int]) -> list[Doc]:
     by_id = {
         r[0]: Doc(
             r[0],
-            r[1],
+            PACK.sub(" ", r[1]),
             r[2] or "",
             r[3] or "",
             f"{r[5] or ''} {parents.get(r[6], '')}",

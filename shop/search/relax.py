@@ -36,6 +36,8 @@ class Matches:
     relaxed: bool = False
     required_words: list[str] = field(default_factory=list)
     full_matches: int = 0
+    #: The plan that matched (set by :func:`shop.search.services.search`).
+    plan: QueryPlan | None = None
 
 
 def _size(tally: list[tuple]) -> int:

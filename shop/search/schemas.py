@@ -90,6 +90,10 @@ class SearchQuerySchema(QuerySchema):
         },
     )
     in_stock = fields.Boolean(load_default=False, metadata={"description": "Only products in stock."})
+    literal = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Search the words as typed, without correcting their spelling."},
+    )
     sort = fields.String(load_default="relevance", validate=validate.OneOf(list(SORTS)))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=PAGE_SIZE, validate=SettingRange(1, "API_MAX_PER_PAGE"))
@@ -171,6 +175,11 @@ class SearchMetaSchema(PageMetaSchema):
 
     facets = fields.Nested(FacetsSchema)
     did_you_mean = fields.String(allow_none=True, metadata={"description": "A corrected query, if any."})
+    corrected = fields.Boolean(
+        metadata={
+            "description": "True when the results are those of did_you_mean (an unknown word was corrected)."
+        }
+    )
     relaxed = fields.Boolean(metadata={"description": "True when not every word matched."})
     required_words = fields.List(
         fields.String(),

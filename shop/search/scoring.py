@@ -32,6 +32,7 @@ W_TITLE = 1.0
 W_CATEGORY = 0.5
 W_PHRASE = 0.5
 W_NAMED = 1.0
+W_KIND = 1.0
 #: BM25 constants, as SQLite FTS5's ``bm25()`` uses them.
 K1 = 1.2
 B = 0.75
@@ -106,6 +107,7 @@ def _field(text: str) -> _Field:
 def forget_fields() -> None:
     """Empty the field token cache (a benchmark's cold start)."""
     _field.cache_clear()
+    _stem_counts.cache_clear()
 
 
 def _count(alt: Alternative, field: _Field, first: bool = False) -> int:
@@ -169,14 +171,22 @@ def _group_hits(plan: QueryPlan, field: _Field) -> list[bool]:
 
 
 def rerank(
-    plan: QueryPlan, docs: list[Doc], ranks: list[dict[int, int]], query_leaf: str | None = None
+    plan: QueryPlan,
+    docs: list[Doc],
+    ranks: list[dict[int, int]],
+    query_leaf: str | None = None,
+    kinds: dict[int, float] | None = None,
 ) -> list[int]:
     """Product ids of ``docs`` in re-ranked order.
 
     Args:
         ranks: per backend ranker, product id -> 0-based rank (absent: not in its top).
         query_leaf: slug of the category the query names (``Doc.slug`` is compared), if any.
+        kinds: product id -> how well the product is of the kind the query names, in
+            [0, 1] (:func:`shop.search.kinds.kind_weight`); it gains ``W_KIND`` times that,
+            so a notebook ranks above a lock for notebooks.
     """
+    kinds = kinds or {}
     n_groups = max(1, len(plan.groups))
     typed = {w for g in plan.groups for a in g.alternatives for t in a.tokens for w in (t, stem(t))}
     scored = []
@@ -198,10 +208,12 @@ def rerank(
             whole = Alternative(tuple(t for g in plan.groups for t in g.alternatives[0].tokens))
             phrase = 1.0 if _matches(whole, title) else 0.0
         named = 1.0 if query_leaf and d.slug == query_leaf else 0.0
+        kind = kinds.get(d.product_id, 0.0)
         score = (
             W_TEXT * text_rank
             + W_COVER * cover
             + W_NAMED * named
+            + W_KIND * kind
             + W_TITLE * title_cover
             + W_CATEGORY * cat_cover
             + W_PHRASE * phrase
@@ -215,6 +227,15 @@ def _bm25_fields(d: Doc) -> list[_Field]:
     """The fields of a product as the index holds them (model also without separators)."""
     model = f"{d.model} {_MODEL_SEPARATORS.sub('', d.model)}"
     return [_field(t) for t in (d.title, model, d.brand, d.category, d.kind, d.plain_body)]
+
+
+@lru_cache(maxsize=FIELD_CACHE_SIZE)
+def _stem_counts(fields: tuple[_Field, ...]) -> tuple[int, Counter[str]]:
+    """A product's length in tokens over its BM25 fields and how often each stem occurs
+    in them (cached per product text, as the fields are). A lone word matches a token by
+    itself or by its stem, and a token equal to the word has the word's stem: its
+    frequency is the count of its stem."""
+    return sum(len(f) for f in fields), Counter(st for f in fields for st in f.stems)
 
 
 def doc_length(d: Doc) -> int:
@@ -252,10 +273,7 @@ def bm25(
     scores = {}
     for d in docs:
         fields = _bm25_fields(d)
-        length = sum(len(f) for f in fields)
-        # A lone word matches a token by itself or by its stem, and a token equal to the
-        # word has the word's stem: its frequency is the count of its stem.
-        stem_counts = Counter(st for f in fields for st in f.stems)
+        length, stem_counts = _stem_counts(tuple(fields))
         norm = K1 * (1 - B + B * length / max(mean_length, 1.0))
         score = 0.0
         matched = set()

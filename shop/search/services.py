@@ -2,7 +2,9 @@
 
 ``search(params)`` runs the pipeline, one module a step:
 
-1. analyse the query (:mod:`shop.search.query`);
+1. analyse the query (:mod:`shop.search.query`); a word naming a kind that the titles
+   of its category do not use also searches the catalog's word for it
+   (:func:`shop.search.kinds.expand_plan`: "laptop" also finds "notebook");
 2. find the matching active products with the backend of the database dialect, relaxing
    a query too few products fully match (:mod:`shop.search.relax`);
 3. count them for the total and the facets (:mod:`shop.search.facets`);
@@ -13,17 +15,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import astuple, dataclass, field
 
+from flask import current_app
+
+from shop.cache import cached_catalog
 from shop.catalog.models import Product
 from shop.extensions import db
 from shop.search import facets
 from shop.search.backends import get_backend
 from shop.search.filters import apply_filters, listed
+from shop.search.kinds import expand_plan, kind_vocabulary
 from shop.search.paging import load_products, page_ids
 from shop.search.params import SearchParams, analyzed_length
 from shop.search.query import QueryPlan, analyze
-from shop.search.relax import Matches, match_relaxed
+from shop.search.relax import RELAX_BELOW, Matches, match_relaxed
+
+#: Seconds a search's outcome stays in the result cache (a catalog change replaces it sooner).
+RESULT_CACHE_TIMEOUT = 600
 
 
 @dataclass
@@ -38,6 +48,9 @@ class SearchResult:
     plan: QueryPlan
     relaxed: bool = False
     did_you_mean: str | None = None
+    #: True when the results are those of ``did_you_mean`` (a word the catalog does not
+    #: know was corrected): the page says "Showing results for" it, not "Did you mean".
+    corrected: bool = False
     #: When relaxed: the words every listed product has (the others may be missing).
     required_words: list[str] = field(default_factory=list)
     #: When relaxed: how many products have every word (they are listed first).
@@ -56,10 +69,16 @@ class SearchResult:
 
 
 def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
-    """Run a search.
+    """Run a search, or answer it from the result cache.
 
     A typed query's matches are read twice: grouped for the facets and the total
-    (:func:`shop.search.facets.tally`), and ordered for the page.
+    (:func:`shop.search.facets.tally`), and ordered for the page. The outcome (product ids,
+    total, facets, the analysed query) is cached under the catalog state: the index's own
+    change counter (:func:`shop.search.index.state`, any write by any code path) and the
+    catalog version (:func:`shop.cache.cached_catalog`). A repeated search (page 2, a facet
+    click, a popular query) then reads only its page's products. Not cached: inside a
+    transaction that has written (it may roll back), or with the app setting
+    ``SEARCH_RESULT_CACHE`` false.
 
     Args:
         params: query text, filters, sort and page (validated here).
@@ -71,33 +90,62 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     """
     params.validate()
     backend = get_backend(db.session)
-    plan = analyze(params.q, backend, analyzed_length())
+    state = backend.state() if current_app.config.get("SEARCH_RESULT_CACHE", True) else None
+    if state is None:
+        ids, fields = _search(params, with_facets, backend)
+        return SearchResult(load_products(ids), **fields)
+    asked = repr((astuple(params), with_facets, analyzed_length()))
+    key = ("search", backend.name, state, hashlib.sha256(asked.encode()).hexdigest()[:32])
+    ids, fields = cached_catalog(key, lambda: _search(params, with_facets, backend), RESULT_CACHE_TIMEOUT)
+    return SearchResult(load_products(ids), **fields)
+
+
+def _search(params: SearchParams, with_facets: bool, backend) -> tuple[list[int], dict]:
+    """:func:`search` without the cache: the page's product ids and the other fields of
+    its :class:`SearchResult` (plain data, to be cached)."""
+    plan = analyze(params.q, backend, analyzed_length(), correct=not params.literal)
+    if not plan.empty and not params.literal:
+        plan = expand_plan(plan, kind_vocabulary())
     found: Matches | None = None
     if plan.empty:
         tally = facets.tally()
     else:
-        plan = plan.relaxed()
-        found = match_relaxed(plan, backend)
+        found = _match(plan, backend)
+        plan = found.plan
         tally = found.tally
     match = found.match if found else None
     total = facets.total(tally, params)
     ids = page_ids(apply_filters(listed(match), params), params, plan, match) if total else []
-    result = SearchResult(
-        load_products(ids),
-        total,
-        params.page,
-        params.per_page,
-        facets.compute(tally, params) if with_facets else {},
-        plan,
-        did_you_mean=plan.did_you_mean,
-    )
+    fields = {
+        "total": total,
+        "page": params.page,
+        "per_page": params.per_page,
+        "facets": facets.compute(tally, params) if with_facets else {},
+        "plan": plan,
+        "did_you_mean": plan.did_you_mean,
+        "corrected": bool(plan.did_you_mean) and not params.literal and total > 0,
+    }
     if found and found.relaxed:
-        result.relaxed = True
-        result.required_words = found.required_words
-        result.full_matches = found.full_matches
+        fields.update(relaxed=True, required_words=found.required_words, full_matches=found.full_matches)
     if total == 0 and not plan.empty:
-        result.closest_categories = facets.closest_categories(plan)
-    return result
+        fields["closest_categories"] = facets.closest_categories(plan)
+    return ids, fields
+
+
+def _match(plan: QueryPlan, backend) -> Matches:
+    """The query's matches: two typed words the catalog writes as one ("mouse pad") match
+    as the phrase or the joined word only, unless too few products have either
+    (``RELAX_BELOW``); then each word is matched on its own (:meth:`QueryPlan.relaxed`),
+    anywhere in the product. ``Matches.plan`` is the plan that matched."""
+    if any(g.parts for g in plan.groups):
+        whole = match_relaxed(plan, backend)
+        if not whole.relaxed and sum(r[-1] for r in whole.tally) >= RELAX_BELOW:
+            whole.plan = plan
+            return whole
+    split = plan.relaxed()
+    found = match_relaxed(split, backend)
+    found.plan = split
+    return found
 
 
 def ranked_skus(q: str, limit: int = 10) -> list[str]:

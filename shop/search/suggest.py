@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from shop.catalog.models import Category, Product
 from shop.extensions import db
 from shop.search.backends import get_backend
+from shop.search.kinds import category_heads, head_key
 from shop.search.params import SearchParams, analyzed_length
 from shop.search.query import fold, tokenize
 from shop.search.services import search
@@ -32,10 +33,21 @@ def _matches(name: str, words: list[str]) -> bool:
 
 
 def _categories(words: list[str], limit: int) -> list[Category]:
-    """Categories whose name (or 'Parent > Leaf' name) matches the words, leaves first."""
+    """Categories whose name (or 'Parent > Leaf' name) matches the words: leaves first, and
+    first among them those whose name lists the kind the last word names ("laptop":
+    "Laptops" before "Laptop parts & docks", whose kinds are parts and docks;
+    :func:`shop.search.kinds.category_heads`)."""
     cats = db.session.scalars(select(Category)).all()
     found = [c for c in cats if _matches(c.name, words) or _matches(c.full_name, words)]
-    found.sort(key=lambda c: (c.parent_id is None, not fold(c.name).startswith(words[0]), c.name))
+    kind = head_key(words[-1])
+    found.sort(
+        key=lambda c: (
+            c.parent_id is None,
+            kind not in category_heads(c.name),
+            not fold(c.name).startswith(words[0]),
+            c.name,
+        )
+    )
     return found[:limit]
 
 

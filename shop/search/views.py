@@ -87,6 +87,7 @@ def _read_params() -> tuple[SearchParams, dict]:
         if name and name not in brands and len(brands) < MAX_BRANDS:
             brands.append(name)
     in_stock = (args.get("in_stock") or "").lower() in _TRUE
+    literal = (args.get("literal") or "").lower() in _TRUE
     params = SearchParams(
         q=q,
         category=category,
@@ -96,6 +97,7 @@ def _read_params() -> tuple[SearchParams, dict]:
         sort=sort,
         page=page,
         per_page=PAGE_SIZE,
+        literal=literal,
     )
     keep = {
         "q": q or None,
@@ -104,6 +106,7 @@ def _read_params() -> tuple[SearchParams, dict]:
         "price": price,
         "in_stock": "1" if in_stock else None,
         "sort": None if sort == "relevance" else sort,
+        "literal": "1" if literal else None,
     }
     return params, {k: v for k, v in keep.items() if v}
 
@@ -190,5 +193,6 @@ def results():
         sorts=sorts,
         clear_url=_link({"q": params.q} if params.q else {}),
         did_you_mean_url=_link({}, q=result.did_you_mean) if result.did_you_mean else None,
+        literal_url=_link(keep, literal="1") if result.corrected else None,
         page_args={k: v for k, v in keep.items()},
     )

@@ -49,6 +49,13 @@ class SearchBackend:
         """Indexed words starting with ``prefix``, most frequent first."""
         raise NotImplementedError
 
+    def state(self) -> int | None:
+        """A number that changes with anything search reads, None inside a transaction
+        that has written (:func:`shop.search.index.state`)."""
+        from shop.search import index
+
+        return index.state(self.session.connection())
+
     # --- matching ---
     def match(self, plan: QueryPlan, required: QueryPlan | None = None) -> FromClause:
         """A subquery ``(product_id, score)`` of the active products matching ``plan``

@@ -1,0 +1,155 @@
+"""Product kind: read from titles, named by queries, shoppers' words learned from the
+catalog's categories; products of the kind a query names rank above products for it."""
+
+from __future__ import annotations
+
+import pytest
+
+from shop.search.kinds import (
+    expand_plan,
+    expansions,
+    kind_heads,
+    kind_weight,
+    learn_vocabulary,
+    query_head,
+    query_kinds,
+)
+from shop.search.query import Alternative, Group, QueryPlan
+from shop.search.services import ranked_skus
+from tests.factories import make_category, make_product
+
+
+@pytest.mark.parametrize(
+    ("title", "heads"),
+    [
+        ("Canon 2598A001 camera lens filter 6.7 cm Camera protection filter", {"filter"}),
+        ("Kensington MicroSaver Keyed Laptop Lock", {"lock"}),
+        ('Lenovo ThinkPad T450 Notebook 35.6 cm (14") Intel Core i5', {"notebook"}),
+        ("Lexmark 08A0476 toner cartridge Original Black 1 pc(s)", {"cartridge"}),
+        ("Sandberg FireWire for Laptop (3 ports)", {"firewire"}),
+        ("StarTech.com 3 ft Cat5e Purple Molded RJ45 UTP Patch Cable - 3ft Patch Cord", {"cable"}),
+        ("Kensington Contour 17'' Laptop Roller- Black", {"roller"}),
+        ("Crayola 24 pc(s)", set()),
+        ("HP 15 Original Black 1 pc(s)", set()),
+    ],
+)
+def test_kind_heads_read_the_kind_a_title_names(title, heads):
+    assert kind_heads(title) == heads
+
+
+def test_a_query_names_its_kind_with_its_last_word():
+    assert query_head(["laptop", "case"]) == "case"
+    assert query_head(["cameras"]) == "camera"
+    assert query_head(["tn", "2110"]) == "tn"
+    assert query_head(["2110"]) is None
+
+
+def test_shoppers_words_for_kinds_are_learned_from_the_category_names():
+    rows = [(f"Acme X{i} Notebook 35.6 cm", "Laptops") for i in range(8)]
+    rows += [
+        ("Acme L1 Laptop Lock", "Laptop parts & docks"),
+        ("Acme D2 docking station", "Laptop parts & docks"),
+    ]
+    rows += [(f"Acme T{i} LED TV", "Monitors & TVs") for i in range(3)] + [
+        ("Acme M1 monitor", "Monitors & TVs")
+    ]
+    vocab = learn_vocabulary(rows)
+    # "Laptops" holds notebooks: the shopper's word stands for the catalog's.
+    assert vocab["aliases"]["laptop"] == ["notebook"]
+    # "TVs" are TVs in the titles too: no alias; the word is a kind of its own.
+    assert "tv" not in vocab["aliases"] and vocab["heads"]["tv"] == 3
+    assert query_kinds(["laptop"], vocab) == {"notebook": 0.5}
+    assert query_kinds(["led", "tv"], vocab) == {"tv": 1.0}
+    assert query_kinds(["laptop", "lock"], vocab) == {"lock": 1.0}
+    assert query_kinds(["netflix"], vocab) == {}
+
+
+def test_a_shoppers_word_the_titles_of_its_category_lack_searches_the_catalogs_word():
+    rows = [(f"Acme X{i} Notebook 35.6 cm", "Laptops") for i in range(8)]
+    # The cartridges' titles say "ink" although their kind is "cartridge": the word
+    # reaches them.
+    rows += [(f"Acme C{i} ink cartridge Black", "Ink") for i in range(8)]
+    rows += [(f"Acme K{i} keyboard", "Keyboards & mice") for i in range(5)]
+    rows += [(f"Acme M{i} mouse", "Keyboards & mice") for i in range(4)]
+    vocab = learn_vocabulary(rows)
+    assert vocab["aliases"]["ink"] == ["cartridge"] and "ink" not in vocab["expand"]
+    # The name lists keyboards apart from mice: "mice" stands for mice only.
+    assert vocab["expand"] == {"laptop": ["notebook"], "mice": ["mouse"]}
+    assert expansions(["acme", "laptops"], vocab) == {"laptops": {"notebook": 0.5}}
+    assert expansions(["laptop", "lock"], vocab) == {}
+    plan = QueryPlan(
+        "acme laptops",
+        [Group("acme", [Alternative(("acme",))]), Group("laptops", [Alternative(("laptops",))])],
+    )
+    wider = expand_plan(plan, vocab)
+    assert wider.groups[1].alternatives == [Alternative(("laptops",)), Alternative(("notebook",))]
+    assert wider.groups[0] is plan.groups[0] and len(plan.groups[1].alternatives) == 1
+    # A corrected word is expanded by its correction.
+    typo = QueryPlan(
+        "labtop", [Group("labtop", [Alternative(("labtop",)), Alternative(("laptop",))], "laptop")], "laptop"
+    )
+    assert Alternative(("notebook",)) in expand_plan(typo, vocab).groups[0].alternatives
+    assert expand_plan(QueryPlan("ink", [Group("ink", [Alternative(("ink",))])]), vocab).groups[
+        0
+    ].alternatives == [Alternative(("ink",))]
+
+
+def test_the_product_type_names_a_kind_too():
+    asked = {"notebook": 0.5}
+    assert kind_weight("HP Compaq 615 Notebook PC", asked) == 0.0
+    assert kind_weight("HP Compaq 615 Notebook PC", asked, "Notebooks") == 0.5
+    assert kind_weight("HP Compaq 615 Notebook PC", asked, "") == 0.0
+
+
+def test_a_query_in_the_shoppers_word_finds_products_titled_in_the_catalogs(db):
+    computers = make_category("Computers", slug="computers")
+    laptops = make_category("Laptops", parent=computers, slug="laptops")
+    docks = make_category("Laptop parts & docks", parent=computers, slug="laptop-parts-docks")
+    for i in range(6):
+        make_product(f"Acme X{i} Notebook 35.6 cm Intel Core i5 8 GB", sku=f"NB{i}", category=laptops)
+    for i in range(30):
+        make_product(f"Acme L{i} Laptop Lock", sku=f"LOCK{i}", category=docks)
+    # Filed elsewhere, titled with the catalog's word only.
+    make_product("Acme X9 Notebook 39.6 cm", sku="NB-ELSEWHERE", category=computers)
+    db.session.commit()
+    found = ranked_skus("laptop", 40)
+    assert "NB-ELSEWHERE" in found, found
+    top = ranked_skus("laptop", 8)
+    assert {f"NB{i}" for i in range(6)} <= set(top), top
+    # Typed as the catalog's own word in the category's titles, nothing is added.
+    assert "NB-ELSEWHERE" not in ranked_skus("laptop lock", 40)
+
+
+def test_products_of_the_kind_named_rank_above_accessories_for_it(db):
+    cameras = make_category("Cameras & lenses", parent=make_category("Audio & video"), slug="cameras")
+    for i in range(4):
+        make_product(f"Acme C{i} camera lens 52 mm", sku=f"LENS{i}", category=cameras)
+        make_product(f"Acme B{i} camera bag", sku=f"BAG{i}", category=cameras)
+    make_product("Acme PowerShot A470 compact camera 7.1 MP silver", sku="CAM1", category=cameras)
+    db.session.commit()
+    # The camera comes before every lens for cameras (a title as long as its own).
+    for q in ("camera", "cameras"):
+        found = ranked_skus(q, 9)
+        assert found.index("CAM1") < min(found.index(f"LENS{i}") for i in range(4)), found
+    # The accessory's own kind, asked for, comes first.
+    assert set(ranked_skus("camera bag", 4)) == {"BAG0", "BAG1", "BAG2", "BAG3"}
+
+
+def test_two_words_the_catalog_writes_as_one_do_not_match_them_apart(db):
+    for i in range(30):
+        make_product(f"Acme P{i} mousepad black", sku=f"PAD{i}")
+    make_product("Acme wireless mouse with charging pad", sku="APART")
+    db.session.commit()
+    found = ranked_skus("mouse pad", 40)
+    assert len(found) == 30 and "APART" not in found
+    # With too few products having the joined word, the words are matched apart.
+    assert "APART" in ranked_skus("mouse charging", 24)
+
+
+def test_pack_sizes_are_not_words_a_query_meets(db):
+    make_product("Crayola Twistables crayons 24 pc(s)", sku="CRAY")
+    make_product("Ravensburger puzzle 1000 pcs", sku="PUZZ")
+    make_product("Acme Tower desktop PC 8 GB", sku="PC1")
+    db.session.commit()
+    assert ranked_skus("pc") == ["PC1"]
+    assert ranked_skus("crayons") == ["CRAY"]
