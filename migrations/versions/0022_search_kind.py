@@ -1,7 +1,7 @@
 """search: a change counter for the result cache, and pack sizes out of the index
 
-Revision ID: 0018_search_kind
-Revises: 0016_product_imports
+Revision ID: 0022_search_kind
+Revises: 0021_import_uploads
 Create Date: 2026-11-30
 
 Search results are cached under the index's own change counter (``search_state`` on
@@ -13,8 +13,8 @@ idempotent) and re-indexes the active products.
 
 from alembic import op
 
-revision = "0018_search_kind"
-down_revision = "0016_product_imports"
+revision = "0022_search_kind"
+down_revision = "0021_import_uploads"
 branch_labels = None
 depends_on = None
 
