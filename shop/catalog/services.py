@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from shop.cache import cached_catalog
+from shop.cache import Stamped, cached_catalog, stock_stamps
 from shop.catalog.editing import update_product
 from shop.catalog.models import Category, Product
 from shop.catalog.schemas import SORTS, product_json
@@ -66,9 +66,13 @@ def category_tree() -> list[dict]:
     return tree
 
 
+#: Key parts of the cached category tree.
+CATEGORY_TREE_KEY = ("category_tree",)
+
+
 def category_tree_cached() -> list[dict]:
     """:func:`category_tree`, cached under the catalog version."""
-    return cached_catalog(("category_tree",), category_tree)
+    return cached_catalog(CATEGORY_TREE_KEY, category_tree)
 
 
 def get_category(slug: str) -> Category:
@@ -147,11 +151,21 @@ _ORDER = {
 
 
 def list_products(filters: ProductFilters) -> dict[str, Any]:
-    """One page of active products.
+    """One page of active products (:func:`list_products_stamped` without the stamps).
 
     Returns:
         ``{"items": [product_json], "total": int, "page": int, "per_page": int, "pages": int}``
         (plain data).
+    Raises:
+        ValidationFailed: an unknown sort key.
+    """
+    return list_products_stamped(filters).value
+
+
+def list_products_stamped(filters: ProductFilters) -> Stamped:
+    """One page of active products, as a :class:`shop.cache.Stamped` value: the page's
+    data (as :func:`list_products`) with the stock stamps of its products.
+
     Raises:
         ValidationFailed: an unknown sort key.
     """
@@ -165,18 +179,44 @@ def list_products(filters: ProductFilters) -> dict[str, Any]:
         .limit(filters.per_page)
         .offset((filters.page - 1) * filters.per_page)
     ).all()
-    return {
-        "items": [product_json(p) for p in rows],
+    items, stamps = _with_fresh_stock(rows)
+    page = {
+        "items": items,
         "total": int(total),
         "page": filters.page,
         "per_page": filters.per_page,
         "pages": max(1, -(-int(total) // filters.per_page)),
     }
+    return Stamped(page, stamps)
+
+
+def _with_fresh_stock(rows: list[Product], detail: bool = False) -> tuple[list[dict], dict | None]:
+    """``product_json`` of ``rows`` with their stock read again *after* their stock stamps.
+
+    A sale committed after the rows were loaded is then either in the figures or newer than
+    the stamps (so the entry built from them is rebuilt on the next read); see
+    ``shop.cache``. Returns ``(items, stamps or None when the cache is down)``.
+    """
+    if not rows:
+        return [], {}
+    stamps = stock_stamps(p.id for p in rows)
+    stock = dict(
+        db.session.execute(
+            select(Product.id, Product.stock).where(Product.id.in_([p.id for p in rows]))
+        ).all()
+    )
+    items = []
+    for p in rows:
+        data = product_json(p, detail=detail)
+        units = int(stock.get(p.id, data["stock"]))
+        data["stock"], data["in_stock"] = units, units > 0
+        items.append(data)
+    return items, stamps
 
 
 def list_products_cached(filters: ProductFilters) -> dict[str, Any]:
-    """:func:`list_products`, cached under the catalog version."""
-    return cached_catalog(("products",) + filters.key(), lambda: list_products(filters))
+    """:func:`list_products`, cached under the catalog version and its products' stock stamps."""
+    return cached_catalog(("products",) + filters.key(), lambda: list_products_stamped(filters))
 
 
 def brand_counts(category_ids: tuple[int, ...] | None = None, limit: int = 50) -> list[dict]:
@@ -220,16 +260,27 @@ def product_detail_data(slug: str) -> dict[str, Any]:
         NotFound: no such active product.
     """
 
-    def produce():
-        try:
-            return product_json(get_active_product(slug), detail=True)
-        except NotFound:
-            return {}  # cached too: a miss costs one lookup per catalog version
-
-    data = cached_catalog(("product", slug), produce)
+    data = cached_catalog(product_key(slug), lambda: product_detail_stamped(slug))
     if not data:
         raise NotFound("No such product.")
     return data
+
+
+def product_key(slug: str) -> tuple:
+    """Key parts of a product's cached JSON (shared by its page and the API)."""
+    return ("product", slug)
+
+
+def product_detail_stamped(slug: str) -> Stamped | dict:
+    """``product_json(product, detail=True)`` of an active product with its stock stamp
+    (:class:`shop.cache.Stamped`), or ``{}`` when there is no such active product (cached
+    too: a miss costs one lookup per catalog version)."""
+    try:
+        product = get_active_product(slug)
+    except NotFound:
+        return {}
+    items, stamps = _with_fresh_stock([product], detail=True)
+    return Stamped(items[0], stamps)
 
 
 def patch_product(slug: str, data: dict[str, Any], actor_id: int | None) -> Product:

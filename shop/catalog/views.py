@@ -1,25 +1,29 @@
 """Catalog pages: home, product listing, category pages, product page.
 
-The catalog parts of each page (product grids, the product's details) are rendered once
-per catalog version and cached as HTML fragments (``shop.cache.cached_catalog``); the
-per-visitor parts (navigation, cart count, the add-to-cart form with its CSRF token) are
-rendered on every request around them.
+The catalog parts of each page (product grids, the product's details, the category
+sidebar) are rendered once per catalog state and cached as HTML fragments, all of a page's
+read in one cache round trip (``shop.cache.cached_entries``); fragments that show stock
+are rebuilt when a sale changes one of their products' stock. The per-visitor parts
+(navigation, cart count, the add-to-cart form) are rendered on every request around them.
 """
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, get_template_attribute, render_template, request
+from markupsafe import Markup
 
-from shop.cache import cached_catalog
+from shop.cache import Stamped, cached_entries
 from shop.catalog import bp
 from shop.catalog.schemas import SORTS
 from shop.catalog.services import (
+    CATEGORY_TREE_KEY,
     ProductFilters,
     brand_counts,
     category_info,
-    category_tree_cached,
-    list_products,
-    product_detail_data,
+    category_tree,
+    list_products_stamped,
+    product_detail_stamped,
+    product_key,
 )
 from shop.exceptions import NotFound
 from shop.money import parse_money
@@ -80,43 +84,62 @@ def _listing_filters(category_ids: tuple[int, ...] | None) -> tuple[ProductFilte
 def _render_listing(title: str, endpoint: str, url_args: dict, category: dict | None):
     """The listing page shared by /products and /c/<slug>."""
     filters, keep = _listing_filters(tuple(category["ids"]) if category else None)
+    slug = url_args.get("slug", "")
 
-    def grid() -> str:
-        result = list_products(filters)
-        return render_template(
-            "catalog/_grid.html", result=result, endpoint=endpoint, link_args={**url_args, **keep}
+    def grid(values, stamps) -> Stamped:
+        result = list_products_stamped(filters)
+        html = render_template(
+            "catalog/_grid.html", result=result.value, endpoint=endpoint, link_args={**url_args, **keep}
         )
+        return Stamped(html, result.stamps)
 
-    fragment = cached_catalog(("page", endpoint, url_args.get("slug", "")) + filters.key(), grid)
-    brands = cached_catalog(
-        ("brands",) + (filters.category_ids or ()), lambda: brand_counts(filters.category_ids)
+    entries = cached_entries(
+        {
+            "tree": (CATEGORY_TREE_KEY, lambda values, stamps: category_tree()),
+            "sidebar": (("sidebar", slug), lambda values, stamps: _sidebar(values["tree"], slug or None)),
+            "brands": (
+                ("brands",) + (filters.category_ids or ()),
+                lambda values, stamps: brand_counts(filters.category_ids),
+            ),
+            "grid": (("page", endpoint, slug) + filters.key(), grid),
+        }
     )
     return render_template(
         "catalog/list.html",
         title=title,
-        fragment=fragment,
+        fragment=entries["grid"],
         category=category,
-        brands=brands,
+        brands=entries["brands"],
         filters=filters,
         keep=keep,
         endpoint=endpoint,
         url_args=url_args,
         sorts=SORTS,
-        tree=category_tree_cached(),
+        tree=entries["tree"],
+        sidebar=Markup(entries["sidebar"]),
     )
+
+
+def _sidebar(tree: list[dict], current: str | None) -> str:
+    """The category sidebar (47 links) rendered once per catalog version and category."""
+    return str(get_template_attribute("catalog/_macros.html", "category_nav")(tree, current))
 
 
 @bp.get("/")
 def home():
     """Home page: the top categories with their leaves, and a few products."""
 
-    def featured() -> str:
-        result = list_products(ProductFilters(sort="newest", per_page=8))
-        return render_template("catalog/_featured.html", items=result["items"])
+    def featured(values, stamps) -> Stamped:
+        result = list_products_stamped(ProductFilters(sort="newest", per_page=8))
+        return Stamped(render_template("catalog/_featured.html", items=result.value["items"]), result.stamps)
 
-    return render_template(
-        "catalog/home.html", tree=category_tree_cached(), featured=cached_catalog(("page", "home"), featured)
+    entries = cached_entries(
+        {
+            "tree": (CATEGORY_TREE_KEY, lambda values, stamps: category_tree()),
+            "featured": (("page", "home"), featured),
+        }
     )
+    return render_template("catalog/home.html", tree=entries["tree"], featured=entries["featured"])
 
 
 @bp.get("/products")
@@ -128,7 +151,9 @@ def product_list():
 @bp.get("/c/<slug>")
 def category(slug: str):
     """A category page; a top-level category lists the products of all its leaves."""
-    info = cached_catalog(("category", slug), lambda: _category_or_empty(slug))
+    info = cached_entries({"info": (("category", slug), lambda values, stamps: _category_or_empty(slug))})[
+        "info"
+    ]
     if not info:
         abort(404)
     return _render_listing(info["name"], "catalog.category", {"slug": slug}, info)
@@ -145,17 +170,26 @@ def _category_or_empty(slug: str) -> dict:
 @bp.get("/p/<slug>")
 def product_detail(slug: str):
     """A product page: title, brand, price, stock state, spec table, add-to-cart form."""
-    try:
-        product = product_detail_data(slug)
-    except NotFound:
-        abort(404)
-    fragment = cached_catalog(
-        ("page", "product", slug),
-        lambda: render_template("catalog/_detail.html", product=product, cart_form=CART_FORM_MARK),
+
+    def detail(values, stamps):
+        product = values["product"]
+        if not product:
+            return ""
+        html = render_template("catalog/_detail.html", product=product, cart_form=CART_FORM_MARK)
+        return Stamped(html, stamps["product"])
+
+    entries = cached_entries(
+        {
+            "product": (product_key(slug), lambda values, stamps: product_detail_stamped(slug)),
+            "fragment": (("page", "product", slug), detail),
+        }
     )
+    product = entries["product"]
+    if not product:
+        abort(404)
     # The cart endpoint belongs to the orders package; without it there is no form.
     can_add = "orders.cart_add" in current_app.view_functions
     form = render_template("catalog/_cart_form.html", product=product, can_add=can_add)
     return render_template(
-        "catalog/detail.html", product=product, fragment=fragment.replace(CART_FORM_MARK, form, 1)
+        "catalog/detail.html", product=product, fragment=entries["fragment"].replace(CART_FORM_MARK, form, 1)
     )
