@@ -664,7 +664,7 @@ def explain(env: dict) -> list[dict]:
 
     app = create_app("development")
     out = []
-    with app.app_context():
+    with app.test_request_context():
         category = pick_targets(env)["category"]
         info = services.category_info(category)
         ids = tuple(info["ids"])
@@ -693,15 +693,17 @@ def explain(env: dict) -> list[dict]:
                 fn()
             finally:
                 event.remove(engine, "before_cursor_execute", capture)
-            total = 0.0
+            times = []
             raw = db.session.connection().connection.dbapi_connection
             for statement, parameters in captured:
                 with raw.cursor() as cur:
                     cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
                     plan = cur.fetchone()[0]
-                total += plan[0]["Execution Time"]
-            out.append({"what": what, "ms": round(total, 2), "statements": len(captured)})
-            print(f"{what:<45} {total:8.2f} ms in {len(captured)} statements", flush=True)
+                times.append(plan[0]["Execution Time"])
+            total = sum(times)
+            out.append({"what": what, "ms": round(total, 2), "statement_ms": [round(t, 2) for t in times]})
+            each = " + ".join(f"{t:.2f}" for t in times)
+            print(f"{what:<40} {total:8.2f} ms  ({each})", flush=True)
         db.session.execute(text("SELECT 1"))
     return out
 

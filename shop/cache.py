@@ -1,7 +1,7 @@
 """Cache keys and invalidation for the catalog (the only module that names cache keys).
 
-Catalog entries (rendered page fragments, product JSON) are stored with the *catalog
-version* they were built for. A committed change to a product's name, price, status,
+Catalog entries (rendered page fragments, whole public pages, product JSON) are stored
+with the *catalog version* they were built for, a random number. A committed change to a product's name, price, status,
 category or text, or to a category, bumps the version, so the next request on every worker
 rebuilds what it reads. Invalidation happens after commit, never before (a rolled-back
 change invalidates nothing).
@@ -11,8 +11,14 @@ product has a *stock stamp* of its own, a random value replaced after every comm
 changed its stock. An entry that shows stock (a product's JSON and page, a listing page)
 keeps the stamps of its products as they were read *before* their stock was read from the
 database; it is served only while all of them are unchanged. So a sale changes what the
-pages showing that product say at once, and every other cached page stays cached. A
-request reads all its entries in one round trip (``MGET``) and their stamps in a second.
+pages showing that product say at once, and every other cached page stays cached.
+
+A request reads the version, all its entries and their products' stamps in one round trip
+(``MGET``): each process remembers which products an entry showed last time and asks for
+their stamps with it (a second round trip only when that guess was wrong). Small entries
+that show no stock (the category tree, the sidebar) are also kept in process memory for
+the version they were built for. Versions and stamps are random values, never counters, so
+a value once replaced never comes back, even after Redis lost its keys.
 
 The cache fails open and fast: a Redis that refuses or hangs costs one call at most its
 socket timeout (``REDIS_SOCKET_TIMEOUT``); after a failure each process leaves the cache
@@ -93,31 +99,35 @@ def _call(fn: Callable[..., Any], *args, **kwargs) -> Any:
 
 
 def catalog_version() -> int:
-    """Current catalog version (0 when the cache has none yet; -1 when the cache is down,
-    which callers treat as "do not cache")."""
+    """Current catalog version: a random positive number, replaced by every catalog change
+    (and made afresh when the cache has none, e.g. after a Redis restart, so a value once
+    replaced never comes back); -1 when the cache is down, which callers treat as "do not
+    cache"."""
     if _guard().bump_owed:
         bump_catalog_version()
         if _guard().bump_owed:
             return -1
-    value = _call(cache.get, _VERSION_KEY)
-    return _version(value)
+    return _version(_call(cache.get, _VERSION_KEY))
 
 
 def _version(value: Any) -> int:
+    """The version read from the cache (``_DOWN``: -1; none yet: a new one, ``SET NX``)."""
     if value is _DOWN:
         return -1
+    if value is None:
+        if _call(cache.add, _VERSION_KEY, _new_stamp(), timeout=0) is _DOWN:
+            return -1
+        value = _call(cache.get, _VERSION_KEY)
+        if value is _DOWN or value is None:
+            return -1
     try:
-        return int(value or 0)
+        return int(value)
     except (TypeError, ValueError):
         return -1
 
 
 def _bump() -> None:
-    if cache.get(_VERSION_KEY) is None:
-        cache.set(_VERSION_KEY, 1, timeout=0)
-    else:
-        # Flask-Caching's Cache has no inc(); the backend's is atomic on Redis (INCR).
-        cache.cache.inc(_VERSION_KEY)
+    cache.set(_VERSION_KEY, _new_stamp(), timeout=0)
 
 
 def bump_catalog_version() -> None:
@@ -204,7 +214,9 @@ def _entry_key(parts: tuple) -> str:
     return "catalog:e:" + ":".join(str(p) for p in parts)
 
 
-def cached_entries(specs: dict[str, tuple[tuple, Producer]], timeout: int | None = None) -> dict[str, Any]:
+def cached_entries(
+    specs: dict[str, tuple[tuple, Producer]], timeout: int | None = None, with_stamps: bool = False
+) -> Any:
     """Several catalog entries of one request, read in one cache round trip (plus one for
     the stock stamps of the entries that show stock).
 
@@ -216,8 +228,11 @@ def cached_entries(specs: dict[str, tuple[tuple, Producer]], timeout: int | None
             the catalog version changes) or a :class:`Stamped` value (also valid only while
             each of its products' stock stamps is unchanged).
         timeout: seconds an entry is kept (default: the cache's default timeout).
+        with_stamps: also return the stock stamps every entry depends on.
     Returns:
-        ``{name: value}`` (plain data or rendered strings, never ORM objects).
+        ``{name: value}`` (plain data or rendered strings, never ORM objects); with
+        ``with_stamps``, ``(values, stamps)`` where ``stamps`` is ``{product_id: stamp}`` of
+        all the entries together, or None if one of them could not be cached.
     """
     names = list(specs)
     keys = [_entry_key(specs[n][0]) for n in names]
@@ -226,27 +241,40 @@ def cached_entries(specs: dict[str, tuple[tuple, Producer]], timeout: int | None
     values: dict[str, Any] = {}
     stamps: dict[str, Any] = {}
     fresh: dict[str, Any] = {}
+    uncacheable = False
     for name, key, here in zip(names, keys, local, strict=True):
         entry = current.get(name)
         if entry is not None:
             values[name], stamps[name] = entry[2], entry[1]
-            if here and version >= 0:
-                _local()[key] = (version, entry[2])
-            continue
-        produced = specs[name][1](values, stamps)
-        if isinstance(produced, Stamped):
-            values[name], stamps[name] = produced.value, produced.stamps
-            if produced.stamps is None:
-                continue  # the cache was down while building: do not store it
         else:
-            values[name], stamps[name] = produced, None
-            if here and version >= 0:
-                _local()[key] = (version, produced)
-        if version >= 0:
-            fresh[key] = (version, stamps[name], values[name])
+            produced = specs[name][1](values, stamps)
+            stamped = isinstance(produced, Stamped)
+            values[name], stamps[name] = (produced.value, produced.stamps) if stamped else (produced, None)
+            if stamped and produced.stamps is None:
+                uncacheable = True  # the cache was down while building: do not store it
+            elif version >= 0:
+                fresh[key] = (version, stamps[name], values[name])
+        if here and version >= 0 and stamps[name] is None:
+            _local()[key] = (version, values[name])
     if fresh:
         _call(cache.set_many, fresh, timeout=timeout)
-    return values
+    memo = _deps_memo()
+    for name, key in zip(names, keys, strict=True):
+        if stamps[name]:
+            memo[key] = tuple(stamps[name])
+    if not with_stamps:
+        return values
+    return values, _merged_stamps(stamps, version < 0 or uncacheable)
+
+
+def _merged_stamps(stamps: dict[str, dict | None], uncacheable: bool) -> dict[int, int] | None:
+    """All entries' stamps as one ``{product_id: stamp}`` (None: something was not cacheable)."""
+    if uncacheable:
+        return None
+    merged: dict[int, int] = {}
+    for one in stamps.values():
+        merged.update(one or {})
+    return merged
 
 
 #: Kinds of entry (first key part) also kept in each process's memory for the catalog
@@ -274,6 +302,19 @@ def _remember_version(version: int) -> None:
         setattr(request, _LOCAL_ATTR, version)
 
 
+def _deps_memo() -> dict[str, tuple[int, ...]]:
+    """Per process: the products each stock-showing entry had when last read, so that their
+    stamps are asked for in the same round trip as the entry itself."""
+    store = current_app.extensions.get("shop_cache_deps")
+    if store is None or len(store) > DEPS_LIMIT:
+        store = current_app.extensions["shop_cache_deps"] = {}
+    return store
+
+
+#: At most this many entries' product ids are remembered per process.
+DEPS_LIMIT = 4096
+
+
 def _read_current(names: list[str], keys: list[str], local: list[bool]) -> tuple[int, dict[str, tuple]]:
     """The catalog version (-1: cache down) and the entries under ``keys`` that are still
     current: built for that version, and showing stock only under unchanged stamps."""
@@ -290,32 +331,38 @@ def _read_current(names: list[str], keys: list[str], local: list[bool]) -> tuple
             if kept is not None and kept[0] == version:
                 built[name] = (version, None, kept[1])
     ask = [(name, key) for name, key in zip(names, keys, strict=True) if name not in built]
+    memo = _deps_memo()
+    guess = sorted({pid for _, key in ask for pid in memo.get(key, ())})
+    live: dict[int, Any] = {}
     if ask or version is None:
-        got = _call(cache.get_many, _VERSION_KEY, *[key for _, key in ask])
+        got = _call(cache.get_many, _VERSION_KEY, *[key for _, key in ask], *[_stamp_key(i) for i in guess])
         if got is _DOWN:
             return -1, {}
         version = _version(got[0])
         _remember_version(version)
-        for (name, _), entry in zip(ask, got[1:], strict=True):
+        for (name, _), entry in zip(ask, got[1 : 1 + len(ask)], strict=True):
             if version >= 0 and isinstance(entry, tuple) and len(entry) == 3 and entry[0] == version:
                 built[name] = entry
-    return _checked_stamps(version, built)
+        live = dict(zip(guess, got[1 + len(ask) :], strict=True))
+    return _checked_stamps(version, built, live)
 
 
-def _checked_stamps(version: int, built: dict[str, tuple]) -> tuple[int, dict[str, tuple]]:
-    """``built`` without the entries whose products' stock stamps changed since."""
-    wanted = sorted({pid for entry in built.values() if entry[1] is not None for pid in entry[1]})
-    if not wanted:
-        return version, built
-    live = _call(cache.get_many, *[_stamp_key(i) for i in wanted])
-    if live is _DOWN:
-        return -1, {}
-    live_stamps = dict(zip(wanted, live, strict=True))
+def _checked_stamps(
+    version: int, built: dict[str, tuple], live: dict[int, Any]
+) -> tuple[int, dict[str, tuple]]:
+    """``built`` without the entries whose products' stock stamps changed since; ``live``
+    holds the stamps already read (the others are read now, in one round trip)."""
+    wanted = sorted({pid for entry in built.values() if entry[1] is not None for pid in entry[1]} - set(live))
+    if wanted:
+        more = _call(cache.get_many, *[_stamp_key(i) for i in wanted])
+        if more is _DOWN:
+            return -1, {}
+        live.update(zip(wanted, more, strict=True))
     return version, {
         name: entry
         for name, entry in built.items()
         if entry[1] is None
-        or all(stamp is not None and live_stamps.get(pid) == stamp for pid, stamp in entry[1].items())
+        or all(stamp is not None and live.get(pid) == stamp for pid, stamp in entry[1].items())
     }
 
 

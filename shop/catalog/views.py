@@ -26,6 +26,7 @@ from shop.catalog.services import (
     product_key,
 )
 from shop.exceptions import NotFound
+from shop.http_caching import public_request
 from shop.money import parse_money
 
 MAX_PAGE = 100_000
@@ -81,34 +82,69 @@ def _listing_filters(category_ids: tuple[int, ...] | None) -> tuple[ProductFilte
     return filters, keep
 
 
-def _render_listing(title: str, endpoint: str, url_args: dict, category: dict | None):
-    """The listing page shared by /products and /c/<slug>."""
-    filters, keep = _listing_filters(tuple(category["ids"]) if category else None)
-    slug = url_args.get("slug", "")
+def _public_page(build) -> str:
+    """The whole page for a visitor without a session, from the cache when it can be.
+
+    Such a page is the same for every such visitor (no cart, no form token, no account,
+    no flashed message), so it is cached whole, keyed by its URL, under the catalog version
+    and the stock stamps of every product it shows. ``build()`` returns ``(html, stamps)``.
+    Anyone else gets ``build()``'s page, built around the cached fragments.
+    """
+    if not public_request():
+        return build()[0]
+
+    def produce(values, stamps):
+        html, page_stamps = build()
+        return Stamped(html, page_stamps)
+
+    return cached_entries({"page": (("html", request.full_path), produce)})["page"]
+
+
+def _render_listing(title: str, endpoint: str, slug: str = "") -> tuple[str, dict | None]:
+    """The listing page shared by /products and /c/<slug>: ``(html, stamps)``.
+
+    Aborts with 404 for an unknown category.
+    """
+    url_args = {"slug": slug} if slug else {}
+
+    def info(values, stamps):
+        return _category_or_empty(slug) if slug else {}
+
+    def filters_for(category: dict):
+        return _listing_filters(tuple(category["ids"]) if category else None)
 
     def grid(values, stamps) -> Stamped:
+        filters, keep = filters_for(values["category"])
         result = list_products_stamped(filters)
         html = render_template(
             "catalog/_grid.html", result=result.value, endpoint=endpoint, link_args={**url_args, **keep}
         )
         return Stamped(html, result.stamps)
 
-    entries = cached_entries(
+    def brands(values, stamps):
+        return brand_counts(filters_for(values["category"])[0].category_ids)
+
+    # The filters from the query string (the category's ids aside) name the grid's entry.
+    named = _listing_filters(None)[0].key()[1:]
+    entries, stamps = cached_entries(
         {
+            "category": (("category", slug), info),
             "tree": (CATEGORY_TREE_KEY, lambda values, stamps: category_tree()),
             "sidebar": (("sidebar", slug), lambda values, stamps: _sidebar(values["tree"], slug or None)),
-            "brands": (
-                ("brands",) + (filters.category_ids or ()),
-                lambda values, stamps: brand_counts(filters.category_ids),
-            ),
-            "grid": (("page", endpoint, slug) + filters.key(), grid),
-        }
+            "brands": (("brands", slug), brands),
+            "grid": (("page", endpoint, slug) + named, grid),
+        },
+        with_stamps=True,
     )
-    return render_template(
+    category = entries["category"]
+    if slug and not category:
+        abort(404)
+    filters, keep = filters_for(category)
+    html = render_template(
         "catalog/list.html",
-        title=title,
+        title=category["name"] if slug else title,
         fragment=entries["grid"],
-        category=category,
+        category=category or None,
         brands=entries["brands"],
         filters=filters,
         keep=keep,
@@ -118,6 +154,7 @@ def _render_listing(title: str, endpoint: str, url_args: dict, category: dict | 
         tree=entries["tree"],
         sidebar=Markup(entries["sidebar"]),
     )
+    return html, stamps
 
 
 def _sidebar(tree: list[dict], current: str | None) -> str:
@@ -133,30 +170,31 @@ def home():
         result = list_products_stamped(ProductFilters(sort="newest", per_page=8))
         return Stamped(render_template("catalog/_featured.html", items=result.value["items"]), result.stamps)
 
-    entries = cached_entries(
-        {
-            "tree": (CATEGORY_TREE_KEY, lambda values, stamps: category_tree()),
-            "featured": (("page", "home"), featured),
-        }
-    )
-    return render_template("catalog/home.html", tree=entries["tree"], featured=entries["featured"])
+    def build():
+        entries, stamps = cached_entries(
+            {
+                "tree": (CATEGORY_TREE_KEY, lambda values, stamps: category_tree()),
+                "featured": (("page", "home"), featured),
+            },
+            with_stamps=True,
+        )
+        return render_template(
+            "catalog/home.html", tree=entries["tree"], featured=entries["featured"]
+        ), stamps
+
+    return _public_page(build)
 
 
 @bp.get("/products")
 def product_list():
     """All active products: 24 a page, sortable, filterable by brand and price."""
-    return _render_listing("All products", "catalog.product_list", {}, None)
+    return _public_page(lambda: _render_listing("All products", "catalog.product_list"))
 
 
 @bp.get("/c/<slug>")
 def category(slug: str):
     """A category page; a top-level category lists the products of all its leaves."""
-    info = cached_entries({"info": (("category", slug), lambda values, stamps: _category_or_empty(slug))})[
-        "info"
-    ]
-    if not info:
-        abort(404)
-    return _render_listing(info["name"], "catalog.category", {"slug": slug}, info)
+    return _public_page(lambda: _render_listing("", "catalog.category", slug))
 
 
 def _category_or_empty(slug: str) -> dict:
@@ -178,18 +216,21 @@ def product_detail(slug: str):
         html = render_template("catalog/_detail.html", product=product, cart_form=CART_FORM_MARK)
         return Stamped(html, stamps["product"])
 
-    entries = cached_entries(
-        {
-            "product": (product_key(slug), lambda values, stamps: product_detail_stamped(slug)),
-            "fragment": (("page", "product", slug), detail),
-        }
-    )
-    product = entries["product"]
-    if not product:
-        abort(404)
-    # The cart endpoint belongs to the orders package; without it there is no form.
-    can_add = "orders.cart_add" in current_app.view_functions
-    form = render_template("catalog/_cart_form.html", product=product, can_add=can_add)
-    return render_template(
-        "catalog/detail.html", product=product, fragment=entries["fragment"].replace(CART_FORM_MARK, form, 1)
-    )
+    def build():
+        entries, stamps = cached_entries(
+            {
+                "product": (product_key(slug), lambda values, stamps: product_detail_stamped(slug)),
+                "fragment": (("page", "product", slug), detail),
+            },
+            with_stamps=True,
+        )
+        product = entries["product"]
+        if not product:
+            abort(404)
+        # The cart endpoint belongs to the orders package; without it there is no form.
+        can_add = "orders.cart_add" in current_app.view_functions
+        form = render_template("catalog/_cart_form.html", product=product, can_add=can_add)
+        fragment = entries["fragment"].replace(CART_FORM_MARK, form, 1)
+        return render_template("catalog/detail.html", product=product, fragment=fragment), stamps
+
+    return _public_page(build)
