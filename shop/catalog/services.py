@@ -6,15 +6,15 @@ dicts), so pages and the API can cache them (``shop.cache.cached_catalog``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import selectinload
 
 from shop.cache import Stamped, cached_catalog, stock_stamps
 from shop.catalog.editing import update_product
-from shop.catalog.models import Category, Product
+from shop.catalog.models import Category, Product, ProductCount
 from shop.catalog.schemas import SORTS, product_json
 from shop.exceptions import NotFound, ValidationFailed
 from shop.extensions import db
@@ -28,11 +28,10 @@ def category_tree() -> list[dict]:
         full_name, product_count}]}]``, counts of active products (a top-level count
         includes its leaves), ordered by position then name.
     """
+    # Maintained by the database (shop.catalog.counts): ~2,000 rows, not the catalog.
     counts = dict(
         db.session.execute(
-            select(Product.category_id, func.count())
-            .where(Product.status == "active")
-            .group_by(Product.category_id)
+            select(ProductCount.category_id, func.sum(ProductCount.active)).group_by(ProductCount.category_id)
         ).all()
     )
     tops = db.session.scalars(
@@ -150,6 +149,72 @@ _ORDER = {
 }
 
 
+#: Per sort: the columns it orders by, each with "desc" or not (ties broken by id).
+_SORT_COLUMNS = {
+    "name": (("name", False), ("id", False)),
+    "price_asc": (("price_cents", False), ("id", False)),
+    "price_desc": (("price_cents", True), ("id", True)),
+    "newest": (("released_at", True), ("id", True)),
+}
+
+
+def _ordering(columns, sort: str) -> list:
+    """``ORDER BY`` terms of ``sort`` over ``columns`` (a table's or a subquery's ``c``)."""
+    terms = []
+    for name, desc in _SORT_COLUMNS[sort]:
+        term = columns[name].desc() if desc else columns[name].asc()
+        terms.append(term.nulls_last() if name == "released_at" else term)
+    return terms
+
+
+def _page_query(filters: ProductFilters):
+    """The select of one page of ``filters``' products, in order.
+
+    A category with leaves lists several ``category_id`` values; no single index returns
+    their products in order, so each leaf's first ``page * per_page`` rows are read from
+    its own index (``ix_products_active_category_*``) and only those are merged: the work
+    is per page, not per match.
+    """
+    offset = (filters.page - 1) * filters.per_page
+    ids = filters.category_ids or ()
+    if len(ids) < 2:
+        return _filtered(filters).order_by(*_ORDER[filters.sort]).limit(filters.per_page).offset(offset)
+    wanted = [Product.id] + [
+        getattr(Product, name) for name, _ in _SORT_COLUMNS[filters.sort] if name != "id"
+    ]
+    branches = [
+        _filtered(replace(filters, category_ids=(one,)))
+        .with_only_columns(*wanted)
+        .order_by(*_ordering(Product.__table__.c, filters.sort))
+        .limit(offset + filters.per_page)
+        .subquery()
+        .select()
+        for one in ids
+    ]
+    merged = union_all(*branches).subquery()
+    page_ids = (
+        select(merged.c.id)
+        .order_by(*_ordering(merged.c, filters.sort))
+        .limit(filters.per_page)
+        .offset(offset)
+    )
+    return select(Product).where(Product.id.in_(page_ids)).order_by(*_ORDER[filters.sort])
+
+
+def _total(filters: ProductFilters) -> int:
+    """How many active products match ``filters``: from the maintained counts
+    (``product_counts``) unless a price range needs the products themselves."""
+    if filters.min_price is not None or filters.max_price is not None:
+        base = _filtered(filters).order_by(None)
+        return int(db.session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    stmt = select(func.coalesce(func.sum(ProductCount.active), 0))
+    if filters.category_ids:
+        stmt = stmt.where(ProductCount.category_id.in_(filters.category_ids))
+    if filters.brand:
+        stmt = stmt.where(ProductCount.brand == filters.brand)
+    return int(db.session.scalar(stmt) or 0)
+
+
 def list_products(filters: ProductFilters) -> dict[str, Any]:
     """One page of active products (:func:`list_products_stamped` without the stamps).
 
@@ -171,13 +236,9 @@ def list_products_stamped(filters: ProductFilters) -> Stamped:
     """
     if filters.sort not in SORTS:
         raise ValidationFailed("Unknown sort order.", {"sort": ["Must be one of: " + ", ".join(SORTS) + "."]})
-    base = _filtered(filters)
-    total = db.session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
+    total = _total(filters)
     rows = db.session.scalars(
-        base.order_by(*_ORDER[filters.sort])
-        .options(selectinload(Product.category).selectinload(Category.parent))
-        .limit(filters.per_page)
-        .offset((filters.page - 1) * filters.per_page)
+        _page_query(filters).options(selectinload(Product.category).selectinload(Category.parent))
     ).all()
     items, stamps = _with_fresh_stock(rows)
     page = {
@@ -225,15 +286,17 @@ def brand_counts(category_ids: tuple[int, ...] | None = None, limit: int = 50) -
     Returns:
         ``[{"brand": str, "count": int}]``, at most ``limit``.
     """
+    total = func.sum(ProductCount.active)
     stmt = (
-        select(Product.brand, func.count())
-        .where(Product.status == "active", Product.brand != "")
-        .group_by(Product.brand)
-        .order_by(func.count().desc(), Product.brand)
+        select(ProductCount.brand, total)
+        .where(ProductCount.brand != "")
+        .group_by(ProductCount.brand)
+        .having(total > 0)
+        .order_by(total.desc(), ProductCount.brand)
         .limit(limit)
     )
     if category_ids:
-        stmt = stmt.where(Product.category_id.in_(category_ids))
+        stmt = stmt.where(ProductCount.category_id.in_(category_ids))
     return [{"brand": b, "count": int(n)} for b, n in db.session.execute(stmt).all()]
 
 
