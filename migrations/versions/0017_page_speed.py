@@ -96,10 +96,12 @@ def upgrade():
         op.execute(f"CREATE INDEX {name} ON products ({columns}) WHERE status = 'active'")
     op.create_table(
         "product_counts",
-        sa.Column("category_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("category_id", sa.Integer(), nullable=False),
         sa.Column("brand", sa.String(length=120), nullable=False),
         sa.Column("active", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("category_id", "brand", name=op.f("pk_product_counts")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_product_counts")),
+        sa.UniqueConstraint("category_id", "brand", name=op.f("uq_product_counts_category_id")),
     )
     for statement in POSTGRES_CREATE if postgres else SQLITE_CREATE:
         op.execute(statement)

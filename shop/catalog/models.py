@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -133,9 +133,11 @@ class ProductCount(db.Model):
     itself (``shop.catalog.counts``), read for navigation counts, totals and brand filters."""
 
     __tablename__ = "product_counts"
+    __table_args__ = (UniqueConstraint("category_id", "brand"),)
 
-    category_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    brand: Mapped[str] = mapped_column(String(120), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(Integer)
+    brand: Mapped[str] = mapped_column(String(120))
     active: Mapped[int] = mapped_column(Integer, default=0)
 
 
