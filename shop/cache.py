@@ -262,6 +262,7 @@ def cached_entries(
     for name, key in zip(names, keys, strict=True):
         if stamps[name]:
             memo[key] = tuple(stamps[name])
+    _collect(stamps, version < 0 or uncacheable)
     if not with_stamps:
         return values
     return values, _merged_stamps(stamps, version < 0 or uncacheable)
@@ -376,6 +377,50 @@ def _get_or_produce(key: str, produce: Callable[[], Any], timeout: int | None) -
         value = produce()
         _call(cache.set, key, value, timeout=timeout)
     return value
+
+
+_COLLECT_ATTR = "_shop_catalog_stamps"
+
+
+def _collect(stamps: dict[str, dict | None], uncacheable: bool) -> None:
+    """Add the stamps of entries read during a :func:`cached_response` miss to its answer's."""
+    if not has_request_context():
+        return
+    collected = getattr(request, _COLLECT_ATTR, False)
+    if collected is False:
+        return  # not collecting
+    merged = _merged_stamps(stamps, uncacheable)
+    if collected is None or merged is None:
+        setattr(request, _COLLECT_ATTR, None)  # something could not be cached
+    else:
+        collected.update(merged)
+
+
+def cached_response(parts: tuple) -> Any:
+    """A whole answer stored by :func:`keep_response` that is still current, or None.
+
+    On None, the stamps of every catalog entry read for the rest of this request are
+    collected, so that :func:`keep_response` can store the answer built from them, valid
+    exactly as long as all of them are.
+    """
+    key = _entry_key(parts)
+    version, current = _read_current(["answer"], [key], [False])
+    if "answer" in current:
+        return current["answer"][2]
+    setattr(request, _COLLECT_ATTR, {} if version >= 0 else None)
+    return None
+
+
+def keep_response(parts: tuple, value: Any, timeout: int | None = None) -> None:
+    """Store a whole answer (plain data) after a :func:`cached_response` miss in this request,
+    under the catalog version and the stamps of every entry it was built from."""
+    stamps = getattr(request, _COLLECT_ATTR, None)
+    version = _request_version()
+    if stamps is None or version is None:
+        return
+    _call(cache.set, _entry_key(parts), (version, stamps, value), timeout=timeout)
+    if stamps:
+        _deps_memo()[_entry_key(parts)] = tuple(stamps)
 
 
 def cached_catalog(parts: tuple, produce: Callable[[], Any], timeout: int | None = None) -> Any:
