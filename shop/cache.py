@@ -171,16 +171,17 @@ def stock_stamps(product_ids: Iterable[int]) -> dict[int, int] | None:
     values = _call(cache.get_many, *[_stamp_key(i) for i in ids])
     if values is _DOWN:
         return None
-    missing = [i for i, v in zip(ids, values, strict=True) if v is None]
-    if missing:
-        for i in missing:  # SET NX: two readers creating the same stamp agree on one value
-            if _call(cache.add, _stamp_key(i), _new_stamp(), timeout=0) is _DOWN:
-                return None
-        again = _call(cache.get_many, *[_stamp_key(i) for i in missing])
-        if again is _DOWN or any(v is None for v in again):
+    stamps = dict(zip(ids, values, strict=True))
+    for i in [i for i in ids if stamps[i] is None]:
+        # SET NX: two readers creating the same stamp agree on one value (the first one's).
+        token = _new_stamp()
+        added = _call(cache.add, _stamp_key(i), token, timeout=0)
+        if added is _DOWN:
             return None
-        values = [v if v is not None else again[missing.index(i)] for i, v in zip(ids, values, strict=True)]
-    return dict(zip(ids, values, strict=True))
+        stamps[i] = token if added else _call(cache.get, _stamp_key(i))
+        if stamps[i] is None or stamps[i] is _DOWN:
+            return None
+    return stamps
 
 
 def _restamp(product_ids: Iterable[int]) -> None:

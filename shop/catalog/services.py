@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, select, union_all
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from shop.cache import Stamped, cached_catalog, stock_stamps
 from shop.catalog.editing import update_product
@@ -309,7 +309,8 @@ def get_active_product(slug: str) -> Product:
     product = db.session.scalar(
         select(Product)
         .where(Product.slug == slug, Product.status == "active")
-        .options(selectinload(Product.category).selectinload(Category.parent))
+        # One query with its category and parent (a product page's cache miss).
+        .options(joinedload(Product.category).joinedload(Category.parent))
     )
     if product is None:
         raise NotFound("No such product.")
