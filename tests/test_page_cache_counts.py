@@ -33,6 +33,9 @@ def _truth(db) -> dict[tuple[int, str], int]:
 
 
 def test_counts_follow_every_kind_of_change(app, db):
+    """On PostgreSQL the maintained table equals a count over products after every change;
+    on both databases the tree, brand lists and totals read from the counts are right."""
+    maintained = db.engine.dialect.name == "postgresql"  # SQLite counts from products
     top = make_category("Computers", slug="computers")
     laptops = make_category("Laptops", parent=top, slug="laptops")
     desktops = make_category("Desktops", parent=top, slug="desktops")
@@ -42,7 +45,9 @@ def test_counts_follow_every_kind_of_change(app, db):
     make_product(brand="DELL", category=desktops, status="draft")
     loose = make_product(brand="Acme", category=None)
     db.session.commit()
-    assert _counted(db) == _truth(db) == {(laptops.id, "HP"): 2, (desktops.id, "DELL"): 1, (0, "Acme"): 1}
+    assert _truth(db) == {(laptops.id, "HP"): 2, (desktops.id, "DELL"): 1, (0, "Acme"): 1}
+    if maintained:
+        assert _counted(db) == _truth(db)
 
     b.status = "archived"  # ORM update
     c.brand = "Lenovo"
@@ -54,8 +59,9 @@ def test_counts_follow_every_kind_of_change(app, db):
     db.session.execute(text("UPDATE products SET stock = 0"))  # not counted: no change
     db.session.delete(loose)
     db.session.commit()
-    assert _counted(db) == _truth(db)
-    assert _counted(db) == {(desktops.id, "HP"): 1, (desktops.id, "Lenovo"): 1, (desktops.id, "DELL"): 1}
+    assert _truth(db) == {(desktops.id, "HP"): 1, (desktops.id, "Lenovo"): 1, (desktops.id, "DELL"): 1}
+    if maintained:
+        assert _counted(db) == _truth(db)
 
     with app.test_request_context():  # product JSON carries page URLs
         check_reads(laptops, desktops, top)

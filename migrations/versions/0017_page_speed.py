@@ -38,30 +38,6 @@ _KEY = "COALESCE({row}.category_id, 0), COALESCE({row}.brand, '')"
 _WHERE = "category_id = COALESCE({row}.category_id, 0) AND brand = COALESCE({row}.brand, '')"
 
 
-def _sqlite_add(row):
-    return (
-        f"INSERT OR IGNORE INTO product_counts (category_id, brand, active) VALUES ({_KEY.format(row=row)}, 0); "
-        f"UPDATE product_counts SET active = active + 1 WHERE {_WHERE.format(row=row)};"
-    )
-
-
-def _sqlite_take(row):
-    return f"UPDATE product_counts SET active = active - 1 WHERE {_WHERE.format(row=row)};"
-
-
-SQLITE_CREATE = (
-    f"""CREATE TRIGGER IF NOT EXISTS product_counts_insert AFTER INSERT ON products
-    WHEN NEW.status = 'active' BEGIN {_sqlite_add("NEW")} END""",
-    f"""CREATE TRIGGER IF NOT EXISTS product_counts_delete AFTER DELETE ON products
-    WHEN OLD.status = 'active' BEGIN {_sqlite_take("OLD")} END""",
-    f"""CREATE TRIGGER IF NOT EXISTS product_counts_take AFTER UPDATE OF status, category_id, brand ON products
-    WHEN OLD.status = 'active' BEGIN {_sqlite_take("OLD")} END""",
-    f"""CREATE TRIGGER IF NOT EXISTS product_counts_add AFTER UPDATE OF status, category_id, brand ON products
-    WHEN NEW.status = 'active' BEGIN {_sqlite_add("NEW")} END""",
-)
-SQLITE_DROP = tuple(
-    f"DROP TRIGGER IF EXISTS product_counts_{name}" for name in ("insert", "delete", "take", "add")
-)
 POSTGRES_CREATE = (
     f"""CREATE OR REPLACE FUNCTION product_counts_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -103,15 +79,17 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_product_counts")),
         sa.UniqueConstraint("category_id", "brand", name=op.f("uq_product_counts_category_id")),
     )
-    for statement in POSTGRES_CREATE if postgres else SQLITE_CREATE:
-        op.execute(statement)
-    op.execute(FILL)
+    if postgres:  # SQLite counts from products (shop.catalog.services.product_counts)
+        for statement in POSTGRES_CREATE:
+            op.execute(statement)
+        op.execute(FILL)
 
 
 def downgrade():
     postgres = op.get_bind().dialect.name == "postgresql"
-    for statement in POSTGRES_DROP if postgres else SQLITE_DROP:
-        op.execute(statement)
+    if postgres:
+        for statement in POSTGRES_DROP:
+            op.execute(statement)
     op.drop_table("product_counts")
     for name, _columns in reversed(INDEXES):
         op.drop_index(name, table_name="products")

@@ -5,11 +5,14 @@ The navigation counts, a listing's total and the brand filter's counts are sums 
 small table (categories x brands rows: about 2,000 for the full catalog) instead of counts
 over ``products`` (194,000 rows at ten times the catalog: 30-60 ms each on PostgreSQL).
 
-The database keeps it, as it keeps the search index: triggers on ``products`` add one for
+On PostgreSQL the database keeps it, as it keeps the search index: triggers on ``products`` add one for
 every active product inserted, take one away for every active product deleted, and move
 one when an update changes a product's status, category or brand, whatever code path
 issued the statement. ``category_id`` 0 stands for "no category". A count may reach 0; its
-row then stays.
+row then stays. On SQLite (the embedded default, a small catalog) the table stays empty and
+the counts are counted from ``products`` (``shop.catalog.services.product_counts``): with
+triggers on ``products``, SQLite 3.40 answered "no such table: products" to a later insert
+on a connection whose schema had changed meanwhile.
 
 The migration ``0017_page_speed`` carries a frozen copy of these statements; the models
 install them with ``create_all`` (tests, a fresh development database).
@@ -23,31 +26,6 @@ from sqlalchemy.engine import Connection
 _KEY = "COALESCE({row}.category_id, 0), COALESCE({row}.brand, '')"
 _WHERE = "category_id = COALESCE({row}.category_id, 0) AND brand = COALESCE({row}.brand, '')"
 
-
-def _sqlite_add(row: str) -> str:
-    return (
-        f"INSERT OR IGNORE INTO product_counts (category_id, brand, active) VALUES ({_KEY.format(row=row)}, 0); "
-        f"UPDATE product_counts SET active = active + 1 WHERE {_WHERE.format(row=row)};"
-    )
-
-
-def _sqlite_take(row: str) -> str:
-    return f"UPDATE product_counts SET active = active - 1 WHERE {_WHERE.format(row=row)};"
-
-
-SQLITE_CREATE = (
-    f"""CREATE TRIGGER IF NOT EXISTS product_counts_insert AFTER INSERT ON products
-    WHEN NEW.status = 'active' BEGIN {_sqlite_add("NEW")} END""",
-    f"""CREATE TRIGGER IF NOT EXISTS product_counts_delete AFTER DELETE ON products
-    WHEN OLD.status = 'active' BEGIN {_sqlite_take("OLD")} END""",
-    f"""CREATE TRIGGER IF NOT EXISTS product_counts_take AFTER UPDATE OF status, category_id, brand ON products
-    WHEN OLD.status = 'active' BEGIN {_sqlite_take("OLD")} END""",
-    f"""CREATE TRIGGER IF NOT EXISTS product_counts_add AFTER UPDATE OF status, category_id, brand ON products
-    WHEN NEW.status = 'active' BEGIN {_sqlite_add("NEW")} END""",
-)
-SQLITE_DROP = tuple(
-    f"DROP TRIGGER IF EXISTS product_counts_{name}" for name in ("insert", "delete", "take", "add")
-)
 
 POSTGRES_CREATE = (
     f"""CREATE OR REPLACE FUNCTION product_counts_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -110,14 +88,10 @@ def install_listing_indexes(table: Table) -> None:
 
 def install_on_create(table: Table) -> None:
     """Create the triggers whenever ``create_all`` creates ``table`` (per dialect)."""
-    for statement in SQLITE_CREATE:
-        event.listen(table, "after_create", DDL(statement).execute_if(dialect="sqlite"))
     for statement in POSTGRES_CREATE:
         event.listen(table, "after_create", DDL(statement).execute_if(dialect="postgresql"))
     event.listen(table, "after_drop", DDL(POSTGRES_DROP[0]).execute_if(dialect="postgresql"))
     event.listen(table, "after_drop", DDL(POSTGRES_DROP[1]).execute_if(dialect="postgresql"))
-    for statement in SQLITE_DROP:
-        event.listen(table, "after_drop", DDL(statement).execute_if(dialect="sqlite"))
 
 
 def refill(conn: Connection) -> None:

@@ -29,11 +29,8 @@ def category_tree() -> list[dict]:
         includes its leaves), ordered by position then name.
     """
     # Maintained by the database (shop.catalog.counts): ~2,000 rows, not the catalog.
-    counts = dict(
-        db.session.execute(
-            select(ProductCount.category_id, func.sum(ProductCount.active)).group_by(ProductCount.category_id)
-        ).all()
-    )
+    c = product_counts()
+    counts = dict(db.session.execute(select(c.category_id, func.sum(c.active)).group_by(c.category_id)).all())
     tops = db.session.scalars(
         select(Category)
         .where(Category.parent_id.is_(None))
@@ -63,6 +60,22 @@ def category_tree() -> list[dict]:
             }
         )
     return tree
+
+
+def product_counts():
+    """Active products per ``category_id`` (0: none) and ``brand``, as columns ``category_id``,
+    ``brand``, ``active``: the maintained ``product_counts`` table on PostgreSQL; on SQLite
+    (the embedded, small-catalog default) counted from ``products`` each time."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return ProductCount.__table__.c
+    category = func.coalesce(Product.category_id, 0)
+    return (
+        select(category.label("category_id"), Product.brand.label("brand"), func.count().label("active"))
+        .where(Product.status == "active")
+        .group_by(category, Product.brand)
+        .subquery()
+        .c
+    )
 
 
 #: Key parts of the cached category tree.
@@ -207,11 +220,12 @@ def _total(filters: ProductFilters) -> int:
     if filters.min_price is not None or filters.max_price is not None:
         base = _filtered(filters).order_by(None)
         return int(db.session.scalar(select(func.count()).select_from(base.subquery())) or 0)
-    stmt = select(func.coalesce(func.sum(ProductCount.active), 0))
+    c = product_counts()
+    stmt = select(func.coalesce(func.sum(c.active), 0))
     if filters.category_ids:
-        stmt = stmt.where(ProductCount.category_id.in_(filters.category_ids))
+        stmt = stmt.where(c.category_id.in_(filters.category_ids))
     if filters.brand:
-        stmt = stmt.where(ProductCount.brand == filters.brand)
+        stmt = stmt.where(c.brand == filters.brand)
     return int(db.session.scalar(stmt) or 0)
 
 
@@ -286,17 +300,18 @@ def brand_counts(category_ids: tuple[int, ...] | None = None, limit: int = 50) -
     Returns:
         ``[{"brand": str, "count": int}]``, at most ``limit``.
     """
-    total = func.sum(ProductCount.active)
+    c = product_counts()
+    total = func.sum(c.active)
     stmt = (
-        select(ProductCount.brand, total)
-        .where(ProductCount.brand != "")
-        .group_by(ProductCount.brand)
+        select(c.brand, total)
+        .where(c.brand != "")
+        .group_by(c.brand)
         .having(total > 0)
-        .order_by(total.desc(), ProductCount.brand)
+        .order_by(total.desc(), c.brand)
         .limit(limit)
     )
     if category_ids:
-        stmt = stmt.where(ProductCount.category_id.in_(category_ids))
+        stmt = stmt.where(c.category_id.in_(category_ids))
     return [{"brand": b, "count": int(n)} for b, n in db.session.execute(stmt).all()]
 
 
