@@ -176,6 +176,22 @@ def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not answer /healthz within 60 s")
 
 
+def workers_cpu_seconds(master_pid: int) -> float:
+    """User + system CPU seconds used so far by the gunicorn master's workers (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master_pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def checkout(port: int, token: str) -> tuple[int, float]:
     """POST one order; return (status, seconds)."""
     body = json.dumps({"shipping_address": ADDRESS}).encode()
@@ -217,10 +233,12 @@ def main(argv=None) -> int:
             f"in {time.perf_counter() - t0:.1f}s"
         )
         proc = start_gunicorn(env, args.port, args.workers)
+        cpu0 = workers_cpu_seconds(proc.pid)
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             results = list(pool.map(lambda tok: checkout(args.port, tok), tokens))
         elapsed = time.perf_counter() - start
+        cpu = workers_cpu_seconds(proc.pid) - cpu0
     finally:
         if proc is not None:
             proc.terminate()
@@ -244,6 +262,10 @@ def main(argv=None) -> int:
         "elapsed_s": round(elapsed, 2),
         "requests_per_s": round(len(results) / elapsed, 1),
         "orders_per_s": round(sold / elapsed, 1),
+        # CPU the app spent per request against the wall time a worker held it: the rest
+        # is waiting (PostgreSQL, Redis, the hot product row's lock).
+        "worker_cpu_ms_per_request": round(cpu * 1000 / max(1, len(results)), 1),
+        "worker_wall_ms_per_request": round(elapsed * args.workers * 1000 / max(1, len(results)), 1),
         "latency_ms": {
             "p50": round(statistics.median(latencies) * 1000, 1),
             "p95": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1),

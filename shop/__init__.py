@@ -19,6 +19,7 @@ from shop import (
     dbconnect,
     errors,
     health,
+    http_caching,
     orders,
     payments,
     pricing,
@@ -96,6 +97,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     load_config(app, config)
     register_proxy_fix(app)
     register_extensions(app)
+    register_http_caching(app)
     register_jobs(app)
     register_audit_context(app)
     register_blueprints(app)
@@ -154,6 +156,11 @@ def register_extensions(app: Flask) -> None:
     register_cache_invalidation()
     register_sales_marks()
     _sqlite_pragmas(app)
+
+
+def register_http_caching(app: Flask) -> None:
+    """ETag, 304 and ``Cache-Control`` for public pages; no session for browsing visitors."""
+    http_caching.init_http_caching(app)
 
 
 def register_jobs(app: Flask) -> None:

@@ -1,9 +1,24 @@
 """Cache keys and invalidation for the catalog (the only module that names cache keys).
 
-Catalog entries (rendered page fragments, product JSON) carry a *catalog version* in
-their key. Any committed change to a product, a category or stock bumps the version,
-so the next request sees fresh data on every worker: invalidation happens after commit,
-never before (a rolled-back change invalidates nothing).
+Catalog entries (rendered page fragments, whole public pages, product JSON) are stored
+with the *catalog version* they were built for, a random number. A committed change to a product's name, price, status,
+category or text, or to a category, bumps the version, so the next request on every worker
+rebuilds what it reads. Invalidation happens after commit, never before (a rolled-back
+change invalidates nothing).
+
+Stock changes (a sale, a cancellation, a staff stock edit) do not bump the version: each
+product has a *stock stamp* of its own, a random value replaced after every commit that
+changed its stock. An entry that shows stock (a product's JSON and page, a listing page)
+keeps the stamps of its products as they were read *before* their stock was read from the
+database; it is served only while all of them are unchanged. So a sale changes what the
+pages showing that product say at once, and every other cached page stays cached.
+
+A request reads the version, all its entries and their products' stamps in one round trip
+(``MGET``): each process remembers which products an entry showed last time and asks for
+their stamps with it (a second round trip only when that guess was wrong). Small entries
+that show no stock (the category tree, the sidebar) are also kept in process memory for
+the version they were built for. Versions and stamps are random values, never counters, so
+a value once replaced never comes back, even after Redis lost its keys.
 
 The cache fails open and fast: a Redis that refuses or hangs costs one call at most its
 socket timeout (``REDIS_SOCKET_TIMEOUT``); after a failure each process leaves the cache
@@ -15,10 +30,11 @@ pages cached before the outage are not served after it.
 from __future__ import annotations
 
 import logging
+import random
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -26,7 +42,9 @@ from shop.catalog.models import Category, Product
 from shop.extensions import cache
 
 _VERSION_KEY = "catalog:version"
+_STAMP_KEY = "catalog:stock:%d"
 _FLAG = "catalog_changed"
+_STOCK_FLAG = "catalog_stock_changed"
 _GUARD = "shop_cache_guard"
 #: What :func:`_call` returns when the cache did not answer.
 _DOWN = object()
@@ -81,27 +99,35 @@ def _call(fn: Callable[..., Any], *args, **kwargs) -> Any:
 
 
 def catalog_version() -> int:
-    """Current catalog version (0 when the cache has none yet; -1 when the cache is down,
-    which callers treat as "do not cache")."""
+    """Current catalog version: a random positive number, replaced by every catalog change
+    (and made afresh when the cache has none, e.g. after a Redis restart, so a value once
+    replaced never comes back); -1 when the cache is down, which callers treat as "do not
+    cache"."""
     if _guard().bump_owed:
         bump_catalog_version()
         if _guard().bump_owed:
             return -1
-    value = _call(cache.get, _VERSION_KEY)
+    return _version(_call(cache.get, _VERSION_KEY))
+
+
+def _version(value: Any) -> int:
+    """The version read from the cache (``_DOWN``: -1; none yet: a new one, ``SET NX``)."""
     if value is _DOWN:
         return -1
+    if value is None:
+        if _call(cache.add, _VERSION_KEY, _new_stamp(), timeout=0) is _DOWN:
+            return -1
+        value = _call(cache.get, _VERSION_KEY)
+        if value is _DOWN or value is None:
+            return -1
     try:
-        return int(value or 0)
+        return int(value)
     except (TypeError, ValueError):
         return -1
 
 
 def _bump() -> None:
-    if cache.get(_VERSION_KEY) is None:
-        cache.set(_VERSION_KEY, 1, timeout=0)
-    else:
-        # Flask-Caching's Cache has no inc(); the backend's is atomic on Redis (INCR).
-        cache.cache.inc(_VERSION_KEY)
+    cache.set(_VERSION_KEY, _new_stamp(), timeout=0)
 
 
 def bump_catalog_version() -> None:
@@ -113,6 +139,233 @@ def bump_catalog_version() -> None:
     guard.bump_owed = True
     if _call(_bump) is not _DOWN:
         guard.bump_owed = False
+
+
+# --- Per-product stock stamps ------------------------------------------------------------
+
+
+def _stamp_key(product_id: int) -> str:
+    return _STAMP_KEY % product_id
+
+
+def _new_stamp() -> int:
+    # A fresh random value per change, never a counter: a stamp once replaced can never
+    # come back (not even after Redis evicted the key), so an entry built before a change
+    # can never match again, whatever order concurrent changes' writes arrive in.
+    return random.getrandbits(62) + 1
+
+
+def stock_stamps(product_ids: Iterable[int]) -> dict[int, int] | None:
+    """The current stock stamp of each product, creating the missing ones.
+
+    Read it *before* reading the products' stock from the database: a change committed
+    after that read sets a new stamp after its commit, so an entry built from the read is
+    never taken as fresh afterwards (see the module docstring).
+
+    Returns:
+        ``{product_id: stamp}``, or None when the cache is down (then do not cache).
+    """
+    ids = sorted(set(product_ids))
+    if not ids or _guard().bump_owed:
+        return {} if ids == [] else None
+    values = _call(cache.get_many, *[_stamp_key(i) for i in ids])
+    if values is _DOWN:
+        return None
+    stamps = dict(zip(ids, values, strict=True))
+    for i in [i for i in ids if stamps[i] is None]:
+        # SET NX: two readers creating the same stamp agree on one value (the first one's).
+        token = _new_stamp()
+        added = _call(cache.add, _stamp_key(i), token, timeout=0)
+        if added is _DOWN:
+            return None
+        stamps[i] = token if added else _call(cache.get, _stamp_key(i))
+        if stamps[i] is None or stamps[i] is _DOWN:
+            return None
+    return stamps
+
+
+def _restamp(product_ids: Iterable[int]) -> None:
+    """Give each product a new stock stamp (after a commit changed their stock)."""
+    ids = sorted(set(product_ids))
+    if not ids or not has_app_context():
+        return
+    if _call(cache.set_many, {_stamp_key(i): _new_stamp() for i in ids}, timeout=0) is _DOWN:
+        # The stamps could not be changed: invalidate everything once the cache is back.
+        _guard().bump_owed = True
+
+
+class Stamped:
+    """A produced value that shows the stock of some products, with the stock stamps
+    (:func:`stock_stamps`) read before that stock was read.
+
+    ``stamps`` is ``{product_id: stamp}``; None means "do not cache" (the cache was down).
+    """
+
+    __slots__ = ("value", "stamps")
+
+    def __init__(self, value: Any, stamps: dict[int, int] | None):
+        self.value = value
+        self.stamps = stamps
+
+
+Producer = Callable[[dict[str, Any], dict[str, Any]], Any]
+
+
+def _entry_key(parts: tuple) -> str:
+    return "catalog:e:" + ":".join(str(p) for p in parts)
+
+
+def cached_entries(
+    specs: dict[str, tuple[tuple, Producer]], timeout: int | None = None, with_stamps: bool = False
+) -> Any:
+    """Several catalog entries of one request, read in one cache round trip (plus one for
+    the stock stamps of the entries that show stock).
+
+    Args:
+        specs: ``{name: (key parts, produce)}``. A missing or stale entry is produced by
+            ``produce(values, stamps)`` (in the order given, so a later producer can use an
+            earlier entry: ``values[name]``, and ``stamps[name]``, the stamps that entry
+            was checked or built against). ``produce`` returns the plain value (valid until
+            the catalog version changes) or a :class:`Stamped` value (also valid only while
+            each of its products' stock stamps is unchanged).
+        timeout: seconds an entry is kept (default: the cache's default timeout).
+        with_stamps: also return the stock stamps every entry depends on.
+    Returns:
+        ``{name: value}`` (plain data or rendered strings, never ORM objects); with
+        ``with_stamps``, ``(values, stamps)`` where ``stamps`` is ``{product_id: stamp}`` of
+        all the entries together, or None if one of them could not be cached.
+    """
+    names = list(specs)
+    keys = [_entry_key(specs[n][0]) for n in names]
+    local = [specs[n][0][0] in LOCAL_KINDS for n in names]
+    version, current = _read_current(names, keys, local)
+    values: dict[str, Any] = {}
+    stamps: dict[str, Any] = {}
+    fresh: dict[str, Any] = {}
+    uncacheable = False
+    for name, key, here in zip(names, keys, local, strict=True):
+        entry = current.get(name)
+        if entry is not None:
+            values[name], stamps[name] = entry[2], entry[1]
+        else:
+            produced = specs[name][1](values, stamps)
+            stamped = isinstance(produced, Stamped)
+            values[name], stamps[name] = (produced.value, produced.stamps) if stamped else (produced, None)
+            if stamped and produced.stamps is None:
+                uncacheable = True  # the cache was down while building: do not store it
+            elif version >= 0:
+                fresh[key] = (version, stamps[name], values[name])
+        if here and version >= 0 and stamps[name] is None:
+            _local()[key] = (version, values[name])
+    if fresh:
+        _call(cache.set_many, fresh, timeout=timeout)
+    memo = _deps_memo()
+    for name, key in zip(names, keys, strict=True):
+        if stamps[name]:
+            memo[key] = tuple(stamps[name])
+    _collect(stamps, version < 0 or uncacheable)
+    if not with_stamps:
+        return values
+    return values, _merged_stamps(stamps, version < 0 or uncacheable)
+
+
+def _merged_stamps(stamps: dict[str, dict | None], uncacheable: bool) -> dict[int, int] | None:
+    """All entries' stamps as one ``{product_id: stamp}`` (None: something was not cacheable)."""
+    if uncacheable:
+        return None
+    merged: dict[int, int] = {}
+    for one in stamps.values():
+        merged.update(one or {})
+    return merged
+
+
+#: Kinds of entry (first key part) also kept in each process's memory for the catalog
+#: version they were built for: small, read by many pages, and never showing stock.
+LOCAL_KINDS = frozenset({"category_tree", "sidebar", "category", "category-ids", "brands"})
+#: At most this many entries are kept in a process's memory (then it starts afresh).
+LOCAL_LIMIT = 512
+_LOCAL_ATTR = "_shop_catalog_version"
+
+
+def _local() -> dict[str, tuple[int, Any]]:
+    store = current_app.extensions.get("shop_cache_local")
+    if store is None or len(store) > LOCAL_LIMIT:
+        store = current_app.extensions["shop_cache_local"] = {}
+    return store
+
+
+def _request_version() -> int | None:
+    """The catalog version this request already read (one read per request is enough)."""
+    return getattr(request, _LOCAL_ATTR, None) if has_request_context() else None
+
+
+def _remember_version(version: int) -> None:
+    if has_request_context() and version >= 0:
+        setattr(request, _LOCAL_ATTR, version)
+
+
+def _deps_memo() -> dict[str, tuple[int, ...]]:
+    """Per process: the products each stock-showing entry had when last read, so that their
+    stamps are asked for in the same round trip as the entry itself."""
+    store = current_app.extensions.get("shop_cache_deps")
+    if store is None or len(store) > DEPS_LIMIT:
+        store = current_app.extensions["shop_cache_deps"] = {}
+    return store
+
+
+#: At most this many entries' product ids are remembered per process.
+DEPS_LIMIT = 4096
+
+
+def _read_current(names: list[str], keys: list[str], local: list[bool]) -> tuple[int, dict[str, tuple]]:
+    """The catalog version (-1: cache down) and the entries under ``keys`` that are still
+    current: built for that version, and showing stock only under unchanged stamps."""
+    if _guard().bump_owed:
+        bump_catalog_version()
+        if _guard().bump_owed:
+            return -1, {}
+    version = _request_version()
+    built: dict[str, tuple] = {}
+    if version is not None:
+        memory = _local()
+        for name, key, here in zip(names, keys, local, strict=True):
+            kept = memory.get(key) if here else None
+            if kept is not None and kept[0] == version:
+                built[name] = (version, None, kept[1])
+    ask = [(name, key) for name, key in zip(names, keys, strict=True) if name not in built]
+    memo = _deps_memo()
+    guess = sorted({pid for _, key in ask for pid in memo.get(key, ())})
+    live: dict[int, Any] = {}
+    if ask or version is None:
+        got = _call(cache.get_many, _VERSION_KEY, *[key for _, key in ask], *[_stamp_key(i) for i in guess])
+        if got is _DOWN:
+            return -1, {}
+        version = _version(got[0])
+        _remember_version(version)
+        for (name, _), entry in zip(ask, got[1 : 1 + len(ask)], strict=True):
+            if version >= 0 and isinstance(entry, tuple) and len(entry) == 3 and entry[0] == version:
+                built[name] = entry
+        live = dict(zip(guess, got[1 + len(ask) :], strict=True))
+    return _checked_stamps(version, built, live)
+
+
+def _checked_stamps(
+    version: int, built: dict[str, tuple], live: dict[int, Any]
+) -> tuple[int, dict[str, tuple]]:
+    """``built`` without the entries whose products' stock stamps changed since; ``live``
+    holds the stamps already read (the others are read now, in one round trip)."""
+    wanted = sorted({pid for entry in built.values() if entry[1] is not None for pid in entry[1]} - set(live))
+    if wanted:
+        more = _call(cache.get_many, *[_stamp_key(i) for i in wanted])
+        if more is _DOWN:
+            return -1, {}
+        live.update(zip(wanted, more, strict=True))
+    return version, {
+        name: entry
+        for name, entry in built.items()
+        if entry[1] is None
+        or all(stamp is not None and live.get(pid) == stamp for pid, stamp in entry[1].items())
+    }
 
 
 def _get_or_produce(key: str, produce: Callable[[], Any], timeout: int | None) -> Any:
@@ -127,15 +380,57 @@ def _get_or_produce(key: str, produce: Callable[[], Any], timeout: int | None) -
     return value
 
 
+_COLLECT_ATTR = "_shop_catalog_stamps"
+
+
+def _collect(stamps: dict[str, dict | None], uncacheable: bool) -> None:
+    """Add the stamps of entries read during a :func:`cached_response` miss to its answer's."""
+    if not has_request_context():
+        return
+    collected = getattr(request, _COLLECT_ATTR, False)
+    if collected is False:
+        return  # not collecting
+    merged = _merged_stamps(stamps, uncacheable)
+    if collected is None or merged is None:
+        setattr(request, _COLLECT_ATTR, None)  # something could not be cached
+    else:
+        collected.update(merged)
+
+
+def cached_response(parts: tuple) -> Any:
+    """A whole answer stored by :func:`keep_response` that is still current, or None.
+
+    On None, the stamps of every catalog entry read for the rest of this request are
+    collected, so that :func:`keep_response` can store the answer built from them, valid
+    exactly as long as all of them are.
+    """
+    key = _entry_key(parts)
+    version, current = _read_current(["answer"], [key], [False])
+    if "answer" in current:
+        return current["answer"][2]
+    setattr(request, _COLLECT_ATTR, {} if version >= 0 else None)
+    return None
+
+
+def keep_response(parts: tuple, value: Any, timeout: int | None = None) -> None:
+    """Store a whole answer (plain data) after a :func:`cached_response` miss in this request,
+    under the catalog version and the stamps of every entry it was built from."""
+    stamps = getattr(request, _COLLECT_ATTR, None)
+    version = _request_version()
+    if stamps is None or version is None:
+        return
+    _call(cache.set, _entry_key(parts), (version, stamps, value), timeout=timeout)
+    if stamps:
+        _deps_memo()[_entry_key(parts)] = tuple(stamps)
+
+
 def cached_catalog(parts: tuple, produce: Callable[[], Any], timeout: int | None = None) -> Any:
     """Return the cached value for ``parts`` or compute it with ``produce()`` and store it.
 
-    Only store plain data or rendered strings, never ORM objects.
+    Only store plain data or rendered strings, never ORM objects. ``produce`` may return a
+    :class:`Stamped` value (see :func:`cached_entries`).
     """
-    version = catalog_version()
-    if version < 0:
-        return produce()
-    return _get_or_produce("catalog:v%s:%s" % (version, ":".join(str(p) for p in parts)), produce, timeout)
+    return cached_entries({"value": (parts, lambda values, stamps: produce())}, timeout)["value"]
 
 
 def cached_statistic(parts: tuple, produce: Callable[[], Any], timeout: int = 600) -> Any:
@@ -147,6 +442,16 @@ def cached_statistic(parts: tuple, produce: Callable[[], Any], timeout: int = 60
     Falls back to ``produce()`` when the cache is down.
     """
     return _get_or_produce("stat:" + ":".join(str(p) for p in parts), produce, timeout)
+
+
+def mark_stock_changed(session: Session, product_ids: Iterable[int]) -> None:
+    """Flag the session so these products get new stock stamps after its next commit.
+
+    Only stock changes (sales, cancellations, refunds back to stock, staff stock edits)
+    go this way: they invalidate the entries that show these products (their pages, the
+    listing pages they appear on) and nothing else, so a sale does not empty the cache.
+    """
+    session.info.setdefault(_STOCK_FLAG, set()).update(product_ids)
 
 
 def mark_catalog_changed(session: Session) -> None:
@@ -166,12 +471,16 @@ def _before_flush(session: Session, flush_context, instances) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    stock_changed = session.info.pop(_STOCK_FLAG, None)
     if session.info.pop(_FLAG, False):
         bump_catalog_version()
+    elif stock_changed:
+        _restamp(stock_changed)
 
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_FLAG, None)
+    session.info.pop(_STOCK_FLAG, None)
 
 
 def register_cache_invalidation() -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, g, request
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, g, request, session
+from flask_login import current_user
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
@@ -10,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 from shop.auth import websession
 from shop.auth.throttle import init_rate_limits
 from shop.exceptions import ValidationFailed
-from shop.extensions import login_manager, talisman
+from shop.extensions import csrf, login_manager, talisman
 
 #: No inline script anywhere; images may come from the catalog's remote image host.
 CONTENT_SECURITY_POLICY = {
@@ -73,6 +76,9 @@ def init_security(app: Flask) -> None:
     init_rate_limits(app)
     # First of all before-request hooks: no caller identity may leak in from another request.
     app.before_request_funcs.setdefault(None, []).insert(0, forget_cached_caller)
+    # A browsing visitor has no session, so their first "Add to cart" has no token to send.
+    csrf.exempt(FIRST_CART_ADD_VIEW)
+    app.before_request(protect_first_cart_add)
     app.before_request(reject_nul_in_params)
     app.before_request(check_api_body)
     app.after_request(websession.drop_dead_remember_cookie)
@@ -86,6 +92,43 @@ def forget_cached_caller() -> None:
     """
     for name in ("_login_user", "api_user", "api_token", "api_auth_request", websession.FORGET_REMEMBER):
         g.pop(name, None)
+
+
+#: The add-to-cart form's view (``orders.cart_add``), checked by :func:`protect_first_cart_add`.
+FIRST_CART_ADD_VIEW = "shop.orders.views.cart_add"
+#: ``Sec-Fetch-Site`` values of a request a page of this site made (or the visitor typed).
+SAME_SITE_FETCH = frozenset({"same-origin", "none"})
+
+
+def protect_first_cart_add() -> None:
+    """CSRF protection of the add-to-cart form, which public pages render without a token.
+
+    A visitor with a session (a cart, a login, anything) must send the session's token, as
+    on every other form (Flask-WTF's check). A visitor without any session has no token and
+    nothing a forged request could act for: their request must come from a page of this
+    site, by its ``Origin`` (or ``Referer``) and ``Sec-Fetch-Site`` headers when the browser
+    sends them (OWASP CSRF Prevention Cheat Sheet: "Verifying Origin With Standard
+    Headers", "Fetch Metadata"). Aborts with 400 otherwise.
+    """
+    if request.endpoint != "orders.cart_add" or not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    if session or current_user.is_authenticated:
+        csrf.protect()
+        return
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in SAME_SITE_FETCH:
+        abort(400, "The form was sent from another site.")
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if source is not None and not _same_origin(source):
+        abort(400, "The form was sent from another site.")
+    # Tells the form (Flask-WTF) that this request's CSRF check is done, as protect() does.
+    g.csrf_valid = True
+
+
+def _same_origin(url: str) -> bool:
+    """Whether ``url`` (an Origin or Referer) names this site's host (and port). The scheme
+    is not compared: behind a proxy that ends TLS the app may see plain HTTP."""
+    return urlsplit(url).netloc == request.host
 
 
 #: Methods whose API requests may carry a JSON body.

@@ -8,12 +8,12 @@ so the next GET shows the change.
 
 from __future__ import annotations
 
-from flask import g
+from flask import Response, g, request
 
 from shop.apidoc import path_parameter
 from shop.apiutils import collection
 from shop.auth.guards import api_auth
-from shop.cache import cached_catalog
+from shop.cache import cached_catalog, cached_response, keep_response
 from shop.catalog import api_bp
 from shop.catalog.schemas import (
     FIRST_PRODUCT_LINKS,
@@ -33,7 +33,40 @@ from shop.catalog.services import (
     product_detail_data,
 )
 from shop.exceptions import NotFound
+from shop.http_caching import public_request
 from shop.transaction import unit_of_work
+
+#: Reads whose whole answer is cached for visitors without a session (keyed by URL): a
+#: hit skips argument parsing, the view and serialization.
+WHOLE_ANSWERS = frozenset({"catalog_api.categories", "catalog_api.products", "catalog_api.product"})
+
+
+def _answer_key() -> tuple:
+    return ("json", request.full_path)
+
+
+@api_bp.before_request
+def answer_from_cache():
+    """Answer a public catalog read from the cache when a current copy is there."""
+    if request.endpoint in WHOLE_ANSWERS and public_request():
+        body = cached_response(_answer_key())
+        if body is not None:
+            return Response(body, mimetype="application/json")
+    return None
+
+
+@api_bp.after_request
+def keep_answer(response: Response) -> Response:
+    """Keep a public catalog read's answer (after a miss), valid as long as what it shows."""
+    if (
+        request.endpoint in WHOLE_ANSWERS
+        and response.status_code == 200
+        and response.mimetype == "application/json"
+        and public_request()
+    ):
+        keep_response(_answer_key(), response.get_data())
+    return response
+
 
 _SLUG = path_parameter("slug", "The product's slug.", type="string", minLength=1, maxLength=255)
 

@@ -5,10 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text, select
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.catalog import counts
 from shop.dbtypes import JSONType, UTCDateTime, utcnow
 from shop.extensions import db
 
@@ -120,6 +131,29 @@ class Product(db.Model):
 
     def __repr__(self) -> str:
         return f"<Product {self.sku} {self.stock} @ {self.price_cents}>"
+
+
+# Shoppers' listings read active products in one order or another, over the whole catalog
+# or per category: each order has a partial index that serves it (shop.catalog.counts).
+counts.install_listing_indexes(Product.__table__)
+
+
+class ProductCount(db.Model):
+    """How many active products a category (0: none) has of a brand; kept by the database
+    itself (``shop.catalog.counts``), read for navigation counts, totals and brand filters."""
+
+    __tablename__ = "product_counts"
+    __table_args__ = (UniqueConstraint("category_id", "brand"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(Integer)
+    brand: Mapped[str] = mapped_column(String(120))
+    active: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# The triggers live on ``products``: create the table (and them) after it.
+ProductCount.__table__.add_is_dependent_on(Product.__table__)
+counts.install_on_create(ProductCount.__table__)
 
 
 class StockMovement(db.Model):

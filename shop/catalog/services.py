@@ -6,15 +6,15 @@ dicts), so pages and the API can cache them (``shop.cache.cached_catalog``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, select, union_all
+from sqlalchemy.orm import joinedload, selectinload
 
-from shop.cache import cached_catalog
+from shop.cache import Stamped, cached_catalog, stock_stamps
 from shop.catalog.editing import update_product
-from shop.catalog.models import Category, Product
+from shop.catalog.models import Category, Product, ProductCount
 from shop.catalog.schemas import SORTS, product_json
 from shop.exceptions import NotFound, ValidationFailed
 from shop.extensions import db
@@ -28,13 +28,9 @@ def category_tree() -> list[dict]:
         full_name, product_count}]}]``, counts of active products (a top-level count
         includes its leaves), ordered by position then name.
     """
-    counts = dict(
-        db.session.execute(
-            select(Product.category_id, func.count())
-            .where(Product.status == "active")
-            .group_by(Product.category_id)
-        ).all()
-    )
+    # Maintained by the database (shop.catalog.counts): ~2,000 rows, not the catalog.
+    c = product_counts()
+    counts = dict(db.session.execute(select(c.category_id, func.sum(c.active)).group_by(c.category_id)).all())
     tops = db.session.scalars(
         select(Category)
         .where(Category.parent_id.is_(None))
@@ -66,9 +62,29 @@ def category_tree() -> list[dict]:
     return tree
 
 
+def product_counts():
+    """Active products per ``category_id`` (0: none) and ``brand``, as columns ``category_id``,
+    ``brand``, ``active``: the maintained ``product_counts`` table on PostgreSQL; on SQLite
+    (the embedded, small-catalog default) counted from ``products`` each time."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return ProductCount.__table__.c
+    category = func.coalesce(Product.category_id, 0)
+    return (
+        select(category.label("category_id"), Product.brand.label("brand"), func.count().label("active"))
+        .where(Product.status == "active")
+        .group_by(category, Product.brand)
+        .subquery()
+        .c
+    )
+
+
+#: Key parts of the cached category tree.
+CATEGORY_TREE_KEY = ("category_tree",)
+
+
 def category_tree_cached() -> list[dict]:
     """:func:`category_tree`, cached under the catalog version."""
-    return cached_catalog(("category_tree",), category_tree)
+    return cached_catalog(CATEGORY_TREE_KEY, category_tree)
 
 
 def get_category(slug: str) -> Category:
@@ -146,8 +162,75 @@ _ORDER = {
 }
 
 
+#: Per sort: the columns it orders by, each with "desc" or not (ties broken by id).
+_SORT_COLUMNS = {
+    "name": (("name", False), ("id", False)),
+    "price_asc": (("price_cents", False), ("id", False)),
+    "price_desc": (("price_cents", True), ("id", True)),
+    "newest": (("released_at", True), ("id", True)),
+}
+
+
+def _ordering(columns, sort: str) -> list:
+    """``ORDER BY`` terms of ``sort`` over ``columns`` (a table's or a subquery's ``c``)."""
+    terms = []
+    for name, desc in _SORT_COLUMNS[sort]:
+        term = columns[name].desc() if desc else columns[name].asc()
+        terms.append(term.nulls_last() if name == "released_at" else term)
+    return terms
+
+
+def _page_query(filters: ProductFilters):
+    """The select of one page of ``filters``' products, in order.
+
+    A category with leaves lists several ``category_id`` values; no single index returns
+    their products in order, so each leaf's first ``page * per_page`` rows are read from
+    its own index (``ix_products_active_category_*``) and only those are merged: the work
+    is per page, not per match.
+    """
+    offset = (filters.page - 1) * filters.per_page
+    ids = filters.category_ids or ()
+    if len(ids) < 2:
+        return _filtered(filters).order_by(*_ORDER[filters.sort]).limit(filters.per_page).offset(offset)
+    wanted = [Product.id] + [
+        getattr(Product, name) for name, _ in _SORT_COLUMNS[filters.sort] if name != "id"
+    ]
+    branches = [
+        _filtered(replace(filters, category_ids=(one,)))
+        .with_only_columns(*wanted)
+        .order_by(*_ordering(Product.__table__.c, filters.sort))
+        .limit(offset + filters.per_page)
+        .subquery()
+        .select()
+        for one in ids
+    ]
+    merged = union_all(*branches).subquery()
+    page_ids = (
+        select(merged.c.id)
+        .order_by(*_ordering(merged.c, filters.sort))
+        .limit(filters.per_page)
+        .offset(offset)
+    )
+    return select(Product).where(Product.id.in_(page_ids)).order_by(*_ORDER[filters.sort])
+
+
+def _total(filters: ProductFilters) -> int:
+    """How many active products match ``filters``: from the maintained counts
+    (``product_counts``) unless a price range needs the products themselves."""
+    if filters.min_price is not None or filters.max_price is not None:
+        base = _filtered(filters).order_by(None)
+        return int(db.session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    c = product_counts()
+    stmt = select(func.coalesce(func.sum(c.active), 0))
+    if filters.category_ids:
+        stmt = stmt.where(c.category_id.in_(filters.category_ids))
+    if filters.brand:
+        stmt = stmt.where(c.brand == filters.brand)
+    return int(db.session.scalar(stmt) or 0)
+
+
 def list_products(filters: ProductFilters) -> dict[str, Any]:
-    """One page of active products.
+    """One page of active products (:func:`list_products_stamped` without the stamps).
 
     Returns:
         ``{"items": [product_json], "total": int, "page": int, "per_page": int, "pages": int}``
@@ -155,28 +238,73 @@ def list_products(filters: ProductFilters) -> dict[str, Any]:
     Raises:
         ValidationFailed: an unknown sort key.
     """
+    return list_products_stamped(filters).value
+
+
+def list_products_stamped(filters: ProductFilters) -> Stamped:
+    """One page of active products, as a :class:`shop.cache.Stamped` value: the page's
+    data (as :func:`list_products`) with the stock stamps of its products.
+
+    Raises:
+        ValidationFailed: an unknown sort key.
+    """
     if filters.sort not in SORTS:
         raise ValidationFailed("Unknown sort order.", {"sort": ["Must be one of: " + ", ".join(SORTS) + "."]})
-    base = _filtered(filters)
-    total = db.session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
+    total = _total(filters)
     rows = db.session.scalars(
-        base.order_by(*_ORDER[filters.sort])
-        .options(selectinload(Product.category).selectinload(Category.parent))
-        .limit(filters.per_page)
-        .offset((filters.page - 1) * filters.per_page)
+        _page_query(filters).options(selectinload(Product.category).selectinload(Category.parent))
     ).all()
-    return {
-        "items": [product_json(p) for p in rows],
+    items, stamps = _with_fresh_stock(rows)
+    page = {
+        "items": items,
         "total": int(total),
         "page": filters.page,
         "per_page": filters.per_page,
         "pages": max(1, -(-int(total) // filters.per_page)),
     }
+    return Stamped(page, stamps)
+
+
+def _with_fresh_stock(rows: list[Product], detail: bool = False) -> tuple[list[dict], dict | None]:
+    """``product_json`` of ``rows`` with their stock read again *after* their stock stamps.
+
+    A sale committed after the rows were loaded is then either in the figures or newer than
+    the stamps (so the entry built from them is rebuilt on the next read); see
+    ``shop.cache``. Returns ``(items, stamps or None when the cache is down)``.
+    """
+    if not rows:
+        return [], {}
+    stamps = stock_stamps(p.id for p in rows)
+    stock = dict(
+        db.session.execute(
+            select(Product.id, Product.stock).where(Product.id.in_([p.id for p in rows]))
+        ).all()
+    )
+    items = []
+    for p in rows:
+        data = product_json(p, detail=detail)
+        units = int(stock.get(p.id, data["stock"]))
+        data["stock"], data["in_stock"] = units, units > 0
+        items.append(data)
+    return items, stamps
+
+
+def products_stamped(ids: list[int]) -> tuple[list[dict], dict | None]:
+    """``product_json`` of the products ``ids`` (in no set order; unknown ids left out) with
+    their stock read after their stock stamps, as :func:`_with_fresh_stock` gives them."""
+    if not ids:
+        return [], {}
+    rows = db.session.scalars(
+        select(Product)
+        .where(Product.id.in_(ids))
+        .options(selectinload(Product.category).selectinload(Category.parent))
+    ).all()
+    return _with_fresh_stock(list(rows))
 
 
 def list_products_cached(filters: ProductFilters) -> dict[str, Any]:
-    """:func:`list_products`, cached under the catalog version."""
-    return cached_catalog(("products",) + filters.key(), lambda: list_products(filters))
+    """:func:`list_products`, cached under the catalog version and its products' stock stamps."""
+    return cached_catalog(("products",) + filters.key(), lambda: list_products_stamped(filters))
 
 
 def brand_counts(category_ids: tuple[int, ...] | None = None, limit: int = 50) -> list[dict]:
@@ -185,15 +313,18 @@ def brand_counts(category_ids: tuple[int, ...] | None = None, limit: int = 50) -
     Returns:
         ``[{"brand": str, "count": int}]``, at most ``limit``.
     """
+    c = product_counts()
+    total = func.sum(c.active)
     stmt = (
-        select(Product.brand, func.count())
-        .where(Product.status == "active", Product.brand != "")
-        .group_by(Product.brand)
-        .order_by(func.count().desc(), Product.brand)
+        select(c.brand, total)
+        .where(c.brand != "")
+        .group_by(c.brand)
+        .having(total > 0)
+        .order_by(total.desc(), c.brand)
         .limit(limit)
     )
     if category_ids:
-        stmt = stmt.where(Product.category_id.in_(category_ids))
+        stmt = stmt.where(c.category_id.in_(category_ids))
     return [{"brand": b, "count": int(n)} for b, n in db.session.execute(stmt).all()]
 
 
@@ -206,7 +337,8 @@ def get_active_product(slug: str) -> Product:
     product = db.session.scalar(
         select(Product)
         .where(Product.slug == slug, Product.status == "active")
-        .options(selectinload(Product.category).selectinload(Category.parent))
+        # One query with its category and parent (a product page's cache miss).
+        .options(joinedload(Product.category).joinedload(Category.parent))
     )
     if product is None:
         raise NotFound("No such product.")
@@ -220,16 +352,27 @@ def product_detail_data(slug: str) -> dict[str, Any]:
         NotFound: no such active product.
     """
 
-    def produce():
-        try:
-            return product_json(get_active_product(slug), detail=True)
-        except NotFound:
-            return {}  # cached too: a miss costs one lookup per catalog version
-
-    data = cached_catalog(("product", slug), produce)
+    data = cached_catalog(product_key(slug), lambda: product_detail_stamped(slug))
     if not data:
         raise NotFound("No such product.")
     return data
+
+
+def product_key(slug: str) -> tuple:
+    """Key parts of a product's cached JSON (shared by its page and the API)."""
+    return ("product", slug)
+
+
+def product_detail_stamped(slug: str) -> Stamped | dict:
+    """``product_json(product, detail=True)`` of an active product with its stock stamp
+    (:class:`shop.cache.Stamped`), or ``{}`` when there is no such active product (cached
+    too: a miss costs one lookup per catalog version)."""
+    try:
+        product = get_active_product(slug)
+    except NotFound:
+        return {}
+    items, stamps = _with_fresh_stock([product], detail=True)
+    return Stamped(items[0], stamps)
 
 
 def patch_product(slug: str, data: dict[str, Any], actor_id: int | None) -> Product:

@@ -23,12 +23,17 @@ SOLD_STATUSES = ("pending_payment", "paid", "shipped", "delivered", "partially_r
 
 
 def featured_products(limit: int = 8) -> list[dict[str, Any]]:
+    """``[product_json]`` of :func:`featured_product_ids`."""
+    return _products(featured_product_ids(limit))
+
+
+def featured_product_ids(limit: int = 8) -> list[int]:
     """One product from each top-level category, then a second round, ... up to ``limit``:
     in stock, newest release first within a category, so the home page shows the range of
     the shop rather than eight ink cartridges.
 
     Returns:
-        ``[product_json]``, at most ``limit``, in round order (category by category).
+        Product ids, at most ``limit``, in round order (category by category).
     """
     rows = db.session.execute(
         select(Product.id, Category.parent_id, Category.id)
@@ -46,15 +51,20 @@ def featured_products(limit: int = 8) -> list[dict[str, Any]]:
         for queue in queues:
             if queue and len(chosen) < limit:
                 chosen.append(queue.pop(0))
-    return _products(chosen)
+    return chosen
 
 
 def best_sellers(limit: int = 8, days: int = 90) -> list[dict[str, Any]]:
+    """``[product_json]`` of :func:`best_seller_ids`."""
+    return _products(best_seller_ids(limit, days))
+
+
+def best_seller_ids(limit: int = 8, days: int = 90) -> list[int]:
     """The active, in-stock products with the most units ordered in the last ``days`` days
     (cancelled and refunded orders left out), most first; ties by product id.
 
     Returns:
-        ``[product_json]``, at most ``limit``; empty while the shop has no sales.
+        Product ids, at most ``limit``; empty while the shop has no sales.
     """
     since = utcnow() - timedelta(days=days)
     units = func.sum(OrderLine.quantity)
@@ -72,7 +82,7 @@ def best_sellers(limit: int = 8, days: int = 90) -> list[dict[str, Any]]:
         .order_by(units.desc(), OrderLine.product_id)
         .limit(limit)
     ).all()
-    return _products([product_id for product_id, _ in rows])
+    return [product_id for product_id, _ in rows]
 
 
 def _products(ids: list[int]) -> list[dict[str, Any]]:

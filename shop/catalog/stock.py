@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from shop import audit
-from shop.cache import mark_catalog_changed
+from shop.cache import mark_stock_changed
 from shop.catalog.models import Product, StockMovement
 from shop.exceptions import NotFound, OutOfStock, StaleWrite, ValidationFailed
 from shop.extensions import db
@@ -72,7 +72,7 @@ def allocate(
             {"stock": [f"{label}: only {left or 0} left."]},
         )
     _record(product_id, -quantity, "order", actor_id, order_id)
-    mark_catalog_changed(db.session)
+    mark_stock_changed(db.session, [product_id])
 
 
 def release(
@@ -92,7 +92,7 @@ def release(
         .execution_options(synchronize_session=False)
     )
     _record(product_id, quantity, reason, actor_id, order_id, note)
-    mark_catalog_changed(db.session)
+    mark_stock_changed(db.session, [product_id])
 
 
 def set_stock(
@@ -153,7 +153,7 @@ def set_stock(
         actor_id,
         f"ledger movement {movement.id} ({reason}{': ' + note if note else ''})",
     )
-    mark_catalog_changed(db.session)
+    mark_stock_changed(db.session, [product_id])
     return delta
 
 

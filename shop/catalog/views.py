@@ -1,31 +1,41 @@
 """Catalog pages: home, product listing, category pages, product page.
 
-The catalog parts of each page (product grids, the product's details) are rendered once
-per catalog version and cached as HTML fragments (``shop.cache.cached_catalog``); the
-per-visitor parts (navigation, cart count, the add-to-cart form with its CSRF token) are
-rendered on every request around them.
+The catalog parts of each page (product grids, the product's details, the category
+sidebar) are rendered once per catalog state and cached as HTML fragments, all of a page's
+read in one cache round trip (``shop.cache.cached_entries``); fragments that show stock
+are rebuilt when a sale changes one of their products' stock. The per-visitor parts
+(navigation, cart count, the add-to-cart form) are rendered on every request around them.
 """
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template, request
+import time
 
-from shop.cache import cached_catalog
+from flask import abort, current_app, get_template_attribute, render_template, request
+from markupsafe import Markup
+
+from shop.cache import Stamped, cached_entries
 from shop.catalog import bp
 from shop.catalog.schemas import SORTS
 from shop.catalog.services import (
+    CATEGORY_TREE_KEY,
     ProductFilters,
     brand_counts,
     category_info,
-    category_tree_cached,
-    list_products,
-    product_detail_data,
+    category_tree,
+    list_products_stamped,
+    product_detail_stamped,
+    product_key,
+    products_stamped,
 )
-from shop.catalog.showcase import best_sellers, featured_products
+from shop.catalog.showcase import best_seller_ids, featured_product_ids
 from shop.exceptions import NotFound
+from shop.http_caching import public_request
 from shop.money import parse_money
 
 MAX_PAGE = 100_000
+#: How long the home page's best sellers may lag behind the sales, in seconds.
+BEST_SELLERS_SECONDS = 600
 #: Stands in the cached product fragment where the per-visitor add-to-cart form goes.
 CART_FORM_MARK = "<!--cart-form-->"
 
@@ -78,62 +88,130 @@ def _listing_filters(category_ids: tuple[int, ...] | None) -> tuple[ProductFilte
     return filters, keep
 
 
-def _render_listing(title: str, endpoint: str, url_args: dict, category: dict | None):
-    """The listing page shared by /products and /c/<slug>."""
-    filters, keep = _listing_filters(tuple(category["ids"]) if category else None)
+def _public_page(build) -> str:
+    """The whole page for a visitor without a session, from the cache when it can be.
 
-    def grid() -> str:
-        result = list_products(filters)
-        return render_template(
-            "catalog/_grid.html", result=result, endpoint=endpoint, link_args={**url_args, **keep}
+    Such a page is the same for every such visitor (no cart, no form token, no account,
+    no flashed message), so it is cached whole, keyed by its URL, under the catalog version
+    and the stock stamps of every product it shows. ``build()`` returns ``(html, stamps)``.
+    Anyone else gets ``build()``'s page, built around the cached fragments.
+    """
+    if not public_request():
+        return build()[0]
+
+    def produce(values, stamps):
+        html, page_stamps = build()
+        return Stamped(html, page_stamps)
+
+    return cached_entries({"page": (("html", request.full_path), produce)})["page"]
+
+
+def _render_listing(title: str, endpoint: str, slug: str = "") -> tuple[str, dict | None]:
+    """The listing page shared by /products and /c/<slug>: ``(html, stamps)``.
+
+    Aborts with 404 for an unknown category.
+    """
+    url_args = {"slug": slug} if slug else {}
+
+    def info(values, stamps):
+        return _category_or_empty(slug) if slug else {}
+
+    def filters_for(category: dict):
+        return _listing_filters(tuple(category["ids"]) if category else None)
+
+    def grid(values, stamps) -> Stamped:
+        filters, keep = filters_for(values["category"])
+        result = list_products_stamped(filters)
+        html = render_template(
+            "catalog/_grid.html", result=result.value, endpoint=endpoint, link_args={**url_args, **keep}
         )
+        return Stamped(html, result.stamps)
 
-    fragment = cached_catalog(("page", endpoint, url_args.get("slug", "")) + filters.key(), grid)
-    brands = cached_catalog(
-        ("brands",) + (filters.category_ids or ()), lambda: brand_counts(filters.category_ids)
+    def brands(values, stamps):
+        return brand_counts(filters_for(values["category"])[0].category_ids)
+
+    # The filters from the query string (the category's ids aside) name the grid's entry.
+    named = _listing_filters(None)[0].key()[1:]
+    entries, stamps = cached_entries(
+        {
+            "category": (("category", slug), info),
+            "tree": (CATEGORY_TREE_KEY, lambda values, stamps: category_tree()),
+            "sidebar": (("sidebar", slug), lambda values, stamps: _sidebar(values["tree"], slug or None)),
+            "brands": (("brands", slug), brands),
+            "grid": (("page", endpoint, slug) + named, grid),
+        },
+        with_stamps=True,
     )
-    return render_template(
+    category = entries["category"]
+    if slug and not category:
+        abort(404)
+    filters, keep = filters_for(category)
+    html = render_template(
         "catalog/list.html",
-        title=title,
-        fragment=fragment,
-        category=category,
-        brands=brands,
+        title=category["name"] if slug else title,
+        fragment=entries["grid"],
+        category=category or None,
+        brands=entries["brands"],
         filters=filters,
         keep=keep,
         endpoint=endpoint,
         url_args=url_args,
         sorts=SORTS,
-        tree=category_tree_cached(),
+        tree=entries["tree"],
+        sidebar=Markup(entries["sidebar"]),
     )
+    return html, stamps
+
+
+def _sidebar(tree: list[dict], current: str | None) -> str:
+    """The category sidebar (47 links) rendered once per catalog version and category."""
+    return str(get_template_attribute("catalog/_macros.html", "category_nav")(tree, current))
 
 
 @bp.get("/")
 def home():
     """Home page: featured products and best sellers, then the category index."""
 
-    def featured() -> str:
-        return render_template(
-            "catalog/_featured.html", featured=featured_products(8), best_sellers=best_sellers(4)
+    def featured(values, stamps) -> Stamped:
+        featured_ids, best_ids = featured_product_ids(8), best_seller_ids(4)
+        items, shown = products_stamped([*featured_ids, *best_ids])
+        by_id = {item["id"]: item for item in items}
+        return Stamped(
+            render_template(
+                "catalog/_featured.html",
+                featured=[by_id[i] for i in featured_ids if i in by_id],
+                best_sellers=[by_id[i] for i in best_ids if i in by_id],
+            ),
+            shown,
         )
 
-    return render_template(
-        "catalog/home.html", tree=category_tree_cached(), featured=cached_catalog(("page", "home"), featured)
-    )
+    def build():
+        entries, stamps = cached_entries(
+            {
+                "tree": (CATEGORY_TREE_KEY, lambda values, stamps: category_tree()),
+                # Best sellers move with sales, which no longer bump the catalog version:
+                # the fragment is rebuilt at least every BEST_SELLERS_SECONDS.
+                "featured": (("page", "home", int(time.time() // BEST_SELLERS_SECONDS)), featured),
+            },
+            with_stamps=True,
+        )
+        return render_template(
+            "catalog/home.html", tree=entries["tree"], featured=entries["featured"]
+        ), stamps
+
+    return _public_page(build)
 
 
 @bp.get("/products")
 def product_list():
     """All active products: 24 a page, sortable, filterable by brand and price."""
-    return _render_listing("All products", "catalog.product_list", {}, None)
+    return _public_page(lambda: _render_listing("All products", "catalog.product_list"))
 
 
 @bp.get("/c/<slug>")
 def category(slug: str):
     """A category page; a top-level category lists the products of all its leaves."""
-    info = cached_catalog(("category", slug), lambda: _category_or_empty(slug))
-    if not info:
-        abort(404)
-    return _render_listing(info["name"], "catalog.category", {"slug": slug}, info)
+    return _public_page(lambda: _render_listing("", "catalog.category", slug))
 
 
 def _category_or_empty(slug: str) -> dict:
@@ -147,17 +225,29 @@ def _category_or_empty(slug: str) -> dict:
 @bp.get("/p/<slug>")
 def product_detail(slug: str):
     """A product page: title, brand, price, stock state, spec table, add-to-cart form."""
-    try:
-        product = product_detail_data(slug)
-    except NotFound:
-        abort(404)
-    fragment = cached_catalog(
-        ("page", "product", slug),
-        lambda: render_template("catalog/_detail.html", product=product, cart_form=CART_FORM_MARK),
-    )
-    # The cart endpoint belongs to the orders package; without it there is no form.
-    can_add = "orders.cart_add" in current_app.view_functions
-    form = render_template("catalog/_cart_form.html", product=product, can_add=can_add)
-    return render_template(
-        "catalog/detail.html", product=product, fragment=fragment.replace(CART_FORM_MARK, form, 1)
-    )
+
+    def detail(values, stamps):
+        product = values["product"]
+        if not product:
+            return ""
+        html = render_template("catalog/_detail.html", product=product, cart_form=CART_FORM_MARK)
+        return Stamped(html, stamps["product"])
+
+    def build():
+        entries, stamps = cached_entries(
+            {
+                "product": (product_key(slug), lambda values, stamps: product_detail_stamped(slug)),
+                "fragment": (("page", "product", slug), detail),
+            },
+            with_stamps=True,
+        )
+        product = entries["product"]
+        if not product:
+            abort(404)
+        # The cart endpoint belongs to the orders package; without it there is no form.
+        can_add = "orders.cart_add" in current_app.view_functions
+        form = render_template("catalog/_cart_form.html", product=product, can_add=can_add)
+        fragment = entries["fragment"].replace(CART_FORM_MARK, form, 1)
+        return render_template("catalog/detail.html", product=product, fragment=fragment), stamps
+
+    return _public_page(build)

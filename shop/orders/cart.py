@@ -15,7 +15,7 @@ import secrets
 from datetime import timedelta
 
 from flask_babel import ngettext
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import selectinload
 
 from shop.dbtypes import utcnow
@@ -175,6 +175,23 @@ def clear_cart(cart: Cart) -> None:
     db.session.expire(cart, ["items"])
     _touch(cart)
     db.session.flush()
+
+
+def owner_cart_quantity(user_id: int | None = None, token: str | None = None) -> int:
+    """Total units in the cart of account ``user_id`` (or else the guest cart with ``token``),
+    0 without one: one aggregate query, for pages that show the count but not the cart."""
+    if user_id is not None:
+        owner = Cart.user_id == user_id
+    elif token and isinstance(token, str):
+        owner = (Cart.token == token) & Cart.user_id.is_(None)
+    else:
+        return 0
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(CartItem.quantity), 0))
+        .join(Cart, Cart.id == CartItem.cart_id)
+        .where(owner)
+    )
+    return int(total or 0)
 
 
 def cart_quantity(cart: Cart | None) -> int:

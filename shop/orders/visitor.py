@@ -123,8 +123,14 @@ def current_cart_view(acknowledge: bool = True) -> CartView:
 
 
 def cart_count() -> int:
-    """Total units in the visitor's cart, for the navigation bar (no query without a cart)."""
-    return carts.cart_quantity(current_cart())
+    """Total units in the visitor's cart, for the navigation bar: one query when the page
+    has not resolved the cart anyway, none for a guest without one."""
+    cart = g.get("shop_cart", _UNSET)
+    if cart is not _UNSET:
+        return carts.cart_quantity(cart)
+    if current_user.is_authenticated:
+        return carts.owner_cart_quantity(user_id=current_user.id)
+    return carts.owner_cart_quantity(token=session.get(CART_TOKEN_KEY))
 
 
 # --- Orders this visitor may see ---------------------------------------------------------------

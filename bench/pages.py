@@ -1,0 +1,786 @@
+"""Page speed benchmark: the shop's pages and JSON next to a bare Flask "hello" app.
+
+One run does the whole measurement:
+
+1. loads the full catalog (19,406 products) into a PostgreSQL database of its own, or
+   ``--scale N`` copies of it (``--scale 10``: 194,060 products); a database that already
+   holds that many products is reused (``--reload`` loads it again);
+2. starts the shop and a bare Flask app that answers "Hello, World!" under the same gunicorn
+   settings (``gunicorn.conf.py``, ``--workers`` sync workers, worker recycling off so that
+   start-up is not measured), on the loopback interface, with rate limits off;
+3. for each of ``--rounds`` rounds runs ``wrk`` against hello, then against every endpoint,
+   interleaved, so that each endpoint's ratio to hello compares runs minutes apart at most;
+   every response must be a 2xx (counted by a wrk Lua script; any other status fails the run);
+4. prints, per endpoint, the median over the rounds of its requests per second, its ratio to
+   hello in the same round, and its worker CPU per request (user + system time of the gunicorn
+   workers over the run, divided by the responses), then the workers' RSS after the runs.
+
+Endpoints: ``/healthz``, a cached product's JSON, the product list JSON, the cached home,
+category, listing and product pages for an anonymous visitor, a product page never seen
+before (each request a different product, the cache emptied first), and the same four pages
+for a signed-in customer with an item in the cart.
+
+``--sales R`` places about R orders a second through the API during all the runs (products
+of the benchmarked listing pages, never the benchmarked product itself) and reports how
+many were placed: the cached pages have to stay fast while stock changes.
+
+``--explain`` prints EXPLAIN ANALYZE execution times for the database work of a cache miss
+(the category page, ``/products`` in each sort order, the navigation counts, the brand
+filter) at the loaded scale, and stops.
+
+    python bench/pages.py                         # 19k products, 3 rounds of 5 s
+    python bench/pages.py --rounds 5 --duration 8 # the settings of the original measurement
+    python bench/pages.py --scale 10 --sales 5    # 194k products, orders placed meanwhile
+    python bench/pages.py --scale 10 --explain
+
+Needs PostgreSQL (``--pg``), Redis (``--redis``; the benchmark empties that database) and
+Debian's ``wrk`` (``apt-get install wrk``). Machines with other load give noisy figures:
+the ratios (same round) are steadier than the requests per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+#: Where the full catalog is looked for (``--catalog`` overrides): the shared data folder
+#: beside the checkout, or one level further up.
+CATALOG_CANDIDATES = [
+    base / "shared" / "data" / "icecat_chorus" for base in (ROOT.parent, ROOT.parent.parent)
+]
+#: Products in the full catalog file (``--scale`` multiplies it).
+FULL_CATALOG = 19_406
+
+
+def hello_app():
+    """The bare Flask app measured beside the shop (``gunicorn pages:hello``)."""
+    from flask import Flask
+
+    app = Flask("hello")
+
+    @app.get("/")
+    def index():
+        return "Hello, World!"
+
+    return app
+
+
+#: gunicorn's target for the bare app (``--pythonpath bench pages:hello``).
+hello = None
+if os.environ.get("BENCH_PAGES_HELLO") == "1":
+    hello = hello_app()
+
+# A wrk script: counts 2xx and other answers in every thread, optionally walks a file of
+# paths (each thread its own stride, from an offset) and prints the counts at the end.
+WRK_SCRIPT = r"""
+local threads = {}
+local counter = 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  ok = 0
+  bad = 0
+  paths = nil
+  if args[1] then
+    paths = {}
+    for line in io.lines(args[1]) do table.insert(paths, line) end
+    step = tonumber(args[3])
+    idx = tonumber(args[2]) + id
+  end
+end
+function request()
+  if paths then
+    local p = paths[(idx % #paths) + 1]
+    idx = idx + step
+    return wrk.format(nil, p)
+  end
+  return wrk.format(nil, nil)
+end
+function response(status, headers, body)
+  if status >= 200 and status < 300 then ok = ok + 1 else bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local tok, tbad = 0, 0
+  for _, t in ipairs(threads) do
+    tok = tok + t:get("ok")
+    tbad = tbad + t:get("bad")
+  end
+  io.write(string.format("STATUS ok=%d bad=%d\n", tok, tbad))
+end
+"""
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line options."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scale", type=int, default=1, help="copies of the catalog (10: 194k products)")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3; median reported)")
+    ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
+    ap.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    ap.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn sync workers, both apps (default 2)")
+    ap.add_argument("--only", default="", help="comma-separated endpoint names to run (default: all)")
+    ap.add_argument("--sales", type=float, default=0.0, help="orders per second placed during the runs")
+    ap.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of cache misses and stop")
+    ap.add_argument("--reload", action="store_true", help="load the catalog again even if present")
+    ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432", help="PostgreSQL server URL")
+    ap.add_argument("--db-name", default="shop_bench_pages", help="database name (scale appended)")
+    ap.add_argument("--redis", default="redis://127.0.0.1:6379/7", help="Redis database (emptied)")
+    ap.add_argument("--port", type=int, default=8771, help="shop port; hello uses the next one")
+    ap.add_argument(
+        "--catalog",
+        type=Path,
+        default=next((c for c in CATALOG_CANDIDATES if c.is_dir()), CATALOG_CANDIDATES[0]),
+        help="folder with products.csv.gz and products_full_part*.jsonl.gz",
+    )
+    ap.add_argument("--json", dest="json_out", default="", help="also write the results to this file")
+    return ap.parse_args(argv)
+
+
+# --- the database -------------------------------------------------------------------------
+
+
+def database_url(args) -> str:
+    """The SQLAlchemy URL of the benchmark database."""
+    name = args.db_name if args.scale == 1 else f"{args.db_name}_x{args.scale}"
+    return f"{args.pg}/{name}".replace("postgresql://", "postgresql+psycopg://")
+
+
+def _admin_engine(args):
+    from sqlalchemy import create_engine
+
+    return create_engine(
+        f"{args.pg}/postgres".replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+
+
+def product_count(url: str) -> int | None:
+    """Active products in the database at ``url`` (None: no database or no schema)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM products WHERE status = 'active'")).scalar()
+    except Exception:
+        return None
+    finally:
+        engine.dispose()
+
+
+def flask_cmd(env: dict, *argv: str) -> None:
+    """Run ``flask <argv>`` against the benchmark database (raises on failure)."""
+    flask = str(Path(sys.executable).with_name("flask"))
+    subprocess.run([flask, *argv], cwd=ROOT, env={**os.environ, **env}, check=True)
+
+
+def load_catalog(args, env: dict) -> None:
+    """Create the database, migrate it, import the catalog and make ``--scale`` copies."""
+    from sqlalchemy import create_engine, text
+
+    name = database_url(args).rsplit("/", 1)[1]
+    admin = _admin_engine(args)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    long_env = {**env, "DATABASE_STATEMENT_TIMEOUT": "0", "DATABASE_READ_TIMEOUT": "0"}
+    flask_cmd(long_env, "db", "upgrade")
+    flask_cmd(
+        long_env,
+        "shop",
+        "import-catalog",
+        str(args.catalog / "products.csv.gz"),
+        "--attributes",
+        str(args.catalog / "products_full_part1.jsonl.gz"),
+        "--attributes",
+        str(args.catalog / "products_full_part2.jsonl.gz"),
+    )
+    if args.scale > 1:
+        engine = create_engine(database_url(args))
+        with engine.begin() as conn:
+            cols = [
+                r[0]
+                for r in conn.execute(
+                    text(
+                        "SELECT column_name FROM information_schema.columns "
+                        "WHERE table_name = 'products' AND column_name NOT IN ('id', 'sku', 'slug')"
+                    )
+                )
+            ]
+            listed = ", ".join(cols)
+            for copy in range(1, args.scale):
+                t0 = time.perf_counter()
+                conn.execute(
+                    text(
+                        f"INSERT INTO products (sku, slug, {listed}) "
+                        f"SELECT sku || '-x{copy}', slug || '-x{copy}', {listed} FROM products "
+                        "WHERE sku NOT LIKE '%-x%'"
+                    )
+                )
+                print(f"copy {copy} of the catalog in {time.perf_counter() - t0:.1f}s", flush=True)
+            # The ledger agrees with the copies' stock (flask shop check-stock).
+            conn.execute(
+                text(
+                    "INSERT INTO stock_movements (product_id, delta, reason, note, created_at) "
+                    "SELECT id, stock, 'import', 'benchmark copy', now() FROM products "
+                    "WHERE sku LIKE '%-x%' AND stock <> 0"
+                )
+            )
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+        engine.dispose()
+
+
+def shop_env(args) -> dict:
+    """The shop's environment for the benchmark (development config, rate limits off)."""
+    return {
+        "SHOP_CONFIG": "development",
+        "DATABASE_URL": database_url(args),
+        "REDIS_URL": args.redis,
+        "SECRET_KEY": "bench-" + "k" * 40,
+        "RATELIMIT_ENABLED": "false",
+        "MAIL_BACKEND": "memory",
+        "CACHE_KEY_PREFIX": "benchpages:",
+        "FLASK_APP": "wsgi",
+    }
+
+
+def flush_redis(url: str) -> None:
+    """Empty the benchmark's Redis database."""
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
+# --- the servers --------------------------------------------------------------------------
+
+
+class Server:
+    """A gunicorn master started with the project's ``gunicorn.conf.py``."""
+
+    def __init__(self, name: str, target: str, port: int, workers: int, env: dict, extra=()):
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        self.name, self.port = name, port
+        self.proc = subprocess.Popen(
+            [
+                gunicorn,
+                "-c",
+                "gunicorn.conf.py",
+                "-w",
+                str(workers),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--max-requests",
+                "0",
+                "--access-logfile",
+                os.devnull,
+                "--log-level",
+                "warning",
+                *extra,
+                target,
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+        )
+
+    def wait(self, path: str = "/") -> None:
+        """Wait until ``path`` answers 200 (60 s at most)."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{self.name}: gunicorn exited during start-up")
+            try:
+                status, _, _ = http_request(self.port, "GET", path)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise SystemExit(f"{self.name}: no answer within 60 s")
+
+    def workers(self) -> list[int]:
+        """Process ids of the master's workers."""
+        out = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                    out.append(int(entry))
+        return out
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds of the workers so far."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.workers():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / tick
+
+    def rss_mb(self) -> list[float]:
+        """Each worker's resident set size in MB."""
+        out = []
+        for pid in self.workers():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    out.append(int(line.split()[1]) / 1024)
+        return sorted(out)
+
+    def stop(self) -> None:
+        """Stop the master and its workers."""
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def http_request(port: int, method: str, path: str, body: dict | None = None, headers: dict | None = None):
+    """One request; returns ``(status, headers as a list of pairs, body bytes)``."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    data = None
+    headers = dict(headers or {})
+    if body is not None:
+        if headers.get("Content-Type") == "application/json":
+            data = json.dumps(body).encode()
+        else:
+            data = urllib.parse.urlencode(body).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request(method, path, body=data, headers=headers)
+    resp = conn.getresponse()
+    out = resp.status, resp.getheaders(), resp.read()
+    conn.close()
+    return out
+
+
+class Browser:
+    """Cookies kept by hand (the shop's cookies may be ``Secure``; this talks plain HTTP)."""
+
+    def __init__(self, port: int):
+        self.port, self.cookies = port, {}
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+        """A request with the cookies so far; returns ``(status, body)``."""
+        headers = {"Cookie": self.cookie_header()} if self.cookies else {}
+        status, resp_headers, data = http_request(self.port, method, path, body, headers)
+        for name, value in resp_headers:
+            if name.lower() == "set-cookie":
+                key, _, rest = value.partition("=")
+                self.cookies[key] = rest.split(";", 1)[0]
+        return status, data
+
+    def cookie_header(self) -> str:
+        """The ``Cookie`` header to send."""
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items() if v)
+
+    def csrf(self, path: str) -> str:
+        """The form token of the page at ``path``."""
+        _, page = self.request("GET", path)
+        return re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page).group(1).decode()
+
+
+def signed_in_customer(port: int, sku: str) -> str:
+    """Register a customer, log in through the login form and put ``sku`` in the cart.
+
+    Returns the ``Cookie`` header of that browser.
+    """
+    email = f"bench-{random.randrange(10**9)}@example.com"
+    password = "bench password 123"
+    status, _, _ = http_request(
+        port,
+        "POST",
+        "/api/v1/auth/register",
+        {"email": email, "password": password, "name": "Bench"},
+        {"Content-Type": "application/json"},
+    )
+    assert status == 201, status
+    browser = Browser(port)
+    token = browser.csrf("/auth/login")
+    status, _ = browser.request(
+        "POST", "/auth/login", {"email": email, "password": password, "csrf_token": token}
+    )
+    assert status in (302, 303), f"login answered {status}"
+    token = browser.csrf("/auth/account")
+    status, _ = browser.request("POST", "/cart/add", {"sku": sku, "quantity": "1", "csrf_token": token})
+    assert status in (302, 303), f"add to cart answered {status}"
+    return browser.cookie_header()
+
+
+class Sales(threading.Thread):
+    """Places about ``rate`` orders a second through the API until stopped."""
+
+    def __init__(self, port: int, rate: float, skus: list[str]):
+        super().__init__(daemon=True)
+        self.port, self.rate, self.skus = port, rate, skus
+        self.placed, self.failed = 0, {}
+        self.stopping = threading.Event()
+        email = f"bench-sales-{random.randrange(10**9)}@example.com"
+        body = {"email": email, "password": "bench password 123", "name": "Sales"}
+        http_request(port, "POST", "/api/v1/auth/register", body, {"Content-Type": "application/json"})
+        _, _, data = http_request(
+            port, "POST", "/api/v1/auth/tokens", body, {"Content-Type": "application/json"}
+        )
+        self.auth = {
+            "Authorization": "Bearer " + json.loads(data)["data"]["token"],
+            "Content-Type": "application/json",
+        }
+
+    def run(self) -> None:
+        """Add one unit of a random product to the cart, order it; repeat at the rate."""
+        address = {"name": "Bench", "line1": "1 Load St", "city": "Benchville", "region": "NY"}
+        address.update({"postal_code": "10001", "country": "US"})
+        while not self.stopping.wait(1 / self.rate):
+            sku = random.choice(self.skus)
+            http_request(self.port, "POST", "/api/v1/cart/items", {"sku": sku, "quantity": 1}, self.auth)
+            order = {"shipping_address": address, "payment_provider": "manual"}
+            status, _, _ = http_request(self.port, "POST", "/api/v1/orders", order, self.auth)
+            if status == 201:
+                self.placed += 1
+            else:
+                self.failed[status] = self.failed.get(status, 0) + 1
+
+
+# --- wrk ----------------------------------------------------------------------------------
+
+
+def run_wrk(args, port: int, path: str, duration: int, headers=(), paths_file: str = "", offset: int = 0):
+    """One wrk run. Returns ``{"rps", "requests", "ok", "bad", "errors"}``."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration}s", "-s", script.name]
+    for header in headers:
+        cmd += ["-H", header]
+    cmd.append(f"http://127.0.0.1:{port}{path}")
+    if paths_file:
+        cmd += ["--", paths_file, str(offset), str(args.threads)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    os.unlink(script.name)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    status = re.search(r"STATUS ok=(\d+) bad=(\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": requests,
+        "ok": int(status.group(1)),
+        "bad": int(status.group(2)),
+        "errors": errors.group(1).strip() if errors else "",
+    }
+
+
+# --- the endpoints ------------------------------------------------------------------------
+
+
+def pick_targets(env: dict) -> dict:
+    """Slugs and SKUs the runs use, read from the database."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(env["DATABASE_URL"])
+    with engine.connect() as conn:
+        # The biggest top-level category (its page lists all its leaves).
+        category = conn.execute(
+            text(
+                "SELECT c.slug FROM categories c JOIN categories k ON k.parent_id = c.id "
+                "JOIN products p ON p.category_id = k.id WHERE p.status = 'active' "
+                "GROUP BY c.slug ORDER BY count(*) DESC LIMIT 1"
+            )
+        ).scalar()
+        rows = conn.execute(
+            text(
+                "SELECT slug, sku, stock FROM products WHERE status = 'active' AND stock >= 20 "
+                "ORDER BY name, id LIMIT 200"
+            )
+        ).all()
+        slugs = [r[0] for r in conn.execute(text("SELECT slug FROM products WHERE status = 'active'"))]
+    engine.dispose()
+    product = rows[0]
+    rng = random.Random(16)
+    unseen = [s for s in slugs if s != product.slug]
+    rng.shuffle(unseen)
+    return {
+        "category": category,
+        "product_slug": product.slug,
+        "cart_sku": rows[1].sku,
+        # Sold during --sales: products on the first listing pages, never the benchmarked one.
+        "sale_skus": [r.sku for r in rows[2:]],
+        "unseen": unseen,
+    }
+
+
+def endpoints(targets: dict, cookie: str) -> list[dict]:
+    """What the rounds measure: ``{"name", "path", "headers", "paths"}``."""
+    slug, category = targets["product_slug"], targets["category"]
+    anon = [
+        ("healthz", "/healthz"),
+        ("product_json", f"/api/v1/products/{slug}"),
+        ("list_json", "/api/v1/products?per_page=20"),
+        ("home", "/"),
+        ("category", f"/c/{category}"),
+        ("listing", "/products"),
+        ("product_page", f"/p/{slug}"),
+    ]
+    out = [{"name": name, "path": path, "headers": (), "paths": False} for name, path in anon]
+    out.append({"name": "product_page_unseen", "path": "/", "headers": (), "paths": True})
+    for name, path in anon[3:]:
+        out.append(
+            {"name": name + "_customer", "path": path, "headers": (f"Cookie: {cookie}",), "paths": False}
+        )
+    return out
+
+
+TARGETS = {
+    "healthz": 0.9,
+    "product_json": 0.6,
+    "list_json": 0.5,
+    "home": 0.5,
+    "category": 0.5,
+    "listing": 0.5,
+    "product_page": 0.5,
+    "product_page_unseen": 0.1,
+    "home_customer": 0.25,
+    "category_customer": 0.25,
+    "listing_customer": 0.25,
+    "product_page_customer": 0.25,
+}
+
+
+def measure(args, shop: Server, hello_server: Server, targets: dict, cookie: str) -> dict:
+    """The interleaved rounds; returns per-endpoint lists of runs and the hello runs."""
+    wanted = {n for n in args.only.split(",") if n}
+    points = [e for e in endpoints(targets, cookie) if not wanted or e["name"] in wanted]
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("\n".join(f"/p/{s}" for s in targets["unseen"]) + "\n")
+        unseen_file = f.name
+    unseen_used = 0
+    # Warm-up: fill the cache for the cached endpoints, and the workers' own state.
+    for point in points:
+        if not point["paths"]:
+            run_wrk(args, shop.port, point["path"], 1, point["headers"])
+    run_wrk(args, hello_server.port, "/", 1)
+    results = {"hello": []}
+    for round_no in range(args.rounds):
+        for point in [{"name": "hello"}] + points:
+            server = hello_server if point["name"] == "hello" else shop
+            cpu0 = server.cpu_seconds()
+            if point["name"] == "hello":
+                run = run_wrk(args, server.port, "/", args.duration)
+            elif point["paths"]:
+                run = run_wrk(args, server.port, "/", args.duration, (), unseen_file, unseen_used)
+                unseen_used += run["requests"] + args.connections
+                run["wrapped"] = unseen_used > len(targets["unseen"])
+            else:
+                run = run_wrk(args, server.port, point["path"], args.duration, point["headers"])
+            run["cpu_ms"] = (server.cpu_seconds() - cpu0) * 1000 / max(1, run["ok"] + run["bad"])
+            run["round"] = round_no
+            results.setdefault(point["name"], []).append(run)
+            print(
+                f"round {round_no + 1} {point['name']:<24} {run['rps']:>8.1f} req/s "
+                f"{run['cpu_ms']:6.2f} ms CPU/req  non-2xx {run['bad']}"
+                + (f"  socket errors: {run['errors']}" if run["errors"] else ""),
+                flush=True,
+            )
+    os.unlink(unseen_file)
+    return results
+
+
+def summarize(results: dict) -> list[dict]:
+    """Per endpoint: median rps, median ratio to hello in the same round, CPU per request."""
+    hello_runs = results["hello"]
+    rows = []
+    for name, runs in results.items():
+        ratios = [run["rps"] / hello_runs[run["round"]]["rps"] for run in runs]
+        ratio = statistics.median(ratios)
+        target = TARGETS.get(name)
+        rows.append(
+            {
+                "endpoint": name,
+                "rps": round(statistics.median(r["rps"] for r in runs), 1),
+                "ratio": round(ratio, 3),
+                "cpu_ms": round(statistics.median(r["cpu_ms"] for r in runs), 2),
+                "non_2xx": sum(r["bad"] for r in runs),
+                "socket_errors": [r["errors"] for r in runs if r["errors"]],
+                "target": target,
+                "met": None if target is None else ratio >= target,
+                "wrapped": any(r.get("wrapped") for r in runs),
+            }
+        )
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    """The results as a Markdown table."""
+    print("\n| endpoint | req/s | ratio to hello | worker CPU per request | target | met |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        target = f">= {r['target']}" if r["target"] is not None else ""
+        met = "" if r["met"] is None else ("yes" if r["met"] else "no")
+        print(
+            f"| {r['endpoint']} | {r['rps']} | {r['ratio']:.3f} | {r['cpu_ms']:.2f} ms | {target} | {met} |"
+        )
+
+
+# --- EXPLAIN ANALYZE ----------------------------------------------------------------------
+
+
+def explain(env: dict) -> list[dict]:
+    """EXPLAIN ANALYZE of the SQL a cache miss runs: ``[{"what", "ms", "statements"}]``.
+
+    The statements are captured from the shop's own services (so the figures follow the
+    code), then each is run again under ``EXPLAIN (ANALYZE, FORMAT JSON)``; ``ms`` is the
+    sum of their execution times (planning excluded).
+    """
+    os.environ.update(env)
+    from sqlalchemy import event, text
+
+    from shop import create_app
+    from shop.catalog import services
+    from shop.catalog.schemas import SORTS
+    from shop.extensions import db
+
+    app = create_app("development")
+    out = []
+    with app.test_request_context():
+        category = pick_targets(env)["category"]
+        info = services.category_info(category)
+        ids = tuple(info["ids"])
+        work = [("navigation counts (category tree)", services.category_tree)]
+        for sort in SORTS:
+            filters = services.ProductFilters(sort=sort)
+            work.append((f"/products sort={sort}", lambda f=filters: services.list_products(f)))
+        for sort in SORTS:
+            filters = services.ProductFilters(category_ids=ids, sort=sort)
+            work.append((f"/c/{category} sort={sort}", lambda f=filters: services.list_products(f)))
+        work.append(
+            (f"/c/{category} page 50", lambda: services.list_products(services.ProductFilters(ids, page=50)))
+        )
+        work.append(("brand filter list (all products)", lambda: services.brand_counts(None)))
+        work.append((f"brand filter list (/c/{category})", lambda: services.brand_counts(ids)))
+        for what, fn in work:
+            captured = []
+
+            def capture(conn, cursor, statement, parameters, context, executemany, captured=captured):
+                if statement.lstrip().upper().startswith("SELECT"):
+                    captured.append((statement, parameters))
+
+            engine = db.engine
+            event.listen(engine, "before_cursor_execute", capture)
+            try:
+                fn()
+            finally:
+                event.remove(engine, "before_cursor_execute", capture)
+            times = []
+            raw = db.session.connection().connection.dbapi_connection
+            for statement, parameters in captured:
+                with raw.cursor() as cur:
+                    cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
+                    plan = cur.fetchone()[0]
+                times.append(plan[0]["Execution Time"])
+            total = sum(times)
+            out.append({"what": what, "ms": round(total, 2), "statement_ms": [round(t, 2) for t in times]})
+            each = " + ".join(f"{t:.2f}" for t in times)
+            print(f"{what:<40} {total:8.2f} ms  ({each})", flush=True)
+        db.session.execute(text("SELECT 1"))
+    return out
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    """Load, measure, print; exit 1 if any response was not a 2xx."""
+    args = parse_args(argv)
+    env = shop_env(args)
+    expected = FULL_CATALOG * args.scale
+    count = None if args.reload else product_count(env["DATABASE_URL"])
+    if count is None or count < expected * 0.95:
+        t0 = time.perf_counter()
+        load_catalog(args, env)
+        print(f"catalog loaded in {time.perf_counter() - t0:.0f}s", flush=True)
+    else:
+        flask_cmd({**env, "DATABASE_STATEMENT_TIMEOUT": "0"}, "db", "upgrade")
+    count = product_count(env["DATABASE_URL"])
+    print(f"{count} active products in {env['DATABASE_URL'].rsplit('/', 1)[1]}", flush=True)
+    if args.explain:
+        explain(env)
+        return 0
+    flush_redis(args.redis)
+    targets = pick_targets(env)
+    shop = Server("shop", "wsgi:app", args.port, args.workers, env)
+    hello_server = Server(
+        "hello",
+        "pages:hello",
+        args.port + 1,
+        args.workers,
+        {"BENCH_PAGES_HELLO": "1"},
+        ("--pythonpath", "bench"),
+    )
+    sales = None
+    try:
+        shop.wait("/healthz")
+        hello_server.wait("/")
+        cookie = signed_in_customer(args.port, targets["cart_sku"])
+        if args.sales:
+            sales = Sales(args.port, args.sales, targets["sale_skus"])
+            sales.start()
+        results = measure(args, shop, hello_server, targets, cookie)
+        if sales:
+            sales.stopping.set()
+            sales.join()
+        rows = summarize(results)
+        print_table(rows)
+        rss = {"shop": shop.rss_mb(), "hello": hello_server.rss_mb()}
+        print(
+            f"\nworker RSS after the runs: shop {', '.join(f'{m:.0f}' for m in rss['shop'])} MB; "
+            f"hello {', '.join(f'{m:.0f}' for m in rss['hello'])} MB (target: shop <= 100 MB)"
+        )
+        if sales:
+            print(f"orders placed during the runs: {sales.placed} (failed: {sales.failed or 'none'})")
+        wrapped = [r["endpoint"] for r in rows if r["wrapped"]]
+        if wrapped:
+            print("note: the never-seen product pages ran out of products and repeated some")
+        bad = sum(r["non_2xx"] for r in rows)
+        print(
+            f"{count} products, {args.rounds} rounds of {args.duration}s, wrk -t{args.threads} "
+            f"-c{args.connections}, {args.workers} workers; non-2xx responses: {bad}"
+        )
+        if args.json_out:
+            Path(args.json_out).write_text(
+                json.dumps(
+                    {"rows": rows, "rss_mb": rss, "products": count, "sales": sales.placed if sales else 0}
+                )
+            )
+    finally:
+        if sales:
+            sales.stopping.set()
+        shop.stop()
+        hello_server.stop()
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
