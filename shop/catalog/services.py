@@ -289,17 +289,21 @@ def _with_fresh_stock(rows: list[Product], detail: bool = False) -> tuple[list[d
     return items, stamps
 
 
-def products_stamped(ids: list[int]) -> tuple[list[dict], dict | None]:
-    """``product_json`` of the products ``ids`` (in no set order; unknown ids left out) with
-    their stock read after their stock stamps, as :func:`_with_fresh_stock` gives them."""
+def products_stamped(ids: list[int]) -> tuple[dict[int, dict], dict | None]:
+    """``{product id: product_json}`` of the products ``ids`` (unknown ids left out), with
+    their stock read after their stock stamps, as :func:`_with_fresh_stock` gives them;
+    and the stamps."""
     if not ids:
-        return [], {}
-    rows = db.session.scalars(
-        select(Product)
-        .where(Product.id.in_(ids))
-        .options(selectinload(Product.category).selectinload(Category.parent))
-    ).all()
-    return _with_fresh_stock(list(rows))
+        return {}, {}
+    rows = list(
+        db.session.scalars(
+            select(Product)
+            .where(Product.id.in_(ids))
+            .options(selectinload(Product.category).selectinload(Category.parent))
+        )
+    )
+    items, stamps = _with_fresh_stock(rows)
+    return {row.id: item for row, item in zip(rows, items, strict=True)}, stamps
 
 
 def list_products_cached(filters: ProductFilters) -> dict[str, Any]:

@@ -174,8 +174,7 @@ def home():
 
     def featured(values, stamps) -> Stamped:
         featured_ids, best_ids = featured_product_ids(8), best_seller_ids(4)
-        items, shown = products_stamped([*featured_ids, *best_ids])
-        by_id = {item["id"]: item for item in items}
+        by_id, shown = products_stamped([*featured_ids, *best_ids])
         return Stamped(
             render_template(
                 "catalog/_featured.html",
