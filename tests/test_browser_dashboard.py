@@ -6,34 +6,17 @@ next to it holds the same figures.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
 from shop.admin import sales
 from shop.extensions import db as _db
-from tests.factories import PASSWORD, make_product, make_user
+from tests.browsers import MARKS, browser, log_in  # noqa: F401  (a fixture)
+from tests.factories import make_product, make_user
 from tests.refund_factories import make_paid_order
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
-        reason="needs Debian's chromium (apt-get install chromium)",
-    ),
-]
-
-
-@pytest.fixture
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM)
-        yield browser
-        browser.close()
+pytestmark = MARKS
 
 
 def seed_month(app) -> dict[str, int]:
@@ -56,11 +39,7 @@ def test_the_dashboard_chart_renders_with_its_table(app, db, live_url, browser, 
     staff = make_user(email="owner@example.com", role="staff")
     revenue = seed_month(app)
     page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(f"{live_url}/auth/login")
-    page.fill("input[name=email]", staff.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_load_state()
+    log_in(page, live_url, staff.email)
     page.goto(f"{live_url}/admin/?period=30")
     page.screenshot(path=str(tmp_path / f"dashboard-{width}.png"), full_page=True)
 

@@ -8,7 +8,6 @@ confirms it. A shopper who leaves the payment page comes back to an order that w
 
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
@@ -17,19 +16,11 @@ from werkzeug.serving import make_server
 
 from shop.orders.models import Order
 from shop.payments.models import Refund
+from tests.browsers import CHROMIUM, MARKS
 from tests.factories import PASSWORD, make_product, make_user, stock_and_ledger
 from tests.stripe_standin import StripeStandIn
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-# Skipped on a developer's machine without Chromium; CI (CI=true) installs it.
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
-        reason="needs Debian's chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture

@@ -12,42 +12,15 @@ $0.897 -> $0.90, so tax $13.86; total 240.00 - 24.00 + 14.95 + 13.86 = $244.81.
 
 from __future__ import annotations
 
-import os
-
-import pytest
 from sqlalchemy import select
 
 from shop import mail
 from shop.orders.models import Order
 from shop.pricing.models import DiscountCode, ShippingMethod, TaxRate
-from tests.factories import PASSWORD, make_product, make_user
+from tests.browsers import MARKS, browser, log_in  # noqa: F401  (a fixture)
+from tests.factories import make_product, make_user
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)"
-    ),
-]
-
-
-@pytest.fixture
-def browser():
-    """A headless Chromium."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM)
-        yield chromium
-        chromium.close()
-
-
-def _log_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/auth/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_load_state()
+pytestmark = MARKS
 
 
 def _staff_create_pricing(page, base: str) -> None:
@@ -91,7 +64,7 @@ def test_staff_set_up_pricing_and_a_guest_checks_out_with_it(app, db, live_url, 
     mail.clear_outbox()
 
     staff_page = browser.new_page()
-    _log_in(staff_page, live_url, staff.email)
+    log_in(staff_page, live_url, staff.email)
     _staff_create_pricing(staff_page, live_url)
     db.session.expire_all()
     assert sorted(m.name for m in db.session.scalars(select(ShippingMethod))) == ["Express", "Standard"]

@@ -7,25 +7,15 @@ Jobs run at once in the tests, so the progress bar is seen finished, not moving.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from sqlalchemy import select
 
 from shop.catalog.models import Product
-from tests.factories import PASSWORD, make_product, make_user, stock_and_ledger
+from tests.browsers import CHROMIUM, MARKS, log_in
+from tests.factories import make_product, make_user, stock_and_ledger
 from tests.sheethelpers import by_sku, csv_bytes, export_csv_rows
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-# Skipped on a developer's machine without Chromium; CI (CI=true) installs it.
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
-        reason="needs Debian's chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture
@@ -49,11 +39,7 @@ def test_upload_preview_confirm_result(app, db, live_url, page, tmp_path):
     upload = tmp_path / "products.csv"
     upload.write_bytes(csv_bytes([*rows.values(), broken]))
 
-    page.goto(f"{live_url}/auth/login")
-    page.fill("input[name=email]", staff.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_load_state()
+    log_in(page, live_url, staff.email)
     page.goto(f"{live_url}/admin/products/import")
     page.set_input_files("input[type=file]", str(upload))
     page.locator("form[enctype='multipart/form-data'] [type=submit]").click()

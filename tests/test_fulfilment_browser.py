@@ -4,24 +4,15 @@ page (with the shipment fields) fits a 390 px phone screen."""
 
 from __future__ import annotations
 
-import os
 import re
-
-import pytest
 
 from shop.orders import cart as carts
 from shop.orders import services
 from shop.orders.checkout import place_order
+from tests.browsers import MARKS, browser  # noqa: F401  (a fixture)
 from tests.factories import ADDRESS, PASSWORD, make_product, make_user
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)"
-    ),
-]
+pytestmark = MARKS
 
 #: A typical order: eight lines, some with long product names.
 PRODUCTS = [
@@ -34,16 +25,6 @@ PRODUCTS = [
     ("APC Back-UPS Pro 1500VA Uninterruptible Power Supply", 1),
     ("Cable Matters 10 Gbps USB-C to USB-C Cable, 2 m", 4),
 ]
-
-
-@pytest.fixture
-def browser():
-    """A headless Chromium."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM)
-        yield chromium
-        chromium.close()
 
 
 def _pages(pdf: bytes) -> int:

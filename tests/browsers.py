@@ -1,0 +1,44 @@
+"""What the browser tests share: Debian's Chromium driven by Playwright, their marks, and
+signing in through the real login page.
+
+A test module takes ``pytestmark = MARKS`` and imports the ``browser`` fixture. On a
+developer's machine without Chromium the tests are skipped; in CI (``CI=true``), which
+installs it, they run, and a missing Chromium fails them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.factories import PASSWORD
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
+        reason="needs Debian's chromium (apt-get install chromium)",
+    ),
+]
+
+
+@pytest.fixture
+def browser():
+    """A headless Chromium (closed after the test)."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM)
+        yield chromium
+        chromium.close()
+
+
+def log_in(page, base: str, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the login page at ``base`` and wait for the page it leads to."""
+    page.goto(f"{base}/auth/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_load_state()
