@@ -29,7 +29,7 @@ from shop import (
 )
 from shop.audit import context as audit_context
 from shop.auth import commands as auth_commands
-from shop.cache import register_cache_invalidation
+from shop.cache_invalidation import register_cache_invalidation
 from shop.catalog import commands as catalog_commands
 from shop.extensions import api, cache, csrf, db, jobs, limiter, login_manager, migrate
 from shop.jobs import commands as jobs_commands

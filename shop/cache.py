@@ -1,8 +1,9 @@
-"""Cache keys and invalidation for the catalog (the only module that names cache keys).
+"""Cache keys and validity for the catalog (the only module that names cache keys; the
+session hooks that invalidate after a commit are in :mod:`shop.cache_invalidation`).
 
 Catalog entries (rendered page fragments, whole public pages, product JSON) are stored
-with the *catalog version* they were built for, a random number. A committed change to a product's name, price, status,
-category or text, or to a category, bumps the version, so the next request on every worker
+with the *catalog version* they were built for, a random number. A committed change to a
+product's name, price, status, category or text, or to a category, bumps the version, so the next request on every worker
 rebuilds what it reads. Invalidation happens after commit, never before (a rolled-back
 change invalidates nothing).
 
@@ -35,16 +36,11 @@ import time
 from typing import Any, Callable, Iterable
 
 from flask import current_app, has_app_context, has_request_context, request
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
-from shop.catalog.models import Category, Product
 from shop.extensions import cache
 
 _VERSION_KEY = "catalog:version"
 _STAMP_KEY = "catalog:stock:%d"
-_FLAG = "catalog_changed"
-_STOCK_FLAG = "catalog_stock_changed"
 _GUARD = "shop_cache_guard"
 #: What :func:`_call` returns when the cache did not answer.
 _DOWN = object()
@@ -184,7 +180,7 @@ def stock_stamps(product_ids: Iterable[int]) -> dict[int, int] | None:
     return stamps
 
 
-def _restamp(product_ids: Iterable[int]) -> None:
+def restamp(product_ids: Iterable[int]) -> None:
     """Give each product a new stock stamp (after a commit changed their stock)."""
     ids = sorted(set(product_ids))
     if not ids or not has_app_context():
@@ -442,50 +438,3 @@ def cached_statistic(parts: tuple, produce: Callable[[], Any], timeout: int = 60
     Falls back to ``produce()`` when the cache is down.
     """
     return _get_or_produce("stat:" + ":".join(str(p) for p in parts), produce, timeout)
-
-
-def mark_stock_changed(session: Session, product_ids: Iterable[int]) -> None:
-    """Flag the session so these products get new stock stamps after its next commit.
-
-    Only stock changes (sales, cancellations, refunds back to stock, staff stock edits)
-    go this way: they invalidate the entries that show these products (their pages, the
-    listing pages they appear on) and nothing else, so a sale does not empty the cache.
-    """
-    session.info.setdefault(_STOCK_FLAG, set()).update(product_ids)
-
-
-def mark_catalog_changed(session: Session) -> None:
-    """Flag the session so the catalog version is bumped after its next commit.
-
-    Call this after Core statements that change products (e.g. stock allocation),
-    which the ORM flush hook below cannot see.
-    """
-    session.info[_FLAG] = True
-
-
-def _before_flush(session: Session, flush_context, instances) -> None:
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, (Product, Category)):
-            session.info[_FLAG] = True
-            return
-
-
-def _after_commit(session: Session) -> None:
-    stock_changed = session.info.pop(_STOCK_FLAG, None)
-    if session.info.pop(_FLAG, False):
-        bump_catalog_version()
-    elif stock_changed:
-        _restamp(stock_changed)
-
-
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_FLAG, None)
-    session.info.pop(_STOCK_FLAG, None)
-
-
-def register_cache_invalidation() -> None:
-    """Install the session hooks once per process."""
-    if not event.contains(Session, "before_flush", _before_flush):
-        event.listen(Session, "before_flush", _before_flush)
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_soft_rollback", lambda s, prev: _after_rollback(s))

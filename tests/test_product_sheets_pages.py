@@ -187,7 +187,7 @@ def test_a_big_upload_is_planned_by_the_job_with_its_progress(staff_client, db):
     progress = staff_client.get(f"/admin/products/imports/{record.id}/progress").get_json()
     assert progress == {"status": "planning", "processed": 0, "total": 4, "finished": False}
 
-    from shop.catalog.sheets.preview import run_preview
+    from shop.catalog.sheets.planning import run_preview
 
     assert run_preview(record.id, "USD") == "previewed"
     assert run_preview(record.id, "USD") == "skipped"  # a retried job changes nothing

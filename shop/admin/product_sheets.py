@@ -33,7 +33,7 @@ from wtforms import SubmitField
 from shop.admin import bp
 from shop.auth.guards import staff_required
 from shop.catalog.models import PRODUCT_STATUSES, ProductImport
-from shop.catalog.sheets import apply, preview
+from shop.catalog.sheets import apply, planning
 from shop.catalog.sheets.columns import category_paths
 from shop.catalog.sheets.export import export_query, iter_csv, write_xlsx
 from shop.catalog.sheets.reading import SheetError
@@ -121,7 +121,7 @@ def product_import_upload():
         upload = form.file.data
         try:
             with unit_of_work():
-                record = preview.start_preview(upload.read(), upload.filename or "upload", current_user.id)
+                record = planning.start_preview(upload.read(), upload.filename or "upload", current_user.id)
         except SheetError as exc:
             form.file.errors = [*form.file.errors, str(exc)]
         else:

@@ -41,7 +41,7 @@ from slugify import slugify
 from sqlalchemy import insert, select, update
 
 from shop import audit
-from shop.cache import mark_catalog_changed
+from shop.cache_invalidation import mark_catalog_changed
 from shop.catalog.categorize import Categorizer, load_categorizer
 from shop.catalog.models import Category, Product, StockMovement
 from shop.catalog.sourcedata import SourceRow, demo_stock, read_attributes, read_rows

@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from shop import audit
-from shop.cache import mark_stock_changed
+from shop.cache_invalidation import mark_stock_changed
 from shop.catalog.models import Product, StockMovement
 from shop.exceptions import NotFound, OutOfStock, StaleWrite, ValidationFailed
 from shop.extensions import db

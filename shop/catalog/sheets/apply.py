@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
-from shop.cache import mark_catalog_changed
+from shop.cache_invalidation import mark_catalog_changed
 from shop.catalog import editing
 from shop.catalog.models import Product, ProductImport
 from shop.catalog.sheets.preview import seen_of

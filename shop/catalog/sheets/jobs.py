@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app
 
 from shop.catalog.sheets.apply import APPLY_JOB, run_import
-from shop.catalog.sheets.preview import PLAN_JOB, run_preview
+from shop.catalog.sheets.planning import PLAN_JOB, run_preview
 from shop.extensions import jobs
 
 
