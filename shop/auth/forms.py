@@ -73,23 +73,10 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
-    """A signed-in person's new password, confirmed with the current one."""
+class ChangePasswordForm(ResetPasswordForm):
+    """A signed-in person's new password (as with a reset link), confirmed with the current one."""
 
     current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
-    password = PasswordField(
-        "New password",
-        validators=[DataRequired(), Length(max=MAX_LENGTH)],
-        description=f"At least {MIN_LENGTH} characters; common passwords are refused.",
-    )
-    confirm = PasswordField(
-        "Repeat new password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]
-    )
-    keep_api_tokens = BooleanField(
-        "Keep my API tokens working",
-        default=False,
-        description="Unticked, every API token of the account is revoked with the old password.",
-    )
 
 
 class MultiCheckboxField(SelectMultipleField):
