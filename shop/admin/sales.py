@@ -172,20 +172,6 @@ def product_sales(period: Period) -> list[ProductSales]:
     return with_products(product_sums(period))
 
 
-def units_sold(period: Period, sold: list[ProductSales] | None = None) -> int:
-    """Units on the lines of the orders revenue counts in ``period`` (added up from ``sold``,
-    its :func:`product_sales`, when already known; else one SQL sum)."""
-    if sold is not None:
-        return sum(r.units for r in sold)
-    return int(
-        db.session.scalar(
-            select(func.coalesce(func.sum(OrderLine.quantity), 0))
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(_paid_in(period))
-        )
-    )
-
-
 def average(total: int, count: int) -> int:
     """``total / count`` rounded half up; 0 when ``count`` is 0."""
     if not count:
@@ -209,15 +195,6 @@ class Totals:
     orders: int
     average_order_cents: int
     units: int
-
-
-def totals(period: Period, days: list[dict] | None = None, sold: list[ProductSales] | None = None) -> Totals:
-    """Revenue, orders, average order value and units sold of ``period`` (``days`` and
-    ``sold`` are its :func:`daily_sales` and :func:`product_sales` when already known)."""
-    days = daily_sales(period) if days is None else days
-    revenue = sum(d["revenue_cents"] for d in days)
-    orders = sum(d["orders"] for d in days)
-    return Totals(revenue, orders, average(revenue, orders), units_sold(period, sold))
 
 
 def top_products(period: Period, limit: int = TOP_N, sold: list[ProductSales] | None = None) -> list[dict]:
