@@ -403,7 +403,12 @@ def cached_response(parts: tuple) -> Any:
     key = _entry_key(parts)
     version, current = _read_current(["answer"], [key], [False])
     if "answer" in current:
-        return current["answer"][2]
+        entry = current["answer"]
+        if entry[1]:
+            # The next read asks for these stamps with the answer (one round trip, not two),
+            # also in a process that did not build it.
+            _deps_memo()[key] = tuple(entry[1])
+        return entry[2]
     setattr(request, _COLLECT_ATTR, {} if version >= 0 else None)
     return None
 
