@@ -11,13 +11,13 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from shop.errors import ProblemApi  # flask-smorest Api documenting problem+json errors
 from shop.jobs.queue import JobQueue
+from shop.security_headers import ConstantHeadersTalisman
 
 # Stable constraint names so Alembic migrations are reproducible on every database.
 NAMING_CONVENTION = {
@@ -42,5 +42,5 @@ csrf = CSRFProtect()
 cache = Cache()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 api = ProblemApi()
-talisman = Talisman()
+talisman = ConstantHeadersTalisman()
 jobs = JobQueue()
