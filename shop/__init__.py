@@ -38,6 +38,7 @@ from shop.orders.sales_marks import register_sales_marks
 from shop.payments import commands as payments_commands
 from shop.search import commands as search_commands
 from shop.transaction import close_session
+from shop.wsgiapp import ShopFlask
 
 #: Modules whose import registers routes on the blueprints.
 ROUTE_MODULES = (
@@ -93,7 +94,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     Raises:
         RuntimeError: production settings are incomplete (e.g. no real SECRET_KEY).
     """
-    app = Flask(__name__, instance_relative_config=True)
+    app = ShopFlask(__name__, instance_relative_config=True)
     load_config(app, config)
     register_proxy_fix(app)
     register_extensions(app)
