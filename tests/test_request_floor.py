@@ -1,0 +1,91 @@
+"""What every anonymous request pays: one cache round trip for a cached answer, the security
+headers Talisman would send, no session work or cookie for a visitor without one.
+
+Runs on real Redis when TEST_REDIS_URL is set (as in CI), else on the in-process cache (the
+round-trip test then needs Redis and is skipped).
+"""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from flask_talisman import Talisman
+from werkzeug.wrappers import Response
+
+from shop.extensions import talisman
+from tests.factories import make_product, make_user, sign_in
+
+
+@pytest.fixture()
+def redis_commands(app, monkeypatch):
+    """The names of the Redis commands sent from now on (a list that fills as they go)."""
+    if app.config["CACHE_TYPE"] != "RedisCache":
+        pytest.skip("needs Redis (TEST_REDIS_URL)")
+    sent: list[str] = []
+    original = redis.Redis.execute_command
+
+    def counting(self, *args, **kwargs):
+        sent.append(str(args[0]).upper())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    return sent
+
+
+@pytest.mark.parametrize("path", ["/api/v1/products/floor-cam", "/api/v1/products?per_page=5"])
+def test_a_cached_answer_built_by_another_process_costs_one_round_trip(app, client, db, redis_commands, path):
+    make_product(name="Floor cam", slug="floor-cam", stock=4)
+    db.session.commit()
+    first = client.get(path)
+    assert first.status_code == 200
+    # Another worker built it: this process has never seen which products it shows, so its
+    # first read asks for their stamps in a second round trip; later reads need only one.
+    app.extensions.pop("shop_cache_deps", None)
+    assert client.get(path).get_data() == first.get_data()
+    for _ in range(2):
+        redis_commands.clear()
+        again = client.get(path)
+        assert again.get_data() == first.get_data()
+        assert redis_commands == ["MGET"], redis_commands
+
+
+def _talisman_headers(app, path: str, base_url: str = "http://localhost") -> dict:
+    """The headers flask-talisman's own per-request code makes for a request to ``path``."""
+    with app.test_request_context(path, base_url=base_url):
+        scratch = Response()
+        before = set(scratch.headers.keys())
+        Talisman._set_response_headers(talisman, scratch)
+        return {k: v for k, v in scratch.headers.items() if k not in before}
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/api/v1/products", "/no-such-page", "/auth/login"])
+def test_security_headers_are_talismans_own(app, client, path):
+    expected = _talisman_headers(app, path)
+    assert "Content-Security-Policy" in expected and expected["X-Frame-Options"] == "DENY"
+    for _ in range(2):  # the first answer makes the list, the second reuses it
+        resp = client.get(path)
+        assert {k: resp.headers.get(k) for k in expected} == expected
+
+
+def test_views_with_their_own_talisman_options_keep_them(app, client):
+    view = app.view_functions["health.healthz"]
+    view.talisman_view_options = {"frame_options": "SAMEORIGIN"}
+    try:
+        assert client.get("/healthz").headers["X-Frame-Options"] == "SAMEORIGIN"
+    finally:
+        del view.talisman_view_options
+    assert client.get("/healthz").headers["X-Frame-Options"] == "DENY"
+
+
+def test_browsing_sets_no_cookie_and_a_session_still_works(app, client, db):
+    make_product(name="Floor lamp", slug="floor-lamp")
+    user = make_user(email="floor@example.com")
+    db.session.commit()
+    for path in ("/", "/p/floor-lamp", "/healthz", "/api/v1/products/floor-lamp"):
+        resp = client.get(path)
+        assert resp.status_code == 200 and "Set-Cookie" not in resp.headers
+    assert "Cookie" in client.get("/p/floor-lamp").headers["Vary"]
+    sign_in(client, user)
+    account = client.get("/account")
+    assert account.status_code == 200 and "floor@example.com" in account.get_data(as_text=True)
+    assert client.get("/p/floor-lamp").headers["Cache-Control"] == "private, no-store"
