@@ -9,7 +9,6 @@ from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
@@ -17,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from shop.errors import ProblemApi  # flask-smorest Api documenting problem+json errors
 from shop.jobs.queue import JobQueue
+from shop.migrating import DeferredMigrate
 from shop.security_headers import ConstantHeadersTalisman
 
 # Stable constraint names so Alembic migrations are reproducible on every database.
@@ -36,7 +36,7 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
+migrate = DeferredMigrate()  # flask_migrate.Migrate, imported when migrations run
 login_manager = LoginManager()
 csrf = CSRFProtect()
 cache = Cache()
