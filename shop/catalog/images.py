@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import abort, current_app, send_file, url_for
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 #: Thumbnail widths the shop serves, in CSS pixels (cards and lines at 1x and 2x density).
 THUMB_SIZES = (96, 320, 640)
@@ -94,6 +93,9 @@ def normalize_image(data: bytes) -> bytes:
     Raises:
         ImageFetchError: ``data`` is not an image Pillow can read.
     """
+    # Pillow is imported where pictures are made, not by every web worker at start-up.
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         with Image.open(io.BytesIO(data)) as probe:
             probe.verify()  # a truncated or forged file fails here, before decoding
@@ -202,6 +204,8 @@ def thumbnail_path(key: str, size: int) -> Path | None:
         return None
     thumb = image_root() / "thumbs" / str(size) / original.name
     if not thumb.is_file() or thumb.stat().st_mtime < original.stat().st_mtime:
+        from PIL import Image, ImageOps
+
         with Image.open(original) as img:
             small = ImageOps.contain(img.convert("RGB"), (size, size), Image.Resampling.LANCZOS)
             out = io.BytesIO()

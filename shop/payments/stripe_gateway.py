@@ -9,14 +9,26 @@ currency is sent in lower case, as Stripe's API takes them.
 
 from __future__ import annotations
 
-import stripe
+from types import ModuleType
+from typing import TYPE_CHECKING
+
 from flask import current_app
 
 from shop.exceptions import ShopError
 
-# The library would otherwise write an id file into the home directory and send usage
-# statistics with every call; the shop needs neither.
-stripe.enable_telemetry = False
+if TYPE_CHECKING:
+    import stripe
+
+
+def _stripe() -> ModuleType:
+    """The ``stripe`` library, imported on the first call to Stripe rather than by every
+    web worker at start-up (it brings ``requests`` and ``urllib3``: some 6 MB)."""
+    import stripe
+
+    # The library would otherwise write an id file into the home directory and send usage
+    # statistics with every call; the shop needs neither.
+    stripe.enable_telemetry = False
+    return stripe
 
 
 class GatewayError(ShopError):
@@ -40,6 +52,7 @@ def client() -> stripe.StripeClient:
     """A Stripe client for the configured key and API address: one retry (with the same
     idempotency key) and ``STRIPE_TIMEOUT`` seconds per call, not the library's 80."""
     cfg = current_app.config
+    stripe = _stripe()
     return stripe.StripeClient(
         cfg["STRIPE_SECRET_KEY"],
         base_addresses={"api": cfg["STRIPE_API_BASE"]},
@@ -130,6 +143,7 @@ def verify_event(payload: bytes, signature: str | None) -> dict:
         InvalidWebhook: no, a wrong or a stale signature, or a body that is not an event (400).
     """
     cfg = current_app.config
+    stripe = _stripe()
     try:
         event = stripe.Webhook.construct_event(
             payload, signature, cfg["STRIPE_WEBHOOK_SECRET"], tolerance=cfg["STRIPE_WEBHOOK_TOLERANCE"]
@@ -148,6 +162,6 @@ def _call(call) -> dict:
     become :class:`GatewayError` with Stripe's message."""
     try:
         return call(client()).to_dict()
-    except stripe.StripeError as exc:
+    except _stripe().StripeError as exc:
         message = getattr(exc, "user_message", None) or str(exc) or exc.__class__.__name__
         raise GatewayError(f"The card payment service answered: {message}") from exc

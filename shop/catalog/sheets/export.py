@@ -12,7 +12,6 @@ import io
 from collections.abc import Iterator
 from typing import IO
 
-from openpyxl import Workbook
 from sqlalchemy import select
 
 from shop.catalog.models import Product
@@ -91,6 +90,8 @@ def write_xlsx(stmt, currency: str, out: str | IO[bytes]) -> int:
     Returns:
         The number of product rows written.
     """
+    from openpyxl import Workbook  # here, not at import: web workers need no openpyxl (~9 MB)
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Products")
     count = -1

@@ -14,8 +14,6 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from openpyxl import load_workbook
-
 from shop.catalog.sheets.columns import COLUMNS
 
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
@@ -112,6 +110,8 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list]]:
 
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list]]:
     """``(row number, values)`` of the first worksheet."""
+    from openpyxl import load_workbook  # here, not at import: web workers need no openpyxl (~9 MB)
+
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
@@ -130,6 +130,8 @@ def estimate_rows(data: bytes, filename: str = "") -> int:
     unknown."""
     if not is_xlsx(data, filename):
         return max(data.count(b"\n") - (0 if data.endswith(b"\n") else -1) - 1, 0)
+    from openpyxl import load_workbook
+
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
