@@ -7,6 +7,11 @@ round-trip test then needs Redis and is skipped).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import redis
 from flask_talisman import Talisman
@@ -89,3 +94,37 @@ def test_browsing_sets_no_cookie_and_a_session_still_works(app, client, db):
     account = client.get("/account")
     assert account.status_code == 200 and "floor@example.com" in account.get_data(as_text=True)
     assert client.get("/p/floor-lamp").headers["Cache-Control"] == "private, no-store"
+
+
+#: Libraries only commands, jobs and admin uploads use; a web worker never loads them.
+NOT_FOR_WEB_WORKERS = (
+    "openpyxl",
+    "PIL",
+    "stripe",
+    "requests",
+    "alembic",
+    "flask_migrate",
+    "mako",
+    "pygments",
+)
+
+
+def test_a_web_worker_does_not_import_what_only_commands_and_jobs_use():
+    script = (
+        "import sys\n"
+        "from shop import create_app\n"
+        "create_app('testing')\n"
+        f"print(','.join(m for m in {NOT_FOR_WEB_WORKERS!r} if m in sys.modules))\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DATABASE_URL": "sqlite://", "REDIS_URL": ""}
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
+def test_flask_db_still_finds_the_migrations(app):
+    # The first use loads Flask-Migrate with the app's settings.
+    config = app.extensions["migrate"]
+    assert config.directory.endswith("migrations") and config.db is not None
+    assert "upgrade" in app.cli.get_command(None, "db").list_commands(None)
