@@ -413,6 +413,12 @@ def cached_response(parts: tuple) -> Any:
     return None
 
 
+def collecting_response() -> bool:
+    """Whether this request missed a :func:`cached_response` and can store its answer with
+    :func:`keep_response` (False after a hit, without a lookup, or with the cache down)."""
+    return has_request_context() and getattr(request, _COLLECT_ATTR, None) is not None
+
+
 def keep_response(parts: tuple, value: Any, timeout: int | None = None) -> None:
     """Store a whole answer (plain data) after a :func:`cached_response` miss in this request,
     under the catalog version and the stamps of every entry it was built from."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, current_app, request, session
 from flask_wtf.csrf import generate_csrf
+from werkzeug.http import http_date
 
 #: Endpoints whose GET answers are the same for every visitor without a session.
 PUBLIC_ENDPOINTS = frozenset(
@@ -48,13 +49,28 @@ def init_http_caching(app: Flask) -> None:
 
 def has_session() -> bool:
     """Whether this visitor has a session or a login (cookies, or a bearer token)."""
-    cookies = request.cookies
-    return bool(
-        session
-        or current_app.config["SESSION_COOKIE_NAME"] in cookies
-        or current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies
-        or "Authorization" in request.headers
-    )
+    return bool(session) or _carries_credentials()
+
+
+#: Where :func:`_carries_credentials` keeps its answer for the rest of the request.
+_CREDENTIALS_KEY = "shop.carries_credentials"
+
+
+def _carries_credentials() -> bool:
+    """Whether the request carries a session or remember-me cookie or an ``Authorization``
+    header. Asked several times per request (the cache lookup, the page, the caching
+    headers) and fixed for the request, so it is worked out once and kept in its environ."""
+    environ = request.environ
+    known = environ.get(_CREDENTIALS_KEY)
+    if known is None:
+        config = current_app.config
+        cookies = request.cookies
+        known = environ[_CREDENTIALS_KEY] = (
+            config["SESSION_COOKIE_NAME"] in cookies
+            or config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies
+            or "HTTP_AUTHORIZATION" in environ
+        )
+    return known
 
 
 def public_request() -> bool:
@@ -87,9 +103,17 @@ def caching_headers(response: Response) -> Response:
     if personal:
         response.headers["Cache-Control"] = "private, no-store"
         return response
-    if response.status_code != 200 or not public_request() or response.is_streamed:
+    # Not personal: a GET of a public endpoint is a public request (public_request()).
+    public = request.method in ("GET", "HEAD") and request.endpoint in PUBLIC_ENDPOINTS
+    if response.status_code != 200 or not public or response.is_streamed:
         return response
     response.headers["Cache-Control"] = "public, no-cache"
     response.vary.update(("Cookie", "Authorization") if request.path.startswith("/api/") else ("Cookie",))
     response.add_etag()
-    return response.make_conditional(request)
+    environ = request.environ
+    if "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ:
+        return response.make_conditional(request)
+    # Without a condition no 304 is possible; what make_conditional would still do is date it.
+    if "Date" not in response.headers:
+        response.headers["Date"] = http_date()
+    return response

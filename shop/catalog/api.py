@@ -13,7 +13,7 @@ from flask import Response, g, request
 from shop.apidoc import path_parameter
 from shop.apiutils import collection
 from shop.auth.guards import api_auth
-from shop.cache import cached_catalog, cached_response, keep_response
+from shop.cache import cached_catalog, cached_response, collecting_response, keep_response
 from shop.catalog import api_bp
 from shop.catalog.schemas import (
     FIRST_PRODUCT_LINKS,
@@ -61,6 +61,7 @@ def keep_answer(response: Response) -> Response:
     if (
         request.endpoint in WHOLE_ANSWERS
         and response.status_code == 200
+        and collecting_response()  # not after a hit
         and response.mimetype == "application/json"
         and public_request()
     ):
