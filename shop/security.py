@@ -90,8 +90,10 @@ def forget_cached_caller() -> None:
     Each production request has its own app context, but tests and CLI code may push one
     app context and send several requests through it; ``g`` then outlives a request.
     """
-    for name in ("_login_user", "api_user", "api_token", "api_auth_request", websession.FORGET_REMEMBER):
-        g.pop(name, None)
+    cached = vars(g._get_current_object())
+    if cached:  # a fresh app context (every production request) has nothing on g
+        for name in ("_login_user", "api_user", "api_token", "api_auth_request", websession.FORGET_REMEMBER):
+            cached.pop(name, None)
 
 
 #: The add-to-cart form's view (``orders.cart_add``), checked by :func:`protect_first_cart_add`.
@@ -194,11 +196,14 @@ def reject_nul_in_params() -> None:
     form data is meant to be stored, so a form carrying NUL is refused (400). API bodies
     are JSON and are checked field by field in :func:`check_api_body`.
     """
-    args = request.args
-    if any("\x00" in k or "\x00" in v for k, v in args.items(multi=True)):
-        request.args = ImmutableMultiDict(
-            [(k.replace("\x00", ""), v.replace("\x00", "")) for k, v in args.items(multi=True)]
-        )
+    query = request.environ.get("QUERY_STRING", "")
+    # Only "%00" (or a raw NUL) decodes to NUL: other query strings need no parsing here.
+    if "%00" in query or "\x00" in query:
+        args = request.args
+        if any("\x00" in k or "\x00" in v for k, v in args.items(multi=True)):
+            request.args = ImmutableMultiDict(
+                [(k.replace("\x00", ""), v.replace("\x00", "")) for k, v in args.items(multi=True)]
+            )
     if request.mimetype in FORM_TYPES and not request.path.startswith("/api/"):
         if any("\x00" in k or "\x00" in v for k, v in request.form.items(multi=True)):
             abort(400, "Form fields may not contain NUL characters.")

@@ -11,7 +11,7 @@ Talisman's, so ``init_app``'s settings stay the only place they are configured.
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask_talisman import Talisman
 from werkzeug.wrappers import Response
 
@@ -22,13 +22,13 @@ class ConstantHeadersTalisman(Talisman):
 
     def init_app(self, app, **kwargs) -> None:
         """Talisman's ``init_app``; forgets the headers made for an earlier configuration."""
-        self._constant_headers: dict[bool, list[tuple[str, str]]] = {}
+        self._constant_headers: dict[bool, tuple[list[tuple[str, str]], frozenset[str]]] = {}
         super().init_app(app, **kwargs)
 
     def _own_options(self) -> bool:
         """Whether this request needs Talisman's per-request path: the view has options of
         its own, or the CSP carries a nonce."""
-        view = current_app.view_functions.get(request.endpoint)
+        view = self.app.view_functions.get(request.endpoint)
         return hasattr(view, "talisman_view_options") or bool(self.content_security_policy_nonce_in)
 
     def _force_https(self):
@@ -46,14 +46,18 @@ class ConstantHeadersTalisman(Talisman):
         if self._own_options():
             return super()._set_response_headers(response)
         secure = request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https"
-        constant = self._constant_headers.get(secure)
-        if constant is None:
+        made = self._constant_headers.get(secure)
+        if made is None:
             scratch = Response()
             before = set(scratch.headers.keys())
             super()._set_response_headers(scratch)
             constant = [(k, v) for k, v in scratch.headers.items() if k not in before]
-            self._constant_headers[secure] = constant
+            made = self._constant_headers[secure] = (constant, frozenset(k.lower() for k, _ in constant))
+        constant, names = made
         headers = response.headers
-        for name, value in constant:
-            headers[name] = value
+        if names.isdisjoint(k.lower() for k in headers.keys()):
+            headers.extend(constant)  # none there yet: appended, not searched for
+        else:
+            for name, value in constant:
+                headers[name] = value  # replaced, as Talisman does
         return response
