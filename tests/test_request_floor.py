@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from flask import Flask
 from flask_talisman import Talisman
 from werkzeug.wrappers import Response
 
@@ -128,3 +129,24 @@ def test_flask_db_still_finds_the_migrations(app):
     config = app.extensions["migrate"]
     assert config.directory.endswith("migrations") and config.db is not None
     assert "upgrade" in app.cli.get_command(None, "db").list_commands(None)
+
+
+def test_remembered_urls_are_the_ones_flask_builds(app):
+    cases = [
+        ("catalog.product_list", {"page": 2, "sort": "price_asc"}),
+        ("catalog.product_list", {"sort": "price_asc", "page": 2}),  # the query keeps its order
+        ("catalog.product_list", {"page": True}),  # not the same URL as page=1
+        ("catalog.product_list", {"page": 1}),
+        ("catalog.product_list", {"brand": ["A", "B"]}),  # unhashable: built each time
+        ("catalog.product_detail", {"slug": "floor-lamp"}),
+        ("static", {"filename": "css/shop.css"}),
+    ]
+    for script_root in ("", "/shop"):
+        with app.test_request_context("/", environ_base={"SCRIPT_NAME": script_root}):
+            for _ in range(2):  # built, then remembered
+                for endpoint, values in cases:
+                    assert app.url_for(endpoint, **values) == Flask.url_for(app, endpoint, **values)
+            external = app.url_for("catalog.home", _external=True)
+            assert external.startswith("http://") and external == Flask.url_for(
+                app, "catalog.home", _external=True
+            )
