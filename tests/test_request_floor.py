@@ -16,6 +16,7 @@ import pytest
 import redis
 from flask import Flask
 from flask_talisman import Talisman
+from werkzeug.http import generate_etag
 from werkzeug.wrappers import Response
 
 from shop.extensions import talisman
@@ -150,3 +151,15 @@ def test_remembered_urls_are_the_ones_flask_builds(app):
             assert external.startswith("http://") and external == Flask.url_for(
                 app, "catalog.home", _external=True
             )
+
+
+def test_a_cached_page_keeps_its_bytes_and_etag(client, db):
+    make_product(name="Floor fan", slug="floor-fan", stock=3)
+    db.session.commit()
+    first = client.get("/p/floor-fan")  # built and stored
+    again = client.get("/p/floor-fan")  # from the cache
+    assert again.get_data() == first.get_data() and "Floor fan" in again.get_data(as_text=True)
+    assert again.headers["ETag"] == first.headers["ETag"] == f'"{generate_etag(first.get_data())}"'
+    assert again.headers["Content-Type"] == "text/html; charset=utf-8" and "Date" in again.headers
+    unchanged = client.get("/p/floor-fan", headers={"If-None-Match": again.headers["ETag"]})
+    assert unchanged.status_code == 304 and unchanged.get_data() == b""
