@@ -11,6 +11,7 @@ import time
 import pytest
 
 from shop.auth import services
+from shop.auth.throttle import nothing_to_count
 from shop.extensions import limiter
 from tests.factories import PASSWORD, make_user
 
@@ -129,3 +130,24 @@ def test_api_limited_per_ip_across_tokens_and_pages_unaffected(limited, db):
     # Anonymous API calls from that IP are limited too; HTML pages are not.
     assert client.get("/api/v1/auth/me").status_code == 429
     assert client.get("/auth/login").status_code == 200
+
+
+def test_browsing_is_not_counted_and_every_page_limit_is_on_posts(limited, db):
+    app = limited(API_RATE_LIMIT=f"2 per {WINDOW} second", LOGIN_RATE_LIMIT=f"2 per {WINDOW} second")
+    client = app.test_client()
+    for _ in range(5):  # beyond every limit: pages are not counted
+        assert client.get("/auth/login").status_code == 200
+        assert client.get("/orders/lookup").status_code == 200
+        assert client.head("/products").status_code == 200
+    # The limits this leaves out are all on POSTs (or on the API, which is counted).
+    with app.test_request_context("/orders/lookup", method="POST"):
+        assert not nothing_to_count()
+    with app.test_request_context("/api/v1/products"):
+        assert not nothing_to_count()
+    codes = [client.get("/api/v1/products").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    lookups = [
+        client.post("/orders/lookup", data={"number": "X", "email": "a@example.com"}).status_code
+        for _ in range(3)
+    ]
+    assert lookups[-1] == 429

@@ -7,6 +7,12 @@
 - The whole JSON API has a limit per client IP and one per bearer token (``API_RATE_LIMIT``).
 - Password-reset requests are limited per IP (``RESET_RATE_LIMIT``) so the form cannot be
   used to flood a mailbox.
+- The guest order look-up form counts like the login form (``shop.orders.order_views``).
+
+Every limit is on POSTs or on the API's paths, so a GET or HEAD of any other page has
+nothing to count: :func:`nothing_to_count` tells the limiter so, and it skips its work
+(resolving limits, reading the storage) on browsing. A limit on a page's GET would need
+that filter changed.
 """
 
 from __future__ import annotations
@@ -132,8 +138,17 @@ API_LIMITS = (
 )
 
 
+def nothing_to_count() -> bool:
+    """Limiter request filter: a GET or HEAD outside ``/api/``, which no limit applies to
+    (see the module docstring)."""
+    return request.method in ("GET", "HEAD") and not request.path.startswith("/api/")
+
+
 def init_rate_limits(app: Flask) -> None:
-    """Install the API-wide limits on the (shared) limiter; harmless when limits are off."""
+    """Install the API-wide limits and :func:`nothing_to_count` on the (shared) limiter;
+    harmless when limits are off."""
+    if nothing_to_count not in limiter._request_filters:
+        limiter.request_filter(nothing_to_count)
     app.config.setdefault("LOGIN_IP_RATE_LIMIT", DEFAULT_LOGIN_IP_LIMIT)
     app.config.setdefault("RESET_RATE_LIMIT", DEFAULT_RESET_LIMIT)
     manager = limiter.limit_manager
