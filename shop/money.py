@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 
 from babel.numbers import format_currency, format_percent, get_currency_precision
 from flask import current_app
 
 
-@lru_cache(maxsize=8192)
 def format_money(cents: int, currency: str = "USD", locale: str = "en_US") -> str:
-    """Format integer minor units as a localized currency string, e.g. 5295 -> '$52.95'.
-
-    A pure function of its arguments, remembered for the 8192 last used (a page shows
-    a few dozen prices; Babel takes some 20 µs for each)."""
+    """Format integer minor units as a localized currency string, e.g. 5295 -> '$52.95'."""
     digits = get_currency_precision(currency)
     amount = Decimal(cents).scaleb(-digits)
     return format_currency(amount, currency, locale=locale)

@@ -8,7 +8,6 @@ templates reach them as filters (``shop.templating``).
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 #: Longest display title on a product card, in characters (two lines of a card at 1280 px;
 #: the card clamps to two lines in CSS as well, so a long word never pushes the price).
@@ -69,14 +68,6 @@ def spec_unit(name: str, value) -> str:
     key = name.strip().lower()
     if key in ("processor frequency", "processor base frequency"):
         return "GHz" if float(text) < 100 else "MHz"
-    return _unit_of(key)
-
-
-@lru_cache(maxsize=4096)
-def _unit_of(key: str) -> str:
-    """The fixed unit of the spec named ``key`` (lower case), ``""`` for none: the first of
-    :data:`_UNITS` whose pattern matches, remembered per name (a spec table asks for some
-    thirty names, most of them on every product of a category)."""
     for pattern, unit in _UNITS:
         if pattern.search(key):
             return unit
