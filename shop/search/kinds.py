@@ -35,6 +35,7 @@ from shop.cache import cached_statistic
 from shop.catalog.categorize import _UNITS, _ends_name
 from shop.catalog.models import Category, Product
 from shop.extensions import db
+from shop.search.facets import category_table
 from shop.search.fieldwise import plural_stem, query_words
 from shop.search.query import Alternative, Group, QueryPlan
 
@@ -227,10 +228,11 @@ def kind_vocabulary() -> dict[str, object]:
 
 
 def _categories_key() -> str:
-    """A digest of the categories' ids and names (one read of the small category
-    table; a stock or price change, unlike the catalog version, leaves it alone)."""
-    rows = db.session.execute(select(Category.id, Category.name).order_by(Category.id)).all()
-    return hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()[:16]
+    """A digest of the categories' ids and names, from the category table the search
+    reads anyway (:func:`shop.search.facets.category_table`, cached per catalog version,
+    which every category change replaces); a stock or price change leaves it alone."""
+    rows = sorted((cid, c["name"]) for cid, c in category_table().items())
+    return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
 
 
 def query_kinds(words: list[str], vocabulary: dict[str, object]) -> dict[str, float]:

@@ -10,6 +10,8 @@ the window follow the backend's own order.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlalchemy import FromClause, Select, select
 
 from shop.catalog.categorize import load_categorizer
@@ -114,7 +116,14 @@ def query_leaf(plan: QueryPlan) -> str | None:
     typo was corrected. None when the rules find none."""
     if plan.empty:
         return None
-    return load_categorizer().head_leaf(plan.did_you_mean or plan.raw)
+    return _head_leaf(plan.did_you_mean or plan.raw)
+
+
+@lru_cache(maxsize=4096)
+def _head_leaf(query: str) -> str | None:
+    """:meth:`shop.catalog.categorize.Categorizer.head_leaf` of a query (cached: the rules
+    are read once per process, and a search asks twice)."""
+    return load_categorizer().head_leaf(query)
 
 
 def load_docs(ids: list[int]) -> list[Doc]:
