@@ -10,9 +10,10 @@ the window follow the backend's own order.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
-from sqlalchemy import FromClause, Select, select
+from sqlalchemy import FromClause, Select, Text, cast, select
 
 from shop.catalog.categorize import load_categorizer
 from shop.catalog.models import Category, Product
@@ -140,7 +141,9 @@ def load_docs(ids: list[int]) -> list[Doc]:
             Category.parent_id,
             Product.description,
             Category.slug,
-            Product.attributes,
+            # As text: its words are kept per text (:func:`_attribute_words`), not decoded
+            # again for every query.
+            cast(Product.attributes, Text),
         )
         .outerjoin(Category, Category.id == Product.category_id)
         .where(Product.id.in_(ids))
@@ -157,14 +160,22 @@ def load_docs(ids: list[int]) -> list[Doc]:
             r[5] or "",
             r[7] or "",
             r[8] or "",
-            attribute_text(r[9]),
+            _attribute_words(r[9]),
         )
         for r in rows
     }
     return [by_id[i] for i in ids if i in by_id]
 
 
+@lru_cache(maxsize=scoring.FIELD_CACHE_SIZE)
+def _attribute_words(stored: str | None) -> str:
+    """:func:`shop.search.scoring.attribute_text` of a product's attributes as the database
+    writes them (JSON text; cached per text as the rankers' field tokens are)."""
+    return attribute_text(json.loads(stored)) if stored else ""
+
+
 def forget_tokens() -> None:
     """Empty both rankers' token caches (a benchmark's cold start)."""
     scoring.forget_fields()
     fieldwise.forget_terms()
+    _attribute_words.cache_clear()
