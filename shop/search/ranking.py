@@ -175,7 +175,9 @@ def _attribute_words(stored: str | None) -> str:
 
 
 def forget_tokens() -> None:
-    """Empty both rankers' token caches (a benchmark's cold start)."""
+    """Empty the rankers' token caches and the per-text caches of the re-rank window (a
+    benchmark's cold start)."""
     scoring.forget_fields()
     fieldwise.forget_terms()
     _attribute_words.cache_clear()
+    _head_leaf.cache_clear()
