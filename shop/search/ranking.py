@@ -71,11 +71,15 @@ def _window(ordered: Select, match: FromClause | None, leaf: str | None) -> tupl
     if match is None or not leaf:
         return list(db.session.scalars(ordered.limit(RERANK_WINDOW))), []
     top = ordered.add_columns(match.c.score).limit(RERANK_WINDOW).subquery()
+    kind = select(match.c.product_id, match.c.score)
+    if "category_id" in match.c:  # the index carries it (PostgreSQL): no product rows read
+        kind = kind.join(Category, Category.id == match.c.category_id)
+    else:
+        kind = kind.join(Product, Product.id == match.c.product_id).join(
+            Category, Category.id == Product.category_id
+        )
     kind = (
-        select(match.c.product_id, match.c.score)
-        .join(Product, Product.id == match.c.product_id)
-        .join(Category, Category.id == Product.category_id)
-        .where(Category.slug == leaf)
+        kind.where(Category.slug == leaf)
         .order_by(match.c.score.desc(), match.c.product_id)
         .limit(KIND_WINDOW + RERANK_WINDOW)
         .subquery()

@@ -111,4 +111,4 @@ class PostgresBackend(SearchBackend):
             column("brand", String),
             column("price_cents", Integer),
             column("stock", Integer),
-        ).subquery("m")
+        ).cte("m")
