@@ -284,7 +284,7 @@ def _merged_stamps(stamps: dict[str, dict | None], uncacheable: bool) -> dict[in
 
 #: Kinds of entry (first key part) also kept in each process's memory for the catalog
 #: version they were built for: small, read by many pages, and never showing stock.
-LOCAL_KINDS = frozenset({"category_tree", "sidebar", "category", "category-ids", "brands"})
+LOCAL_KINDS = frozenset({"category_tree", "sidebar", "category", "category-ids", "brands", "category-table"})
 #: At most this many entries are kept in a process's memory (then it starts afresh).
 LOCAL_LIMIT = 512
 _LOCAL_ATTR = "_shop_catalog_version"
