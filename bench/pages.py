@@ -16,9 +16,10 @@ One run does the whole measurement:
    workers over the run, divided by the responses), then the workers' RSS after the runs.
 
 Endpoints: ``/healthz``, a cached product's JSON, the product list JSON, the cached home,
-category, listing and product pages for an anonymous visitor, a product page never seen
-before (each request a different product, the cache emptied first), and the same four pages
-for a signed-in customer with an item in the cart.
+category, listing and product pages and a repeated search (``/search?q=usb+cable``) for an
+anonymous visitor, a product page never seen before (each request a different product, the
+cache emptied first), and the same four pages for a signed-in customer with an item in the
+cart.
 
 ``--sales R`` places about R orders a second through the API during all the runs (products
 of the benchmarked listing pages, never the benchmarked product itself) and reports how
@@ -253,6 +254,10 @@ def pick_targets(env: dict) -> dict:
     }
 
 
+#: The repeated search the ``search`` endpoint asks for (a typical two-word query).
+SEARCH_QUERY = "usb+cable"
+
+
 def endpoints(targets: dict, cookie: str) -> list[dict]:
     """What the rounds measure: ``{"name", "path", "headers", "paths"}``."""
     slug, category = targets["product_slug"], targets["category"]
@@ -266,6 +271,8 @@ def endpoints(targets: dict, cookie: str) -> list[dict]:
         ("product_page", f"/p/{slug}"),
     ]
     out = [{"name": name, "path": path, "headers": (), "paths": False} for name, path in anon]
+    # A repeated search (a popular query), answered as a whole cached page.
+    out.append({"name": "search", "path": f"/search?q={SEARCH_QUERY}", "headers": (), "paths": False})
     out.append({"name": "product_page_unseen", "path": "/", "headers": (), "paths": True})
     for name, path in anon[3:]:
         out.append(
@@ -282,6 +289,7 @@ TARGETS = {
     "category": 0.5,
     "listing": 0.5,
     "product_page": 0.5,
+    "search": 0.4,
     "product_page_unseen": 0.1,
     "home_customer": 0.25,
     "category_customer": 0.25,

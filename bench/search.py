@@ -67,6 +67,9 @@ def _app(url: str):
             "RATELIMIT_ENABLED": False,
             "REDIS_URL": "",
             "CACHE_TYPE": "SimpleCache",
+            # SimpleCache drops entries past 500 (Redis, in production, does not): the
+            # stock stamps of every page's products alone would push the pages out.
+            "CACHE_THRESHOLD": 1_000_000,
             "TESTING": True,
             # Growing the catalog is a long bulk statement (a maintenance command).
             "DATABASE_STATEMENT_TIMEOUT": 0,

@@ -180,11 +180,18 @@ def stock_stamps(product_ids: Iterable[int]) -> dict[int, int] | None:
     return stamps
 
 
+#: The stamp of "any product's stock" (no product has id 0): replaced with every product's
+#: stamp, for entries that count stock across many products (search's in-stock facet).
+ANY_STOCK = 0
+
+
 def restamp(product_ids: Iterable[int]) -> None:
-    """Give each product a new stock stamp (after a commit changed their stock)."""
+    """Give each product a new stock stamp (after a commit changed their stock), and
+    :data:`ANY_STOCK` a new one too."""
     ids = sorted(set(product_ids))
     if not ids or not has_app_context():
         return
+    ids.append(ANY_STOCK)
     if _call(cache.set_many, {_stamp_key(i): _new_stamp() for i in ids}, timeout=0) is _DOWN:
         # The stamps could not be changed: invalidate everything once the cache is back.
         _guard().bump_owed = True
@@ -277,7 +284,7 @@ def _merged_stamps(stamps: dict[str, dict | None], uncacheable: bool) -> dict[in
 
 #: Kinds of entry (first key part) also kept in each process's memory for the catalog
 #: version they were built for: small, read by many pages, and never showing stock.
-LOCAL_KINDS = frozenset({"category_tree", "sidebar", "category", "category-ids", "brands"})
+LOCAL_KINDS = frozenset({"category_tree", "sidebar", "category", "category-ids", "brands", "category-table"})
 #: At most this many entries are kept in a process's memory (then it starts afresh).
 LOCAL_LIMIT = 512
 _LOCAL_ATTR = "_shop_catalog_version"

@@ -1,6 +1,7 @@
-"""Search under concurrent requests: a threaded server answering many searches and
-suggestions at once gives every request the answer it gives alone (nothing shared in the
-search path, such as the stemmer or the result cache, is corrupted by another thread)."""
+"""Search under concurrent requests: a threaded server answering many searches, results
+pages and suggestions at once gives every request the answer it gives alone (nothing shared
+in the search path, such as the stemmer, the rankers' per-text caches, the result cache or
+the cached pages, is corrupted by another thread)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from shop.search import query, scoring
+from shop.search import query, ranking
 from tests.factories import make_category, make_product
 
 #: Typed prefixes and queries whose words need stemming ("connectors", "chargers", ...),
@@ -63,9 +64,10 @@ def _fetch(url: str) -> tuple[int, object]:
 def test_concurrent_searches_and_suggestions_answer_as_one_at_a_time(live_url, catalog, busy_switching):
     urls = [f"{live_url}/api/v1/search/suggest?q={p}" for p in PREFIXES]
     urls += [f"{live_url}/api/v1/search?q={q}&per_page=10" for q in QUERIES]
+    urls += [f"{live_url}/search?q={q}" for q in QUERIES]
     # A fresh process: empty stemming and token caches, as on a just-started server.
     query.stem.cache_clear()
-    scoring.forget_fields()
+    ranking.forget_tokens()
     barrier = threading.Barrier(8)
 
     def at_once(url: str) -> tuple[int, object]:
@@ -77,7 +79,7 @@ def test_concurrent_searches_and_suggestions_answer_as_one_at_a_time(live_url, c
         with ThreadPoolExecutor(max_workers=8) as pool:
             rounds.append(list(pool.map(at_once, (urls * 2)[: 8 * (len(urls) * 2 // 8)])))
         query.stem.cache_clear()
-        scoring.forget_fields()
+        ranking.forget_tokens()
     alone = {url: _fetch(url) for url in urls}
     for answers in rounds:
         for url, (status, body) in zip(urls * 2, answers):
@@ -87,3 +89,5 @@ def test_concurrent_searches_and_suggestions_answer_as_one_at_a_time(live_url, c
     assert alone[urls[0]][1]["data"]["products"]
     found = alone[urls[len(PREFIXES)]][1]
     assert found["meta"]["total"] == 6 and len(found["data"]) == 6
+    page = alone[urls[len(PREFIXES) + len(QUERIES)]][1]
+    assert page.count('class="card h-100 product-card"') == 6

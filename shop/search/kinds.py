@@ -28,16 +28,20 @@ import re
 from collections import Counter, defaultdict
 from functools import lru_cache
 
+from flask import has_request_context, request
 from sqlalchemy import select
 
 from shop.cache import cached_statistic
 from shop.catalog.categorize import _UNITS, _ends_name
 from shop.catalog.models import Category, Product
 from shop.extensions import db
+from shop.search.facets import category_table
 from shop.search.fieldwise import plural_stem, query_words
 from shop.search.query import Alternative, Group, QueryPlan
 
 _WORD = re.compile(r"[^\W_]+")
+#: Where a request keeps the vocabulary it read (:func:`kind_vocabulary`).
+_REQUEST_ATTR = "_shop_kind_vocabulary"
 _DOMAIN = re.compile(r"\.(?:com|net|org)\b", re.IGNORECASE)
 #: Icecat writes pack sizes as "24 pc(s)" / "1000pcs": a count, never a kind.
 PACK = re.compile(r"\bpc\(s\)|\b\d*pcs\b")
@@ -200,7 +204,12 @@ def kind_vocabulary() -> dict[str, object]:
     seconds (one pass over every title, about 0.3 s for 19,000 products) under the
     category names (:func:`_categories_key`): a category renamed, added or removed is
     learned at the next search, as the words searched for a query depend on it
-    (:func:`expand_plan`); titles changed reach it within the timeout."""
+    (:func:`expand_plan`); titles changed reach it within the timeout. A request reads it
+    from the cache once and keeps it for its other reads."""
+
+    kept = getattr(request, _REQUEST_ATTR, None) if has_request_context() else None
+    if kept is not None:
+        return kept
 
     def produce() -> dict[str, object]:
         rows = db.session.execute(
@@ -210,14 +219,20 @@ def kind_vocabulary() -> dict[str, object]:
         ).all()
         return learn_vocabulary(rows)
 
-    return cached_statistic(("search", "kinds", "v3", _categories_key()), produce, VOCABULARY_TIMEOUT)
+    vocabulary = cached_statistic(("search", "kinds", "v3", _categories_key()), produce, VOCABULARY_TIMEOUT)
+    if has_request_context():
+        # A search reads it three times; one read of the cache (and of the categories) is
+        # enough for a request. Kept on the request only: never shared between threads.
+        setattr(request, _REQUEST_ATTR, vocabulary)
+    return vocabulary
 
 
 def _categories_key() -> str:
-    """A digest of the categories' ids and names (one read of the small category
-    table; a stock or price change, unlike the catalog version, leaves it alone)."""
-    rows = db.session.execute(select(Category.id, Category.name).order_by(Category.id)).all()
-    return hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()[:16]
+    """A digest of the categories' ids and names, from the category table the search
+    reads anyway (:func:`shop.search.facets.category_table`, cached per catalog version,
+    which every category change replaces); a stock or price change leaves it alone."""
+    rows = sorted((cid, c["name"]) for cid, c in category_table().items())
+    return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
 
 
 def query_kinds(words: list[str], vocabulary: dict[str, object]) -> dict[str, float]:

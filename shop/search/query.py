@@ -170,12 +170,22 @@ def correct_word(word: str, vocab: Vocabulary) -> str | None:
     return best[2] if best else None
 
 
-def _split_compound(word: str, freq: dict[str, int], vocab: Vocabulary) -> tuple[str, str] | None:
-    """Split ``word`` into two indexed words (each 3+ letters), the most frequent pair."""
+def _compound_cuts(word: str) -> list[tuple[str, str]]:
+    """The ways to cut ``word`` into two words of 3+ letters (none for a word under 6
+    letters or not all letters)."""
     if len(word) < 6 or not word.isalpha():
+        return []
+    return [(word[:i], word[i:]) for i in range(3, len(word) - 2)]
+
+
+def _split_compound(word: str, freq: dict[str, int], vocab: Vocabulary) -> tuple[str, str] | None:
+    """Split ``word`` into two indexed words (each 3+ letters), the most frequent pair
+    (the pieces' counts from ``freq``, asked of ``vocab`` for those it lacks)."""
+    cuts = _compound_cuts(word)
+    if not cuts:
         return None
-    cuts = [(word[:i], word[i:]) for i in range(3, len(word) - 2)]
-    counts = vocab.doc_freq(sorted({p for cut in cuts for p in cut}))
+    missing = sorted({p for cut in cuts for p in cut} - freq.keys())
+    counts = {**freq, **vocab.doc_freq(missing)} if missing else freq
     scored = [(min(counts.get(a, 0), counts.get(b, 0)), a, b) for a, b in cuts]
     best = max(scored, default=(0, "", ""))
     return (best[1], best[2]) if best[0] > 0 else None
@@ -241,7 +251,9 @@ def analyze(
     words = _split_words(raw)
     singles = sorted({t for toks in words for t in toks})
     joined_pairs = [a[0] + b[0] for a, b in zip(words, words[1:]) if len(a) == 1 and len(b) == 1]
-    freq = vocab.doc_freq(sorted(set(singles) | set(joined_pairs))) if words else {}
+    # The pieces a long word may split into are counted in the same lookup.
+    pieces = {p for toks in words if len(toks) == 1 for cut in _compound_cuts(toks[0]) for p in cut}
+    freq = vocab.doc_freq(sorted(set(singles) | set(joined_pairs) | pieces)) if words else {}
     groups: list[Group] = []
     i = 0
     while i < len(words):

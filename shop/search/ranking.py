@@ -10,7 +10,10 @@ the window follow the backend's own order.
 
 from __future__ import annotations
 
-from sqlalchemy import FromClause, Select, select
+import json
+from functools import lru_cache
+
+from sqlalchemy import FromClause, Select, Text, cast, literal, select, union_all
 
 from shop.catalog.categorize import load_categorizer
 from shop.catalog.models import Category, Product
@@ -47,8 +50,8 @@ def window_page(
     """
     if offset >= RERANK_WINDOW:
         return list(db.session.scalars(ordered.limit(limit).offset(offset)))
-    window = list(db.session.scalars(ordered.limit(RERANK_WINDOW)))
-    extra = _named_kind(match, plan, window) if match is not None else []
+    window, named = _window(ordered, match, query_leaf(plan) if match is not None else None)
+    extra = _named_kind(named, window)
     ranked = rerank_window(plan, window + extra)
     end = offset + limit
     if end > len(ranked) and len(window) == RERANK_WINDOW:
@@ -58,24 +61,50 @@ def window_page(
     return ranked[offset:end]
 
 
-def _named_kind(match: FromClause, plan: QueryPlan, window: list[int]) -> list[int]:
-    """The best ``KIND_WINDOW`` matches in the category the query names
-    (:func:`query_leaf`) that the window does not hold: a query naming a kind in the
-    shopper's words ("laptop") finds the products of that kind even when their titles use
-    the catalog's word ("notebook") and accessories *for* it fill the text ranking."""
-    leaf = query_leaf(plan)
-    if not leaf or len(window) < RERANK_WINDOW:
-        return []
-    found = db.session.scalars(
-        select(match.c.product_id)
-        .join(Product, Product.id == match.c.product_id)
-        .join(Category, Category.id == Product.category_id)
-        .where(Category.slug == leaf)
+def _window(ordered: Select, match: FromClause | None, leaf: str | None) -> tuple[list[int], list[int]]:
+    """The best ``RERANK_WINDOW`` ids of ``ordered`` and, when the query names the
+    category ``leaf``, the best ``KIND_WINDOW + RERANK_WINDOW`` matches in it, best first.
+
+    Both come from one statement: a backend whose match is materialized once per statement
+    (SQLite's) then scores the matches once, not once for each list.
+    """
+    if match is None or not leaf:
+        return list(db.session.scalars(ordered.limit(RERANK_WINDOW))), []
+    top = ordered.add_columns(match.c.score).limit(RERANK_WINDOW).subquery()
+    kind = select(match.c.product_id, match.c.score)
+    if "category_id" in match.c:  # the index carries it (PostgreSQL): no product rows read
+        kind = kind.join(Category, Category.id == match.c.category_id)
+    else:
+        kind = kind.join(Product, Product.id == match.c.product_id).join(
+            Category, Category.id == Product.category_id
+        )
+    kind = (
+        kind.where(Category.slug == leaf)
         .order_by(match.c.score.desc(), match.c.product_id)
-        .limit(KIND_WINDOW + len(window))
+        .limit(KIND_WINDOW + RERANK_WINDOW)
+        .subquery()
     )
+    rows = db.session.execute(
+        union_all(
+            select(top.c.product_id, top.c.score, literal(0)),
+            select(kind.c.product_id, kind.c.score, literal(1)),
+        )
+    ).all()
+    # Each list in its statement's order: score, best first, then id.
+    best_first = sorted(rows, key=lambda r: (-r[1], r[0]))
+    return [r[0] for r in best_first if r[2] == 0], [r[0] for r in best_first if r[2] == 1]
+
+
+def _named_kind(named: list[int], window: list[int]) -> list[int]:
+    """The best ``KIND_WINDOW`` matches in the category the query names
+    (:func:`query_leaf`, read by :func:`_window` into ``named``) that the window does not
+    hold, when the window is full: a query naming a kind in the shopper's words
+    ("laptop") finds the products of that kind even when their titles use the catalog's
+    word ("notebook") and accessories *for* it fill the text ranking."""
+    if len(window) < RERANK_WINDOW:
+        return []
     held = set(window)
-    return [pid for pid in found if pid not in held][:KIND_WINDOW]
+    return [pid for pid in named if pid not in held][:KIND_WINDOW]
 
 
 def rerank_window(plan: QueryPlan, window: list[int]) -> list[int]:
@@ -114,7 +143,14 @@ def query_leaf(plan: QueryPlan) -> str | None:
     typo was corrected. None when the rules find none."""
     if plan.empty:
         return None
-    return load_categorizer().head_leaf(plan.did_you_mean or plan.raw)
+    return _head_leaf(plan.did_you_mean or plan.raw)
+
+
+@lru_cache(maxsize=4096)
+def _head_leaf(query: str) -> str | None:
+    """:meth:`shop.catalog.categorize.Categorizer.head_leaf` of a query (cached: the rules
+    are read once per process, and a search asks twice)."""
+    return load_categorizer().head_leaf(query)
 
 
 def load_docs(ids: list[int]) -> list[Doc]:
@@ -131,7 +167,9 @@ def load_docs(ids: list[int]) -> list[Doc]:
             Category.parent_id,
             Product.description,
             Category.slug,
-            Product.attributes,
+            # As text: its words are kept per text (:func:`_attribute_words`), not decoded
+            # again for every query.
+            cast(Product.attributes, Text),
         )
         .outerjoin(Category, Category.id == Product.category_id)
         .where(Product.id.in_(ids))
@@ -148,14 +186,25 @@ def load_docs(ids: list[int]) -> list[Doc]:
             r[5] or "",
             r[7] or "",
             r[8] or "",
-            attribute_text(r[9]),
+            _attribute_words(r[9]),
         )
         for r in rows
     }
     return [by_id[i] for i in ids if i in by_id]
 
 
+@lru_cache(maxsize=scoring.FIELD_CACHE_SIZE)
+def _attribute_words(stored: str | None) -> str:
+    """:func:`shop.search.scoring.attribute_text` of a product's attributes as the database
+    writes them (JSON text; cached per text as the rankers' field tokens are: about 1 kB
+    each, measured on the real catalog, some 16 MB when full)."""
+    return attribute_text(json.loads(stored)) if stored else ""
+
+
 def forget_tokens() -> None:
-    """Empty both rankers' token caches (a benchmark's cold start)."""
+    """Empty the rankers' token caches and the per-text caches of the re-rank window (a
+    benchmark's cold start)."""
     scoring.forget_fields()
     fieldwise.forget_terms()
+    _attribute_words.cache_clear()
+    _head_leaf.cache_clear()

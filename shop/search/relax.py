@@ -55,7 +55,7 @@ def match_relaxed(plan: QueryPlan, backend: SearchBackend) -> Matches:
         backend: the database's search backend.
     """
     match = backend.match(plan)
-    tally = facets.tally(match)
+    tally = facets.tally(backend.match(plan, scored=False))
     full_matches = _size(tally)
     if len(plan.groups) < 2 or full_matches >= RELAX_BELOW:
         return Matches(match, tally)
@@ -63,7 +63,7 @@ def match_relaxed(plan: QueryPlan, backend: SearchBackend) -> Matches:
     for required in relaxations(plan, backend):
         found.required_words = [g.corrected or g.text for g in required.groups]
         found.match = backend.match(plan, required)
-        found.tally = facets.tally(found.match)
+        found.tally = facets.tally(backend.match(plan, required, scored=False))
         if _size(found.tally) >= RELAX_BELOW:
             break
     return found

@@ -189,6 +189,10 @@ def rerank(
     kinds = kinds or {}
     n_groups = max(1, len(plan.groups))
     typed = {w for g in plan.groups for a in g.alternatives for t in a.tokens for w in (t, stem(t))}
+    # The query as one phrase (typed words, first alternatives), looked for in titles.
+    whole = None
+    if len(plan.groups) > 1:
+        whole = Alternative(tuple(t for g in plan.groups for t in g.alternatives[0].tokens))
     scored = []
     for order, d in enumerate(docs):
         text_rank = sum((RRF_K + 1) / (RRF_K + 1 + r[d.product_id]) for r in ranks if d.product_id in r)
@@ -203,10 +207,7 @@ def rerank(
         # all of "Laptops" but a third of "Laptop parts & docks".
         leaf = _field(d.leaf)
         cat_cover = sum(1 for pair in leaf if set(pair) & typed) / len(leaf) if leaf else 0.0
-        phrase = 0.0
-        if len(plan.groups) > 1:
-            whole = Alternative(tuple(t for g in plan.groups for t in g.alternatives[0].tokens))
-            phrase = 1.0 if _matches(whole, title) else 0.0
+        phrase = 1.0 if whole is not None and _matches(whole, title) else 0.0
         named = 1.0 if query_leaf and d.slug == query_leaf else 0.0
         kind = kinds.get(d.product_id, 0.0)
         score = (

@@ -20,7 +20,7 @@ from dataclasses import astuple, dataclass, field
 
 from flask import current_app
 
-from shop.cache import cached_catalog
+from shop.cache import ANY_STOCK, Stamped, cached_catalog, stock_stamps
 from shop.catalog.models import Product
 from shop.extensions import db
 from shop.search import facets
@@ -88,16 +88,39 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     Raises:
         ValidationFailed: unknown sort or price band, bad paging.
     """
+    ids, fields = _outcome(params, with_facets)
+    return SearchResult(load_products(ids), **fields)
+
+
+def search_stamped(params: SearchParams) -> Stamped:
+    """:func:`search` with facets, as a :class:`shop.cache.Stamped` value for a whole cached
+    page (:func:`shop.cache.cached_entries`): the stock stamps of the page's products, read
+    before their stock, and the stamp of any product's stock (:data:`shop.cache.ANY_STOCK`),
+    read before the matches are counted, since the in-stock facet and filter count the
+    stock of every match. The page is then rebuilt exactly when a category page showing
+    the same products would be, or when any stock changed.
+
+    Raises:
+        ValidationFailed: as :func:`search`.
+    """
+    counted = stock_stamps([ANY_STOCK])
+    ids, fields = _outcome(params, True)
+    shown = stock_stamps(ids)
+    result = SearchResult(load_products(ids), **fields)
+    return Stamped(result, None if counted is None or shown is None else {**counted, **shown})
+
+
+def _outcome(params: SearchParams, with_facets: bool) -> tuple[list[int], dict]:
+    """The page's product ids and the other fields of its :class:`SearchResult`, from the
+    result cache when it can be (see :func:`search`)."""
     params.validate()
     backend = get_backend(db.session)
     state = backend.state() if current_app.config.get("SEARCH_RESULT_CACHE", True) else None
     if state is None:
-        ids, fields = _search(params, with_facets, backend)
-        return SearchResult(load_products(ids), **fields)
+        return _search(params, with_facets, backend)
     asked = repr((astuple(params), with_facets, analyzed_length()))
     key = ("search", backend.name, state, hashlib.sha256(asked.encode()).hexdigest()[:32])
-    ids, fields = cached_catalog(key, lambda: _search(params, with_facets, backend), RESULT_CACHE_TIMEOUT)
-    return SearchResult(load_products(ids), **fields)
+    return cached_catalog(key, lambda: _search(params, with_facets, backend), RESULT_CACHE_TIMEOUT)
 
 
 def _search(params: SearchParams, with_facets: bool, backend) -> tuple[list[int], dict]:

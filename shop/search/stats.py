@@ -114,7 +114,7 @@ def phrase_doc_freq(backend, phrases: list[Alternative]) -> dict[Alternative, in
 
         def produce(alt=alt) -> int:
             plan = QueryPlan(" ".join(alt.tokens), [Group(" ".join(alt.tokens), [alt])])
-            return _count(select(backend.match(plan).c.product_id))
+            return _count(select(backend.match(plan, scored=False).c.product_id))
 
         key = ("search", "df", backend.name, "*" if alt.prefix else "", *alt.tokens)
         out[alt] = cached_statistic(key, produce, STAT_TIMEOUT)

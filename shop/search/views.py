@@ -12,7 +12,9 @@ import re
 from flask import render_template, request, url_for
 from markupsafe import Markup, escape
 
+from shop.cache import Stamped, cached_entries
 from shop.catalog.schemas import product_json
+from shop.http_caching import public_request
 from shop.search import bp
 from shop.search.facets import PRICE_BANDS, band_label
 from shop.search.params import (
@@ -26,7 +28,7 @@ from shop.search.params import (
     SearchParams,
 )
 from shop.search.query import fold, stem
-from shop.search.services import search
+from shop.search.services import SearchResult, search, search_stamped
 
 #: Titles on result cards are cut to this many characters (before highlighting).
 TITLE_CHARS = 90
@@ -163,12 +165,29 @@ def _active_filters(params: SearchParams, keep: dict, facets: dict) -> list[dict
 
 @bp.get("/search")
 def results():
-    """Search results: ``PAGE_SIZE`` a page, facets in a sidebar, sortable; a prompt for an empty query."""
+    """Search results: ``PAGE_SIZE`` a page, facets in a sidebar, sortable; a prompt for an empty query.
+
+    A visitor without a session gets the whole page from the cache when it can be: it is
+    the same for every such visitor, so it is kept by its URL under the catalog version and
+    the stock stamps of what it shows (:func:`shop.search.services.search_stamped`), as
+    the category pages are; a repeated search then neither searches nor renders.
+    """
     params, keep = _read_params()
     filtered = any(k in keep for k in ("category", "brand", "price", "in_stock"))
     if not params.q and not filtered:
         return render_template("search/prompt.html")
-    result = search(params, with_facets=True)
+    if not public_request():
+        return _page(search(params, with_facets=True), params, keep)
+
+    def produce(values, stamps) -> Stamped:
+        found = search_stamped(params)
+        return Stamped(_page(found.value, params, keep), found.stamps)
+
+    return cached_entries({"page": (("html", request.full_path), produce)})["page"]
+
+
+def _page(result: SearchResult, params: SearchParams, keep: dict) -> str:
+    """The results page of ``result``."""
     terms = result.highlight_terms if params.q else []
     items = [
         {"product": product_json(p), "title": highlight(short_title(p.name), terms)} for p in result.products

@@ -57,7 +57,7 @@ class SearchBackend:
         return index.state(self.session.connection())
 
     # --- matching ---
-    def match(self, plan: QueryPlan, required: QueryPlan | None = None) -> FromClause:
+    def match(self, plan: QueryPlan, required: QueryPlan | None = None, scored: bool = True) -> FromClause:
         """A subquery ``(product_id, score)`` of the active products matching ``plan``
         (higher score is better). A backend may add the columns ``category_id, brand,
         price_cents, stock`` from its index; facets then count those instead of joining
@@ -66,5 +66,8 @@ class SearchBackend:
         Args:
             required: the groups that must match (a subset of ``plan``'s); by default every
                 group. Products matching every group of ``plan`` then always score higher.
+            scored: False when only the matches are counted (facets, document
+                frequencies): the score is then 0, and the database does not compute it
+                (BM25 is most of what SQLite FTS5 spends on a common word's matches).
         """
         raise NotImplementedError

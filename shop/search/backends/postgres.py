@@ -78,7 +78,7 @@ class PostgresBackend(SearchBackend):
         )
         return [r[0] for r in rows]
 
-    def match(self, plan: QueryPlan, required: QueryPlan | None = None) -> FromClause:
+    def match(self, plan: QueryPlan, required: QueryPlan | None = None, scored: bool = True) -> FromClause:
         """``(product_id, score, category_id, brand, price_cents, stock)``: tsquery matches,
         those matching every group first, then by ts_rank; see :meth:`SearchBackend.match`.
         The product facts come from the index (facets count them without ``products``). A query of one model-number-like word
@@ -90,14 +90,16 @@ class PostgresBackend(SearchBackend):
         if len(raw) >= 4 and is_model_like(raw):
             where += " OR d.doc LIKE :pattern"
             params["pattern"] = "%" + raw.replace("\\", "").replace("%", "").replace("_", "") + "%"
-        coverage = "0"
-        if required is not None and len(required.groups) < len(plan.groups):
-            # Products matching every group come first.
-            params["all"] = tsquery_text(plan, True)
-            coverage = "(d.tsv @@ to_tsquery('english', :all))::int"
+        score = "0"
+        if scored:
+            coverage = "0"
+            if required is not None and len(required.groups) < len(plan.groups):
+                # Products matching every group come first.
+                params["all"] = tsquery_text(plan, True)
+                coverage = "(d.tsv @@ to_tsquery('english', :all))::int"
+            score = f"{COVERAGE} * ({coverage}) + ts_rank('{LABEL_WEIGHTS}', d.tsv, q.q, {NORMALIZATION})"
         stmt = text(
-            f"SELECT d.product_id AS product_id, {COVERAGE} * ({coverage}) "
-            f"+ ts_rank('{LABEL_WEIGHTS}', d.tsv, q.q, {NORMALIZATION}) AS score, "
+            f"SELECT d.product_id AS product_id, {score} AS score, "
             "d.category_id, d.brand, d.price_cents, d.stock "
             "FROM search_documents d, to_tsquery('english', :q) AS q(q) "
             f"WHERE {where}"
@@ -109,4 +111,4 @@ class PostgresBackend(SearchBackend):
             column("brand", String),
             column("price_cents", Integer),
             column("stock", Integer),
-        ).subquery("m")
+        ).cte("m")

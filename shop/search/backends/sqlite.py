@@ -74,18 +74,20 @@ class SqliteBackend(SearchBackend):
         )
         return [r[0] for r in rows]
 
-    def match(self, plan: QueryPlan, required: QueryPlan | None = None) -> FromClause:
+    def match(self, plan: QueryPlan, required: QueryPlan | None = None, scored: bool = True) -> FromClause:
         """``(product_id, score)``: products matching every group first, then -bm25
-        (higher is better); see :meth:`SearchBackend.match`."""
+        (higher is better; 0 when not ``scored``); see :meth:`SearchBackend.match`."""
         params = {"q": match_expr(required or plan, True)}
-        coverage = "0"
-        if required is not None and len(required.groups) < len(plan.groups):
-            # Products matching every group come first (there are few: see services).
-            params["all"] = match_expr(plan, True)
-            coverage = "(rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :all))"
+        score = "0"
+        if scored:
+            coverage = "0"
+            if required is not None and len(required.groups) < len(plan.groups):
+                # Products matching every group come first (there are few: see services).
+                params["all"] = match_expr(plan, True)
+                coverage = "(rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :all))"
+            score = f"{COVERAGE} * ({coverage}) - bm25(search_fts)"
         stmt = text(
-            f"SELECT rowid AS product_id, {COVERAGE} * ({coverage}) - bm25(search_fts) "
-            "AS score FROM search_fts WHERE search_fts MATCH :q"
+            f"SELECT rowid AS product_id, {score} AS score FROM search_fts WHERE search_fts MATCH :q"
         ).bindparams(**params)
         # Materialized: otherwise SQLite may run the MATCH once per product row of a join.
         return (
