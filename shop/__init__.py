@@ -32,6 +32,7 @@ from shop.auth import commands as auth_commands
 from shop.cache_invalidation import register_cache_invalidation
 from shop.catalog import commands as catalog_commands
 from shop.extensions import api, cache, csrf, db, jobs, limiter, login_manager, migrate
+from shop.front_cache import install_front_cache
 from shop.jobs import commands as jobs_commands
 from shop.orders import commands as orders_commands
 from shop.orders.sales_marks import register_sales_marks
@@ -96,6 +97,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     """
     app = ShopFlask(__name__, instance_relative_config=True)
     load_config(app, config)
+    install_front_cache(app)  # inside ProxyFix: it sees the scheme and host Flask sees
     register_proxy_fix(app)
     register_extensions(app)
     register_http_caching(app)

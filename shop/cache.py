@@ -420,6 +420,22 @@ def cached_response(parts: tuple) -> Any:
     return None
 
 
+def current_entry(parts: tuple) -> Any:
+    """The value :func:`cached_entries` stored under ``parts`` if it is still current (built
+    for the catalog version, and showing stock only under unchanged stamps), else None; it
+    never produces one. One cache round trip when this process has read the entry before
+    (its products' stamps are asked for with it); None when the cache is down. Needs an
+    app context, not a request (``shop.front_cache`` asks before Flask dispatches)."""
+    key = _entry_key(parts)
+    version, current = _read_current(["entry"], [key], [False])
+    entry = current.get("entry")
+    if entry is None:
+        return None
+    if entry[1]:
+        _deps_memo()[key] = tuple(entry[1])
+    return entry[2]
+
+
 def collecting_response() -> bool:
     """Whether this request missed a :func:`cached_response` and can store its answer with
     :func:`keep_response` (False after a hit, without a lookup, or with the cache down)."""

@@ -13,7 +13,6 @@ import time
 
 from flask import Response, abort, current_app, get_template_attribute, render_template, request
 from markupsafe import Markup
-from werkzeug.http import generate_etag
 
 from shop.cache import Stamped, cached_entries
 from shop.catalog import bp
@@ -31,6 +30,7 @@ from shop.catalog.services import (
 )
 from shop.catalog.showcase import best_seller_ids, featured_product_ids
 from shop.exceptions import NotFound
+from shop.front_cache import public_page
 from shop.http_caching import public_request
 from shop.money import parse_money
 
@@ -90,27 +90,12 @@ def _listing_filters(category_ids: tuple[int, ...] | None) -> tuple[ProductFilte
 
 
 def _public_page(build) -> str | Response:
-    """The whole page for a visitor without a session, from the cache when it can be.
-
-    Such a page is the same for every such visitor (no cart, no form token, no account,
-    no flashed message), so it is cached whole, keyed by its URL, under the catalog version
-    and the stock stamps of every product it shows: as UTF-8 bytes with their ETag, so a
-    cache hit neither encodes nor hashes the page again (a listing page is some 45 kB).
-    ``build()`` returns ``(html, stamps)``. Anyone else gets ``build()``'s page, built
-    around the cached fragments.
-    """
+    """The whole page: for a visitor without a session from the cache when it can be
+    (:func:`shop.front_cache.public_page`); anyone else gets ``build()``'s page, built
+    around the cached fragments. ``build()`` returns ``(html, stamps)``."""
     if not public_request():
         return build()[0]
-
-    def produce(values, stamps):
-        html, page_stamps = build()
-        body = html.encode()
-        return Stamped((body, generate_etag(body)), page_stamps)
-
-    body, etag = cached_entries({"page": (("page-bytes", request.full_path), produce)})["page"]
-    response = current_app.response_class(body, mimetype="text/html")
-    response.set_etag(etag)  # the ETag shop.http_caching would have computed from the body
-    return response
+    return public_page(build)
 
 
 def _render_listing(title: str, endpoint: str, slug: str = "") -> tuple[str, dict | None]:

@@ -12,8 +12,8 @@ import re
 from flask import render_template, request, url_for
 from markupsafe import Markup, escape
 
-from shop.cache import Stamped, cached_entries
 from shop.catalog.schemas import product_json
+from shop.front_cache import public_page
 from shop.http_caching import public_request
 from shop.search import bp
 from shop.search.facets import PRICE_BANDS, band_label
@@ -179,11 +179,11 @@ def results():
     if not public_request():
         return _page(search(params, with_facets=True), params, keep)
 
-    def produce(values, stamps) -> Stamped:
+    def build() -> tuple[str, dict[int, int] | None]:
         found = search_stamped(params)
-        return Stamped(_page(found.value, params, keep), found.stamps)
+        return _page(found.value, params, keep), found.stamps
 
-    return cached_entries({"page": (("html", request.full_path), produce)})["page"]
+    return public_page(build)
 
 
 def _page(result: SearchResult, params: SearchParams, keep: dict) -> str:
