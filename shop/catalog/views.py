@@ -32,6 +32,7 @@ from shop.catalog.showcase import best_seller_ids, featured_product_ids
 from shop.exceptions import NotFound
 from shop.http_caching import public_request
 from shop.money import parse_money
+from shop.page_shell import fill_shell, render_shell, shell_applies, visitor_kind
 
 MAX_PAGE = 100_000
 #: How long the home page's best sellers may lag behind the sales, in seconds.
@@ -89,21 +90,28 @@ def _listing_filters(category_ids: tuple[int, ...] | None) -> tuple[ProductFilte
 
 
 def _public_page(build) -> str:
-    """The whole page for a visitor without a session, from the cache when it can be.
+    """The whole page, from the cache when it can be.
 
-    Such a page is the same for every such visitor (no cart, no form token, no account,
-    no flashed message), so it is cached whole, keyed by its URL, under the catalog version
-    and the stock stamps of every product it shows. ``build()`` returns ``(html, stamps)``.
-    Anyone else gets ``build()``'s page, built around the cached fragments.
+    For a visitor without a session the page is the same for every such visitor (no cart,
+    no form token, no account, no flashed message), so it is cached whole, keyed by its
+    URL, under the catalog version and the stock stamps of every product it shows. Anyone
+    else gets the cached shell of the page for their kind of visitor with their personal
+    parts filled in (:mod:`shop.page_shell`), or, with a flashed message waiting,
+    ``build()``'s page. ``build()`` returns ``(html, stamps)``.
     """
-    if not public_request():
+    if public_request():
+        key: tuple = ("html", request.full_path)
+    elif shell_applies():
+        key = ("shell", visitor_kind(), request.full_path)
+    else:
         return build()[0]
 
     def produce(values, stamps):
-        html, page_stamps = build()
+        html, page_stamps = build() if key[0] == "html" else render_shell(build)
         return Stamped(html, page_stamps)
 
-    return cached_entries({"page": (("html", request.full_path), produce)})["page"]
+    page = cached_entries({"page": (key, produce)})["page"]
+    return page if key[0] == "html" else fill_shell(page)
 
 
 def _render_listing(title: str, endpoint: str, slug: str = "") -> tuple[str, dict | None]:

@@ -6,7 +6,7 @@ shopping. Checkout and order pages live in ``checkout_views.py`` and ``order_vie
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, get_template_attribute, redirect, render_template, request, url_for
 
 from shop.auth.redirects import safe_next_url
 from shop.exceptions import NotFound, ShopError
@@ -15,6 +15,7 @@ from shop.orders import bp, quotes, visitor
 from shop.orders import cart as carts
 from shop.orders.forms import AddToCartForm, CartQuantityForm, DiscountCodeForm
 from shop.orders.schemas import COUNTRIES
+from shop.page_shell import personal_part
 from shop.transaction import unit_of_work
 from shop.webforms import apply_errors, first_error
 
@@ -26,6 +27,12 @@ def _order_template_helpers() -> dict:
         "cart_count": visitor.cart_count,
         "country_name": lambda code: COUNTRIES.get(code or "", code or ""),
     }
+
+
+@personal_part("cart-badge")
+def _cart_badge() -> str:
+    """The navigation bar's cart count (units in the visitor's cart), on every page."""
+    return str(get_template_attribute("orders/_cart_badge.html", "cart_badge")(visitor.cart_count()))
 
 
 @bp.before_app_request

@@ -1,0 +1,99 @@
+"""Catalog pages for visitors with a session, built from a cached *shell* of the page.
+
+A visitor with a session (a customer, a staff member, a guest with a cart) cannot be sent
+the public copy of a catalog page (:mod:`shop.http_caching`): their page carries a form
+token, a cart count and their account's links. Everything else on it is the same for every
+visitor of the same *kind* (guest, customer, staff: the navigation differs by kind only),
+so the page is rendered once per kind with *marks* where the personal parts go, cached
+like the public page (catalog version and stock stamps), and each request fills in only
+its own parts:
+
+- ``<!--shop:csrf-->``: the session's CSRF token (Flask-WTF's ``generate_csrf``), in the
+  ``csrf-token`` meta tag and in every form;
+- ``<!--shop:part:NAME-->``: a personal part registered with :func:`personal_part`
+  (the cart badge, ``shop.orders.views``).
+
+The marks are HTML comments: nothing the catalog holds can produce one, because Jinja
+escapes every ``<`` of the data. The filled page is personal (``private, no-store``, set by
+:mod:`shop.http_caching`) and never stored; the shell holds no visitor's data. A request
+whose session holds flashed messages gets a page rendered in full, as before.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import g, session
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+
+#: Stands for the session's CSRF token in a shell.
+CSRF_MARK = "<!--shop:csrf-->"
+_PART_MARK = "<!--shop:part:%s-->"
+_SHELL_FLAG = "shop_rendering_shell"
+
+#: ``{name: render}``: the personal parts of a page; ``render()`` returns its HTML.
+_PARTS: dict[str, Callable[[], str]] = {}
+
+
+def personal_part(name: str) -> Callable[[Callable[[], str]], Callable[[], str]]:
+    """Register ``render()`` (returning HTML) as the personal part ``name`` of every page;
+    templates place it with ``{{ personal('NAME') }}``."""
+
+    def register(render: Callable[[], str]) -> Callable[[], str]:
+        _PARTS[name] = render
+        return render
+
+    return register
+
+
+def rendering_shell() -> bool:
+    """Whether this request is rendering a shell (marks instead of personal parts)."""
+    return bool(g.get(_SHELL_FLAG))
+
+
+def personal(name: str) -> Markup:
+    """Template global: the personal part ``name`` for this visitor, or its mark while a
+    shell is rendered; ``""`` when nothing registered it."""
+    render = _PARTS.get(name)
+    if render is None:
+        return Markup("")
+    if rendering_shell():
+        return Markup(_PART_MARK % name)
+    return Markup(render())
+
+
+def visitor_kind() -> str:
+    """Which shell this visitor gets: ``"staff"``, ``"customer"`` or ``"guest"``."""
+    if current_user.is_authenticated:
+        return "staff" if current_user.is_staff else "customer"
+    return "guest"
+
+
+def shell_applies() -> bool:
+    """Whether this request's page may come from a shell: no flashed message is waiting in
+    the session (those are shown once, on whatever page comes next)."""
+    return not session.get("_flashes")
+
+
+def render_shell(build: Callable[[], tuple[str, dict | None]]) -> tuple[str, dict | None]:
+    """``build()`` (``(html, stamps)``) rendered with marks in place of the personal parts."""
+    setattr(g, _SHELL_FLAG, True)
+    try:
+        return build()
+    finally:
+        g.pop(_SHELL_FLAG, None)
+
+
+def fill_shell(shell: str) -> str:
+    """The shell with this visitor's personal parts put in (the CSRF token made only if
+    the page has a form or the meta tag)."""
+    html = shell
+    if CSRF_MARK in html:
+        html = html.replace(CSRF_MARK, generate_csrf())
+    for name, render in _PARTS.items():
+        mark = _PART_MARK % name
+        if mark in html:
+            html = html.replace(mark, render())
+    return html
