@@ -11,19 +11,18 @@ its own parts:
 - ``<!--shop:csrf-->``: the session's CSRF token (Flask-WTF's ``generate_csrf``), in the
   ``csrf-token`` meta tag and in every form;
 - ``<!--shop:part:NAME-->``: a personal part registered with :func:`personal_part`
-  (the cart badge, ``shop.orders.views``).
+  (the flashed messages, here; the cart badge, ``shop.orders.views``).
 
 The marks are HTML comments: nothing the catalog holds can produce one, because Jinja
 escapes every ``<`` of the data. The filled page is personal (``private, no-store``, set by
-:mod:`shop.http_caching`) and never stored; the shell holds no visitor's data. A request
-whose session holds flashed messages gets a page rendered in full, as before.
+:mod:`shop.http_caching`) and never stored; the shell holds no visitor's data.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-from flask import g, session
+from flask import g, get_flashed_messages, get_template_attribute
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -71,10 +70,13 @@ def visitor_kind() -> str:
     return "guest"
 
 
-def shell_applies() -> bool:
-    """Whether this request's page may come from a shell: no flashed message is waiting in
-    the session (those are shown once, on whatever page comes next)."""
-    return not session.get("_flashes")
+@personal_part("flashes")
+def _flashes() -> str:
+    """The messages flashed to this session (each shown once, then gone)."""
+    messages = get_flashed_messages(with_categories=True)
+    if not messages:
+        return ""
+    return str(get_template_attribute("_flashes.html", "flashes")(messages))
 
 
 def render_shell(build: Callable[[], tuple[str, dict | None]]) -> tuple[str, dict | None]:

@@ -32,7 +32,7 @@ from shop.catalog.showcase import best_seller_ids, featured_product_ids
 from shop.exceptions import NotFound
 from shop.http_caching import public_request
 from shop.money import parse_money
-from shop.page_shell import fill_shell, render_shell, shell_applies, visitor_kind
+from shop.page_shell import fill_shell, render_shell, visitor_kind
 
 MAX_PAGE = 100_000
 #: How long the home page's best sellers may lag behind the sales, in seconds.
@@ -96,15 +96,9 @@ def _public_page(build) -> str:
     no form token, no account, no flashed message), so it is cached whole, keyed by its
     URL, under the catalog version and the stock stamps of every product it shows. Anyone
     else gets the cached shell of the page for their kind of visitor with their personal
-    parts filled in (:mod:`shop.page_shell`), or, with a flashed message waiting,
-    ``build()``'s page. ``build()`` returns ``(html, stamps)``.
+    parts filled in (:mod:`shop.page_shell`). ``build()`` returns ``(html, stamps)``.
     """
-    if public_request():
-        key: tuple = ("html", request.full_path)
-    elif shell_applies():
-        key = ("shell", visitor_kind(), request.full_path)
-    else:
-        return build()[0]
+    key = ("html", request.full_path) if public_request() else ("shell", visitor_kind(), request.full_path)
 
     def produce(values, stamps):
         html, page_stamps = build() if key[0] == "html" else render_shell(build)
