@@ -94,6 +94,13 @@ def _call(fn: Callable[..., Any], *args, **kwargs) -> Any:
     return result
 
 
+#: :func:`_call` and its "the cache did not answer" value, for the modules that keep
+#: per-visitor entries (``shop.auth.login_cache``, ``shop.orders.cart_counts``) with the
+#: same fail-open guard.
+call_cache = _call
+CACHE_DOWN = _DOWN
+
+
 def catalog_version() -> int:
     """Current catalog version: a random positive number, replaced by every catalog change
     (and made afresh when the cache has none, e.g. after a Redis restart, so a value once
