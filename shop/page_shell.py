@@ -36,15 +36,30 @@ _SHELL_FLAG = "shop_rendering_shell"
 _PARTS: dict[str, Callable[[], str]] = {}
 
 
-def personal_part(name: str) -> Callable[[Callable[[], str]], Callable[[], str]]:
+#: Callables that ask for the personal parts' cache entries ahead (``shop.cache.prefetch``).
+_PREFETCHES: list[Callable[[], None]] = []
+
+
+def personal_part(
+    name: str, prefetch: Callable[[], None] | None = None
+) -> Callable[[Callable[[], str]], Callable[[], str]]:
     """Register ``render()`` (returning HTML) as the personal part ``name`` of every page;
-    templates place it with ``{{ personal('NAME') }}``."""
+    templates place it with ``{{ personal('NAME') }}``. ``prefetch()``, if given, asks for
+    the cache entries ``render()`` reads, so they come with the page's shell."""
 
     def register(render: Callable[[], str]) -> Callable[[], str]:
         _PARTS[name] = render
+        if prefetch is not None and prefetch not in _PREFETCHES:
+            _PREFETCHES.append(prefetch)
         return render
 
     return register
+
+
+def prefetch_parts() -> None:
+    """Ask for the personal parts' cache entries with the next catalog read."""
+    for prefetch in _PREFETCHES:
+        prefetch()
 
 
 def rendering_shell() -> bool:

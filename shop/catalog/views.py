@@ -32,7 +32,7 @@ from shop.catalog.showcase import best_seller_ids, featured_product_ids
 from shop.exceptions import NotFound
 from shop.http_caching import public_request
 from shop.money import parse_money
-from shop.page_shell import fill_shell, render_shell, visitor_kind
+from shop.page_shell import fill_shell, prefetch_parts, render_shell, visitor_kind
 
 MAX_PAGE = 100_000
 #: How long the home page's best sellers may lag behind the sales, in seconds.
@@ -104,6 +104,8 @@ def _public_page(build) -> str:
         html, page_stamps = build() if key[0] == "html" else render_shell(build)
         return Stamped(html, page_stamps)
 
+    if key[0] == "shell":
+        prefetch_parts()
     page = cached_entries({"page": (key, produce)})["page"]
     return page if key[0] == "html" else fill_shell(page)
 

@@ -23,6 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from shop.cache import CACHE_DOWN, call_cache
+from shop.cache_prefetch import prefetch, prefetched
 from shop.extensions import cache
 from shop.orders.cart import owner_cart_quantity
 from shop.orders.models import Cart, CartItem
@@ -41,7 +42,8 @@ def _new_stamp() -> int:
 def customer_cart_quantity(user_id: int) -> int:
     """Total units in the account's cart (0 without one): from the cache while the cart's
     stamp is unchanged, else one aggregate query (then stored)."""
-    got = call_cache(cache.get_many, _STAMP_KEY % user_id, _COUNT_KEY % user_id)
+    keys = [_STAMP_KEY % user_id, _COUNT_KEY % user_id]
+    got = prefetched(keys) or call_cache(cache.get_many, *keys)
     if got is CACHE_DOWN:
         return owner_cart_quantity(user_id=user_id)
     stamp, entry = got
@@ -56,6 +58,11 @@ def customer_cart_quantity(user_id: int) -> int:
     if stamp is not None and stamp is not CACHE_DOWN:
         call_cache(cache.set, _COUNT_KEY % user_id, (stamp, count), timeout=COUNT_SECONDS)
     return count
+
+
+def prefetch_count(user_id: int) -> None:
+    """Read the account's cart count with the page's catalog entries (one round trip)."""
+    prefetch([_STAMP_KEY % user_id, _COUNT_KEY % user_id])
 
 
 def _before_flush(session: Session, flush_context, instances) -> None:

@@ -29,7 +29,12 @@ def _order_template_helpers() -> dict:
     }
 
 
-@personal_part("cart-badge")
+def _prefetch_count() -> None:
+    """A customer's cart count comes with the page's shell (``shop.orders.cart_counts``)."""
+    visitor.prefetch_cart_count()
+
+
+@personal_part("cart-badge", prefetch=_prefetch_count)
 def _cart_badge() -> str:
     """The navigation bar's cart count (units in the visitor's cart), on every page."""
     return str(get_template_attribute("orders/_cart_badge.html", "cart_badge")(visitor.cart_count()))

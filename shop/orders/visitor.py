@@ -134,6 +134,12 @@ def cart_count() -> int:
     return carts.owner_cart_quantity(token=session.get(CART_TOKEN_KEY))
 
 
+def prefetch_cart_count() -> None:
+    """Have a customer's cart count read with the page's cache entries (one round trip)."""
+    if current_user.is_authenticated and "shop_cart" not in g:
+        cart_counts.prefetch_count(current_user.id)
+
+
 # --- Orders this visitor may see ---------------------------------------------------------------
 
 
