@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import g, get_flashed_messages, get_template_attribute
+from flask import current_app, g, get_flashed_messages, get_template_attribute
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -75,11 +75,22 @@ def personal(name: str) -> Markup:
         return Markup("")
     if rendering_shell():
         return Markup(_PART_MARK % name)
-    return Markup(render())
+    html = render()
+    return Markup(html.replace(CSRF_MARK, generate_csrf()) if CSRF_MARK in html else html)
+
+
+def memoized(key: tuple, render: Callable[[], str]) -> str:
+    """``render()`` kept in this process's memory under ``key`` (per app): for a part that
+    is the same for every visitor of a kind (a :data:`CSRF_MARK` stands for a token)."""
+    memo = current_app.extensions.setdefault("shop_page_parts", {})
+    html = memo.get(key)
+    if html is None:
+        html = memo[key] = render()
+    return html
 
 
 def visitor_kind() -> str:
-    """Which shell this visitor gets: ``"staff"``, ``"customer"`` or ``"guest"``."""
+    """What the account links show this visitor: ``"staff"``, ``"customer"`` or ``"guest"``."""
     if current_user.is_authenticated:
         return "staff" if current_user.is_staff else "customer"
     return "guest"
@@ -107,10 +118,11 @@ def fill_shell(shell: str) -> str:
     """The shell with this visitor's personal parts put in (the CSRF token made only if
     the page has a form or the meta tag)."""
     html = shell
-    if CSRF_MARK in html:
-        html = html.replace(CSRF_MARK, generate_csrf())
     for name, render in _PARTS.items():
         mark = _PART_MARK % name
         if mark in html:
-            html = html.replace(mark, render())
+            html = html.replace(mark, render(), 1)
+    # Last: a part may hold the mark too (the logout form of the account links).
+    if CSRF_MARK in html:
+        html = html.replace(CSRF_MARK, generate_csrf())
     return html

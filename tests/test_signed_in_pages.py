@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from shop.auth.models import User
@@ -48,6 +50,23 @@ def worker(app, app_factory, redis_url):
     return other or app
 
 
+class _Browser(FlaskClient):
+    """A test client whose requests never see the form token of another client's request.
+
+    Without Redis the pages are read through the test's own app, whose app context (and
+    so ``g``, where Flask-WTF keeps the request's token) every request shares.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.pop("csrf_token", None)
+        return super().open(*args, **kwargs)
+
+
+def _browser(worker) -> FlaskClient:
+    return _Browser(worker, worker.response_class, use_cookies=True)
+
+
 def _meta_token(html: str) -> str:
     return re.search(r'name="csrf-token" content="([^"]*)"', html).group(1)
 
@@ -64,7 +83,7 @@ def _badge(html: str) -> tuple[bool, int]:
 
 def _sign_in(worker, email: str):
     """A client of ``worker`` signed in through the login form (with its token)."""
-    client = worker.test_client()
+    client = _browser(worker)
     token = _meta_token(client.get("/auth/login").get_data(as_text=True))
     resp = client.post("/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
     assert resp.status_code in (302, 303)
@@ -111,8 +130,15 @@ def test_two_customers_never_see_each_others_parts(app, db, catalog, worker, fir
         assert _badge(seen["ada"]) == (True, 2)
         assert _badge(seen["bob"]) == (False, 0)
         assert _badge(seen["sam"]) == (True, 1)
+    # A guest with a cart (a session, no login) gets the guest's links and their own count.
+    guest = _browser(worker)
+    assert guest.post("/cart/add", data={"sku": catalog["thick"].sku, "quantity": "3"}).status_code == 303
+    guest.get("/cart")
+    html = guest.get("/p/thin-laptop").get_data(as_text=True)
+    assert _badge(html) == (True, 3) and "/auth/login" in html and "/auth/logout" not in html
+    assert _meta_token(html) not in ("", *tokens.values())
     # The anonymous page is still the public one: no token, no account links.
-    public = worker.test_client().get("/p/thin-laptop")
+    public = _browser(worker).get("/p/thin-laptop")
     html = public.get_data(as_text=True)
     assert public.headers["Cache-Control"] == "public, no-cache"
     assert _meta_token(html) == "" and "/auth/logout" not in html and _badge(html) == (False, 0)
@@ -201,7 +227,7 @@ def test_role_changes_logout_and_disabling_show_on_the_next_page(app, db, catalo
     make_user("role@example.com")
     db.session.commit()
     browser = _sign_in(worker, "role@example.com")
-    copy = worker.test_client()
+    copy = _browser(worker)
     copy.set_cookie("session", browser.get_cookie("session").value)
     assert "/admin/" not in browser.get("/").get_data(as_text=True)
 
@@ -222,3 +248,24 @@ def test_role_changes_logout_and_disabling_show_on_the_next_page(app, db, catalo
     # A copy of the logged-out session cookie no longer signs anyone in.
     assert "/auth/logout" not in copy.get("/").get_data(as_text=True)
     assert copy.get("/account").status_code == 302
+
+
+def test_the_account_hint_in_the_session_never_shows_another_accounts_count(app, db, catalog, worker):
+    ada = make_user("ada@example.com")
+    bob = make_user("bob@example.com")
+    db.session.commit()
+    ada_id, bob_id = ada.id, bob.id
+    ada_browser, bob_browser = _sign_in(worker, "ada@example.com"), _sign_in(worker, "bob@example.com")
+    assert _add(bob_browser, catalog["thin"].sku, 4).status_code == 303
+    bob_browser.get("/cart")
+    assert _badge(bob_browser.get("/").get_data(as_text=True)) == (True, 4)  # bob's count cached
+
+    with ada_browser.session_transaction() as session:
+        assert session["account_hint"] == ada_id
+        session["account_hint"] = bob_id  # a wrong hint (the login says who it is)
+    assert _badge(ada_browser.get("/").get_data(as_text=True)) == (False, 0)
+    with ada_browser.session_transaction() as session:
+        del session["account_hint"]  # a session from before the hint
+    assert _add(ada_browser, catalog["thick"].sku, 1).status_code == 303
+    ada_browser.get("/cart")
+    assert _badge(ada_browser.get("/").get_data(as_text=True)) == (True, 1)

@@ -19,6 +19,7 @@ without it every request asks the database, as before.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -28,6 +29,7 @@ from sqlalchemy.orm.util import identity_key
 
 from shop.auth.models import LoginSession, User
 from shop.cache import CACHE_DOWN, call_cache
+from shop.cache_prefetch import prefetch, prefetched
 from shop.extensions import cache, db
 
 #: Seconds an entry is kept at most (a bound on a stale entry; see the module docstring).
@@ -45,7 +47,9 @@ def cached_account(token_hash: str, now: datetime) -> User | None:
     The instance joins the current database session without a query (or is the one the
     session already holds).
     """
-    entry = call_cache(cache.get, _KEY % token_hash)
+    key = _KEY % token_hash
+    got = prefetched([key])
+    entry = got[0] if got is not None else call_cache(cache.get, key)
     if entry is CACHE_DOWN or not isinstance(entry, tuple) or len(entry) != 2:
         return None
     expires_at, columns = entry
@@ -58,6 +62,18 @@ def cached_account(token_hash: str, now: datetime) -> User | None:
     make_transient_to_detached(user)  # columns not given (the password hash) load on use
     db.session.add(user)
     return user
+
+
+def secret_hash(secret: str) -> str:
+    """SHA-256 hex digest of a login secret (random, so no salt is needed)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def prefetch_login(secret: object) -> None:
+    """Have the entry of the login with this secret (from the session) read with the
+    page's catalog entries (``shop.cache_prefetch``)."""
+    if secret and isinstance(secret, str):
+        prefetch([_KEY % secret_hash(secret)])
 
 
 def remember_account(token_hash: str, user: User, expires_at: datetime, now: datetime) -> None:

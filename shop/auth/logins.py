@@ -12,7 +12,6 @@ Services here take plain arguments, flush but never commit.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -34,9 +33,7 @@ __all__ = [
 ]
 
 
-def _hash(secret: str) -> str:
-    """SHA-256 hex digest of a login secret (random, so no salt is needed)."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+_hash = login_cache.secret_hash
 
 
 def _max_age() -> timedelta:

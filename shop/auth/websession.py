@@ -10,17 +10,22 @@ or reset end every login of the account.
 
 from __future__ import annotations
 
-from flask import current_app, g, request, session
+from flask import current_app, g, get_template_attribute, request, session
 from flask_login import login_user, logout_user
 from flask_login.utils import decode_cookie
+from markupsafe import Markup
 
-from shop.auth import logins
+from shop.auth import login_cache, logins
 from shop.auth.signals import session_started
 from shop.dbtypes import utcnow
 from shop.extensions import db
+from shop.page_shell import CSRF_MARK, memoized, personal_part, visitor_kind
 
 #: Flag on ``g``: delete the browser's ``remember_token`` cookie with this response.
 FORGET_REMEMBER = "forget_remember_cookie"
+#: Session key of the signed-in account's id: only a hint for reading its entries ahead
+#: (``shop.orders.visitor.prefetch_cart_count``); the login decides who the visitor is.
+ACCOUNT_HINT = "account_hint"
 
 
 def load_user(login_secret: str):
@@ -48,6 +53,7 @@ def start_session(user, remember: bool = False) -> None:
     logins.end_login(previous.get("_user_id"))
     logins.start_login(user)
     login_user(user, remember=remember)
+    session[ACCOUNT_HINT] = user.id
     user.last_login_at = utcnow()
     session_started.send(current_app._get_current_object(), user=user, previous_session=previous)
     db.session.commit()
@@ -98,3 +104,27 @@ def drop_dead_remember_cookie(response):
             samesite=config.get("REMEMBER_COOKIE_SAMESITE"),
         )
     return response
+
+
+# --- The account links of every page (personal parts, ``shop.page_shell``) ---------------
+
+
+def _prefetch_login() -> None:
+    """The login named in the session is read with the page's shell."""
+    login_cache.prefetch_login(session.get("_user_id"))
+
+
+@personal_part("account-nav", prefetch=_prefetch_login)
+def _account_nav() -> str:
+    """The navigation's account links (log in and register, or orders, account, log out)."""
+    kind = visitor_kind()
+    macro = get_template_attribute("auth/_account_nav.html", "account_nav")
+    return memoized(("account-nav", kind), lambda: str(macro(kind, Markup(CSRF_MARK))))
+
+
+@personal_part("account-link")
+def _account_link() -> str:
+    """The footer's "Your account" link (the account page, or the login page)."""
+    kind = visitor_kind()
+    macro = get_template_attribute("auth/_account_nav.html", "account_link")
+    return memoized(("account-link", kind), lambda: str(macro(kind)))

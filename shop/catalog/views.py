@@ -32,7 +32,7 @@ from shop.catalog.showcase import best_seller_ids, featured_product_ids
 from shop.exceptions import NotFound
 from shop.http_caching import public_request
 from shop.money import parse_money
-from shop.page_shell import fill_shell, prefetch_parts, render_shell, visitor_kind
+from shop.page_shell import fill_shell, prefetch_parts, render_shell
 
 MAX_PAGE = 100_000
 #: How long the home page's best sellers may lag behind the sales, in seconds.
@@ -95,10 +95,10 @@ def _public_page(build) -> str:
     For a visitor without a session the page is the same for every such visitor (no cart,
     no form token, no account, no flashed message), so it is cached whole, keyed by its
     URL, under the catalog version and the stock stamps of every product it shows. Anyone
-    else gets the cached shell of the page for their kind of visitor with their personal
-    parts filled in (:mod:`shop.page_shell`). ``build()`` returns ``(html, stamps)``.
+    else gets the cached shell of the page with their personal parts filled in
+    (:mod:`shop.page_shell`). ``build()`` returns ``(html, stamps)``.
     """
-    key = ("html", request.full_path) if public_request() else ("shell", visitor_kind(), request.full_path)
+    key = ("html" if public_request() else "shell", request.full_path)
 
     def produce(values, stamps):
         html, page_stamps = build() if key[0] == "html" else render_shell(build)

@@ -17,6 +17,7 @@ from flask_login import current_user
 
 from shop.addresses import services as address_book
 from shop.auth.signals import session_started
+from shop.auth.websession import ACCOUNT_HINT
 from shop.exceptions import NotFound
 from shop.extensions import db
 from shop.orders import cart as carts
@@ -135,9 +136,12 @@ def cart_count() -> int:
 
 
 def prefetch_cart_count() -> None:
-    """Have a customer's cart count read with the page's cache entries (one round trip)."""
-    if current_user.is_authenticated and "shop_cart" not in g:
-        cart_counts.prefetch_count(current_user.id)
+    """Have a customer's cart count read with the page's cache entries (one round trip),
+    before the login is looked up: the account comes from the session's hint, and the
+    count is used only if the login turns out to be that account's."""
+    hint = session.get(ACCOUNT_HINT)
+    if isinstance(hint, int) and "shop_cart" not in g:
+        cart_counts.prefetch_count(hint)
 
 
 # --- Orders this visitor may see ---------------------------------------------------------------
