@@ -118,13 +118,17 @@ def _prefetch_login() -> None:
 def _account_nav() -> str:
     """The navigation's account links (log in and register, or orders, account, log out)."""
     kind = visitor_kind()
-    macro = get_template_attribute("auth/_account_nav.html", "account_nav")
-    return memoized(("account-nav", kind), lambda: str(macro(kind, Markup(CSRF_MARK))))
+    return memoized(
+        ("account-nav", kind),
+        lambda: str(get_template_attribute("auth/_account_nav.html", "account_nav")(kind, Markup(CSRF_MARK))),
+    )
 
 
 @personal_part("account-link")
 def _account_link() -> str:
     """The footer's "Your account" link (the account page, or the login page)."""
     kind = visitor_kind()
-    macro = get_template_attribute("auth/_account_nav.html", "account_link")
-    return memoized(("account-link", kind), lambda: str(macro(kind)))
+    return memoized(
+        ("account-link", kind),
+        lambda: str(get_template_attribute("auth/_account_nav.html", "account_link")(kind)),
+    )

@@ -15,7 +15,7 @@ from shop.orders import bp, quotes, visitor
 from shop.orders import cart as carts
 from shop.orders.forms import AddToCartForm, CartQuantityForm, DiscountCodeForm
 from shop.orders.schemas import COUNTRIES
-from shop.page_shell import personal_part
+from shop.page_shell import memoized, personal_part
 from shop.transaction import unit_of_work
 from shop.webforms import apply_errors, first_error
 
@@ -34,10 +34,20 @@ def _prefetch_count() -> None:
     visitor.prefetch_cart_count()
 
 
+#: Cart counts up to this have their badge kept in memory.
+MEMO_BADGES = 100
+
+
 @personal_part("cart-badge", prefetch=_prefetch_count)
 def _cart_badge() -> str:
-    """The navigation bar's cart count (units in the visitor's cart), on every page."""
-    return str(get_template_attribute("orders/_cart_badge.html", "cart_badge")(visitor.cart_count()))
+    """The navigation bar's cart count (units in the visitor's cart), on every page; the
+    badges of the usual counts are kept in memory (the same for every visitor)."""
+    count = visitor.cart_count()
+
+    def render() -> str:
+        return str(get_template_attribute("orders/_cart_badge.html", "cart_badge")(count))
+
+    return render() if count > MEMO_BADGES else memoized(("cart-badge", count), render)
 
 
 @bp.before_app_request
