@@ -2,16 +2,19 @@
 
 A visitor with a session (a customer, a staff member, a guest with a cart) cannot be sent
 the public copy of a catalog page (:mod:`shop.http_caching`): their page carries a form
-token, a cart count and their account's links. Everything else on it is the same for every
-visitor of the same *kind* (guest, customer, staff: the navigation differs by kind only),
-so the page is rendered once per kind with *marks* where the personal parts go, cached
-like the public page (catalog version and stock stamps), and each request fills in only
-its own parts:
+token, a cart count, their account's links and maybe a flashed message. Everything else
+on it is the same for every such visitor, so the page is rendered once with *marks* where
+the personal parts go, cached like the public page (catalog version and stock stamps), and
+each request fills in only its own parts:
 
+- ``<!--shop:part:NAME-->``: a personal part registered with :func:`personal_part`: the
+  flashed messages (here), the cart badge (``shop.orders.views``), the account links of
+  the navigation and the footer (``shop.auth.websession``). A part may ask for its cache
+  entries ahead (``prefetch``), so they come in the shell's round trip; a part that is the
+  same for all visitors of a kind is kept in memory (:func:`memoized`).
 - ``<!--shop:csrf-->``: the session's CSRF token (Flask-WTF's ``generate_csrf``), in the
-  ``csrf-token`` meta tag and in every form;
-- ``<!--shop:part:NAME-->``: a personal part registered with :func:`personal_part`
-  (the flashed messages, here; the cart badge, ``shop.orders.views``).
+  ``csrf-token`` meta tag and in every form (the logout form of the account links too:
+  it is filled in last).
 
 The marks are HTML comments: nothing the catalog holds can produce one, because Jinja
 escapes every ``<`` of the data. The filled page is personal (``private, no-store``, set by
