@@ -223,6 +223,17 @@ def test_signed_in_pages_show_sales_and_price_changes_at_once(app, client, db, c
     assert "$25.00" in browser.get("/p/thin-laptop").get_data(as_text=True)
 
 
+def test_an_unknown_product_is_a_plain_404_page_for_a_customer(app, db, catalog, worker):
+    make_user("lost@example.com")
+    db.session.commit()
+    browser = _sign_in(worker, "lost@example.com")
+    resp = browser.get("/p/no-such-laptop")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 404 and "<!--shop:" not in html
+    assert _meta_token(html) and 'action="/auth/logout"' in html
+    assert "<!--shop:" not in browser.get("/p/thin-laptop").get_data(as_text=True)
+
+
 def test_role_changes_logout_and_disabling_show_on_the_next_page(app, db, catalog, worker):
     make_user("role@example.com")
     db.session.commit()
