@@ -26,7 +26,6 @@ from __future__ import annotations
 from typing import Callable
 
 from flask import current_app, g, get_flashed_messages, get_template_attribute
-from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
@@ -90,13 +89,6 @@ def memoized(key: tuple, render: Callable[[], str]) -> str:
     if html is None:
         html = memo[key] = render()
     return html
-
-
-def visitor_kind() -> str:
-    """What the account links show this visitor: ``"staff"``, ``"customer"`` or ``"guest"``."""
-    if current_user.is_authenticated:
-        return "staff" if current_user.is_staff else "customer"
-    return "guest"
 
 
 @personal_part("flashes")

@@ -27,7 +27,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
-from shop.auth.models import LoginSession, User
+from shop.auth.models import STAFF_ROLES, LoginSession, User
 from shop.cache import CACHE_DOWN, call_cache
 from shop.cache_prefetch import prefetch, prefetched
 from shop.extensions import cache, db
@@ -47,13 +47,8 @@ def cached_account(token_hash: str, now: datetime) -> User | None:
     The instance joins the current database session without a query (or is the one the
     session already holds).
     """
-    key = _KEY % token_hash
-    got = prefetched([key])
-    entry = got[0] if got is not None else call_cache(cache.get, key)
-    if entry is CACHE_DOWN or not isinstance(entry, tuple) or len(entry) != 2:
-        return None
-    expires_at, columns = entry
-    if expires_at <= now or not isinstance(columns, dict):
+    columns = _live_entry(token_hash, now)
+    if columns is None:
         return None
     held = db.session.identity_map.get(identity_key(User, columns["id"]))
     if held is not None:
@@ -62,6 +57,30 @@ def cached_account(token_hash: str, now: datetime) -> User | None:
     make_transient_to_detached(user)  # columns not given (the password hash) load on use
     db.session.add(user)
     return user
+
+
+def cached_summary(secret: str, now: datetime) -> tuple[int, bool] | None:
+    """``(account id, is staff)`` of the live login with this secret, from its entry (the
+    one :func:`cached_account` reads), without building the account; None when the entry
+    is missing or run out (ask Flask-Login) or the account is disabled."""
+    columns = _live_entry(secret_hash(secret), now)
+    if columns is None or not columns["is_active_account"]:
+        return None
+    return columns["id"], columns["role"] in STAFF_ROLES
+
+
+def _live_entry(token_hash: str, now: datetime) -> dict | None:
+    """The account columns of the login's entry (read ahead with the page, or now), or
+    None (no entry, run out, cache down)."""
+    key = _KEY % token_hash
+    got = prefetched([key])
+    entry = got[0] if got is not None else call_cache(cache.get, key)
+    if entry is CACHE_DOWN or not isinstance(entry, tuple) or len(entry) != 2:
+        return None
+    expires_at, columns = entry
+    if expires_at <= now or not isinstance(columns, dict):
+        return None
+    return columns
 
 
 def secret_hash(secret: str) -> str:

@@ -11,7 +11,7 @@ or reset end every login of the account.
 from __future__ import annotations
 
 from flask import current_app, g, get_template_attribute, request, session
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_login.utils import decode_cookie
 from markupsafe import Markup
 
@@ -19,7 +19,7 @@ from shop.auth import login_cache, logins
 from shop.auth.signals import session_started
 from shop.dbtypes import utcnow
 from shop.extensions import db
-from shop.page_shell import CSRF_MARK, memoized, personal_part, visitor_kind
+from shop.page_shell import CSRF_MARK, memoized, personal_part
 
 #: Flag on ``g``: delete the browser's ``remember_token`` cookie with this response.
 FORGET_REMEMBER = "forget_remember_cookie"
@@ -107,6 +107,34 @@ def drop_dead_remember_cookie(response):
 
 
 # --- The account links of every page (personal parts, ``shop.page_shell``) ---------------
+
+
+def signed_in_account() -> tuple[int, bool] | None:
+    """The visitor's account as ``(id, is staff)``, or None for a guest.
+
+    Flask-Login's account once it is loaded; before that, for a login named in the session,
+    the login's cache entry (``shop.auth.login_cache``, the one the user loader would read),
+    so a page that needs no more than this builds no account object. Flask-Login's session
+    protection is "basic" (``shop.security``): it only marks a session not fresh, which the
+    next page that loads the account does.
+    """
+    if g.get("_login_user") is None:
+        secret = session.get("_user_id")
+        if secret and isinstance(secret, str):
+            summary = login_cache.cached_summary(secret, utcnow())
+            if summary is not None:
+                return summary
+    if current_user.is_authenticated:
+        return current_user.id, current_user.is_staff
+    return None
+
+
+def visitor_kind() -> str:
+    """What the account links show this visitor: ``"staff"``, ``"customer"`` or ``"guest"``."""
+    account = signed_in_account()
+    if account is None:
+        return "guest"
+    return "staff" if account[1] else "customer"
 
 
 def _prefetch_login() -> None:

@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from shop.addresses import services as address_book
 from shop.auth.signals import session_started
-from shop.auth.websession import ACCOUNT_HINT
+from shop.auth.websession import ACCOUNT_HINT, signed_in_account
 from shop.exceptions import NotFound
 from shop.extensions import db
 from shop.orders import cart as carts
@@ -130,8 +130,9 @@ def cart_count() -> int:
     cart = g.get("shop_cart", _UNSET)
     if cart is not _UNSET:
         return carts.cart_quantity(cart)
-    if current_user.is_authenticated:
-        return cart_counts.customer_cart_quantity(current_user.id)
+    account = signed_in_account()
+    if account is not None:
+        return cart_counts.customer_cart_quantity(account[0])
     return carts.owner_cart_quantity(token=session.get(CART_TOKEN_KEY))
 
 
