@@ -23,6 +23,7 @@ escapes every ``<`` of the data. The filled page is personal (``private, no-stor
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from flask import current_app, g, get_flashed_messages, get_template_attribute
@@ -109,15 +110,30 @@ def render_shell(build: Callable[[], tuple[str, dict | None]]) -> tuple[str, dic
         g.pop(_SHELL_FLAG, None)
 
 
-def fill_shell(shell: str) -> str:
-    """The shell with this visitor's personal parts put in (the CSRF token made only if
-    the page has a form or the meta tag)."""
-    html = shell
-    for name, render in _PARTS.items():
-        mark = _PART_MARK % name
-        if mark in html:
-            html = html.replace(mark, render(), 1)
-    # Last: a part may hold the mark too (the logout form of the account links).
-    if CSRF_MARK in html:
-        html = html.replace(CSRF_MARK, generate_csrf())
-    return html
+#: A mark in a shell; the name is ``csrf`` or ``part:NAME``.
+_MARK = re.compile(r"<!--shop:(csrf|part:[a-z-]+)-->")
+
+
+def split_shell(html: str) -> tuple[str, ...]:
+    """The shell as it is cached: its text cut at the marks, ``(text, mark name, text,
+    ..., text)``, so that filling it in is one join rather than a search per mark."""
+    return tuple(_MARK.split(html))
+
+
+def fill_shell(shell: tuple[str, ...] | str) -> str:
+    """The shell (:func:`split_shell`) with this visitor's personal parts put in (the CSRF
+    token made only if the page has a form or the meta tag)."""
+    pieces = list(split_shell(shell) if isinstance(shell, str) else shell)
+    token = None
+    for i in range(1, len(pieces), 2):
+        name = pieces[i]
+        if name == "csrf":
+            html = CSRF_MARK
+        else:
+            render = _PARTS.get(name[len("part:") :])
+            html = render() if render is not None else ""
+        if CSRF_MARK in html:  # the meta tag, a form, or a part holding a form
+            token = token or generate_csrf()
+            html = html.replace(CSRF_MARK, token)
+        pieces[i] = html
+    return "".join(pieces)

@@ -32,7 +32,7 @@ from shop.catalog.showcase import best_seller_ids, featured_product_ids
 from shop.exceptions import NotFound
 from shop.http_caching import public_request
 from shop.money import parse_money
-from shop.page_shell import fill_shell, prefetch_parts, render_shell
+from shop.page_shell import fill_shell, prefetch_parts, render_shell, split_shell
 
 MAX_PAGE = 100_000
 #: How long the home page's best sellers may lag behind the sales, in seconds.
@@ -101,8 +101,10 @@ def _public_page(build) -> str:
     key = ("html" if public_request() else "shell", request.full_path)
 
     def produce(values, stamps):
-        html, page_stamps = build() if key[0] == "html" else render_shell(build)
-        return Stamped(html, page_stamps)
+        if key[0] == "html":
+            return Stamped(*build())
+        html, page_stamps = render_shell(build)
+        return Stamped(split_shell(html), page_stamps)
 
     if key[0] == "shell":
         prefetch_parts()
