@@ -29,12 +29,14 @@ from shop import (
 )
 from shop.audit import context as audit_context
 from shop.auth import commands as auth_commands
+from shop.auth.login_cache import register_login_cache
 from shop.cache_invalidation import register_cache_invalidation
 from shop.catalog import commands as catalog_commands
 from shop.extensions import api, cache, csrf, db, jobs, limiter, login_manager, migrate
 from shop.front_cache import install_front_cache
 from shop.jobs import commands as jobs_commands
 from shop.orders import commands as orders_commands
+from shop.orders.cart_counts import register_cart_counts
 from shop.orders.sales_marks import register_sales_marks
 from shop.payments import commands as payments_commands
 from shop.search import commands as search_commands
@@ -157,6 +159,8 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)
     security.init_security(app)
     register_cache_invalidation()
+    register_login_cache()
+    register_cart_counts()
     register_sales_marks()
     _sqlite_pragmas(app)
 

@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterable
 
 from flask import current_app, has_app_context, has_request_context, request
 
+from shop.cache_prefetch import keep_prefetched, take_prefetch
 from shop.extensions import cache
 
 _VERSION_KEY = "catalog:version"
@@ -92,6 +93,13 @@ def _call(fn: Callable[..., Any], *args, **kwargs) -> Any:
         log.info("Cache reachable again")
         guard.failing = False
     return result
+
+
+#: :func:`_call` and its "the cache did not answer" value, for the modules that keep
+#: per-visitor entries (``shop.auth.login_cache``, ``shop.orders.cart_counts``) with the
+#: same fail-open guard.
+call_cache = _call
+CACHE_DOWN = _DOWN
 
 
 def catalog_version() -> int:
@@ -340,7 +348,9 @@ def _read_current(names: list[str], keys: list[str], local: list[bool]) -> tuple
     guess = sorted({pid for _, key in ask for pid in memo.get(key, ())})
     live: dict[int, Any] = {}
     if ask or version is None:
-        got = _call(cache.get_many, _VERSION_KEY, *[key for _, key in ask], *[_stamp_key(i) for i in guess])
+        got = _get_many_with_prefetch(
+            [_VERSION_KEY, *[key for _, key in ask], *[_stamp_key(i) for i in guess]]
+        )
         if got is _DOWN:
             return -1, {}
         version = _version(got[0])
@@ -350,6 +360,17 @@ def _read_current(names: list[str], keys: list[str], local: list[bool]) -> tuple
                 built[name] = entry
         live = dict(zip(guess, got[1 + len(ask) :], strict=True))
     return _checked_stamps(version, built, live)
+
+
+def _get_many_with_prefetch(keys: list[str]) -> Any:
+    """``MGET`` of ``keys`` and of the keys :func:`prefetch` asked for (kept for
+    :func:`prefetched`); returns the values of ``keys`` only, or :data:`_DOWN`."""
+    extra = take_prefetch()
+    got = _call(cache.get_many, *keys, *extra)
+    if extra and got is not _DOWN:
+        keep_prefetched(dict(zip(extra, got[len(keys) :], strict=True)))
+        got = got[: len(keys)]
+    return got
 
 
 def _checked_stamps(

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 from flask import Flask, Response, current_app, request, session
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from werkzeug.http import http_date
+
+from shop.page_shell import CSRF_MARK, rendering_shell
 
 #: Endpoints whose GET answers are the same for every visitor without a session.
 PUBLIC_ENDPOINTS = frozenset(
@@ -87,7 +90,10 @@ TOKENLESS_ENDPOINTS = PUBLIC_ENDPOINTS | {None, "orders.cart_add"}
 def form_token() -> str:
     """The CSRF token for a form on this page (Flask-WTF's ``generate_csrf``), or ``""`` on
     a public page (or its error page) for a visitor without a session: making a token would
-    start a session and set a cookie, which would make the page personal."""
+    start a session and set a cookie, which would make the page personal. While a page
+    shell is rendered, the mark that stands for the token (:mod:`shop.page_shell`)."""
+    if rendering_shell():
+        return Markup(CSRF_MARK)
     if request.endpoint in TOKENLESS_ENDPOINTS and not has_session():
         return ""
     return generate_csrf()

@@ -13,6 +13,7 @@ from shop.catalog.models import LOW_STOCK_THRESHOLD, is_low_stock
 from shop.catalog.services import category_tree_cached
 from shop.money import display_money, format_rate
 from shop.orders.cart_lines import max_quantity
+from shop.page_shell import personal
 from shop.pricing.display import breakdown_rows
 
 babel = Babel()
@@ -106,6 +107,7 @@ def init_templating(app: Flask) -> None:
     app.add_template_global(breakdown_rows, "price_breakdown")
     app.add_template_global(max_quantity, "max_cart_quantity")
     app.add_template_global(logo_url, "logo_url")
+    app.add_template_global(personal, "personal")
     app.add_template_global(product_image_src, "product_image_src")
     app.add_template_test(is_low_stock, "low_stock")
     app.add_template_global(LOW_STOCK_THRESHOLD, "low_stock_threshold")

@@ -12,13 +12,13 @@ Services here take plain arguments, flush but never commit.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, func, select
 
+from shop.auth import login_cache
 from shop.auth.models import LoginSession, User
 from shop.dbtypes import utcnow
 from shop.extensions import db
@@ -33,9 +33,7 @@ __all__ = [
 ]
 
 
-def _hash(secret: str) -> str:
-    """SHA-256 hex digest of a login secret (random, so no salt is needed)."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+_hash = login_cache.secret_hash
 
 
 def _max_age() -> timedelta:
@@ -71,12 +69,19 @@ def find_login(secret: str | None, now: datetime | None = None) -> User | None:
     if not secret or not isinstance(secret, str):
         return None
     now = now or utcnow()
-    user = db.session.scalar(
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.token_hash == _hash(secret), LoginSession.created_at > now - _max_age())
-    )
-    if user is None or not user.is_active:
+    token_hash = _hash(secret)
+    user = login_cache.cached_account(token_hash, now)
+    if user is None:
+        row = db.session.execute(
+            select(User, LoginSession.created_at)
+            .join(LoginSession, LoginSession.user_id == User.id)
+            .where(LoginSession.token_hash == token_hash, LoginSession.created_at > now - _max_age())
+        ).first()
+        if row is None or not row[0].is_active:
+            return None
+        user = row[0]
+        login_cache.remember_account(token_hash, user, row[1] + _max_age(), now)
+    if not user.is_active:
         return None
     user.login_secret = secret
     return user
@@ -86,12 +91,16 @@ def end_login(secret: str | None) -> bool:
     """End the login with this secret (idempotent); True if it was live."""
     if not secret or not isinstance(secret, str):
         return False
-    ended = db.session.execute(delete(LoginSession).where(LoginSession.token_hash == _hash(secret))).rowcount
+    token_hash = _hash(secret)
+    login_cache.forget_after_commit(db.session(), [token_hash])
+    ended = db.session.execute(delete(LoginSession).where(LoginSession.token_hash == token_hash)).rowcount
     return ended > 0
 
 
 def end_all_logins(user: User) -> int:
     """End every login of ``user`` on every browser; returns how many there were."""
+    hashes = db.session.scalars(select(LoginSession.token_hash).where(LoginSession.user_id == user.id))
+    login_cache.forget_after_commit(db.session(), hashes)
     return db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id)).rowcount
 
 

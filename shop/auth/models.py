@@ -17,6 +17,10 @@ ROLES = ("customer", "staff", "admin")
 SCOPES = ("read", "orders", "catalog-write")
 
 
+#: Roles that manage the catalog and orders (:attr:`User.is_staff`).
+STAFF_ROLES = ("staff", "admin")
+
+
 class User(UserMixin, db.Model):
     """A person with an account: a customer, staff member or admin.
 
@@ -74,7 +78,7 @@ class User(UserMixin, db.Model):
     @property
     def is_staff(self) -> bool:
         """Staff and admins manage the catalog and orders."""
-        return self.role in ("staff", "admin")
+        return self.role in STAFF_ROLES
 
     @property
     def is_admin(self) -> bool:

@@ -10,17 +10,22 @@ or reset end every login of the account.
 
 from __future__ import annotations
 
-from flask import current_app, g, request, session
-from flask_login import login_user, logout_user
+from flask import current_app, g, get_template_attribute, request, session
+from flask_login import current_user, login_user, logout_user
 from flask_login.utils import decode_cookie
+from markupsafe import Markup
 
-from shop.auth import logins
+from shop.auth import login_cache, logins
 from shop.auth.signals import session_started
 from shop.dbtypes import utcnow
 from shop.extensions import db
+from shop.page_shell import CSRF_MARK, memoized, personal_part
 
 #: Flag on ``g``: delete the browser's ``remember_token`` cookie with this response.
 FORGET_REMEMBER = "forget_remember_cookie"
+#: Session key of the signed-in account's id: only a hint for reading its entries ahead
+#: (``shop.orders.visitor.prefetch_cart_count``); the login decides who the visitor is.
+ACCOUNT_HINT = "account_hint"
 
 
 def load_user(login_secret: str):
@@ -48,6 +53,7 @@ def start_session(user, remember: bool = False) -> None:
     logins.end_login(previous.get("_user_id"))
     logins.start_login(user)
     login_user(user, remember=remember)
+    session[ACCOUNT_HINT] = user.id
     user.last_login_at = utcnow()
     session_started.send(current_app._get_current_object(), user=user, previous_session=previous)
     db.session.commit()
@@ -98,3 +104,59 @@ def drop_dead_remember_cookie(response):
             samesite=config.get("REMEMBER_COOKIE_SAMESITE"),
         )
     return response
+
+
+# --- The account links of every page (personal parts, ``shop.page_shell``) ---------------
+
+
+def signed_in_account() -> tuple[int, bool] | None:
+    """The visitor's account as ``(id, is staff)``, or None for a guest.
+
+    Flask-Login's account once it is loaded; before that, for a login named in the session,
+    the login's cache entry (``shop.auth.login_cache``, the one the user loader would read),
+    so a page that needs no more than this builds no account object. Flask-Login's session
+    protection is "basic" (``shop.security``): it only marks a session not fresh, which the
+    next page that loads the account does.
+    """
+    if g.get("_login_user") is None:
+        secret = session.get("_user_id")
+        if secret and isinstance(secret, str):
+            summary = login_cache.cached_summary(secret, utcnow())
+            if summary is not None:
+                return summary
+    if current_user.is_authenticated:
+        return current_user.id, current_user.is_staff
+    return None
+
+
+def visitor_kind() -> str:
+    """What the account links show this visitor: ``"staff"``, ``"customer"`` or ``"guest"``."""
+    account = signed_in_account()
+    if account is None:
+        return "guest"
+    return "staff" if account[1] else "customer"
+
+
+def _prefetch_login() -> None:
+    """The login named in the session is read with the page's shell."""
+    login_cache.prefetch_login(session.get("_user_id"))
+
+
+@personal_part("account-nav", prefetch=_prefetch_login)
+def _account_nav() -> str:
+    """The navigation's account links (log in and register, or orders, account, log out)."""
+    kind = visitor_kind()
+    return memoized(
+        ("account-nav", kind),
+        lambda: str(get_template_attribute("auth/_account_nav.html", "account_nav")(kind, Markup(CSRF_MARK))),
+    )
+
+
+@personal_part("account-link")
+def _account_link() -> str:
+    """The footer's "Your account" link (the account page, or the login page)."""
+    kind = visitor_kind()
+    return memoized(
+        ("account-link", kind),
+        lambda: str(get_template_attribute("auth/_account_nav.html", "account_link")(kind)),
+    )

@@ -33,6 +33,7 @@ from shop.exceptions import NotFound
 from shop.front_cache import public_page
 from shop.http_caching import public_request
 from shop.money import parse_money
+from shop.page_shell import fill_shell, prefetch_parts, render_shell, split_shell
 
 MAX_PAGE = 100_000
 #: How long the home page's best sellers may lag behind the sales, in seconds.
@@ -90,12 +91,22 @@ def _listing_filters(category_ids: tuple[int, ...] | None) -> tuple[ProductFilte
 
 
 def _public_page(build) -> str | Response:
-    """The whole page: for a visitor without a session from the cache when it can be
-    (:func:`shop.front_cache.public_page`); anyone else gets ``build()``'s page, built
-    around the cached fragments. ``build()`` returns ``(html, stamps)``."""
-    if not public_request():
-        return build()[0]
-    return public_page(build)
+    """The whole page, from the cache when it can be.
+
+    A visitor without a session gets the page itself, the same for every such visitor
+    (:func:`shop.front_cache.public_page`). Anyone else gets the cached shell of the page
+    with their personal parts filled in (:mod:`shop.page_shell`), kept by its URL under the
+    same catalog version and stock stamps. ``build()`` returns ``(html, stamps)``.
+    """
+    if public_request():
+        return public_page(build)
+
+    def produce(values, stamps):
+        html, page_stamps = render_shell(build)
+        return Stamped(split_shell(html), page_stamps)
+
+    prefetch_parts()
+    return fill_shell(cached_entries({"page": (("shell", request.full_path), produce)})["page"])
 
 
 def _render_listing(title: str, endpoint: str, slug: str = "") -> tuple[str, dict | None]:

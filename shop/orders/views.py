@@ -6,7 +6,7 @@ shopping. Checkout and order pages live in ``checkout_views.py`` and ``order_vie
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, get_template_attribute, redirect, render_template, request, url_for
 
 from shop.auth.redirects import safe_next_url
 from shop.exceptions import NotFound, ShopError
@@ -15,6 +15,7 @@ from shop.orders import bp, quotes, visitor
 from shop.orders import cart as carts
 from shop.orders.forms import AddToCartForm, CartQuantityForm, DiscountCodeForm
 from shop.orders.schemas import COUNTRIES
+from shop.page_shell import memoized, personal_part
 from shop.transaction import unit_of_work
 from shop.webforms import apply_errors, first_error
 
@@ -26,6 +27,27 @@ def _order_template_helpers() -> dict:
         "cart_count": visitor.cart_count,
         "country_name": lambda code: COUNTRIES.get(code or "", code or ""),
     }
+
+
+def _prefetch_count() -> None:
+    """A customer's cart count comes with the page's shell (``shop.orders.cart_counts``)."""
+    visitor.prefetch_cart_count()
+
+
+#: Cart counts up to this have their badge kept in memory.
+MEMO_BADGES = 100
+
+
+@personal_part("cart-badge", prefetch=_prefetch_count)
+def _cart_badge() -> str:
+    """The navigation bar's cart count (units in the visitor's cart), on every page; the
+    badges of the usual counts are kept in memory (the same for every visitor)."""
+    count = visitor.cart_count()
+
+    def render() -> str:
+        return str(get_template_attribute("orders/_cart_badge.html", "cart_badge")(count))
+
+    return render() if count > MEMO_BADGES else memoized(("cart-badge", count), render)
 
 
 @bp.before_app_request

@@ -17,10 +17,11 @@ from flask_login import current_user
 
 from shop.addresses import services as address_book
 from shop.auth.signals import session_started
+from shop.auth.websession import ACCOUNT_HINT, signed_in_account
 from shop.exceptions import NotFound
 from shop.extensions import db
 from shop.orders import cart as carts
-from shop.orders import services
+from shop.orders import cart_counts, services
 from shop.orders.cart_lines import CartView
 from shop.orders.models import Cart, Order
 from shop.orders.schemas import COUNTRIES
@@ -123,14 +124,25 @@ def current_cart_view(acknowledge: bool = True) -> CartView:
 
 
 def cart_count() -> int:
-    """Total units in the visitor's cart, for the navigation bar: one query when the page
-    has not resolved the cart anyway, none for a guest without one."""
+    """Total units in the visitor's cart, for the navigation bar: a customer's from the
+    cache (``shop.orders.cart_counts``), a guest's with one query, none for a guest without
+    a cart; one query when the page has resolved the cart anyway."""
     cart = g.get("shop_cart", _UNSET)
     if cart is not _UNSET:
         return carts.cart_quantity(cart)
-    if current_user.is_authenticated:
-        return carts.owner_cart_quantity(user_id=current_user.id)
+    account = signed_in_account()
+    if account is not None:
+        return cart_counts.customer_cart_quantity(account[0])
     return carts.owner_cart_quantity(token=session.get(CART_TOKEN_KEY))
+
+
+def prefetch_cart_count() -> None:
+    """Have a customer's cart count read with the page's cache entries (one round trip),
+    before the login is looked up: the account comes from the session's hint, and the
+    count is used only if the login turns out to be that account's."""
+    hint = session.get(ACCOUNT_HINT)
+    if isinstance(hint, int) and "shop_cart" not in g:
+        cart_counts.prefetch_count(hint)
 
 
 # --- Orders this visitor may see ---------------------------------------------------------------
