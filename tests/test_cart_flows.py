@@ -256,6 +256,37 @@ def test_api_cart_crud_and_ownership(client, db):
     assert _items(db, alice.id) == {}
 
 
+def test_api_lines_are_gone_once_the_order_is_placed(client, db):
+    buyer = make_user()
+    mug = make_product(name="Mug", price_cents=800, stock=6)
+    db.session.commit()
+    headers = bearer_headers(buyer, scopes=["orders"])
+    resp = client.post("/api/v1/cart/items", json={"sku": mug.sku, "quantity": 1}, headers=headers)
+    item_id = resp.get_json()["data"]["items"][0]["id"]
+    order = client.post(
+        "/api/v1/orders",
+        json={
+            "shipping_address": {
+                "name": "Ada Lovelace",
+                "line1": "12 St James Sq",
+                "city": "London",
+                "postal_code": "SW1Y 4JH",
+                "country": "GB",
+            },
+            "payment_provider": "manual",
+        },
+        headers=headers,
+    )
+    assert order.status_code == 201, order.get_json()
+    # Placing the order emptied the cart: its line is gone, as after a removal.
+    for resp in (
+        client.delete(f"/api/v1/cart/items/{item_id}", headers=headers),
+        client.patch(f"/api/v1/cart/items/{item_id}", json={"quantity": 2}, headers=headers),
+    ):
+        assert resp.status_code == 404 and resp.get_json()["detail"] == "That item is no longer in your cart."
+    assert client.get("/api/v1/cart", headers=headers).get_json()["data"]["items"] == []
+
+
 def test_api_cart_validation_and_auth(client, db):
     user = make_user()
     mug = make_product(stock=2)

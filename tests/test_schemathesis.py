@@ -98,6 +98,11 @@ def _config() -> SchemathesisConfig:
     config = SchemathesisConfig.from_dict(raw)
     project = config.projects.override
     project.checks.update(included_check_names=["all"])
+    # "all" is set explicitly, and an explicitly set check outranks a file's setting unless
+    # that is explicit too: the file's per-operation exclusions are made so.
+    for operation in config.projects.default.operations.operations:
+        if not operation.checks.ensure_resource_availability.enabled:
+            operation.checks.update(excluded_check_names=["ensure_resource_availability"])
     project.phases.update(phases=PHASES)
     return config
 
