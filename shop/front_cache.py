@@ -25,9 +25,11 @@ What may be answered here, and what never is:
   last answer by Flask was a 200 marked ``public`` with no ``Set-Cookie``, served from an
   entry that the view named with :func:`serve_public_entry`. A personal page is never
   learned, and a request that might be personal never reaches the learned answers.
-- no JSON API answer: the API's rate limits count every request, GETs included
-  (``shop.auth.throttle``), and counting needs the limiter in Flask. Browsing pages carry
-  no limit (every page limit is on POSTs), so skipping Flask skips no count.
+- a JSON API answer only while rate limits are off (``RATELIMIT_ENABLED=false``): with
+  them on, the API's limits count every request, GETs included (``shop.auth.throttle``),
+  and counting needs Flask-Limiter in Flask, so the catalog API's cached answers are then
+  served by Flask (``shop.catalog.api``). Browsing pages carry no limit (every page limit
+  is on POSTs), so skipping Flask for them skips no count.
 - the liveness probe (``/healthz``): its answer is constant (:func:`serve_constant`), so it
   is replayed as learned: the process answers, which is all that probe asks.
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import pytest
 from flask import request, request_started
 
+from shop.extensions import limiter
 from shop.front_cache import FrontCache
 from tests.factories import PASSWORD, bearer_headers, make_category, make_product, make_user
 
@@ -121,16 +122,16 @@ def test_stock_and_price_changes_and_archiving_show_at_once(app, client, db, she
     assert "Beta Camera" not in client.get("/c/cameras").get_data(as_text=True)
 
 
-def test_personal_requests_and_the_api_always_reach_flask(app, client, db, shelf):
+def test_personal_requests_always_reach_flask(app, client, db, shelf):
     user = make_user()
     db.session.commit()
     headers = bearer_headers(user, scopes=["orders"])
     client.get("/c/cameras")
+    client.get("/api/v1/products/alpha-camera")
     with dispatches(app) as seen:
         client.get("/c/cameras", headers=headers)
-        client.get("/api/v1/products/alpha-camera")
-        client.get("/api/v1/products/alpha-camera")
-    assert seen == ["/c/cameras", "/api/v1/products/alpha-camera", "/api/v1/products/alpha-camera"]
+        client.get("/api/v1/products/alpha-camera", headers=headers)
+    assert seen == ["/c/cameras", "/api/v1/products/alpha-camera"]
 
     signed_in = app.test_client()
     login = signed_in.post("/auth/login", data={"email": user.email, "password": PASSWORD})
@@ -140,6 +141,32 @@ def test_personal_requests_and_the_api_always_reach_flask(app, client, db, shelf
         signed_in.get("/c/cameras")
     assert seen == ["/c/cameras", "/c/cameras"]
     assert mine.headers["Cache-Control"] == "private, no-store"
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/products/alpha-camera", "/api/v1/products?per_page=20", "/api/v1/categories"]
+)
+def test_catalog_json_is_answered_from_the_front_while_no_limit_counts_it(app, client, shelf, path):
+    assert app.config["RATELIMIT_ENABLED"] is False  # the test settings
+    with dispatches(app) as seen:
+        first = client.get(path)
+        second = client.get(path)
+    assert seen == [path.split("?")[0]]
+    assert second.data == first.data and _headers(second) == _headers(first)
+    assert second.headers["ETag"] and second.headers["Content-Type"] == "application/json"
+
+
+def test_with_rate_limits_on_every_api_request_reaches_flask_and_is_counted(app_factory, db, shelf):
+    limited = app_factory(RATELIMIT_ENABLED=True, API_RATE_LIMIT="3 per 60 second")
+    with limited.app_context():
+        limiter.reset()  # an empty limiter storage
+    client = limited.test_client()
+    with dispatches(limited) as seen:
+        codes = [client.get("/api/v1/products/alpha-camera").status_code for _ in range(4)]
+        pages = [client.get("/c/cameras").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert seen.count("/api/v1/products/alpha-camera") == 4
+    assert pages == [200] * 4 and seen.count("/c/cameras") == 1  # pages carry no limit
 
 
 def test_a_personal_answer_is_never_learned(app, db, shelf):

@@ -8,7 +8,8 @@ so the next GET shows the change.
 
 from __future__ import annotations
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
+from werkzeug.http import generate_etag
 
 from shop.apidoc import path_parameter
 from shop.apiutils import collection
@@ -33,6 +34,7 @@ from shop.catalog.services import (
     product_detail_data,
 )
 from shop.exceptions import NotFound
+from shop.front_cache import serve_public_entry
 from shop.http_caching import public_request
 from shop.transaction import unit_of_work
 
@@ -49,15 +51,20 @@ def _answer_key() -> tuple:
 def answer_from_cache():
     """Answer a public catalog read from the cache when a current copy is there."""
     if request.endpoint in WHOLE_ANSWERS and public_request():
-        body = cached_response(_answer_key())
-        if body is not None:
-            return Response(body, mimetype="application/json")
+        entry = cached_response(_answer_key())
+        if isinstance(entry, tuple):
+            body, etag = entry
+            _serve_from_front()
+            response = Response(body, mimetype="application/json")
+            response.set_etag(etag)  # the ETag shop.http_caching would compute from the body
+            return response
     return None
 
 
 @api_bp.after_request
 def keep_answer(response: Response) -> Response:
-    """Keep a public catalog read's answer (after a miss), valid as long as what it shows."""
+    """Keep a public catalog read's answer (after a miss), valid as long as what it shows:
+    ``(body bytes, etag)``, the shape :mod:`shop.front_cache` answers from."""
     if (
         request.endpoint in WHOLE_ANSWERS
         and response.status_code == 200
@@ -65,8 +72,18 @@ def keep_answer(response: Response) -> Response:
         and response.mimetype == "application/json"
         and public_request()
     ):
-        keep_response(_answer_key(), response.get_data())
+        body = response.get_data()
+        keep_response(_answer_key(), (body, generate_etag(body)))
+        _serve_from_front()
     return response
+
+
+def _serve_from_front() -> None:
+    """Let the front cache answer the next request for this URL from the same entry, when
+    no rate limit has to count it: with limits on (``RATELIMIT_ENABLED``), every API request
+    is counted (``shop.auth.throttle``), which only Flask-Limiter in Flask does."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        serve_public_entry(_answer_key())
 
 
 _SLUG = path_parameter("slug", "The product's slug.", type="string", minLength=1, maxLength=255)
