@@ -171,7 +171,8 @@ def learn_vocabulary(rows) -> dict[str, object]:
     sizes: Counter[str] = Counter()
     named = {c: category_heads(c) for c in {c for _, c in rows if c}}
     for title, category in rows:
-        found = kind_heads(title or "")
+        # Uncached: a pass over every title would fill kind_heads' cache for nothing.
+        found = kind_heads.__wrapped__(title or "")
         heads.update(found)
         if category:
             per_category[category].update(found)

@@ -240,8 +240,11 @@ def _stem_counts(fields: tuple[_Field, ...]) -> tuple[int, Counter[str]]:
 
 
 def doc_length(d: Doc) -> int:
-    """A product's length in index tokens (for BM25's length normalization)."""
-    return sum(len(f) for f in _bm25_fields(d))
+    """A product's length in index tokens (for BM25's length normalization): the tokens of
+    its BM25 fields (:func:`_bm25_fields`), counted without keeping them in the field
+    cache, which a sample of thousands of products would fill for nothing."""
+    model = f"{d.model} {_MODEL_SEPARATORS.sub('', d.model)}"
+    return sum(len(tokenize(t)) for t in (d.title, model, d.brand, d.category, d.kind, d.plain_body))
 
 
 def bm25(
