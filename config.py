@@ -87,6 +87,8 @@ class Config:
     # process counts in its own memory (and logs it) until Redis answers again: limits
     # get looser by the number of processes, but no request fails because of them.
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    #: Answer repeated anonymous requests for public pages before Flask (shop.front_cache).
+    FRONT_CACHE_ENABLED = _bool("FRONT_CACHE_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = True
