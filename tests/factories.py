@@ -111,6 +111,15 @@ ADDRESS = {
     "country": "US",
 }
 
+#: A valid shipping address in the United Kingdom (no region).
+GB_ADDRESS = {
+    "name": "Ada Lovelace",
+    "line1": "12 St James Sq",
+    "city": "London",
+    "postal_code": "SW1Y 4JH",
+    "country": "GB",
+}
+
 
 def make_address(user, make_default: bool = False, **fields):
     """Save an address in ``user``'s address book (:data:`ADDRESS` with ``fields`` changed)."""

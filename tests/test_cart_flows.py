@@ -12,7 +12,7 @@ from shop.extensions import jobs
 from shop.jobs import tasks
 from shop.orders import cart as carts
 from shop.orders.models import Cart, CartItem
-from tests.factories import bearer_headers, make_product, make_user, page_text
+from tests.factories import GB_ADDRESS, bearer_headers, make_product, make_user, page_text
 
 
 def _guest_items(db, client):
@@ -266,13 +266,7 @@ def test_api_lines_are_gone_once_the_order_is_placed(client, db):
     order = client.post(
         "/api/v1/orders",
         json={
-            "shipping_address": {
-                "name": "Ada Lovelace",
-                "line1": "12 St James Sq",
-                "city": "London",
-                "postal_code": "SW1Y 4JH",
-                "country": "GB",
-            },
+            "shipping_address": GB_ADDRESS,
             "payment_provider": "manual",
         },
         headers=headers,

@@ -14,15 +14,14 @@ import pytest
 from sqlalchemy import text
 
 from shop.cache import catalog_version, stock_stamps
-from tests.factories import bearer_headers, make_category, make_product, make_user, stock_and_ledger
-
-ADDRESS = {
-    "name": "Ada Lovelace",
-    "line1": "12 St James Sq",
-    "city": "London",
-    "postal_code": "SW1Y 4JH",
-    "country": "GB",
-}
+from tests.factories import (
+    GB_ADDRESS,
+    bearer_headers,
+    make_category,
+    make_product,
+    make_user,
+    stock_and_ledger,
+)
 
 
 @pytest.fixture
@@ -51,7 +50,7 @@ def _order(client, headers: dict, sku: str, quantity: int) -> dict:
     resp = client.post("/api/v1/cart/items", json={"sku": sku, "quantity": quantity}, headers=headers)
     assert resp.status_code in (200, 201), resp.get_json()
     resp = client.post(
-        "/api/v1/orders", json={"shipping_address": ADDRESS, "payment_provider": "manual"}, headers=headers
+        "/api/v1/orders", json={"shipping_address": GB_ADDRESS, "payment_provider": "manual"}, headers=headers
     )
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()["data"]
@@ -168,7 +167,7 @@ def test_a_refused_sale_changes_no_stamp(app, client, db):
     db.session.execute(text("UPDATE products SET stock = 0 WHERE id = :i"), {"i": product.id})
     db.session.commit()
     resp = client.post(
-        "/api/v1/orders", json={"shipping_address": ADDRESS, "payment_provider": "manual"}, headers=headers
+        "/api/v1/orders", json={"shipping_address": GB_ADDRESS, "payment_provider": "manual"}, headers=headers
     )
     assert resp.status_code == 409
     with app.test_request_context():

@@ -18,15 +18,8 @@ from sqlalchemy import select
 
 from shop.auth.models import User
 from shop.extensions import cache
-from tests.factories import PASSWORD, bearer_headers, make_category, make_product, make_user
+from tests.factories import GB_ADDRESS, PASSWORD, bearer_headers, make_category, make_product, make_user
 
-ADDRESS = {
-    "name": "Ada Lovelace",
-    "line1": "12 St James Sq",
-    "city": "London",
-    "postal_code": "SW1Y 4JH",
-    "country": "GB",
-}
 PAGES = ("/", "/products", "/c/laptops", "/p/thin-laptop")
 
 
@@ -172,7 +165,7 @@ def test_cart_count_is_right_at_once_after_add_remove_and_checkout(app, client, 
     assert client.delete(f"/api/v1/cart/items/{item_id}", headers=headers).status_code in (200, 204)
     assert _badge(browser.get("/c/laptops").get_data(as_text=True)) == (True, 2)
 
-    order = {"shipping_address": ADDRESS, "payment_provider": "manual"}
+    order = {"shipping_address": GB_ADDRESS, "payment_provider": "manual"}
     assert client.post("/api/v1/orders", json=order, headers=headers).status_code == 201
     assert _badge(browser.get("/c/laptops").get_data(as_text=True)) == (False, 0)
     assert _badge(browser.get("/p/thin-laptop").get_data(as_text=True)) == (False, 0)
@@ -211,7 +204,7 @@ def test_signed_in_pages_show_sales_and_price_changes_at_once(app, client, db, c
     assert "Only 5 left" in before["/p/thin-laptop"] and "Only 5 left" in before["/c/laptops"]
 
     client.post("/api/v1/cart/items", json={"sku": catalog["thin"].sku, "quantity": 2}, headers=headers)
-    order = {"shipping_address": ADDRESS, "payment_provider": "manual"}
+    order = {"shipping_address": GB_ADDRESS, "payment_provider": "manual"}
     assert client.post("/api/v1/orders", json=order, headers=headers).status_code == 201
     for page in ("/p/thin-laptop", "/c/laptops", "/products"):
         html = browser.get(page).get_data(as_text=True)
