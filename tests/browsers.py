@@ -42,3 +42,14 @@ def log_in(page, base: str, email: str, password: str = PASSWORD) -> None:
     page.fill("input[name=password]", password)
     page.locator("form button[type=submit]").last.click()
     page.wait_for_load_state()
+
+
+def fill_address(page) -> None:
+    """Fill the checkout's shipping address with the factories' US address
+    (``tests.factories.ADDRESS``)."""
+    page.fill("input[name=name]", "Grace Hopper")
+    page.fill("input[name=line1]", "1 Navy Way")
+    page.fill("input[name=city]", "Arlington")
+    page.fill("input[name=region]", "VA")
+    page.fill("input[name=postal_code]", "22202")
+    page.select_option("select[name=country]", "US")

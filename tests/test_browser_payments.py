@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 
 from shop.orders.models import Order
 from shop.payments.models import Refund
-from tests.browsers import CHROMIUM, MARKS
+from tests.browsers import CHROMIUM, MARKS, fill_address
 from tests.factories import PASSWORD, make_product, make_user, stock_and_ledger
 from tests.stripe_standin import StripeStandIn
 
@@ -70,12 +70,7 @@ def _check_out_by_card(page, base: str, product, quantity: int = 1) -> None:
     page.locator("form[action='/cart/add'] button[type=submit]").first.click()
     page.goto(f"{base}/checkout")
     page.fill("input[name=email]", "cardholder@example.com")
-    page.fill("input[name=name]", "Grace Hopper")
-    page.fill("input[name=line1]", "1 Navy Way")
-    page.fill("input[name=city]", "Arlington")
-    page.fill("input[name=region]", "VA")
-    page.fill("input[name=postal_code]", "22202")
-    page.select_option("select[name=country]", "US")
+    fill_address(page)
     page.check("#pay-card")
     page.locator("button[value=place]").click()
     page.wait_for_url("**/pay/cs_*")

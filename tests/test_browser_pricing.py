@@ -17,7 +17,7 @@ from sqlalchemy import select
 from shop import mail
 from shop.orders.models import Order
 from shop.pricing.models import DiscountCode, ShippingMethod, TaxRate
-from tests.browsers import MARKS, browser, log_in  # noqa: F401  (a fixture)
+from tests.browsers import MARKS, browser, fill_address, log_in  # noqa: F401  (a fixture)
 from tests.factories import make_product, make_user
 
 pytestmark = MARKS
@@ -86,12 +86,7 @@ def test_staff_set_up_pricing_and_a_guest_checks_out_with_it(app, db, live_url, 
 
     page.goto(f"{live_url}/checkout")
     page.fill("input[name=email]", "guest@example.com")
-    page.fill("input[name=name]", "Grace Hopper")
-    page.fill("input[name=line1]", "1 Navy Way")
-    page.fill("input[name=city]", "Arlington")
-    page.fill("input[name=region]", "VA")
-    page.fill("input[name=postal_code]", "22202")
-    page.select_option("select[name=country]", "US")
+    fill_address(page)
     page.locator("button[value=update]").click()
     page.get_by_label("Express", exact=False).check()
     page.locator("button[value=update]").click()

@@ -20,9 +20,9 @@ from sqlalchemy import select
 from shop import mail
 from shop.auth.models import User
 from shop.orders.models import Order
+from tests.browsers import CHROMIUM, fill_address
 from tests.factories import PASSWORD, make_category, make_product, make_user
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 AXE = Path(__file__).parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
@@ -158,15 +158,6 @@ def _add_to_cart(v: Visit, slug: str, quantity: int = 1) -> None:
         v.page.locator("form[action='/cart/add'] button[type=submit]").click()
 
 
-def _fill_address(page) -> None:
-    page.fill("input[name=name]", "Grace Hopper")
-    page.fill("input[name=line1]", "1 Navy Way")
-    page.fill("input[name=city]", "Arlington")
-    page.fill("input[name=region]", "VA")
-    page.fill("input[name=postal_code]", "22202")
-    page.select_option("select[name=country]", "US")
-
-
 def _open_menu(page) -> None:
     """Open the phone menu and wait until it has finished sliding open."""
     page.locator("button.navbar-toggler").click()
@@ -250,7 +241,7 @@ def test_a_guest_browses_searches_and_orders(db, catalog, visit, width):
 
     v.go("/checkout")
     page.fill("input[name=email]", f"guest-{width}@example.com")
-    _fill_address(page)
+    fill_address(page)
     summary_top = page.locator(".checkout-order").bounding_box()["y"]
     place_top = page.locator("button[value=place]").bounding_box()["y"]
     if width == "phone":
@@ -323,7 +314,7 @@ def test_a_shopper_registers_merges_a_cart_orders_and_changes_the_password(db, c
     v.check("cart-merged")
 
     v.go("/checkout")
-    _fill_address(page)
+    fill_address(page)
     if page.locator("#pay-manual").count():
         page.check("#pay-manual")
     page.locator("button[value=place]").click()
@@ -385,7 +376,7 @@ def test_an_admin_manages_products_and_orders(db, catalog, visit, width):
     # The admin orders something and moves it on: the event names the actor's role.
     _add_to_cart(v, "cat6-patch-cable")
     v.go("/checkout")
-    _fill_address(page)
+    fill_address(page)
     if page.locator("#pay-manual").count():
         page.check("#pay-manual")
     page.locator("button[value=place]").click()
