@@ -271,6 +271,19 @@ def _collect(stamps: dict[str, dict | None], uncacheable: bool) -> None:
         collected.update(merged)
 
 
+def _one_entry(parts: tuple) -> tuple[int, tuple | None]:
+    """The catalog version (-1: cache down) and the entry under ``parts`` if still current
+    (``(version, stamps, value)``), else None. A hit's products are remembered, so the next
+    read asks for their stamps with the entry (one round trip, not two), also in a process
+    that did not build it."""
+    key = _entry_key(parts)
+    version, current = _read_current(["entry"], [key], [False])
+    entry = current.get("entry")
+    if entry is not None and entry[1]:
+        _deps_memo()[key] = tuple(entry[1])
+    return version, entry
+
+
 def cached_response(parts: tuple) -> Any:
     """A whole answer stored by :func:`keep_response` that is still current, or None.
 
@@ -278,14 +291,8 @@ def cached_response(parts: tuple) -> Any:
     collected, so that :func:`keep_response` can store the answer built from them, valid
     exactly as long as all of them are.
     """
-    key = _entry_key(parts)
-    version, current = _read_current(["answer"], [key], [False])
-    if "answer" in current:
-        entry = current["answer"]
-        if entry[1]:
-            # The next read asks for these stamps with the answer (one round trip, not two),
-            # also in a process that did not build it.
-            _deps_memo()[key] = tuple(entry[1])
+    version, entry = _one_entry(parts)
+    if entry is not None:
         return entry[2]
     setattr(request, _COLLECT_ATTR, {} if version >= 0 else None)
     return None
@@ -297,14 +304,8 @@ def current_entry(parts: tuple) -> Any:
     never produces one. One cache round trip when this process has read the entry before
     (its products' stamps are asked for with it); None when the cache is down. Needs an
     app context, not a request (``shop.front_cache`` asks before Flask dispatches)."""
-    key = _entry_key(parts)
-    version, current = _read_current(["entry"], [key], [False])
-    entry = current.get("entry")
-    if entry is None:
-        return None
-    if entry[1]:
-        _deps_memo()[key] = tuple(entry[1])
-    return entry[2]
+    entry = _one_entry(parts)[1]
+    return None if entry is None else entry[2]
 
 
 def collecting_response() -> bool:
