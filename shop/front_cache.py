@@ -21,7 +21,7 @@ Flask.
 What may be answered here, and what never is:
 
 - only a request without a session or remember-me cookie and without an ``Authorization``
-  header (as :func:`shop.http_caching._carries_credentials` reads it), for a URL whose
+  header (:func:`shop.http_caching.carries_credentials`), for a URL whose
   last answer by Flask was a 200 marked ``public`` with no ``Set-Cookie``, served from an
   entry that the view named with :func:`serve_public_entry`. A personal page is never
   learned, and a request that might be personal never reaches the learned answers.
@@ -44,9 +44,10 @@ import time
 from typing import Any, Callable, Iterable
 
 from flask import Flask, Response, current_app, request
-from werkzeug.http import generate_etag, http_date, parse_cookie, parse_etags, remove_entity_headers
+from werkzeug.http import generate_etag, http_date, parse_etags, remove_entity_headers
 
 from shop.cache import Stamped, cached_entries, current_entry
+from shop.http_caching import carries_credentials
 
 #: Where a view names the cache entry its public answer came from (see :func:`serve_public_entry`).
 ENTRY_KEY = "shop.front_entry"
@@ -123,8 +124,6 @@ class FrontCache:
         self.wsgi_app = wsgi_app
         self.routes: dict[Route, _Learned] = {}
         self._headers: dict[tuple, tuple] = {}
-        config = app.config
-        self._cookies = (config["SESSION_COOKIE_NAME"], config.get("REMEMBER_COOKIE_NAME", "remember_token"))
         self._date: tuple[int, str] = (0, "")
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
@@ -140,14 +139,8 @@ class FrontCache:
         return self._learn(route, environ, start_response)
 
     def _personal(self, environ: dict) -> bool:
-        """Whether the request may be personal: credentials or a session cookie."""
-        if "HTTP_AUTHORIZATION" in environ:
-            return True
-        raw = environ.get("HTTP_COOKIE")
-        if not raw:
-            return False
-        cookies = parse_cookie(raw)
-        return any(name in cookies for name in self._cookies)
+        """Whether the request may be personal (``shop.http_caching.carries_credentials``)."""
+        return carries_credentials(environ, self.app.config)
 
     @staticmethod
     def _route(environ: dict) -> Route:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, request, session
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
-from werkzeug.http import http_date
+from werkzeug.http import http_date, parse_cookie
 
 from shop.page_shell import CSRF_MARK, rendering_shell
 
@@ -55,25 +55,31 @@ def has_session() -> bool:
     return bool(session) or _carries_credentials()
 
 
-#: Where :func:`_carries_credentials` keeps its answer for the rest of the request.
+#: Where :func:`carries_credentials` keeps its answer for the rest of the request.
 _CREDENTIALS_KEY = "shop.carries_credentials"
 
 
-def _carries_credentials() -> bool:
-    """Whether the request carries a session or remember-me cookie or an ``Authorization``
-    header. Asked several times per request (the cache lookup, the page, the caching
-    headers) and fixed for the request, so it is worked out once and kept in its environ."""
-    environ = request.environ
+def carries_credentials(environ: dict, config) -> bool:
+    """Whether a request (its WSGI ``environ``) carries a session or remember-me cookie (the
+    names in the app's ``config``) or an ``Authorization`` header: anything that may make
+    its answer personal. Asked several times per request (the front cache, the cache
+    lookup, the page, the caching headers) and fixed for the request, so it is worked out
+    once and kept in the environ."""
     known = environ.get(_CREDENTIALS_KEY)
     if known is None:
-        config = current_app.config
-        cookies = request.cookies
+        raw = environ.get("HTTP_COOKIE")
+        cookies = parse_cookie(raw) if raw else {}
         known = environ[_CREDENTIALS_KEY] = (
             config["SESSION_COOKIE_NAME"] in cookies
             or config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies
             or "HTTP_AUTHORIZATION" in environ
         )
     return known
+
+
+def _carries_credentials() -> bool:
+    """:func:`carries_credentials` of the current request."""
+    return carries_credentials(request.environ, current_app.config)
 
 
 def public_request() -> bool:
