@@ -40,8 +40,7 @@ def log_in(page, base: str, email: str, password: str = PASSWORD) -> None:
     page.goto(f"{base}/auth/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_load_state()
+    submit(page, page.locator("form button[type=submit]").last)
 
 
 def fill_address(page) -> None:
@@ -53,3 +52,14 @@ def fill_address(page) -> None:
     page.fill("input[name=region]", "VA")
     page.fill("input[name=postal_code]", "22202")
     page.select_option("select[name=country]", "US")
+
+
+def submit(page, locator) -> None:
+    """Click ``locator`` (a submit button) and wait until the page it leads to has loaded.
+
+    Playwright's ``click`` does not wait for the navigation a form post starts, so reading
+    the page right after it may read the old page, or none while the new one commits.
+    """
+    with page.expect_navigation():
+        locator.click()
+    page.wait_for_load_state()

@@ -16,8 +16,8 @@ from werkzeug.serving import make_server
 
 from shop.orders.models import Order
 from shop.payments.models import Refund
-from tests.browsers import CHROMIUM, MARKS, fill_address
-from tests.factories import PASSWORD, make_product, make_user, stock_and_ledger
+from tests.browsers import CHROMIUM, MARKS, fill_address, log_in, submit
+from tests.factories import make_product, make_user, stock_and_ledger
 from tests.stripe_standin import StripeStandIn
 
 pytestmark = MARKS
@@ -67,7 +67,7 @@ def page():
 def _check_out_by_card(page, base: str, product, quantity: int = 1) -> None:
     page.goto(f"{base}/p/{product.slug}")
     page.fill("form[action='/cart/add'] input[name=quantity]", str(quantity))
-    page.locator("form[action='/cart/add'] button[type=submit]").first.click()
+    submit(page, page.locator("form[action='/cart/add'] button[type=submit]").first)
     page.goto(f"{base}/checkout")
     page.fill("input[name=email]", "cardholder@example.com")
     fill_address(page)
@@ -95,17 +95,12 @@ def test_a_card_payment_from_checkout_to_paid(app, db, card_shop, standin, page,
     staff = make_user(email="owner@example.com", role="admin")
     db.session.commit()
     admin = page.context.browser.new_page()
-    admin.goto(f"{card_shop}/auth/login")
-    admin.fill("input[name=email]", staff.email)
-    admin.fill("input[name=password]", PASSWORD)
-    admin.locator("form button[type=submit]").last.click()
-    admin.wait_for_load_state()
+    log_in(admin, card_shop, staff.email)
     admin.goto(f"{card_shop}/admin/orders/{order.number}")
     admin.fill(f"input[name=qty_{order.lines[0].id}]", "1")
     admin.check("input[name=restock]")
     admin.get_by_role("button", name="Review refund…").click()
-    admin.get_by_role("button", name="Yes, refund $31.50").click()
-    admin.wait_for_load_state()
+    submit(admin, admin.get_by_role("button", name="Yes, refund $31.50"))
     refund_call = next(c for c in standin.requests if c.path == "/v1/refunds")
     assert (refund_call.params["amount"], refund_call.params["payment_intent"]) == (
         "3150",

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from shop import mail
 from shop.orders.models import Order
 from shop.pricing.models import DiscountCode, ShippingMethod, TaxRate
-from tests.browsers import MARKS, browser, fill_address, log_in  # noqa: F401  (a fixture)
+from tests.browsers import MARKS, browser, fill_address, log_in, submit  # noqa: F401  (a fixture)
 from tests.factories import make_product, make_user
 
 pytestmark = MARKS
@@ -30,26 +30,25 @@ def _staff_create_pricing(page, base: str) -> None:
     page.fill("input[name=countries]", "US")
     page.fill("input[name=price]", "5.95")
     page.fill("input[name=free_above]", "200.00")
-    page.locator("input[type=submit], button[type=submit]").last.click()
+    submit(page, page.locator("input[type=submit], button[type=submit]").last)
     page.goto(f"{base}/admin/shipping-methods/new")
     page.fill("input[name=name]", "Express")
     page.fill("input[name=countries]", "us")
     page.fill("input[name=price]", "14.95")
     page.fill("input[name=min_days]", "1")
     page.fill("input[name=max_days]", "1")
-    page.locator("input[type=submit], button[type=submit]").last.click()
+    submit(page, page.locator("input[type=submit], button[type=submit]").last)
     page.goto(f"{base}/admin/tax-rates/new")
     page.select_option("select[name=country]", "US")
     page.fill("input[name=region]", "VA")
     page.fill("input[name=name]", "Sales tax")
     page.fill("input[name=rate]", "6")
-    page.locator("input[type=submit], button[type=submit]").last.click()
+    submit(page, page.locator("input[type=submit], button[type=submit]").last)
     page.goto(f"{base}/admin/discount-codes/new")
     page.fill("input[name=code]", "tenoff")
     page.select_option("select[name=kind]", "percentage")
     page.fill("input[name=value]", "10")
-    page.locator("input[type=submit], button[type=submit]").last.click()
-    page.wait_for_load_state()
+    submit(page, page.locator("input[type=submit], button[type=submit]").last)
 
 
 def _rows(page, selector: str) -> list[str]:
@@ -76,10 +75,10 @@ def test_staff_set_up_pricing_and_a_guest_checks_out_with_it(app, db, live_url, 
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(f"{live_url}/p/{product.slug}")
     page.fill("form[action='/cart/add'] input[name=quantity]", "2")
-    page.locator("form[action='/cart/add'] button[type=submit]").first.click()
+    submit(page, page.locator("form[action='/cart/add'] button[type=submit]").first)
     page.goto(f"{live_url}/cart?country=US")
     page.fill("input[name=discount_code]", "tenoff")
-    page.locator("form[action='/cart/discount-code'] button").click()
+    submit(page, page.locator("form[action='/cart/discount-code'] button"))
     assert "Code TENOFF applied: $24.00 off." in page.inner_text("main")
     cart_rows = _rows(page, ".cart-summary")
     assert "Discount (TENOFF) -$24.00" in cart_rows and "Shipping (Standard) Free" in cart_rows
@@ -87,9 +86,9 @@ def test_staff_set_up_pricing_and_a_guest_checks_out_with_it(app, db, live_url, 
     page.goto(f"{live_url}/checkout")
     page.fill("input[name=email]", "guest@example.com")
     fill_address(page)
-    page.locator("button[value=update]").click()
+    submit(page, page.locator("button[value=update]"))
     page.get_by_label("Express", exact=False).check()
-    page.locator("button[value=update]").click()
+    submit(page, page.locator("button[value=update]"))
     summary = _rows(page, ".checkout-summary")
     assert summary == [
         "Subtotal $240.00",
@@ -98,7 +97,7 @@ def test_staff_set_up_pricing_and_a_guest_checks_out_with_it(app, db, live_url, 
         "Sales tax 6% $13.86",
         "Total $244.81",
     ], summary
-    page.locator("button[value=place]").click()
+    submit(page, page.locator("button[value=place]"))
     page.wait_for_url("**/thanks")
     page.screenshot(path=str(tmp_path / "confirmation.png"), full_page=True)
     confirmation = _rows(page, "tfoot")

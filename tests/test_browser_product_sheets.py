@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from shop.catalog.models import Product
-from tests.browsers import CHROMIUM, MARKS, log_in
+from tests.browsers import CHROMIUM, MARKS, log_in, submit
 from tests.factories import make_product, make_user, stock_and_ledger
 from tests.sheethelpers import by_sku, csv_bytes, export_csv_rows
 
@@ -50,8 +50,7 @@ def test_upload_preview_confirm_result(app, db, live_url, page, tmp_path):
     db.session.expire_all()
     assert db.session.get(Product, priced.id).price_cents == 1_000  # nothing written yet
 
-    page.locator("form[action$='/confirm'] [type=submit]").click()
-    page.wait_for_load_state()
+    submit(page, page.locator("form[action$='/confirm'] [type=submit]"))
     page.screenshot(path=str(tmp_path / "applied.png"), full_page=True)
     assert page.inner_text("#import-status") == "applied"
     assert "Applied: 0 created, 2 updated, 1 stock movement recorded" in page.inner_text("main")

@@ -9,8 +9,8 @@ import re
 from shop.orders import cart as carts
 from shop.orders import services
 from shop.orders.checkout import place_order
-from tests.browsers import MARKS, browser  # noqa: F401  (a fixture)
-from tests.factories import ADDRESS, PASSWORD, make_product, make_user
+from tests.browsers import MARKS, browser, log_in  # noqa: F401  (a fixture)
+from tests.factories import ADDRESS, make_product, make_user
 
 pytestmark = MARKS
 
@@ -56,11 +56,7 @@ def test_the_packing_slip_prints_on_one_page_and_the_order_page_fits_a_phone(
     make_user(email="staff@example.com", role="staff")
     db.session.commit()
     page = browser.new_page()
-    page.goto(f"{live_url}/auth/login")
-    page.fill("input[name=email]", "staff@example.com")
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_load_state()
+    log_in(page, live_url, "staff@example.com")
 
     page.goto(f"{live_url}/admin/orders/{order.number}/packing-slip")
     assert page.locator(".packing-slip .slip-lines tbody tr").count() == len(PRODUCTS)
