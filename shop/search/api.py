@@ -6,7 +6,7 @@ Both endpoints are public. Query strings are validated by the schemas in
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import jsonify, url_for
 
 from shop.apiutils import collection
 from shop.catalog.schemas import FIRST_PRODUCT_LINKS, category_json, product_json
@@ -70,8 +70,12 @@ def search(
         "closest_categories": result.closest_categories,
     }
     keep = {"brand": list(brand)} if brand else {}  # repeated brands survive in the links
-    return collection(
-        [product_json(p) for p in result.products], page, per_page, result.total, extra_meta=extra, **keep
+    # Already in the documented shape (``SearchCollectionSchema``, which the API's schema
+    # tests check answers against): sent as built, not dumped through marshmallow again.
+    return jsonify(
+        collection(
+            [product_json(p) for p in result.products], page, per_page, result.total, extra_meta=extra, **keep
+        )
     )
 
 

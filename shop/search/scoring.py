@@ -19,7 +19,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from shop.search.query import Alternative, QueryPlan, stem, tokenize
 
@@ -60,9 +60,10 @@ class Doc:
     #: The product's attribute values, space-separated.
     attributes: str = ""
 
-    @property
+    @cached_property
     def plain_body(self) -> str:
-        """The description without its HTML tags (as the index holds it)."""
+        """The description without its HTML tags (as the index holds it; worked out once
+        per candidate, though both rankers read it)."""
         return _TAGS.sub(" ", self.body)
 
 
@@ -142,6 +143,12 @@ def _count_phrase(alt: Alternative, field: _Field, first: bool) -> int:
     tokens, stems = field.tokens, field.stems
     wanted = list(zip(alt.tokens, alt.stems))
     last = n - 1
+    # A whole token that the field holds neither as typed nor as its stem cannot match
+    # anywhere: no need to try every start (most candidates lack some word of a phrase).
+    words = field.words
+    for i, (tok, st) in enumerate(wanted):
+        if not (alt.prefix and i == last) and tok not in words and st not in words:
+            return 0
     hits = 0
     for start in range(len(tokens) - n + 1):
         ok = True
@@ -166,8 +173,22 @@ def _matches(alt: Alternative, field: _Field) -> bool:
 
 
 def _group_hits(plan: QueryPlan, field: _Field) -> list[bool]:
-    """Per group: does any alternative occur in the field?"""
-    return [any(_matches(a, field) for a in g.alternatives) for g in plan.groups]
+    """Per group: does any alternative occur in the field? (A lone whole word is looked up
+    in the field's word set here, as :func:`_count_word` would: this runs for every field
+    of every candidate.)"""
+    words = field.words
+    hits = []
+    for g in plan.groups:
+        hit = False
+        for a in g.alternatives:
+            if len(a.tokens) == 1 and not a.prefix:
+                hit = a.tokens[0] in words or a.stems[0] in words
+            else:
+                hit = _count(a, field, first=True) > 0
+            if hit:
+                break
+        hits.append(hit)
+    return hits
 
 
 def rerank(
