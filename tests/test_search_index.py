@@ -10,6 +10,7 @@ from shop.catalog.models import Product
 from shop.catalog.stock import allocate
 from shop.search import index
 from shop.search.backends import get_backend
+from shop.search.facets import tally_statement as select_tally
 from shop.search.query import analyze
 from shop.search.services import SearchParams, search
 from tests.factories import make_category, make_product
@@ -133,6 +134,26 @@ def test_facet_counts_follow_price_stock_brand_and_category_changes_at_once(db):
     facets = _facets("radio")
     assert facets["brand"] == {"Sony": 1, "Philips": 1}
     assert facets["category"] == {audio.slug: 1, video.slug: 1}
+
+
+def test_the_facet_tally_reads_no_product_rows(db):
+    """The tally counts every match by category, brand, price and stock: on PostgreSQL
+    from the search index's own columns, on SQLite from the covering index beside the id
+    (``shop.catalog.counts.SQLITE_FACTS_INDEX``), never from the wide product rows."""
+    make_product("Epson flatbed scanner", brand="Epson", price_cents=9_900, stock=3)
+    for n in range(40):
+        make_product(f"Cable {n}", sku=f"C{n}")
+    db.session.commit()
+    index.analyze(db.session.connection())  # the planner's statistics, as after an import
+    backend = get_backend(db.session)
+    stmt = select_tally(backend.match(analyze("scanner", backend), scored=False))
+    sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    if db.engine.dialect.name == "postgresql":
+        assert " products" not in sql.replace("search_documents", ""), sql
+    else:
+        plan = " | ".join(r[3] for r in db.session.execute(text("EXPLAIN QUERY PLAN " + sql)))
+        assert "COVERING INDEX ix_products_search_facts" in plan, plan
+    assert [r[-1] for r in db.session.execute(stmt)] == [1]
 
 
 def test_category_rename_reaches_the_index(db):

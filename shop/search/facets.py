@@ -13,7 +13,7 @@ from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
 from flask import current_app
 from rapidfuzz import fuzz, process
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 
 from shop.cache import cached_catalog, cached_statistic
 from shop.catalog.models import Category, Product
@@ -113,8 +113,15 @@ def _price_band(price=Product.price_cents):
 def tally(match=None) -> list[tuple]:
     """Counts of the active products (of a match subquery ``(product_id, score)``, if
     given) grouped by ``(category_id, brand, price band, in stock)``: everything the total
-    and the facets need under any combination of filters, in one query. A match that
-    carries those product columns itself (the PostgreSQL index does) is counted alone."""
+    and the facets need under any combination of filters, in one query
+    (:func:`tally_statement`)."""
+    return [tuple(r) for r in db.session.execute(tally_statement(match)).all()]
+
+
+def tally_statement(match=None) -> Select:
+    """The statement of :func:`tally`. A match that carries the product columns it counts
+    (the PostgreSQL index does) is counted alone; on SQLite they are read from the covering
+    index ``ix_products_search_facts`` (:data:`shop.catalog.counts.SQLITE_FACTS_INDEX`)."""
     if match is not None and "stock" in match.c:
         facts, source = match.c, match
     else:
@@ -126,8 +133,7 @@ def tally(match=None) -> list[tuple]:
         if match is not None:
             stmt = stmt.join(match, match.c.product_id == Product.id)
         stmt = stmt.where(Product.status == "active")
-    stmt = stmt.group_by(facts.category_id, facts.brand, band, in_stock)
-    return [tuple(r) for r in db.session.execute(stmt).all()]
+    return stmt.group_by(facts.category_id, facts.brand, band, in_stock)
 
 
 def _keep(row: tuple, params, cat_ids: set[int] | None, skip: str = "") -> bool:
