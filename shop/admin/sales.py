@@ -26,17 +26,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import (
-    Integer,
     and_,
-    any_,
-    bindparam,
     func,
     literal_column,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import selectinload
-from sqlalchemy.sql.elements import ColumnElement
 
 from shop.admin.sales_days import (  # noqa: F401  (the periods are this module's too)
     Period,
@@ -50,6 +45,7 @@ from shop.extensions import db
 from shop.orders.models import Order, OrderLine
 from shop.orders.sales_marks import PAID_STATUSES  # noqa: F401  (the statuses revenue counts)
 from shop.payments.models import Refund
+from shop.sqlin import id_in
 
 #: Products expected to run out within this many days are listed.
 RUNOUT_DAYS = 14
@@ -134,14 +130,6 @@ def product_sums(period: Period) -> dict[int | None, tuple[int, int]]:
     return {pid: (int(units), int(cents)) for pid, units, cents in rows}
 
 
-def _id_in(col, ids: list[int]) -> ColumnElement:
-    """SQL: ``col`` is one of ``ids``; on PostgreSQL one array parameter (``= ANY``), which
-    psycopg sends as is, where an IN list of thousands of placeholders costs milliseconds."""
-    if _dialect() == "postgresql":
-        return col == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
-    return col.in_(ids)
-
-
 def with_products(sums: dict[int | None, tuple[int, int]]) -> list[ProductSales]:
     """:func:`product_sums` as :class:`ProductSales` with each product as it is now (one
     query for the few product columns needed), highest amount first; lines of products
@@ -149,7 +137,7 @@ def with_products(sums: dict[int | None, tuple[int, int]]) -> list[ProductSales]
     ids = [pid for pid in sums if pid is not None]
     cols = (Product.id, Product.sku, Product.name, Product.category_id, Product.stock, Product.status)
     products = (
-        {r.id: r for r in db.session.execute(select(*cols).where(_id_in(Product.id, ids)))} if ids else {}
+        {r.id: r for r in db.session.execute(select(*cols).where(id_in(Product.id, ids)))} if ids else {}
     )
     out = []
     gone_units = gone_cents = 0

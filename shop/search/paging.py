@@ -15,6 +15,7 @@ from shop.extensions import db
 from shop.search import ranking
 from shop.search.params import SearchParams
 from shop.search.query import QueryPlan
+from shop.sqlin import id_in
 
 
 def page_ids(stmt: Select, params: SearchParams, plan: QueryPlan, match: FromClause | None) -> list[int]:
@@ -57,7 +58,7 @@ def load_products(ids: list[int]) -> list[Product]:
         return []
     rows = db.session.scalars(
         select(Product)
-        .where(Product.id.in_(ids))
+        .where(id_in(Product.id, ids))
         .options(
             defer(Product.attributes),
             defer(Product.description),

@@ -25,6 +25,7 @@ from shop.search.fieldwise import dismax, fuse, query_words
 from shop.search.kinds import PACK, expansions, kind_vocabulary, kind_weight, query_kinds
 from shop.search.query import QueryPlan
 from shop.search.scoring import COVERAGE, Doc, attribute_text, bm25, rerank
+from shop.sqlin import id_in
 
 #: How many of the best text matches are re-ranked with the product fields.
 RERANK_WINDOW = 100
@@ -172,7 +173,7 @@ def load_docs(ids: list[int]) -> list[Doc]:
             cast(Product.attributes, Text),
         )
         .outerjoin(Category, Category.id == Product.category_id)
-        .where(Product.id.in_(ids))
+        .where(id_in(Product.id, ids))
     ).all()
     parents = category_names()
     by_id = {
