@@ -27,6 +27,9 @@ def upgrade():
             "CREATE INDEX IF NOT EXISTS ix_products_search_facts "
             "ON products (id, status, category_id, brand, price_cents, stock)"
         )
+        # SQLite's planner takes the index only with its statistics (a catalog import and
+        # `flask shop reindex` analyze everything; a database upgraded in place has none for it).
+        op.execute("ANALYZE ix_products_search_facts")
 
 
 def downgrade():
