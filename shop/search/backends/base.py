@@ -20,6 +20,19 @@ def combine_groups(plan, require_all: bool, alternative_expr, and_op: str, or_op
     return f" {and_op if require_all else or_op} ".join(groups)
 
 
+def coverage_term(
+    plan: QueryPlan, required: QueryPlan | None, params: dict, query_text, matches_all: str
+) -> str:
+    """The SQL that ranks the products matching every group of ``plan`` first, when only
+    ``required``'s groups must match: ``matches_all`` (the dialect's test of the parameter
+    ``:all``, 1 for such a product), with ``params["all"]`` set to ``query_text(plan, True)``.
+    ``"0"`` when every group is required (every match matches them all)."""
+    if required is None or len(required.groups) >= len(plan.groups):
+        return "0"
+    params["all"] = query_text(plan, True)
+    return matches_all
+
+
 class SearchBackend:
     """Base class: holds the session; subclasses implement the dialect's SQL."""
 

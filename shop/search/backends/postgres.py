@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Float, FromClause, Integer, String, column, text
 
-from shop.search.backends.base import SearchBackend, combine_groups
+from shop.search.backends.base import SearchBackend, combine_groups, coverage_term
 from shop.search.query import Alternative, QueryPlan, is_model_like
 from shop.search.scoring import COVERAGE
 
@@ -92,11 +92,10 @@ class PostgresBackend(SearchBackend):
             params["pattern"] = "%" + raw.replace("\\", "").replace("%", "").replace("_", "") + "%"
         score = "0"
         if scored:
-            coverage = "0"
-            if required is not None and len(required.groups) < len(plan.groups):
-                # Products matching every group come first.
-                params["all"] = tsquery_text(plan, True)
-                coverage = "(d.tsv @@ to_tsquery('english', :all))::int"
+            # Products matching every group come first.
+            coverage = coverage_term(
+                plan, required, params, tsquery_text, "(d.tsv @@ to_tsquery('english', :all))::int"
+            )
             score = f"{COVERAGE} * ({coverage}) + ts_rank('{LABEL_WEIGHTS}', d.tsv, q.q, {NORMALIZATION})"
         stmt = text(
             f"SELECT d.product_id AS product_id, {score} AS score, "

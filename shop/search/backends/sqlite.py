@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Float, FromClause, Integer, bindparam, column, text
 
-from shop.search.backends.base import SearchBackend, combine_groups
+from shop.search.backends.base import SearchBackend, combine_groups, coverage_term
 from shop.search.query import Alternative, QueryPlan
 from shop.search.scoring import COVERAGE
 
@@ -80,11 +80,14 @@ class SqliteBackend(SearchBackend):
         params = {"q": match_expr(required or plan, True)}
         score = "0"
         if scored:
-            coverage = "0"
-            if required is not None and len(required.groups) < len(plan.groups):
-                # Products matching every group come first (there are few: see services).
-                params["all"] = match_expr(plan, True)
-                coverage = "(rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :all))"
+            # Products matching every group come first (there are few: see services).
+            coverage = coverage_term(
+                plan,
+                required,
+                params,
+                match_expr,
+                "(rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :all))",
+            )
             score = f"{COVERAGE} * ({coverage}) - bm25(search_fts)"
         stmt = text(
             f"SELECT rowid AS product_id, {score} AS score FROM search_fts WHERE search_fts MATCH :q"
