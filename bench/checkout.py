@@ -31,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.liveshop import children_cpu_seconds  # noqa: E402  (after the path is set)
+
 ADDRESS = {
     "name": "Bench Shopper",
     "line1": "1 Load St",
@@ -176,22 +178,6 @@ def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not answer /healthz within 60 s")
 
 
-def workers_cpu_seconds(master_pid: int) -> float:
-    """User + system CPU seconds used so far by the gunicorn master's workers (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master_pid:
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
-
-
 def checkout(port: int, token: str) -> tuple[int, float]:
     """POST one order; return (status, seconds)."""
     body = json.dumps({"shipping_address": ADDRESS}).encode()
@@ -233,12 +219,12 @@ def main(argv=None) -> int:
             f"in {time.perf_counter() - t0:.1f}s"
         )
         proc = start_gunicorn(env, args.port, args.workers)
-        cpu0 = workers_cpu_seconds(proc.pid)
+        cpu0 = children_cpu_seconds(proc.pid)
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             results = list(pool.map(lambda tok: checkout(args.port, tok), tokens))
         elapsed = time.perf_counter() - start
-        cpu = workers_cpu_seconds(proc.pid) - cpu0
+        cpu = children_cpu_seconds(proc.pid) - cpu0
     finally:
         if proc is not None:
             proc.terminate()

@@ -17,6 +17,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from tests.liveshop import child_stats, children_cpu_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -129,28 +131,11 @@ class Server:
 
     def workers(self) -> list[int]:
         """Process ids of the master's workers."""
-        out = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    stat = Path(f"/proc/{entry}/stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
-                    out.append(int(entry))
-        return out
+        return sorted(child_stats(self.proc.pid))
 
     def cpu_seconds(self) -> float:
         """User + system CPU seconds of the workers so far."""
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for pid in self.workers():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])
-        return total / tick
+        return children_cpu_seconds(self.proc.pid)
 
     def rss_mb(self) -> list[float]:
         """Each worker's resident set size in MB."""
