@@ -146,6 +146,26 @@ def test_two_words_the_catalog_writes_as_one_do_not_match_them_apart(db):
     assert "APART" in ranked_skus("mouse charging", 24)
 
 
+def test_a_word_typed_as_one_that_the_catalog_writes_apart_matches_its_words(db):
+    make_product("Acme Trek 5 GPS running watch black", sku="WATCH")
+    make_product("Acme SD memory card 32 GB", sku="CARD")
+    make_product("Acme box fan 40 x 40 cm", sku="FAN")
+    make_product("Acme Xbox controller", sku="XBOX")
+    make_product("Acme Playstation 4 console", sku="PS4")
+    make_product("Acme charging station to play on", sku="PLAY")
+    db.session.commit()
+    # Hyphenated or joined, the words are matched apart when too few products have the
+    # phrase or the joined word, as if the shopper had typed them apart.
+    for q in ("gps-watch", "gpswatch", "GPS watch"):
+        assert ranked_skus(q) == ["WATCH"], q
+    for q in ("sd-card", "SDcard", "sd card"):
+        assert ranked_skus(q) == ["CARD"], q
+    # A piece of one letter is no word ("x" is in every size), and a word the catalog
+    # knows is not taken apart.
+    assert ranked_skus("x-box") == ["XBOX"]
+    assert ranked_skus("playstation") == ["PS4"]
+
+
 def test_pack_sizes_are_not_words_a_query_meets(db):
     make_product("Crayola Twistables crayons 24 pc(s)", sku="CRAY")
     make_product("Ravensburger puzzle 1000 pcs", sku="PUZZ")

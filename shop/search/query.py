@@ -108,8 +108,10 @@ class QueryPlan:
     did_you_mean: str | None = None
 
     def relaxed(self) -> QueryPlan:
-        """The plan with joined pairs split back into their words (each word also
-        accepting the joined form), for matching some of the groups."""
+        """The plan with each group that has ``parts`` split into them: a joined pair
+        ("mouse pad"), a hyphenated word ("sd-card") or an unknown word the index writes
+        as two ("sdcard"). Each part also accepts the group's one-token alternatives (the
+        joined form, a correction), so it is matched wherever the product has it."""
         groups: list[Group] = []
         for g in self.groups:
             if not g.parts:
@@ -170,18 +172,20 @@ def correct_word(word: str, vocab: Vocabulary) -> str | None:
     return best[2] if best else None
 
 
-def _compound_cuts(word: str) -> list[tuple[str, str]]:
-    """The ways to cut ``word`` into two words of 3+ letters (none for a word under 6
-    letters or not all letters)."""
+def _compound_cuts(word: str, shortest: int = 3) -> list[tuple[str, str]]:
+    """The ways to cut ``word`` into two words of ``shortest``+ letters (none for a word
+    under 6 letters or not all letters)."""
     if len(word) < 6 or not word.isalpha():
         return []
-    return [(word[:i], word[i:]) for i in range(3, len(word) - 2)]
+    return [(word[:i], word[i:]) for i in range(shortest, len(word) - shortest + 1)]
 
 
-def _split_compound(word: str, freq: dict[str, int], vocab: Vocabulary) -> tuple[str, str] | None:
-    """Split ``word`` into two indexed words (each 3+ letters), the most frequent pair
-    (the pieces' counts from ``freq``, asked of ``vocab`` for those it lacks)."""
-    cuts = _compound_cuts(word)
+def _split_compound(
+    word: str, freq: dict[str, int], vocab: Vocabulary, shortest: int = 3
+) -> tuple[str, str] | None:
+    """Split ``word`` into two indexed words (each ``shortest``+ letters), the most
+    frequent pair (the pieces' counts from ``freq``, asked of ``vocab`` for those it lacks)."""
+    cuts = _compound_cuts(word, shortest)
     if not cuts:
         return None
     missing = sorted({p for cut in cuts for p in cut} - freq.keys())
@@ -205,12 +209,18 @@ def _joined_group(first: str, second: str) -> Group:
 
 def _token_group(toks: list[str]) -> Group:
     """A typed word of several tokens (a model number or hyphenated word): the phrase, the
-    tokens joined, and the phrase as a prefix when it ends in digits."""
+    tokens joined, and the phrase as a prefix when it ends in digits. A hyphenated word of
+    two or more letters each ("sd-card", "gps-watch"; not "x-box") keeps its words as ``parts``: when too few
+    products have the phrase or the joined word, each word is matched on its own, as if
+    typed apart (:meth:`QueryPlan.relaxed`). A model number ("tn-2110") is never taken
+    apart."""
     g = Group(" ".join(toks))
     g.add(Alternative(tuple(toks)))
     g.add(Alternative(("".join(toks),)))
     if any(c.isdigit() for c in toks[-1]):
         g.add(Alternative(tuple(toks), prefix=True))
+    elif all(t.isalpha() and len(t) > 1 for t in toks):
+        g.parts = [Group(t, [Alternative((t,))]) for t in toks]
     return g
 
 
@@ -230,9 +240,15 @@ def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary, correct: boo
                 g.add(Alternative((fix,)))
             g.corrected = fix
     if word.isalpha() and len(word) >= 6:
-        split = _split_compound(word, freq, vocab)
+        # A word the index does not know may join a two-letter word ("sdcard", "cdplayer").
+        split = _split_compound(word, freq, vocab, 3 if known else 2)
         if split:
             g.add(Alternative(split))
+            if not known:
+                # Typed as one, written apart: each word on its own when too few
+                # products have the phrase (:meth:`QueryPlan.relaxed`), as "sd-card".
+                # (A known word is not taken apart: "playstation" is no play station.)
+                g.parts = [Group(piece, [Alternative((piece,))]) for piece in split]
     return g
 
 
@@ -252,7 +268,7 @@ def analyze(
     singles = sorted({t for toks in words for t in toks})
     joined_pairs = [a[0] + b[0] for a, b in zip(words, words[1:]) if len(a) == 1 and len(b) == 1]
     # The pieces a long word may split into are counted in the same lookup.
-    pieces = {p for toks in words if len(toks) == 1 for cut in _compound_cuts(toks[0]) for p in cut}
+    pieces = {p for toks in words if len(toks) == 1 for cut in _compound_cuts(toks[0], 2) for p in cut}
     freq = vocab.doc_freq(sorted(set(singles) | set(joined_pairs) | pieces)) if words else {}
     groups: list[Group] = []
     i = 0
