@@ -11,6 +11,7 @@ from shop.search.kinds import (
     kind_heads,
     kind_weight,
     learn_vocabulary,
+    names_kind,
     query_head,
     query_kinds,
 )
@@ -62,6 +63,19 @@ def test_shoppers_words_for_kinds_are_learned_from_the_category_names():
     assert query_kinds(["led", "tv"], vocab) == {"tv": 1.0}
     assert query_kinds(["laptop", "lock"], vocab) == {"lock": 1.0}
     assert query_kinds(["netflix"], vocab) == {}
+    # Words naming a kind: the category names' (also as shoppers' words), the titles'.
+    assert {"laptop", "tv", "notebook", "lock", "monitor", "part", "dock"} <= vocab["kinds"]
+    assert names_kind("Laptops", vocab) and names_kind("TVs", vocab) and not names_kind("acme", vocab)
+
+
+def test_a_word_ending_model_names_more_often_than_naming_a_kind_is_no_kind():
+    rows = [(f"Acme Slate {i} Pro tablet", "Tablets") for i in range(8)]
+    rows += [("Acme Studio Pro", "Tablets"), ("Acme mechanical keyboard", "Keyboards & mice")]
+    vocab = learn_vocabulary(rows)
+    # "pro" heads one title of the nine using it.
+    assert vocab["heads"]["pro"] == 1 and not names_kind("pro", vocab)
+    assert names_kind("tablet", vocab) and names_kind("keyboard", vocab)
+    assert not names_kind("mechanical", vocab)
 
 
 def test_a_shoppers_word_the_titles_of_its_category_lack_searches_the_catalogs_word():

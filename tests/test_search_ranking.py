@@ -253,3 +253,24 @@ def test_field_means_come_from_the_products_having_the_field(db):
     assert means["title"] == pytest.approx(sum(len(tokenize(d.title)) for d in docs) / len(docs))
     assert means["body"] == pytest.approx(sum(len(tokenize(d.body)) for d in docs) / len(docs))
     assert means["kind"] == 1.0  # no product has a product type
+
+
+def test_relaxing_lets_go_of_the_word_naming_the_kind_last(db):
+    cat = make_category("Keyboards & mice")
+    for i in range(6):
+        make_product(f"Acme K{i} keyboard USB", category=cat, sku=f"KEY{i}")
+    make_product("Acme mechanical monitor arm", sku="ARM")
+    make_product("Acme M1 mechanical keyboard", category=cat, sku="MECH")
+    for i in range(3):
+        make_product(f"Acme Slate {i} Pro tablet", sku=f"PRO{i}")
+    make_product("Acme Surface dock", sku="DOCK")
+    db.session.commit()
+    # "keyboard" (7 products) narrows less than "mechanical" (2), yet it says what is
+    # asked for: it is kept, and the keyboards follow the mechanical one.
+    result = search(SearchParams(q="mechanical keyboard"))
+    assert result.relaxed and result.required_words == ["keyboard"]
+    skus = [p.sku for p in result.products]
+    assert skus[0] == "MECH" and "ARM" not in skus and len(skus) == 7
+    # "pro" ends model names more often than it names a kind: the commonest word goes.
+    result = search(SearchParams(q="surface pro"))
+    assert result.required_words == ["surface"] and [p.sku for p in result.products] == ["DOCK"]

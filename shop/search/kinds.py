@@ -154,7 +154,7 @@ def learn_vocabulary(rows) -> dict[str, object]:
         rows: ``(title, leaf category name)`` of every active product.
     Returns:
         ``{"heads": {head: products}, "aliases": {category word: [heads]}, "expand":
-        {category word: [heads]}}``: how many products each kind head names; per
+        {category word: [heads]}, "kinds": frozenset}``: how many products each kind head names; per
         category-name word that is seldom a head itself (under ``SELF_SHARE`` of its
         category) the heads making up ``HEAD_SHARE`` or more of its category ("laptop" ->
         ["notebook"] when the category "Laptops" is mostly notebooks); and, in
@@ -164,20 +164,26 @@ def learn_vocabulary(rows) -> dict[str, object]:
         (:func:`expand_plan`). "USB & data cables" mostly say "USB": no expansion. A
         kind the category's name lists is never an alias of another word of that name
         ("Keyboards & mice": "mice" stands for "mouse", not "keyboard").
+        ``kinds`` are the words that name a kind of product (:func:`names_kind`): the
+        kinds the category names list, the words standing for others (``aliases``), and
+        the heads of at least ``HEAD_SHARE`` of the titles using the word at all
+        ("keyboard", "cartridge"; not "pro", which ends model names: "Surface Pro").
     """
     heads: Counter[str] = Counter()
     per_category: dict[str, Counter[str]] = defaultdict(Counter)
     in_titles: dict[str, Counter[str]] = defaultdict(Counter)
     sizes: Counter[str] = Counter()
+    titled: Counter[str] = Counter()
     named = {c: category_heads(c) for c in {c for _, c in rows if c}}
     for title, category in rows:
         # Uncached: a pass over every title would fill kind_heads' cache for nothing.
         found = kind_heads.__wrapped__(title or "")
         heads.update(found)
+        words = {head_key(w) for w in _WORD.findall((title or "").lower())}
+        titled.update(words | found)
         if category:
             per_category[category].update(found)
             sizes[category] += 1
-            words = {head_key(w) for w in _WORD.findall((title or "").lower())}
             in_titles[category].update(k for k in named[category] if k in words)
     aliases: dict[str, list[str]] = defaultdict(list)
     expand: dict[str, list[str]] = defaultdict(list)
@@ -193,10 +199,13 @@ def learn_vocabulary(rows) -> dict[str, object]:
             aliases[key].extend(h for h in new if h not in aliases[key])
             if in_titles[category][key] < SELF_SHARE * size:
                 expand[key].extend(h for h in new if h not in expand[key])
+    listed = {k for keys in named.values() for k in keys}
+    usual = {h for h, n in heads.items() if n >= HEAD_SHARE * titled[h]}
     return {
         "heads": dict(heads),
         "aliases": {k: v for k, v in aliases.items() if v},
         "expand": {k: v for k, v in expand.items() if v},
+        "kinds": frozenset(listed | usual | {k for k, v in aliases.items() if v}),
     }
 
 
@@ -220,7 +229,7 @@ def kind_vocabulary() -> dict[str, object]:
         ).all()
         return learn_vocabulary(rows)
 
-    vocabulary = cached_statistic(("search", "kinds", "v3", _categories_key()), produce, VOCABULARY_TIMEOUT)
+    vocabulary = cached_statistic(("search", "kinds", "v4", _categories_key()), produce, VOCABULARY_TIMEOUT)
     if has_request_context():
         # A search reads it three times; one read of the cache (and of the categories) is
         # enough for a request. Kept on the request only: never shared between threads.
@@ -247,6 +256,12 @@ def query_kinds(words: list[str], vocabulary: dict[str, object]) -> dict[str, fl
     if vocabulary["heads"].get(head, 0) > 0:
         kinds[head] = 1.0
     return kinds
+
+
+def names_kind(word: str, vocabulary: dict[str, object]) -> bool:
+    """True if ``word`` names a kind of product in this catalog (``vocabulary["kinds"]``,
+    :func:`learn_vocabulary`; compared by :func:`head_key`)."""
+    return head_key(word) in vocabulary.get("kinds", ())
 
 
 def type_head(product_type: str) -> str | None:

@@ -14,6 +14,8 @@ from sqlalchemy import FromClause
 
 from shop.search import facets, stats
 from shop.search.backends import SearchBackend
+from shop.search.fieldwise import query_words
+from shop.search.kinds import head_key, kind_vocabulary, names_kind, query_head
 from shop.search.params import PAGE_SIZE
 from shop.search.query import QueryPlan
 
@@ -72,18 +74,41 @@ def match_relaxed(plan: QueryPlan, backend: SearchBackend) -> Matches:
 def relaxations(plan: QueryPlan, backend: SearchBackend) -> list[QueryPlan]:
     """Ever smaller sets of required groups for a query too few products fully match:
     first without the groups nothing matches, then without the one most products
-    match (it narrows the least), down to one group. Group sizes are the backend's
-    document counts (:func:`shop.search.stats.phrase_doc_freq`, cached).
+    match (it narrows the least), down to one group; the group of the query's head word,
+    the one naming the kind of product asked for (:func:`head_group`), is let go last.
+    Group sizes are the backend's document counts
+    (:func:`shop.search.stats.phrase_doc_freq`, cached).
+
+    The head is kept because it says what the shopper wants, and the other words only
+    which one ("mechanical keyboard": a keyboard that is not mechanical answers the query
+    in part, a mechanical monitor arm not at all): the same reason a query's kind ranks
+    its products above products *for* it (:mod:`shop.search.kinds`).
 
     Returns:
         Plans of ``len(plan.groups) - 1`` down to 1 groups, in typed order.
     """
     freq = stats.phrase_doc_freq(backend, [a for g in plan.groups for a in g.alternatives])
     size = [max((freq.get(a, 0) for a in g.alternatives), default=0) for g in plan.groups]
-    # Dropped first: groups matching nothing, then the largest.
-    drop_order = sorted(range(len(plan.groups)), key=lambda i: (size[i] > 0, -size[i]))
+    head = head_group(plan)
+    # Dropped first: groups matching nothing, then the largest but the head.
+    drop_order = sorted(range(len(plan.groups)), key=lambda i: (size[i] > 0, i == head, -size[i]))
     plans = []
     for n in range(1, len(plan.groups)):
         kept = sorted(drop_order[n:])
         plans.append(QueryPlan(plan.raw, [plan.groups[i] for i in kept], plan.did_you_mean))
     return plans
+
+
+def head_group(plan: QueryPlan) -> int | None:
+    """Index of the group of the query's head word (:func:`shop.search.kinds.query_head`:
+    its last word of letters) when that word names a kind of product in the catalog
+    (:func:`shop.search.kinds.names_kind`: "keyboard", not the "pro" of "surface pro");
+    None when it does not, or no group is that word alone."""
+    head = query_head(query_words(plan))
+    if head is None or not names_kind(head, kind_vocabulary()):
+        return None
+    for i in range(len(plan.groups) - 1, -1, -1):
+        g = plan.groups[i]
+        if head_key(g.corrected or g.text) == head:
+            return i
+    return None
