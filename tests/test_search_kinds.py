@@ -15,8 +15,9 @@ from shop.search.kinds import (
     query_head,
     query_kinds,
 )
+from shop.search.params import SearchParams
 from shop.search.query import Alternative, Group, QueryPlan
-from shop.search.services import ranked_skus
+from shop.search.services import ranked_skus, search
 from tests.factories import make_category, make_product
 
 
@@ -187,3 +188,27 @@ def test_pack_sizes_are_not_words_a_query_meets(db):
     db.session.commit()
     assert ranked_skus("pc") == ["PC1"]
     assert ranked_skus("crayons") == ["CRAY"]
+
+
+def test_sizes_and_measures_match_as_titles_write_them(db):
+    make_product('Acme LC-32 TV 81.3 cm (32") Black', sku="TV32")
+    make_product("Acme Frame 32 inch TV", sku="FRAME")
+    make_product('Acme LC-40 TV 101.6 cm (40") Black', sku="TV40")
+    make_product("Acme 32 GB memory card", sku="MEM")
+    make_product('Acme Book 15 Notebook 39.6 cm (15.6") 8 GB', sku="NB15")
+    make_product("Acme Store USB flash drive 64 GB", sku="USB64")
+    make_product("Acme 7 in 1 card reader", sku="READER")
+    db.session.commit()
+    # However the shopper writes a size in inches, the products of that size match it,
+    # also as titles give it, 'cm (32")'; the other TVs follow (too few match in full),
+    # and 32 of anything else does not match.
+    for q in ("32 inch tv", '32" tv', "32in tv", "32-inch tv", "32 inches tv"):
+        result = search(SearchParams(q=q))
+        assert result.full_matches == 2 and result.required_words == ["tv"], q
+        assert sorted(p.sku for p in result.products[:2]) == ["FRAME", "TV32"], q
+        assert "MEM" not in {p.sku for p in result.products}, q
+    assert ranked_skus('15.6" notebook')[0] == "NB15"
+    # A number glued to its unit matches it written apart.
+    assert ranked_skus("64gb usb")[0] == "USB64"
+    # "in" apart is a word ("7 in 1"), not an inch.
+    assert ranked_skus("7 in 1 card reader")[0] == "READER"

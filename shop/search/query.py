@@ -25,6 +25,8 @@ from typing import Protocol
 import snowballstemmer
 from rapidfuzz.distance import Levenshtein
 
+from shop.catalog.categorize import _UNITS
+
 _TOKEN = re.compile(r"[^\W_]+")
 # A Snowball stemmer keeps its working state on the object: two threads stemming with
 # the same one corrupt each other's words (or raise IndexError), so each thread has its own.
@@ -32,6 +34,12 @@ _local = threading.local()
 #: Shortest word that is spell-corrected or split; shorter words are taken as typed.
 MIN_CORRECT_LEN = 4
 MAX_GROUPS = 8
+#: Words for an inch after a number ("32 inch", "32in"); a typed inch mark ('32"') reads
+#: as "inch" too (:func:`_split_words`).
+INCH_WORDS = frozenset({"inch", "inches", "in"})
+_INCH_MARKS = ('"', "\u201d", "\u2033", "''")
+#: A number glued to its unit ("64gb", "1tb"): titles write it glued or apart.
+_MEASURE = re.compile(r"(\d+)([a-z]+)")
 #: Characters of a query that analysis reads (the rest is ignored); the app setting
 #: ``SEARCH_MAX_QUERY_LENGTH`` may change it (:func:`shop.search.params.analyzed_length`).
 ANALYZED_LENGTH = 200
@@ -150,13 +158,40 @@ class Vocabulary(Protocol):
 
 
 def _split_words(raw: str) -> list[list[str]]:
-    """Whitespace-separated words of the query, each as its list of tokens."""
+    """Whitespace-separated words of the query, each as its list of tokens; a number
+    followed by an inch mark ('32"') gains the token "inch", which the mark stands for."""
     words = []
     for chunk in raw.split():
         toks = tokenize(chunk)
+        if toks and toks[-1].isdigit() and chunk.rstrip(",.;:)").endswith(_INCH_MARKS):
+            toks.append("inch")
         if toks:
             words.append(toks)
     return words[:MAX_GROUPS]
+
+
+def _inch_size(toks: list[str]) -> list[str] | None:
+    """The number tokens of a size in inches typed as one word ("32in", "15.6-inch",
+    '32"' once read by :func:`_split_words`), else None."""
+    if len(toks) == 1:
+        m = _MEASURE.fullmatch(toks[0])
+        return [m.group(1)] if m and m.group(2) in INCH_WORDS else None
+    *number, unit = toks
+    if unit in INCH_WORDS and 1 <= len(number) <= 2 and all(t.isdigit() for t in number):
+        return number
+    return None
+
+
+def _inch_group(number: list[str]) -> Group:
+    """A size in inches, however typed, matched as titles write it: "32 inch", "32 in",
+    "32in", and Icecat's '81.3 cm (32")', whose tokens are "cm 32" (the tokenizer drops
+    the inch mark). ``number`` is ["32"], or ["15", "6"] for 15.6."""
+    g = Group(f"{'.'.join(number)} inch")
+    for unit in ("inch", "in"):
+        g.add(Alternative((*number, unit)))
+    g.add(Alternative((*number[:-1], number[-1] + "in")))
+    g.add(Alternative(("cm", *number)))
+    return g
 
 
 def correct_word(word: str, vocab: Vocabulary) -> str | None:
@@ -230,7 +265,11 @@ def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary, correct: boo
     noted in ``corrected``, not searched), and split if the catalog writes it as two."""
     g = Group(word)
     g.add(Alternative((word,)))
-    if is_model_like(word) and len(word) >= 4:
+    measure = _MEASURE.fullmatch(word)
+    if measure and measure.group(2) in _UNITS:
+        # "64gb" as titles also write it: "64 GB".
+        g.add(Alternative(measure.groups()))
+    elif is_model_like(word) and len(word) >= 4:
         g.add(Alternative((word,), prefix=True))
     known = freq.get(word, 0) > 0 or vocab.stem_hits(word)
     if not known and len(word) >= MIN_CORRECT_LEN and word.isalpha():
@@ -275,6 +314,16 @@ def analyze(
     while i < len(words):
         toks = words[i]
         nxt = words[i + 1] if i + 1 < len(words) else None
+        # "32 inch" ("in" apart is too often "7 in 1").
+        if nxt in (["inch"], ["inches"]) and len(toks) <= 2 and all(t.isdigit() for t in toks):
+            groups.append(_inch_group(toks))
+            i += 2
+            continue
+        size = _inch_size(toks)
+        if size:
+            groups.append(_inch_group(size))
+            i += 1
+            continue
         if nxt and len(toks) == 1 and len(nxt) == 1 and freq.get(toks[0] + nxt[0], 0) > 0:
             groups.append(_joined_group(toks[0], nxt[0]))
             i += 2
