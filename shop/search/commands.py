@@ -43,7 +43,13 @@ def reindex(batch_size: int) -> None:
 )
 @click.option("--show-worst", default=0, show_default=True, help="List the N worst queries.")
 @click.option("-k", default=10, show_default=True, help="Cut-off rank.")
-def eval_search(queries_path: str, labels_path: str, show_worst: int, k: int) -> None:
+@click.option(
+    "--forms",
+    is_flag=True,
+    help="Also score each query in the other forms shoppers type it (the last word "
+    "singular/plural, two words joined or hyphenated) with its own ratings.",
+)
+def eval_search(queries_path: str, labels_path: str, show_worst: int, k: int, forms: bool) -> None:
     """Print NDCG@k of the running search configuration over rated queries."""
     queries = evaluation.load_queries(queries_path)
     labels = evaluation.load_labels(labels_path)
@@ -52,6 +58,10 @@ def eval_search(queries_path: str, labels_path: str, show_worst: int, k: int) ->
     click.echo(f"backend: {backend}")
     click.echo(f"queries rated: {len(scores)} of {len(queries)}")
     click.echo(f"NDCG@{k}: {mean:.4f}")
+    if forms:
+        by_form = evaluation.evaluate_forms(queries, labels, lambda q: ranked_skus(q, k), k)
+        for name, (n, typed, other) in sorted(by_form.items()):
+            click.echo(f"{name} form: {n} queries, NDCG@{k} {typed:.4f} as rated, {other:.4f} {name}")
     if show_worst:
         names = {}
         skus = {s for sc in scores for s in sc.returned}

@@ -4,6 +4,11 @@ NDCG@k (DESIGN.md "Search quality"): gain ``2^rating - 1``, discount ``log2(rank
 unrated products count as 0, queries with no rating >= 1 are skipped, mean over queries.
 Queries CSV: ``query_id,query``; labels CSV: ``query_id,product_id,rating`` (product_id
 is the product SKU).
+
+The same need is typed in more than one way ("sd card", "sdcard", "sd-card"; "laptop",
+"laptops"). :func:`query_forms` writes each rated query in the other ways shoppers type
+it, scored with the ratings of the query as rated: how much search quality depends on
+the form of a query rather than on what is asked (``flask shop eval-search --forms``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,39 @@ def load_labels(path: str) -> dict[str, dict[str, int]]:
         for row in csv.DictReader(fh):
             labels[row["query_id"]][row["product_id"]] = int(row["rating"])
     return labels
+
+
+def _other_number(word: str) -> str:
+    """The last word's other grammatical number, by the regular English rules (the
+    irregular ones are left alone): "battery" <-> "batteries", "box" <-> "boxes",
+    "cable" <-> "cables"; a number or a word under three letters as it is."""
+    if len(word) < 3 or not word.isalpha():
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    if word.endswith("y") and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    if word.endswith(("ch", "sh", "ss", "x")):
+        return word + "es"
+    return word + "s"
+
+
+def query_forms(query: str) -> dict[str, str]:
+    """The query as shoppers also type it: ``{"number": last word singular/plural,
+    "joined": two words as one, "hyphenated": two words with a hyphen}`` (the two-word
+    forms only for a query of two words); a form equal to the query is left out."""
+    words = query.lower().split()
+    if not words:
+        return {}
+    forms = {"number": " ".join([*words[:-1], _other_number(words[-1])])}
+    if len(words) == 2:
+        forms["joined"] = "".join(words)
+        forms["hyphenated"] = "-".join(words)
+    return {name: text for name, text in forms.items() if text != query.lower()}
 
 
 def dcg(ratings: list[int]) -> float:
@@ -75,3 +113,29 @@ def evaluate(
             scores.append(QueryScore(qid, query, value, returned))
     mean = sum(s.ndcg for s in scores) / len(scores) if scores else 0.0
     return mean, scores
+
+
+def evaluate_forms(
+    queries: dict[str, str],
+    labels: dict[str, dict[str, int]],
+    ranker: Callable[[str], list[str]],
+    k: int = 10,
+) -> dict[str, tuple[int, float, float]]:
+    """Per form of :func:`query_forms`: ``(queries, mean NDCG@k as rated, mean NDCG@k in
+    that form)`` over the rated queries that have the form, each form scored with the
+    ratings of its query."""
+    sums: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    for qid, query in queries.items():
+        rated = labels.get(qid, {})
+        if not any(r >= 1 for r in rated.values()):
+            continue
+        forms = query_forms(query)
+        if not forms:
+            continue
+        typed = ndcg(ranker(query), rated, k) or 0.0
+        for name, text in forms.items():
+            entry = sums[name]
+            entry[0] += 1
+            entry[1] += typed
+            entry[2] += ndcg(ranker(text), rated, k) or 0.0
+    return {name: (int(n), a / n, b / n) for name, (n, a, b) in sums.items()}

@@ -1,0 +1,55 @@
+"""Search quality measures: NDCG@k (DESIGN.md "Search quality") and the query forms
+scored with the ratings of the query as rated."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from shop.search.evaluation import evaluate, evaluate_forms, ndcg, query_forms
+
+
+def test_ndcg_gains_discounts_and_skips_queries_without_a_relevant_product():
+    rated = {"A": 3, "B": 1, "C": 0}
+    assert ndcg(["A", "B"], rated) == pytest.approx(1.0)
+    # B then A: (1 + 7/log2(3)) / (7 + 1/log2(3)); an unrated product counts as 0.
+    assert ndcg(["B", "A"], rated) == pytest.approx((1 + 7 / math.log2(3)) / (7 + 1 / math.log2(3)))
+    assert ndcg(["X", "C"], rated) == 0.0
+    assert ndcg(["A"], {"A": 0}) is None
+
+
+@pytest.mark.parametrize(
+    ("query", "forms"),
+    [
+        ("sd card", {"number": "sd cards", "joined": "sdcard", "hyphenated": "sd-card"}),
+        ("batteries", {"number": "battery"}),
+        (
+            "rechargeable battery",
+            {
+                "number": "rechargeable batteries",
+                "joined": "rechargeablebattery",
+                "hyphenated": "rechargeable-battery",
+            },
+        ),
+        ("gps watches", {"number": "gps watch", "joined": "gpswatches", "hyphenated": "gps-watches"}),
+        ("windows 10", {"joined": "windows10", "hyphenated": "windows-10"}),
+        ("tv", {}),
+        ("", {}),
+    ],
+)
+def test_query_forms_are_the_other_ways_shoppers_type_a_query(query, forms):
+    assert query_forms(query) == forms
+
+
+def test_each_form_is_scored_with_the_ratings_of_its_query():
+    labels = {"1": {"CARD": 3, "CASE": 1}, "2": {"X": 0}}
+    answers = {"sd card": ["CARD", "CASE"], "sdcard": ["CASE"], "sd-card": ["CARD"], "sd cards": []}
+    ranker = lambda q: answers.get(q, [])  # noqa: E731
+    mean, scores = evaluate({"1": "sd card", "2": "nothing rated"}, labels, ranker)
+    assert mean == pytest.approx(1.0) and [s.query_id for s in scores] == ["1"]
+    by_form = evaluate_forms({"1": "sd card", "2": "nothing rated"}, labels, ranker)
+    ideal = 7 + 1 / math.log2(3)
+    assert by_form["joined"] == (1, pytest.approx(1.0), pytest.approx(1 / ideal))
+    assert by_form["hyphenated"] == (1, pytest.approx(1.0), pytest.approx(7 / ideal))
+    assert by_form["number"] == (1, pytest.approx(1.0), 0.0)
