@@ -44,6 +44,10 @@ def test_a_query_names_its_kind_with_its_last_word():
     assert query_head(["cameras"]) == "camera"
     assert query_head(["tn", "2110"]) == "tn"
     assert query_head(["2110"]) is None
+    # What follows "for" or "with" is what the kind is for or comes with.
+    assert query_head(["charger", "for", "laptops"]) == "charger"
+    assert query_head(["usb", "mouse", "with", "pad"]) == "mouse"
+    assert query_head(["for", "kids"]) == "kid"
 
 
 def test_shoppers_words_for_kinds_are_learned_from_the_category_names():

@@ -271,6 +271,9 @@ def test_relaxing_lets_go_of_the_word_naming_the_kind_last(db):
     assert result.relaxed and result.required_words == ["keyboard"]
     skus = [p.sku for p in result.products]
     assert skus[0] == "MECH" and "ARM" not in skus and len(skus) == 7
+    # Before "for", the query names its kind: "keyboard" is kept, not "tablet".
+    result = search(SearchParams(q="mechanical keyboard for tablet"))
+    assert result.required_words == ["keyboard"] and result.products[0].sku == "MECH"
     # "pro" ends model names more often than it names a kind: the commonest word goes.
     result = search(SearchParams(q="surface pro"))
     assert result.required_words == ["surface"] and [p.sku for p in result.products] == ["DOCK"]

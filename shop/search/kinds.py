@@ -127,10 +127,18 @@ def kind_heads(title: str) -> frozenset[str]:
     return frozenset(heads)
 
 
+#: Words after which a query names what its kind is for or comes with ("case for
+#: iphone", "mouse with pad"), as a title's name part ends there
+#: (:func:`shop.catalog.categorize._ends_name`).
+_COMPLEMENT = frozenset({"for", "with"})
+
+
 def query_head(words: list[str]) -> str | None:
-    """The word of a query naming a kind: its last alphabetic word of 2+ letters (reduced
-    by :func:`head_key`), or None (a query of model numbers)."""
-    for word in reversed(words):
+    """The word of a query naming a kind: its last alphabetic word of 2+ letters before
+    any "for" or "with" (reduced by :func:`head_key`: "charger for laptop" asks for a
+    charger), or None (a query of model numbers)."""
+    cut = next((i for i, w in enumerate(words) if i and w in _COMPLEMENT), len(words))
+    for word in reversed(words[:cut]):
         if word.isalpha() and len(word) > 1:
             return head_key(word)
     return None
