@@ -70,7 +70,8 @@ def test_shoppers_words_for_kinds_are_learned_from_the_category_names():
     assert query_kinds(["netflix"], vocab) == {}
     # Words naming a kind: the category names' (also as shoppers' words), the titles'.
     assert {"laptop", "tv", "notebook", "lock", "monitor", "part", "dock"} <= vocab["kinds"]
-    assert names_kind("Laptops", vocab) and names_kind("TVs", vocab) and not names_kind("acme", vocab)
+    kinds = vocab["kinds"]
+    assert names_kind("Laptops", kinds) and names_kind("TVs", kinds) and not names_kind("acme", kinds)
 
 
 def test_a_word_ending_model_names_more_often_than_naming_a_kind_is_no_kind():
@@ -78,9 +79,10 @@ def test_a_word_ending_model_names_more_often_than_naming_a_kind_is_no_kind():
     rows += [("Acme Studio Pro", "Tablets"), ("Acme mechanical keyboard", "Keyboards & mice")]
     vocab = learn_vocabulary(rows)
     # "pro" heads one title of the nine using it.
-    assert vocab["heads"]["pro"] == 1 and not names_kind("pro", vocab)
-    assert names_kind("tablet", vocab) and names_kind("keyboard", vocab)
-    assert not names_kind("mechanical", vocab)
+    kinds = vocab["kinds"]
+    assert vocab["heads"]["pro"] == 1 and not names_kind("pro", kinds)
+    assert names_kind("tablet", kinds) and names_kind("keyboard", kinds)
+    assert not names_kind("mechanical", kinds)
 
 
 def test_a_shoppers_word_the_titles_of_its_category_lack_searches_the_catalogs_word():

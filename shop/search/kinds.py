@@ -230,19 +230,37 @@ def kind_vocabulary() -> dict[str, object]:
         return kept
 
     def produce() -> dict[str, object]:
-        rows = db.session.execute(
-            select(Product.name, Category.name)
-            .outerjoin(Category, Category.id == Product.category_id)
-            .where(Product.status == "active")
-        ).all()
-        return learn_vocabulary(rows)
+        learned = _learn_catalog()
+        del learned["kinds"]  # read only when relaxing (:func:`kind_words`)
+        return learned
 
-    vocabulary = cached_statistic(("search", "kinds", "v4", _categories_key()), produce, VOCABULARY_TIMEOUT)
+    vocabulary = cached_statistic(("search", "kinds", "v3", _categories_key()), produce, VOCABULARY_TIMEOUT)
     if has_request_context():
         # A search reads it three times; one read of the cache (and of the categories) is
         # enough for a request. Kept on the request only: never shared between threads.
         setattr(request, _REQUEST_ATTR, vocabulary)
     return vocabulary
+
+
+def kind_words() -> frozenset[str]:
+    """The words naming a kind of product in the active catalog (``kinds`` of
+    :func:`learn_vocabulary`), cached as :func:`kind_vocabulary` is but apart from it: only
+    a relaxed search reads them, and every search reads the vocabulary."""
+    return cached_statistic(
+        ("search", "kind-words", "v1", _categories_key()),
+        lambda: _learn_catalog()["kinds"],
+        VOCABULARY_TIMEOUT,
+    )
+
+
+def _learn_catalog() -> dict[str, object]:
+    """:func:`learn_vocabulary` of the active products' titles and leaf categories."""
+    rows = db.session.execute(
+        select(Product.name, Category.name)
+        .outerjoin(Category, Category.id == Product.category_id)
+        .where(Product.status == "active")
+    ).all()
+    return learn_vocabulary(rows)
 
 
 def _categories_key() -> str:
@@ -266,10 +284,11 @@ def query_kinds(words: list[str], vocabulary: dict[str, object]) -> dict[str, fl
     return kinds
 
 
-def names_kind(word: str, vocabulary: dict[str, object]) -> bool:
-    """True if ``word`` names a kind of product in this catalog (``vocabulary["kinds"]``,
-    :func:`learn_vocabulary`; compared by :func:`head_key`)."""
-    return head_key(word) in vocabulary.get("kinds", ())
+def names_kind(word: str, kinds: frozenset[str]) -> bool:
+    """True if ``word`` names a kind of product in this catalog: one of ``kinds``
+    (:func:`kind_words`, ``kinds`` of :func:`learn_vocabulary`), compared by
+    :func:`head_key`."""
+    return head_key(word) in kinds
 
 
 def type_head(product_type: str) -> str | None:

@@ -15,7 +15,7 @@ from sqlalchemy import FromClause
 from shop.search import facets, stats
 from shop.search.backends import SearchBackend
 from shop.search.fieldwise import query_words
-from shop.search.kinds import head_key, kind_vocabulary, names_kind, query_head
+from shop.search.kinds import head_key, kind_words, names_kind, query_head
 from shop.search.params import PAGE_SIZE
 from shop.search.query import QueryPlan
 
@@ -105,7 +105,7 @@ def head_group(plan: QueryPlan) -> int | None:
     (:func:`shop.search.kinds.names_kind`: "keyboard", not the "pro" of "surface pro");
     None when it does not, or no group is that word alone."""
     head = query_head(query_words(plan))
-    if head is None or not names_kind(head, kind_vocabulary()):
+    if head is None or not names_kind(head, kind_words()):
         return None
     for i in range(len(plan.groups) - 1, -1, -1):
         g = plan.groups[i]
