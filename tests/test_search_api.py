@@ -121,7 +121,7 @@ def test_zero_results_carry_did_you_mean_and_closest_categories(client, catalog)
     body = client.get("/api/v1/search?q=lenovvo&brand=HP").get_json()
     assert body["data"] == [] and body["meta"]["total"] == 0
     assert body["meta"]["did_you_mean"] == "lenovo"
-    body = client.get("/api/v1/search?q=tablte").get_json()
+    body = client.get("/api/v1/search?q=tbalte").get_json()
     assert body["data"] == []
     assert catalog["tablets"].slug in [c["slug"] for c in body["meta"]["closest_categories"]]
 

@@ -197,5 +197,9 @@ def test_model_numbers_typos_and_compounds(db):
     assert found("head set") == ["H1"]
     assert found("smart watch") == ["W1"]
     assert found("hedphones") == ["H2"]
+    # Two letters swapped are one edit (Damerau), as one letter missing is.
+    assert found("hedaset") == ["H1"] and found("snoy headset") == ["H1"]
+    # A misspelt plural of a word the titles write in the singular.
+    assert found("smartwacthes") == ["W1"] and found("studoi") == ["H2"]
     plan = analyze("hedphones", get_backend(db.session))
     assert plan.did_you_mean == "headphones"

@@ -219,7 +219,7 @@ def test_highlight_function():
 
 
 def test_zero_results_offer_closest_categories(client, catalog):
-    resp = client.get("/search?q=tablte")
+    resp = client.get("/search?q=tbalte")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert names(html) == [] and 'class="no-results"' in html

@@ -23,7 +23,7 @@ from functools import cached_property, lru_cache
 from typing import Protocol
 
 import snowballstemmer
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from shop.catalog.categorize import _UNITS
 
@@ -195,13 +195,20 @@ def _inch_group(number: list[str]) -> Group:
 
 
 def correct_word(word: str, vocab: Vocabulary) -> str | None:
-    """The closest indexed word to an unknown ``word`` or None (distance 1, or 2 from 8 letters)."""
+    """The closest indexed word to an unknown ``word`` or None (distance 1, or 2 from 8
+    letters; ties to the more frequent word).
+
+    The distance counts a deletion, an insertion, a substitution or two adjacent letters
+    swapped as one edit each (optimal string alignment, the restricted Damerau-Levenshtein
+    distance): the four errors that make up most misspellings (F. J. Damerau, "A
+    technique for computer detection and correction of spelling errors", CACM 7(3),
+    1964). Plain Levenshtein counts a swap ("mosue") as two and left it uncorrected."""
     max_dist = 1 if len(word) < 8 else 2
     best: tuple[int, int, str] | None = None
     for cand, freq in vocab.near_words(word):
         if cand == word or abs(len(cand) - len(word)) > max_dist:
             continue
-        dist = Levenshtein.distance(word, cand, score_cutoff=max_dist)
+        dist = OSA.distance(word, cand, score_cutoff=max_dist)
         if dist <= max_dist and (best is None or (dist, -freq) < (best[0], -best[1])):
             best = (dist, freq, cand)
     return best[2] if best else None
@@ -274,6 +281,10 @@ def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary, correct: boo
     known = freq.get(word, 0) > 0 or vocab.stem_hits(word)
     if not known and len(word) >= MIN_CORRECT_LEN and word.isalpha():
         fix = correct_word(word, vocab)
+        if not fix and word.endswith("s") and not word.endswith("ss"):
+            # A misspelt plural of a word the titles write in the singular ("boks": the
+            # index has "book", two edits away, and "bok" is one).
+            fix = correct_word(word[:-1], vocab)
         if fix:
             if correct:
                 g.add(Alternative((fix,)))

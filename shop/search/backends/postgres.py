@@ -56,15 +56,25 @@ class PostgresBackend(SearchBackend):
         )
 
     def near_words(self, word: str, limit: int = 20) -> list[tuple[str, int]]:
-        """Words with trigrams in common (pg_trgm), most similar first, with counts."""
+        """Words of similar length (within 2 letters) that share the first letter, as on
+        SQLite, and the ``limit`` words with the most trigrams in common (pg_trgm: a typo
+        in the first letter), with their counts. Trigrams alone miss two letters swapped
+        in a short word ("mosue" shares 2 of 10 trigrams with "mouse")."""
+        if not word:
+            return []
         rows = self._rows(
-            "SELECT word FROM search_words WHERE word % :w ORDER BY similarity(word, :w) DESC, word LIMIT :n",
+            "SELECT word, ndoc FROM search_words WHERE word >= :a AND word < :b "
+            "AND length(word) BETWEEN :lo AND :hi "
+            "UNION (SELECT word, ndoc FROM search_words WHERE word % :w "
+            "ORDER BY similarity(word, :w) DESC, word LIMIT :n)",
+            a=word[0],
+            b=chr(ord(word[0]) + 1),
+            lo=len(word) - 2,
+            hi=len(word) + 2,
             w=word,
             n=limit,
         )
-        cands = [r[0] for r in rows if abs(len(r[0]) - len(word)) <= 2]
-        freq = self.doc_freq(cands)
-        return [(c, freq.get(c, 0)) for c in cands]
+        return [(r[0], int(r[1])) for r in rows if abs(len(r[0]) - len(word)) <= 2]
 
     def prefix_words(self, prefix: str, limit: int = 8) -> list[str]:
         """Words starting with ``prefix``, shortest first."""
