@@ -39,7 +39,19 @@ def test_ndcg_gains_discounts_and_skips_queries_without_a_relevant_product():
     ],
 )
 def test_query_forms_are_the_other_ways_shoppers_type_a_query(query, forms):
-    assert query_forms(query) == forms
+    found = query_forms(query)
+    assert {k: v for k, v in found.items() if k in ("number", "joined", "hyphenated")} == forms
+
+
+def test_the_longest_word_misspelt_once_at_its_middle_letter():
+    assert {
+        k: v for k, v in query_forms("usb keyboard").items() if k not in ("number", "joined", "hyphenated")
+    } == {
+        "swapped": "usb keybaord",
+        "dropped": "usb keybard",
+        "doubled": "usb keybooard",
+    }
+    assert "swapped" not in query_forms("aa tv") and "dropped" not in query_forms("4k")
 
 
 def test_each_form_is_scored_with_the_ratings_of_its_query():
@@ -53,3 +65,4 @@ def test_each_form_is_scored_with_the_ratings_of_its_query():
     assert by_form["joined"] == (1, pytest.approx(1.0), pytest.approx(1 / ideal))
     assert by_form["hyphenated"] == (1, pytest.approx(1.0), pytest.approx(7 / ideal))
     assert by_form["number"] == (1, pytest.approx(1.0), 0.0)
+    assert set(by_form) == {"number", "joined", "hyphenated"}  # "sd card" has no 5-letter word

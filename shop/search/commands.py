@@ -47,7 +47,8 @@ def reindex(batch_size: int) -> None:
     "--forms",
     is_flag=True,
     help="Also score each query in the other forms shoppers type it (the last word "
-    "singular/plural, two words joined or hyphenated) with its own ratings.",
+    "singular/plural, two words joined or hyphenated, its longest word misspelt) with its "
+    "own ratings.",
 )
 def eval_search(queries_path: str, labels_path: str, show_worst: int, k: int, forms: bool) -> None:
     """Print NDCG@k of the running search configuration over rated queries."""

@@ -64,10 +64,25 @@ def _other_number(word: str) -> str:
     return word + "s"
 
 
+def _misspellings(word: str) -> dict[str, str]:
+    """The word with one typing error at its middle letter, one of each kind that makes up
+    most misspellings (Damerau, CACM 7(3), 1964): ``swapped`` with the next letter,
+    ``dropped``, ``doubled``. None for a word under five letters or not all letters."""
+    if len(word) < 5 or not word.isalpha():
+        return {}
+    m = len(word) // 2
+    return {
+        "swapped": word[:m] + word[m + 1] + word[m] + word[m + 2 :],
+        "dropped": word[:m] + word[m + 1 :],
+        "doubled": word[: m + 1] + word[m:],
+    }
+
+
 def query_forms(query: str) -> dict[str, str]:
     """The query as shoppers also type it: ``{"number": last word singular/plural,
-    "joined": two words as one, "hyphenated": two words with a hyphen}`` (the two-word
-    forms only for a query of two words); a form equal to the query is left out."""
+    "joined": two words as one, "hyphenated": two words with a hyphen, "swapped",
+    "dropped", "doubled": its longest word misspelt (:func:`_misspellings`)}`` (the
+    two-word forms only for a query of two words); a form equal to the query is left out."""
     words = query.lower().split()
     if not words:
         return {}
@@ -75,6 +90,9 @@ def query_forms(query: str) -> dict[str, str]:
     if len(words) == 2:
         forms["joined"] = "".join(words)
         forms["hyphenated"] = "-".join(words)
+    longest = max(range(len(words)), key=lambda i: len(words[i]))
+    for name, typo in _misspellings(words[longest]).items():
+        forms[name] = " ".join([*words[:longest], typo, *words[longest + 1 :]])
     return {name: text for name, text in forms.items() if text != query.lower()}
 
 
