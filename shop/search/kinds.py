@@ -291,10 +291,12 @@ def names_kind(word: str, kinds: frozenset[str]) -> bool:
     return head_key(word) in kinds
 
 
+@lru_cache(maxsize=4096)
 def type_head(product_type: str) -> str | None:
     """The kind a product type of the source records names ("Notebook", "Camera lens"):
     its last alphabetic word of 2+ letters (the head-final rule above), reduced by
-    :func:`head_key`; None for an empty or numeric type."""
+    :func:`head_key`; None for an empty or numeric type. Cached: the catalog has few
+    types, and the re-rank asks for each candidate's."""
     return query_head(_WORD.findall((product_type or "").lower()))
 
 

@@ -22,7 +22,15 @@ from shop.search import fieldwise, scoring, stats
 from shop.search.backends import get_backend
 from shop.search.facets import category_names
 from shop.search.fieldwise import dismax, fuse, query_words
-from shop.search.kinds import PACK, expansions, kind_vocabulary, kind_weight, query_kinds
+from shop.search.kinds import (
+    PACK,
+    expansions,
+    kind_heads,
+    kind_vocabulary,
+    kind_weight,
+    query_kinds,
+    type_head,
+)
 from shop.search.query import QueryPlan
 from shop.search.scoring import COVERAGE, Doc, attribute_text, bm25, rerank
 from shop.sqlin import id_in
@@ -209,3 +217,5 @@ def forget_tokens() -> None:
     fieldwise.forget_terms()
     _attribute_words.cache_clear()
     _head_leaf.cache_clear()
+    kind_heads.cache_clear()
+    type_head.cache_clear()
