@@ -218,3 +218,18 @@ def test_sizes_and_measures_match_as_titles_write_them(db):
     assert ranked_skus("64gb usb")[0] == "USB64"
     # "in" apart is a word ("7 in 1"), not an inch.
     assert ranked_skus("7 in 1 card reader")[0] == "READER"
+
+
+def test_short_titles_of_parts_for_a_kind_do_not_climb_above_it(db):
+    for i in range(3):
+        make_product(f"Acme 01{i}B002 printer roller", sku=f"ROLL{i}")
+    for i in range(3):
+        make_product(
+            f"Acme PIXMA iX40{i}0 inkjet printer Colour 4800 x 1200 DPI A4 USB 2.0 Wi-Fi duplex "
+            "photo tray 20 ppm black and white 15 ppm colour",
+            sku=f"PRN{i}",
+        )
+    db.session.commit()
+    # Both rankers fused put the printers first, although the rollers' short titles have
+    # "printer" in a sixth of their words.
+    assert sorted(ranked_skus("acme printer")[:3]) == ["PRN0", "PRN1", "PRN2"]

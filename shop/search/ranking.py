@@ -119,7 +119,10 @@ def _named_kind(named: list[int], window: list[int]) -> list[int]:
 def rerank_window(plan: QueryPlan, window: list[int]) -> list[int]:
     """The window's ids ordered by BM25 (:func:`shop.search.scoring.bm25`, the same on every
     backend), re-ranked with the product fields (:func:`shop.search.scoring.rerank`) and fused
-    with the field-wise ranker (:func:`shop.search.fieldwise.dismax`, :func:`shop.search.fieldwise.fuse`)."""
+    with the field-wise ranker (:func:`shop.search.fieldwise.dismax`, :func:`shop.search.fieldwise.fuse`),
+    whose list also puts the products of the kind the query asks for first
+    (:func:`shop.search.kinds.kind_weight`): in both lists a product of that kind ranks
+    above the products only *for* it."""
     if not window:
         return []
     docs = load_docs(window)
@@ -140,7 +143,11 @@ def rerank_window(plan: QueryPlan, window: list[int]) -> list[int]:
         stats.field_means(),
         synonyms,
     )
-    fused = fuse([reranked, sorted(by_field, key=lambda pid: -by_field[pid])])
+    # The field-wise ranker weighs words only: products of the kind asked for come first
+    # in its list too, or fusing would let short titles of accessories *for* that kind
+    # ("Canon printer roller") climb back above it.
+    by_field_order = sorted(by_field, key=lambda pid: (-kinds.get(pid, 0.0), -by_field[pid]))
+    fused = fuse([reranked, by_field_order])
     # Products matching more of the query's groups stay ahead (as the page promises).
     return sorted(fused, key=lambda pid: -(text.get(pid, 0.0) // COVERAGE))
 
