@@ -231,5 +231,5 @@ def test_short_titles_of_parts_for_a_kind_do_not_climb_above_it(db):
         )
     db.session.commit()
     # Both rankers fused put the printers first, although the rollers' short titles have
-    # "printer" in a sixth of their words.
+    # "printer" in a quarter of their words.
     assert sorted(ranked_skus("acme printer")[:3]) == ["PRN0", "PRN1", "PRN2"]
