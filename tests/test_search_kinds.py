@@ -213,6 +213,8 @@ def test_sizes_and_measures_match_as_titles_write_them(db):
         assert result.full_matches == 2 and result.required_words == ["tv"], q
         assert sorted(p.sku for p in result.products[:2]) == ["FRAME", "TV32"], q
         assert "MEM" not in {p.sku for p in result.products}, q
+        # The results mark the size, not the "cm" and "in" of the forms it matches.
+        assert result.plan.tokens == ["32", "inch", "inches", "tv"], q
     assert ranked_skus('15.6" notebook')[0] == "NB15"
     # A number glued to its unit matches it written apart.
     assert ranked_skus("64gb usb")[0] == "USB64"

@@ -100,6 +100,9 @@ class Group:
     alternatives: list[Alternative] = field(default_factory=list)
     corrected: str | None = None  # set when a typo correction replaced the typed word
     parts: list[Group] = field(default_factory=list)  # the typed words of a joined pair
+    #: Tokens to highlight in results instead of every alternative's (a size in inches
+    #: marks its number and "inch", not the "cm" and "in" of the forms it also matches).
+    marks: tuple[str, ...] = ()
 
     def add(self, alt: Alternative) -> None:
         """Add an alternative once."""
@@ -140,8 +143,10 @@ class QueryPlan:
 
     @property
     def tokens(self) -> list[str]:
-        """Every token of every alternative (for highlighting)."""
-        return sorted({t for g in self.groups for a in g.alternatives for t in a.tokens})
+        """Every token of every alternative, or a group's ``marks`` (for highlighting)."""
+        return sorted(
+            {t for g in self.groups for t in (g.marks or (t for a in g.alternatives for t in a.tokens))}
+        )
 
 
 class Vocabulary(Protocol):
@@ -186,7 +191,7 @@ def _inch_group(number: list[str]) -> Group:
     """A size in inches, however typed, matched as titles write it: "32 inch", "32 in",
     "32in", and Icecat's '81.3 cm (32")', whose tokens are "cm 32" (the tokenizer drops
     the inch mark). ``number`` is ["32"], or ["15", "6"] for 15.6."""
-    g = Group(f"{'.'.join(number)} inch")
+    g = Group(f"{'.'.join(number)} inch", marks=(*number, "inch", "inches"))
     for unit in ("inch", "in"):
         g.add(Alternative((*number, unit)))
     g.add(Alternative((*number[:-1], number[-1] + "in")))
