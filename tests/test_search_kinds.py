@@ -235,3 +235,12 @@ def test_short_titles_of_parts_for_a_kind_do_not_climb_above_it(db):
     # Both rankers fused put the printers first, although the rollers' short titles have
     # "printer" in a quarter of their words.
     assert sorted(ranked_skus("acme printer")[:3]) == ["PRN0", "PRN1", "PRN2"]
+
+
+def test_a_corrected_word_ranks_as_the_word_typed_right(db):
+    make_product("Acme battery charger usb", sku="APART")
+    make_product("Acme mini usb battery charger black", sku="PHRASE")
+    db.session.commit()
+    # The query as a phrase is looked for with the correction, not the typo.
+    assert ranked_skus("usb battery") == ["PHRASE", "APART"]
+    assert ranked_skus("usb batery") == ["PHRASE", "APART"]

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from shop.search.query import Alternative, QueryPlan, stem, tokenize
+from shop.search.query import Alternative, Group, QueryPlan, stem, tokenize
 
 #: Reciprocal-rank constant for the backend's text ranking (as in RRF).
 RRF_K = 10
@@ -191,6 +191,14 @@ def _group_hits(plan: QueryPlan, field: _Field) -> list[bool]:
     return hits
 
 
+def _phrase_tokens(g: Group) -> tuple[str, ...]:
+    """A group's words in the query as one phrase: its correction when that is searched
+    ("usb batery" is looked for as "usb battery"), else its first alternative."""
+    if g.corrected and Alternative((g.corrected,)) in g.alternatives:
+        return (g.corrected,)
+    return g.alternatives[0].tokens
+
+
 def rerank(
     plan: QueryPlan,
     docs: list[Doc],
@@ -210,10 +218,11 @@ def rerank(
     kinds = kinds or {}
     n_groups = max(1, len(plan.groups))
     typed = {w for g in plan.groups for a in g.alternatives for t in a.tokens for w in (t, stem(t))}
-    # The query as one phrase (typed words, first alternatives), looked for in titles.
+    # The query as one phrase (typed words, first alternatives; a corrected word as
+    # corrected, when its correction is searched), looked for in titles.
     whole = None
     if len(plan.groups) > 1:
-        whole = Alternative(tuple(t for g in plan.groups for t in g.alternatives[0].tokens))
+        whole = Alternative(tuple(t for g in plan.groups for t in _phrase_tokens(g)))
     scored = []
     for order, d in enumerate(docs):
         text_rank = sum((RRF_K + 1) / (RRF_K + 1 + r[d.product_id]) for r in ranks if d.product_id in r)
