@@ -244,3 +244,20 @@ def test_a_corrected_word_ranks_as_the_word_typed_right(db):
     # The query as a phrase is looked for with the correction, not the typo.
     assert ranked_skus("usb battery") == ["PHRASE", "APART"]
     assert ranked_skus("usb batery") == ["PHRASE", "APART"]
+
+
+def test_one_pass_over_the_titles_caches_the_vocabulary_and_the_kind_words(db, monkeypatch):
+    from shop.search import kinds
+
+    laptops = make_category("Laptops")
+    for i in range(3):
+        make_product(f"Acme X{i} Notebook 35.6 cm", sku=f"NB{i}", category=laptops)
+    db.session.commit()
+    passes = []
+    learn = kinds.learn_catalog
+    monkeypatch.setattr(kinds, "learn_catalog", lambda: passes.append(1) or learn())
+    vocabulary = kinds.kind_vocabulary()
+    words = kinds.kind_words()
+    assert passes == [1]
+    assert "kinds" not in vocabulary and vocabulary["aliases"]["laptop"] == ["notebook"]
+    assert {"laptop", "notebook"} <= words

@@ -31,7 +31,7 @@ from functools import lru_cache
 from flask import has_request_context, request
 from sqlalchemy import select
 
-from shop.cache import cached_statistic
+from shop.cache import cached_statistic, store_statistic
 from shop.catalog.categorize import _UNITS, _ends_name
 from shop.catalog.models import Category, Product
 from shop.extensions import db
@@ -229,12 +229,8 @@ def kind_vocabulary() -> dict[str, object]:
     if kept is not None:
         return kept
 
-    def produce() -> dict[str, object]:
-        learned = _learn_catalog()
-        del learned["kinds"]  # read only when relaxing (:func:`kind_words`)
-        return learned
-
-    vocabulary = cached_statistic(("search", "kinds", "v3", _categories_key()), produce, VOCABULARY_TIMEOUT)
+    key = _VOCABULARY_KEY + (_categories_key(),)
+    vocabulary = cached_statistic(key, lambda: store_learned(learn_catalog())[0], VOCABULARY_TIMEOUT)
     if has_request_context():
         # A search reads it three times; one read of the cache (and of the categories) is
         # enough for a request. Kept on the request only: never shared between threads.
@@ -246,14 +242,16 @@ def kind_words() -> frozenset[str]:
     """The words naming a kind of product in the active catalog (``kinds`` of
     :func:`learn_vocabulary`), cached as :func:`kind_vocabulary` is but apart from it: only
     a relaxed search reads them, and every search reads the vocabulary."""
-    return cached_statistic(
-        ("search", "kind-words", "v1", _categories_key()),
-        lambda: _learn_catalog()["kinds"],
-        VOCABULARY_TIMEOUT,
-    )
+    key = _KINDS_KEY + (_categories_key(),)
+    return cached_statistic(key, lambda: store_learned(learn_catalog())[1], VOCABULARY_TIMEOUT)
 
 
-def _learn_catalog() -> dict[str, object]:
+#: Cache keys of the vocabulary and of the words naming kinds (with the category digest).
+_VOCABULARY_KEY = ("search", "kinds", "v3")
+_KINDS_KEY = ("search", "kind-words", "v1")
+
+
+def learn_catalog() -> dict[str, object]:
     """:func:`learn_vocabulary` of the active products' titles and leaf categories."""
     rows = db.session.execute(
         select(Product.name, Category.name)
@@ -261,6 +259,19 @@ def _learn_catalog() -> dict[str, object]:
         .where(Product.status == "active")
     ).all()
     return learn_vocabulary(rows)
+
+
+def store_learned(learned: dict[str, object]) -> tuple[dict[str, object], frozenset[str]]:
+    """Split a :func:`learn_vocabulary` into the vocabulary every search reads and the
+    words naming kinds (only a relaxed search reads them), and store both for
+    ``VOCABULARY_TIMEOUT`` seconds: one pass over the titles fills both entries, whichever
+    was asked for first."""
+    learned = dict(learned)
+    kinds = learned.pop("kinds")
+    digest = _categories_key()
+    store_statistic(_VOCABULARY_KEY + (digest,), learned, VOCABULARY_TIMEOUT)
+    store_statistic(_KINDS_KEY + (digest,), kinds, VOCABULARY_TIMEOUT)
+    return learned, kinds
 
 
 def _categories_key() -> str:
