@@ -134,6 +134,17 @@ class ShopLoad:
             self.outcomes.append(outcome)
         return outcome, parsed
 
+    def wait_for_answers(self, count: int) -> None:
+        """Wait until ``count`` requests have been answered (at most the client timeout): a
+        fault's "before" phase then measures a shop that is serving, not one still
+        answering its first, cold requests."""
+        deadline = time.monotonic() + CLIENT_TIMEOUT + 2
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.outcomes) >= count:
+                    return
+            time.sleep(0.05)
+
     def wait_for_requests_started_before(self, moment: float) -> None:
         """Wait until every request started before ``moment`` has ended (at most the client
         timeout, after which each one has)."""
@@ -216,7 +227,10 @@ class FaultReport:
 def run_fault(load: ShopLoad, name: str, inject, restore, before=1.5, during=3.0, after=2.5) -> FaultReport:
     """Run ``load`` through a fault: ``before`` seconds normal, ``inject()``, ``during``
     seconds, ``restore()``, ``after`` seconds. A request counts in the phase it overlaps:
-    "during" if any part of it fell between ``inject()`` and ``restore()``."""
+    "during" if any part of it fell between ``inject()`` and ``restore()``. The phases start
+    once the load has had an answer for each client thread (a just-started shop's first,
+    cold answers may take longer than ``before``)."""
+    load.wait_for_answers(load.threads)
     first = len(load.outcomes)
     time.sleep(before)
     fault_start = time.monotonic()
