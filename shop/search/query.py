@@ -1,4 +1,4 @@
-"""Query analysis shared by both backends: tokens, model numbers, compounds, typos.
+"""Query analysis shared by both backends: tokens, model numbers, compounds, sizes, typos.
 
 A query becomes a :class:`QueryPlan`: a list of :class:`Group` (one per concept the
 shopper typed). A group matches a product when any of its alternatives does; an
@@ -8,9 +8,14 @@ separates), so "dv7-1211ea" is the phrase ``dv7 1211ea`` or the joined token
 ``dv71211ea`` that the index also holds for model numbers.
 
 Corrections consult the index vocabulary through a backend (:class:`Vocabulary`):
-unknown words get the closest known word (edit distance, ties to the more frequent
-word), two words that the catalog writes as one are joined ("head set" → "headset"),
-and one word that the catalog writes as two is split ("smartwatch" → "smart watch").
+unknown words get the closest known word (edit distance counting a swap of two letters
+as one edit, ties to the more frequent word), two words that the catalog writes as one
+are joined ("head set" → "headset"), and one word that the catalog writes as two is split
+("smartwatch" → "smart watch"); an unknown or hyphenated one ("gpswatch", "sd-card") is
+also matched as its words apart when too few products have it whole
+(:meth:`QueryPlan.relaxed`). A size in inches matches however it is typed or written
+("32 inch", '32"', Icecat's '81.3 cm (32")'), and a number glued to its unit ("64gb") also
+matches it apart.
 """
 
 from __future__ import annotations
