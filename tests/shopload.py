@@ -138,20 +138,19 @@ class ShopLoad:
         """Wait until ``count`` requests have been answered (at most the client timeout): a
         fault's "before" phase then measures a shop that is serving, not one still
         answering its first, cold requests."""
-        deadline = time.monotonic() + CLIENT_TIMEOUT + 2
-        while time.monotonic() < deadline:
-            with self._lock:
-                if len(self.outcomes) >= count:
-                    return
-            time.sleep(0.05)
+        self._wait_until(lambda: len(self.outcomes) >= count)
 
     def wait_for_requests_started_before(self, moment: float) -> None:
         """Wait until every request started before ``moment`` has ended (at most the client
         timeout, after which each one has)."""
+        self._wait_until(lambda: not any(start <= moment for start in self._in_flight.values()))
+
+    def _wait_until(self, done) -> None:
+        """Poll ``done()`` under the lock until it holds or the client timeout passes."""
         deadline = time.monotonic() + CLIENT_TIMEOUT + 2
         while time.monotonic() < deadline:
             with self._lock:
-                if not any(start <= moment for start in self._in_flight.values()):
+                if done():
                     return
             time.sleep(0.05)
 

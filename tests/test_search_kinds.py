@@ -167,14 +167,23 @@ def test_two_words_the_catalog_writes_as_one_do_not_match_them_apart(db):
     assert "APART" in ranked_skus("mouse charging", 24)
 
 
-def test_a_word_typed_as_one_that_the_catalog_writes_apart_matches_its_words(db):
-    make_product("Acme Trek 5 GPS running watch black", sku="WATCH")
-    make_product("Acme SD memory card 32 GB", sku="CARD")
-    make_product("Acme box fan 40 x 40 cm", sku="FAN")
-    make_product("Acme Xbox controller", sku="XBOX")
-    make_product("Acme Playstation 4 console", sku="PS4")
-    make_product("Acme charging station to play on", sku="PLAY")
+def _titled(db, **titles: str) -> None:
+    """One product per SKU (the keyword) with the given title, committed."""
+    for sku, title in titles.items():
+        make_product(title, sku=sku)
     db.session.commit()
+
+
+def test_a_word_typed_as_one_that_the_catalog_writes_apart_matches_its_words(db):
+    _titled(
+        db,
+        WATCH="Acme Trek 5 GPS running watch black",
+        CARD="Acme SD memory card 32 GB",
+        FAN="Acme box fan 40 x 40 cm",
+        XBOX="Acme Xbox controller",
+        PS4="Acme Playstation 4 console",
+        PLAY="Acme charging station to play on",
+    )
     # Hyphenated or joined, the words are matched apart when too few products have the
     # phrase or the joined word, as if the shopper had typed them apart.
     for q in ("gps-watch", "gpswatch", "GPS watch"):
@@ -197,14 +206,16 @@ def test_pack_sizes_are_not_words_a_query_meets(db):
 
 
 def test_sizes_and_measures_match_as_titles_write_them(db):
-    make_product('Acme LC-32 TV 81.3 cm (32") Black', sku="TV32")
-    make_product("Acme Frame 32 inch TV", sku="FRAME")
-    make_product('Acme LC-40 TV 101.6 cm (40") Black', sku="TV40")
-    make_product("Acme 32 GB memory card", sku="MEM")
-    make_product('Acme Book 15 Notebook 39.6 cm (15.6") 8 GB', sku="NB15")
-    make_product("Acme Store USB flash drive 64 GB", sku="USB64")
-    make_product("Acme 7 in 1 card reader", sku="READER")
-    db.session.commit()
+    _titled(
+        db,
+        TV32='Acme LC-32 TV 81.3 cm (32") Black',
+        FRAME="Acme Frame 32 inch TV",
+        TV40='Acme LC-40 TV 101.6 cm (40") Black',
+        MEM="Acme 32 GB memory card",
+        NB15='Acme Book 15 Notebook 39.6 cm (15.6") 8 GB',
+        USB64="Acme Store USB flash drive 64 GB",
+        READER="Acme 7 in 1 card reader",
+    )
     # However the shopper writes a size in inches, the products of that size match it,
     # also as titles give it, 'cm (32")'; the other TVs follow (too few match in full),
     # and 32 of anything else does not match.
