@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from shop.search.backends import get_backend
 from shop.search.kinds import (
     expand_plan,
     expansions,
@@ -16,7 +17,7 @@ from shop.search.kinds import (
     query_kinds,
 )
 from shop.search.params import SearchParams
-from shop.search.query import Alternative, Group, QueryPlan
+from shop.search.query import Alternative, Group, QueryPlan, analyze
 from shop.search.services import ranked_skus, search
 from tests.factories import make_category, make_product
 
@@ -183,6 +184,8 @@ def test_a_word_typed_as_one_that_the_catalog_writes_apart_matches_its_words(db)
         XBOX="Acme Xbox controller",
         PS4="Acme Playstation 4 console",
         PLAY="Acme charging station to play on",
+        CD="Acme portable CD player",
+        DVD="Acme DVD player",
     )
     # Hyphenated or joined, the words are matched apart when too few products have the
     # phrase or the joined word, as if the shopper had typed them apart.
@@ -190,10 +193,36 @@ def test_a_word_typed_as_one_that_the_catalog_writes_apart_matches_its_words(db)
         assert ranked_skus(q) == ["WATCH"], q
     for q in ("sd-card", "SDcard", "sd card"):
         assert ranked_skus(q) == ["CARD"], q
+    # Two words typed as one are not a misspelling of a third word two edits away
+    # ("player": PostgreSQL's similar words would offer it).
+    assert ranked_skus("cdplayer") == ["CD"]
+    # A name glued to its number is matched as titles write it, apart.
+    for q in ("playstation4", "Playstation 4"):
+        assert ranked_skus(q) == ["PS4"], q
     # A piece of one letter is no word ("x" is in every size), and a word the catalog
     # knows is not taken apart.
     assert ranked_skus("x-box") == ["XBOX"]
     assert ranked_skus("playstation") == ["PS4"]
+
+
+def test_only_an_unknown_word_mixing_letters_and_digits_is_cut_where_they_meet(db):
+    _titled(db, PS4="Acme Playstation 4 console", TONER="Acme TN2110 toner", PRO="Acme PS4 Pro console")
+    backend = get_backend(db.session)
+
+    def analysed(q):
+        (group,) = analyze(q, backend).groups
+        return [a.tokens for a in group.alternatives], [p.text for p in group.parts]
+
+    assert analysed("playstation4")[1] == ["playstation", "4"]
+    # Cut where the second word starts, not inside the model number "ps4".
+    alternatives, parts = analysed("ps4pro")
+    assert ("ps4", "pro") in alternatives and ("ps", "4pro") not in alternatives
+    assert parts == ["ps4", "pro"]
+    # A model number the index knows is kept whole; a one-letter piece is no word; a
+    # number glued to its unit matches it apart, and is never split into two searches.
+    assert analysed("tn2110")[1] == []
+    assert analysed("tn2110x")[1] == []
+    assert analysed("64gb") == ([("64gb",), ("64", "gb")], [])
 
 
 def test_pack_sizes_are_not_words_a_query_meets(db):

@@ -11,8 +11,8 @@ Corrections consult the index vocabulary through a backend (:class:`Vocabulary`)
 unknown words get the closest known word (edit distance counting a swap of two letters
 as one edit, ties to the more frequent word), two words that the catalog writes as one
 are joined ("head set" → "headset"), and one word that the catalog writes as two is split
-("smartwatch" → "smart watch"); an unknown or hyphenated one ("gpswatch", "sd-card") is
-also matched as its words apart when too few products have it whole
+("smartwatch" → "smart watch"), as is an unknown name glued to a number ("playstation4");
+an unknown or hyphenated one ("gpswatch", "sd-card", "ps4pro") is also matched as its words apart when too few products have it whole
 (:meth:`QueryPlan.relaxed`). A size in inches matches however it is typed or written
 ("32 inch", '32"', Icecat's '81.3 cm (32")'), and a number glued to its unit ("64gb") also
 matches it apart.
@@ -20,6 +20,7 @@ matches it apart.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import unicodedata
@@ -232,17 +233,32 @@ def _compound_cuts(word: str, shortest: int = 3) -> list[tuple[str, str]]:
     return [(word[:i], word[i:]) for i in range(shortest, len(word) - shortest + 1)]
 
 
+def _boundary_cuts(word: str) -> list[tuple[str, str]]:
+    """The ways to cut a word mixing letters and digits where a run of letters meets a
+    run of digits ("playstation4" -> playstation|4; "ps4pro" -> ps|4pro, ps4|pro): a
+    name and a number that titles write apart, typed as one. A piece of one letter is no
+    word ("tn2110x" is not cut). None for a word of letters only or of digits only."""
+    if not is_model_like(word):
+        return []
+    cuts = [(word[:i], word[i:]) for i in range(1, len(word)) if word[i - 1].isdigit() != word[i].isdigit()]
+    return [cut for cut in cuts if not any(p.isalpha() and len(p) < 2 for p in cut)]
+
+
 def _split_compound(
     word: str, freq: dict[str, int], vocab: Vocabulary, shortest: int = 3
 ) -> tuple[str, str] | None:
-    """Split ``word`` into two indexed words (each ``shortest``+ letters), the most
-    frequent pair (the pieces' counts from ``freq``, asked of ``vocab`` for those it lacks)."""
-    cuts = _compound_cuts(word, shortest)
+    """Split ``word`` into two indexed words, the most frequent pair (the pieces' counts
+    from ``freq``, asked of ``vocab`` for those it lacks): a word of letters into words
+    of ``shortest``+ letters (:func:`_compound_cuts`), a word mixing letters and digits
+    where its letters meet its digits (:func:`_boundary_cuts`)."""
+    cuts = _compound_cuts(word, shortest) or _boundary_cuts(word)
     if not cuts:
         return None
     missing = sorted({p for cut in cuts for p in cut} - freq.keys())
     counts = {**freq, **vocab.doc_freq(missing)} if missing else freq
-    scored = [(min(counts.get(a, 0), counts.get(b, 0)), a, b) for a, b in cuts]
+    # A number is searched as typed: the vocabulary need not hold it (PostgreSQL's keeps
+    # no word of one character).
+    scored = [(min(counts.get(p, 0) if not p.isdigit() else math.inf for p in (a, b)), a, b) for a, b in cuts]
     best = max(scored, default=(0, "", ""))
     return (best[1], best[2]) if best[0] > 0 else None
 
@@ -276,6 +292,22 @@ def _token_group(toks: list[str]) -> Group:
     return g
 
 
+def _correction(word: str, split: tuple[str, str] | None, vocab: Vocabulary) -> str | None:
+    """The correction of an unknown word of letters (:func:`correct_word`), or of its
+    singular when it ends in "s" and has none; None when ``split``, the two indexed
+    words it joins, is closer to it than the correction."""
+    fix = correct_word(word, vocab)
+    if not fix and word.endswith("s") and not word.endswith("ss"):
+        # A misspelt plural of a word the titles write in the singular ("boks": the
+        # index has "book", two edits away, and "bok" is one).
+        fix = correct_word(word[:-1], vocab)
+    if fix and split and OSA.distance(word, fix) > 1:
+        # Two indexed words typed as one are one edit (a space left out) from what was
+        # meant: fewer than a correction two edits away ("cdplayer" is no "player").
+        return None
+    return fix
+
+
 def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary, correct: bool = True) -> Group:
     """A typed word of one token: as typed, as a prefix if it looks like a part number,
     corrected if the index does not know it (with ``correct`` False the correction is only
@@ -289,26 +321,25 @@ def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary, correct: boo
     elif is_model_like(word) and len(word) >= 4:
         g.add(Alternative((word,), prefix=True))
     known = freq.get(word, 0) > 0 or vocab.stem_hits(word)
+    split = None
+    if (word.isalpha() and len(word) >= 6) or (not known and is_model_like(word) and not measure):
+        # A word the index does not know may join a two-letter word ("sdcard", "cdplayer"),
+        # or a name and a number ("playstation4", "ps4pro"); a known model number
+        # ("tn2110") is never taken apart.
+        split = _split_compound(word, freq, vocab, 3 if known else 2)
     if not known and len(word) >= MIN_CORRECT_LEN and word.isalpha():
-        fix = correct_word(word, vocab)
-        if not fix and word.endswith("s") and not word.endswith("ss"):
-            # A misspelt plural of a word the titles write in the singular ("boks": the
-            # index has "book", two edits away, and "bok" is one).
-            fix = correct_word(word[:-1], vocab)
+        fix = _correction(word, split, vocab)
         if fix:
             if correct:
                 g.add(Alternative((fix,)))
             g.corrected = fix
-    if word.isalpha() and len(word) >= 6:
-        # A word the index does not know may join a two-letter word ("sdcard", "cdplayer").
-        split = _split_compound(word, freq, vocab, 3 if known else 2)
-        if split:
-            g.add(Alternative(split))
-            if not known:
-                # Typed as one, written apart: each word on its own when too few
-                # products have the phrase (:meth:`QueryPlan.relaxed`), as "sd-card".
-                # (A known word is not taken apart: "playstation" is no play station.)
-                g.parts = [Group(piece, [Alternative((piece,))]) for piece in split]
+    if split:
+        g.add(Alternative(split))
+        if not known:
+            # Typed as one, written apart: each word on its own when too few
+            # products have the phrase (:meth:`QueryPlan.relaxed`), as "sd-card".
+            # (A known word is not taken apart: "playstation" is no play station.)
+            g.parts = [Group(piece, [Alternative((piece,))]) for piece in split]
     return g
 
 
@@ -328,7 +359,13 @@ def analyze(
     singles = sorted({t for toks in words for t in toks})
     joined_pairs = [a[0] + b[0] for a, b in zip(words, words[1:]) if len(a) == 1 and len(b) == 1]
     # The pieces a long word may split into are counted in the same lookup.
-    pieces = {p for toks in words if len(toks) == 1 for cut in _compound_cuts(toks[0], 2) for p in cut}
+    pieces = {
+        p
+        for toks in words
+        if len(toks) == 1
+        for cut in _compound_cuts(toks[0], 2) + _boundary_cuts(toks[0])
+        for p in cut
+    }
     freq = vocab.doc_freq(sorted(set(singles) | set(joined_pairs) | pieces)) if words else {}
     groups: list[Group] = []
     i = 0
