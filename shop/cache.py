@@ -19,7 +19,8 @@ A request reads the version, all its entries and their products' stamps in one r
 (``MGET``): each process remembers which products an entry showed last time and asks for
 their stamps with it (a second round trip only when that guess was wrong). Small entries
 that show no stock (the category tree, the sidebar) are also kept in process memory for
-the version they were built for. Versions and stamps are random values, never counters, so
+the version they were built for, as are the slowly changing statistics search reads
+(:func:`cached_statistic`), for at most a minute. Versions and stamps are random values, never counters, so
 a value once replaced never comes back, even after Redis lost its keys.
 
 The cache fails open and fast: a Redis that refuses or hangs costs one call at most its
@@ -31,6 +32,7 @@ pages cached before the outage are not served after it.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 from flask import current_app, has_request_context, request
@@ -341,15 +343,59 @@ def cached_statistic(parts: tuple, produce: Callable[[], Any], timeout: int = 60
 
     Unlike :func:`cached_catalog` the key has no catalog version: a statistic may be up to
     ``timeout`` seconds stale, so stock changes from every order do not throw it away.
-    Falls back to ``produce()`` when the cache is down.
+
+    Each process also keeps what it read for ``STATISTIC_LOCAL_SECONDS`` (at most
+    ``timeout``), for the catalog version it read it under: a search reads some ten
+    statistics, each a cache round trip and an unpickling otherwise, and a change to the
+    catalog (a new version) reads them again at once. With the cache down, a statistic is
+    produced once per process and kept as long, not produced for every request (the kind
+    vocabulary alone is a pass over every title).
     """
-    return _get_or_produce(_statistic_key(parts), produce, timeout)
+    key = _statistic_key(parts)
+    version = _statistic_version()
+    memo = _statistics_memo()
+    kept = memo.get(key)
+    now = time.monotonic()
+    if kept is not None and kept[0] == version and now < kept[1]:
+        return kept[2]
+    value = _get_or_produce(key, produce, timeout)
+    memo[key] = (version, now + min(timeout, STATISTIC_LOCAL_SECONDS), value)
+    return value
 
 
 def store_statistic(parts: tuple, value: Any, timeout: int = 600) -> None:
     """Store ``value`` as the statistic :func:`cached_statistic` reads under ``parts`` (one
-    pass that works out two statistics stores both); nothing when the cache is down."""
-    _call(cache.set, _statistic_key(parts), value, timeout=timeout)
+    pass that works out two statistics stores both); in the cache only when it is up."""
+    key = _statistic_key(parts)
+    _call(cache.set, key, value, timeout=timeout)
+    _statistics_memo()[key] = (
+        _statistic_version(),
+        time.monotonic() + min(timeout, STATISTIC_LOCAL_SECONDS),
+        value,
+    )
+
+
+#: Seconds a process keeps a statistic it read (:func:`cached_statistic`).
+STATISTIC_LOCAL_SECONDS = 60
+#: At most this many statistics are kept per process (then it starts afresh).
+STATISTIC_LOCAL_LIMIT = 4096
+
+
+def _statistics_memo() -> dict[str, tuple[int, float, Any]]:
+    """Per process: statistic key -> (catalog version, monotonic expiry, value)."""
+    store = current_app.extensions.get("shop_statistics_local")
+    if store is None or len(store) > STATISTIC_LOCAL_LIMIT:
+        store = current_app.extensions["shop_statistics_local"] = {}
+    return store
+
+
+def _statistic_version() -> int:
+    """The catalog version this request read (read now if it has not; -1: cache down)."""
+    version = _request_version()
+    if version is None:
+        version = catalog_version()
+        _remember_version(version)
+    return version
 
 
 def _statistic_key(parts: tuple) -> str:

@@ -28,7 +28,6 @@ import re
 from collections import Counter, defaultdict
 from functools import lru_cache
 
-from flask import has_request_context, request
 from sqlalchemy import select
 
 from shop.cache import cached_statistic, store_statistic
@@ -40,8 +39,6 @@ from shop.search.fieldwise import plural_stem, query_words
 from shop.search.query import Alternative, Group, QueryPlan
 
 _WORD = re.compile(r"[^\W_]+")
-#: Where a request keeps the vocabulary it read (:func:`kind_vocabulary`).
-_REQUEST_ATTR = "_shop_kind_vocabulary"
 _DOMAIN = re.compile(r"\.(?:com|net|org)\b", re.IGNORECASE)
 #: Icecat writes pack sizes as "24 pc(s)" / "1000pcs": a count, never a kind.
 PACK = re.compile(r"\bpc\(s\)|\b\d*pcs\b")
@@ -222,20 +219,11 @@ def kind_vocabulary() -> dict[str, object]:
     seconds (one pass over every title, about 0.3 s for 19,000 products) under the
     category names (:func:`_categories_key`): a category renamed, added or removed is
     learned at the next search, as the words searched for a query depend on it
-    (:func:`expand_plan`); titles changed reach it within the timeout. A request reads it
-    from the cache once and keeps it for its other reads."""
-
-    kept = getattr(request, _REQUEST_ATTR, None) if has_request_context() else None
-    if kept is not None:
-        return kept
-
+    (:func:`expand_plan`); titles changed reach it within the timeout. A process keeps
+    what it read (:func:`shop.cache.cached_statistic`): a search reads it three times.
+    Its readers never change it."""
     key = _VOCABULARY_KEY + (_categories_key(),)
-    vocabulary = cached_statistic(key, lambda: store_learned(learn_catalog())[0], VOCABULARY_TIMEOUT)
-    if has_request_context():
-        # A search reads it three times; one read of the cache (and of the categories) is
-        # enough for a request. Kept on the request only: never shared between threads.
-        setattr(request, _REQUEST_ATTR, vocabulary)
-    return vocabulary
+    return cached_statistic(key, lambda: store_learned(learn_catalog())[0], VOCABULARY_TIMEOUT)
 
 
 def kind_words() -> frozenset[str]:

@@ -1,0 +1,69 @@
+"""Slowly changing statistics (search's document counts, mean lengths, kind vocabulary):
+kept in the shared cache, and by each process for the catalog version it read them under."""
+
+from __future__ import annotations
+
+import importlib
+
+from shop.cache import _statistic_key, bump_catalog_version, cached_statistic, store_statistic
+from shop.extensions import cache
+
+# The module itself (``shop.cache`` as an attribute of ``shop`` is the Flask-Caching object).
+cache_module = importlib.import_module("shop.cache")
+
+
+def _counter():
+    """A producer returning 1, 2, 3... and the list of its calls."""
+    calls: list[int] = []
+
+    def produce() -> int:
+        calls.append(1)
+        return len(calls)
+
+    return produce, calls
+
+
+def test_a_process_reads_a_statistic_once_until_the_catalog_changes(app):
+    produce, calls = _counter()
+    with app.test_request_context():
+        assert cached_statistic(("t", "count"), produce) == 1
+    # The shared cache loses it; this process still has it, for the same catalog version.
+    cache.delete(_statistic_key(("t", "count")))
+    with app.test_request_context():
+        assert cached_statistic(("t", "count"), produce) == 1
+    assert calls == [1]
+    # A catalog change: the next read goes to the shared cache (empty here: produced again).
+    bump_catalog_version()
+    with app.test_request_context():
+        assert cached_statistic(("t", "count"), produce) == 2
+    assert calls == [1, 1]
+
+
+def test_a_statistic_kept_by_a_process_expires(app, monkeypatch):
+    produce, calls = _counter()
+    monkeypatch.setattr(cache_module, "STATISTIC_LOCAL_SECONDS", 0)
+    with app.test_request_context():
+        assert cached_statistic(("t", "count"), produce) == 1
+        # Another process stored a newer value: read from the shared cache at once.
+        cache.set(_statistic_key(("t", "count")), 7)
+        assert cached_statistic(("t", "count"), produce) == 7
+    assert calls == [1]
+
+
+def test_a_stored_statistic_is_read_back_without_producing_it(app):
+    produce, calls = _counter()
+    with app.test_request_context():
+        store_statistic(("t", "pair"), 5)
+        cache.delete(_statistic_key(("t", "pair")))
+        assert cached_statistic(("t", "pair"), produce) == 5
+    assert calls == []
+
+
+def test_with_the_cache_down_a_statistic_is_produced_once_per_process(app_factory):
+    # Nothing listens on port 1: every cache call fails at once.
+    down = app_factory(REDIS_URL="redis://127.0.0.1:1/0", CACHE_TYPE="RedisCache")
+    produce, calls = _counter()
+    for _ in range(3):
+        with down.test_request_context():
+            assert cached_statistic(("t", "count"), produce) == 1
+    assert calls == [1]
