@@ -29,7 +29,10 @@ from tests.factories import make_category, make_product
         ("Kensington MicroSaver Keyed Laptop Lock", {"lock"}),
         ('Lenovo ThinkPad T450 Notebook 35.6 cm (14") Intel Core i5', {"notebook"}),
         ("Lexmark 08A0476 toner cartridge Original Black 1 pc(s)", {"cartridge"}),
-        ("Sandberg FireWire for Laptop (3 ports)", {"firewire"}),
+        # A name written in camel case is no kind: the title names none.
+        ("Sandberg FireWire for Laptop (3 ports)", set()),
+        ('DELL UltraSharp U2720Q 68.6 cm (27") 3840 x 2160 pixels 4K Ultra HD LCD Black', set()),
+        ("Logitech Slim Folio For iPad Air (3rd gen)", {"folio"}),
         ("StarTech.com 3 ft Cat5e Purple Molded RJ45 UTP Patch Cable - 3ft Patch Cord", {"cable"}),
         ("Kensington Contour 17'' Laptop Roller- Black", {"roller"}),
         ("Crayola 24 pc(s)", set()),

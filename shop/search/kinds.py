@@ -92,6 +92,15 @@ def _name_part(title: str) -> list[str]:
     return name
 
 
+def _is_name(word: str) -> bool:
+    """True for a word written in camel case ("UltraSharp", "ThinkVision", "iPhone"): capitals
+    and small letters mixed after its first letter, as trademarks and series names are
+    written and English common nouns, which name kinds, never are (an acronym such as
+    "TV" or "LCD" is all capitals)."""
+    rest = word[1:]
+    return any(c.isupper() for c in rest) and any(c.islower() for c in rest)
+
+
 @lru_cache(maxsize=65536)
 def kind_heads(title: str) -> frozenset[str]:
     """The words naming a product's kind in its title (reduced by :func:`head_key`): the
@@ -101,7 +110,8 @@ def kind_heads(title: str) -> frozenset[str]:
     The name part ends at a measurement or "for"/"with" (as
     :func:`shop.catalog.categorize.Categorizer.head_leaf` reads titles), a lone dash, a
     comma or an opening parenthesis. Units, colours and words such as "original" qualify a
-    kind and are never one.
+    kind and are never one. A last word in camel case ("UltraSharp", :func:`_is_name`)
+    names a series, not a kind: the title then names its kind by its lower-case run only.
 
     >>> sorted(kind_heads("Canon 2598A001 camera lens filter 6.7 cm Camera protection filter"))
     ['filter']
@@ -111,7 +121,7 @@ def kind_heads(title: str) -> frozenset[str]:
     heads = set()
     plain = [c.strip(",;:-–") for c in _name_part(title)[1:]]
     plain = [c for c in plain if c.isalpha() and len(c) > 1 and c.lower() not in _NOT_KINDS]
-    if plain:
+    if plain and not _is_name(plain[-1]):
         heads.add(head_key(plain[-1]))
     run: list[str] = []
     for chunk in plain:
