@@ -277,3 +277,21 @@ def test_relaxing_lets_go_of_the_word_naming_the_kind_last(db):
     # "pro" ends model names more often than it names a kind: the commonest word goes.
     result = search(SearchParams(q="surface pro"))
     assert result.required_words == ["surface"] and [p.sku for p in result.products] == ["DOCK"]
+
+
+def test_relaxing_lets_go_of_function_words_first(db):
+    cables = make_category("Data cables")
+    for i in range(24):
+        make_product(f"Acme parallel printer cable {i} m", category=cables, sku=f"PRINTER{i}")
+    for i in range(25):
+        make_product(f"Acme power cable for server rack {i}", category=cables, sku=f"RACK{i}")
+    for i in range(10):
+        make_product(f"Acme P{i} laser printer A4", sku=f"LASER{i}")
+    db.session.commit()
+    # No product has all three words. "printer" (34 products) narrows less than "for"
+    # (25), yet "for" only joins the words asked for: it goes first, and a page of
+    # printer cables is found. (PostgreSQL's English text search ignores "for", a stop
+    # word, from the start: the same page, unrelaxed.)
+    result = search(SearchParams(q="cable for printer"))
+    assert "for" not in result.required_words
+    assert {p.sku[:7] for p in result.products} == {"PRINTER"}

@@ -43,11 +43,11 @@ _DOMAIN = re.compile(r"\.(?:com|net|org)\b", re.IGNORECASE)
 #: Icecat writes pack sizes as "24 pc(s)" / "1000pcs": a count, never a kind.
 PACK = re.compile(r"\bpc\(s\)|\b\d*pcs\b")
 #: Lower-case words that are not kinds (they join or qualify a kind).
-_FUNCTION_WORDS = frozenset("a an and or of the in on to by x for with".split())
+FUNCTION_WORDS = frozenset("a an and or of the in on to by x for with".split())
 #: Words that qualify a kind in Icecat titles and never name one: function words, units
 #: of measure (:data:`shop.catalog.categorize._UNITS`), colours and the source's tags.
 _NOT_KINDS = (
-    _FUNCTION_WORDS
+    FUNCTION_WORDS
     | _UNITS
     | frozenset(
         "black white grey gray silver blue red green yellow cyan magenta pink purple orange brown "

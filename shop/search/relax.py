@@ -15,7 +15,7 @@ from sqlalchemy import FromClause
 from shop.search import facets, stats
 from shop.search.backends import SearchBackend
 from shop.search.fieldwise import query_words
-from shop.search.kinds import head_key, kind_words, names_kind, query_head
+from shop.search.kinds import FUNCTION_WORDS, head_key, kind_words, names_kind, query_head
 from shop.search.params import PAGE_SIZE
 from shop.search.query import QueryPlan
 
@@ -73,9 +73,13 @@ def match_relaxed(plan: QueryPlan, backend: SearchBackend) -> Matches:
 
 def relaxations(plan: QueryPlan, backend: SearchBackend) -> list[QueryPlan]:
     """Ever smaller sets of required groups for a query too few products fully match:
-    first without the groups nothing matches, then without the one most products
-    match (it narrows the least), down to one group; the group of the query's head word,
-    the one naming the kind of product asked for (:func:`head_group`), is let go last.
+    first without the groups nothing matches, then without its function words ("for",
+    "with", "the": they join the words that say what is asked, and narrow nothing; the
+    stop words of information retrieval, e.g. Manning, Raghavan and Schütze,
+    *Introduction to Information Retrieval*, 2008, §2.2.2), then without the one most
+    products match (it narrows the least), down to one group; the group of the query's
+    head word, the one naming the kind of product asked for (:func:`head_group`), is let
+    go last.
     Group sizes are the backend's document counts
     (:func:`shop.search.stats.phrase_doc_freq`, cached).
 
@@ -90,8 +94,12 @@ def relaxations(plan: QueryPlan, backend: SearchBackend) -> list[QueryPlan]:
     freq = stats.phrase_doc_freq(backend, [a for g in plan.groups for a in g.alternatives])
     size = [max((freq.get(a, 0) for a in g.alternatives), default=0) for g in plan.groups]
     head = head_group(plan)
-    # Dropped first: groups matching nothing, then the largest but the head.
-    drop_order = sorted(range(len(plan.groups)), key=lambda i: (size[i] > 0, i == head, -size[i]))
+    joins = [g.text in FUNCTION_WORDS for g in plan.groups]
+    # Dropped first: groups matching nothing, then function words, then the largest but
+    # the head.
+    drop_order = sorted(
+        range(len(plan.groups)), key=lambda i: (size[i] > 0, not joins[i], i == head, -size[i])
+    )
     plans = []
     for n in range(1, len(plan.groups)):
         kept = sorted(drop_order[n:])
