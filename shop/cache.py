@@ -20,8 +20,8 @@ A request reads the version, all its entries and their products' stamps in one r
 their stamps with it (a second round trip only when that guess was wrong). Small entries
 that show no stock (the category tree, the sidebar) are also kept in process memory for
 the version they were built for, as are the slowly changing statistics search reads
-(:func:`cached_statistic`), for at most a minute. Versions and stamps are random values, never counters, so
-a value once replaced never comes back, even after Redis lost its keys.
+(:func:`cached_statistic`), for at most a minute. Versions and stamps are random values,
+never counters, so a value once replaced never comes back, even after Redis lost its keys.
 
 The cache fails open and fast: a Redis that refuses or hangs costs one call at most its
 socket timeout (``REDIS_SOCKET_TIMEOUT``); after a failure each process leaves the cache
