@@ -13,9 +13,9 @@ as one edit, ties to the more frequent word), two words that the catalog writes 
 are joined ("head set" → "headset"), and one word that the catalog writes as two is split
 ("smartwatch" → "smart watch"), as is an unknown name glued to a number ("playstation4");
 an unknown or hyphenated one ("gpswatch", "sd-card", "ps4pro") is also matched as its
-words apart when too few products have it whole (:meth:`QueryPlan.relaxed`). A size in inches matches however it is typed or written
-("32 inch", '32"', Icecat's '81.3 cm (32")'), and a number glued to its unit ("64gb") also
-matches it apart.
+words apart when too few products have it whole (:meth:`QueryPlan.relaxed`). A size in
+inches matches however it is typed or written ("32 inch", '32"', Icecat's
+'81.3 cm (32")'), and a number glued to its unit ("64gb") also matches it apart.
 """
 
 from __future__ import annotations
