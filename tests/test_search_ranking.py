@@ -295,3 +295,24 @@ def test_relaxing_lets_go_of_function_words_first(db):
     result = search(SearchParams(q="cable for printer"))
     assert "for" not in result.required_words
     assert {p.sku[:7] for p in result.products} == {"PRINTER"}
+
+
+def test_the_window_reads_each_product_as_it_is_now(db):
+    cat = make_category("Keyboards", parent=make_category("Input"))
+    product = make_product("Acme K1 keyboard", category=cat, sku="K1", attributes={"Colour": "Black"})
+    db.session.commit()
+    first = load_docs([product.id])[0]
+    assert load_docs([product.id])[0] is first  # built once while nothing changed
+    # A new title and attributes, written by raw SQL as any code path may, and a parent
+    # category renamed are read at once.
+    db.session.execute(
+        text("UPDATE products SET name = 'Acme K1 gaming keyboard', attributes = :a WHERE id = :i"),
+        {"a": '{"Colour": "Red"}', "i": product.id},
+    )
+    cat.parent.name = "Peripherals"
+    db.session.commit()
+    db.session.expire_all()
+    ranking_doc = load_docs([product.id])[0]
+    assert ranking_doc.title == "Acme K1 gaming keyboard"
+    assert ranking_doc.attributes == "Red"
+    assert ranking_doc.category == "Keyboards Peripherals"

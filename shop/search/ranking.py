@@ -183,38 +183,53 @@ def load_docs(ids: list[int]) -> list[Doc]:
             Category.parent_id,
             Product.description,
             Category.slug,
-            # As text: its words are kept per text (:func:`_attribute_words`), not decoded
-            # again for every query.
+            # As text: a product's Doc is kept per fields (:func:`_doc`), its attributes
+            # not decoded again for every query.
             cast(Product.attributes, Text),
         )
         .outerjoin(Category, Category.id == Product.category_id)
         .where(id_in(Product.id, ids))
     ).all()
     parents = category_names()
-    by_id = {
-        r[0]: Doc(
-            r[0],
-            PACK.sub(" ", r[1]),
-            r[2] or "",
-            r[3] or "",
-            f"{r[5] or ''} {parents.get(r[6], '')}",
-            r[4] or "",
-            r[5] or "",
-            r[7] or "",
-            r[8] or "",
-            _attribute_words(r[9]),
-        )
-        for r in rows
-    }
+    by_id = {r[0]: _doc(*r[:6], parents.get(r[6], ""), *r[7:]) for r in rows}
     return [by_id[i] for i in ids if i in by_id]
 
 
-@lru_cache(maxsize=scoring.FIELD_CACHE_SIZE)
-def _attribute_words(stored: str | None) -> str:
-    """:func:`shop.search.scoring.attribute_text` of a product's attributes as the database
-    writes them (JSON text; cached per text as the rankers' field tokens are: about 1 kB
-    each, measured on the real catalog, some 16 MB when full)."""
-    return attribute_text(json.loads(stored)) if stored else ""
+#: Products whose :func:`_doc` is kept (about 2 kB each on the real catalog, mostly the
+#: attributes: some 16 MB when full, some fifty windows).
+DOC_CACHE_SIZE = 8192
+
+
+@lru_cache(maxsize=DOC_CACHE_SIZE)
+def _doc(
+    product_id: int,
+    name: str,
+    model: str | None,
+    brand: str | None,
+    product_type: str | None,
+    leaf: str | None,
+    parent: str,
+    description: str | None,
+    slug: str | None,
+    attributes: str | None,
+) -> Doc:
+    """The :class:`shop.search.scoring.Doc` of a product's fields as :func:`load_docs` reads
+    them, ``attributes`` as the database writes them (JSON text). Cached per fields
+    (``DOC_CACHE_SIZE``): a product the window held before is neither decoded nor built
+    again, and its texts are the same objects as before, whose hashes the rankers' token
+    caches already hold. Readers never change a Doc."""
+    return Doc(
+        product_id,
+        PACK.sub(" ", name),
+        model or "",
+        brand or "",
+        f"{leaf or ''} {parent}",
+        product_type or "",
+        leaf or "",
+        description or "",
+        slug or "",
+        attribute_text(json.loads(attributes)) if attributes else "",
+    )
 
 
 def forget_tokens() -> None:
@@ -222,7 +237,7 @@ def forget_tokens() -> None:
     benchmark's cold start)."""
     scoring.forget_fields()
     fieldwise.forget_terms()
-    _attribute_words.cache_clear()
+    _doc.cache_clear()
     _head_leaf.cache_clear()
     kind_heads.cache_clear()
     type_head.cache_clear()
