@@ -208,8 +208,15 @@ def test_a_word_typed_as_one_that_the_catalog_writes_apart_matches_its_words(db)
     assert ranked_skus("playstation") == ["PS4"]
 
 
-def test_only_an_unknown_word_mixing_letters_and_digits_is_cut_where_they_meet(db):
-    _titled(db, PS4="Acme Playstation 4 console", TONER="Acme TN2110 toner", PRO="Acme PS4 Pro console")
+def test_a_word_mixing_letters_and_digits_is_also_read_where_they_meet(db):
+    _titled(
+        db,
+        PS4="Acme Playstation 4 console",
+        TONER="Acme TN2110 toner",
+        PRO="Acme PS4 Pro console",
+        CABLE="Acme USB3 cable",
+        HUB="Acme 4 port USB 3.0 hub",
+    )
     backend = get_backend(db.session)
 
     def analysed(q):
@@ -221,9 +228,13 @@ def test_only_an_unknown_word_mixing_letters_and_digits_is_cut_where_they_meet(d
     alternatives, parts = analysed("ps4pro")
     assert ("ps4", "pro") in alternatives and ("ps", "4pro") not in alternatives
     assert parts == ["ps4", "pro"]
-    # A model number the index knows is kept whole; a one-letter piece is no word; a
-    # number glued to its unit matches it apart, and is never split into two searches.
+    # A word the index knows is also searched as the phrase, never taken apart: "usb3"
+    # finds "USB 3.0"; a one-letter piece is no word; a number glued to its unit matches
+    # it apart, and is never split into two searches.
+    alternatives, parts = analysed("usb3")
+    assert ("usb", "3") in alternatives and parts == []
     assert analysed("tn2110")[1] == []
+    assert ranked_skus("usb3 hub") == ["HUB"]
     assert analysed("tn2110x")[1] == []
     assert analysed("64gb") == ([("64gb",), ("64", "gb")], [])
 

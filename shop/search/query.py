@@ -11,7 +11,7 @@ Corrections consult the index vocabulary through a backend (:class:`Vocabulary`)
 unknown words get the closest known word (edit distance counting a swap of two letters
 as one edit, ties to the more frequent word), two words that the catalog writes as one
 are joined ("head set" → "headset"), and one word that the catalog writes as two is split
-("smartwatch" → "smart watch"), as is an unknown name glued to a number ("playstation4");
+("smartwatch" → "smart watch"), as is a name glued to a number ("usb3" → "usb 3");
 an unknown or hyphenated one ("gpswatch", "sd-card", "ps4pro") is also matched as its
 words apart when too few products have it whole (:meth:`QueryPlan.relaxed`). A size in
 inches matches however it is typed or written ("32 inch", '32"', Icecat's
@@ -322,10 +322,10 @@ def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary, correct: boo
         g.add(Alternative((word,), prefix=True))
     known = freq.get(word, 0) > 0 or vocab.stem_hits(word)
     split = None
-    if (word.isalpha() and len(word) >= 6) or (not known and is_model_like(word) and not measure):
+    if (word.isalpha() and len(word) >= 6) or (is_model_like(word) and not measure):
         # A word the index does not know may join a two-letter word ("sdcard", "cdplayer"),
-        # or a name and a number ("playstation4", "ps4pro"); a known model number
-        # ("tn2110") is never taken apart.
+        # or a name and a number ("playstation4", "ps4pro"). A word it knows is also
+        # searched as the phrase ("usb3": "USB 3.0"), never taken apart.
         split = _split_compound(word, freq, vocab, 3 if known else 2)
     if not known and len(word) >= MIN_CORRECT_LEN and word.isalpha():
         fix = _correction(word, split, vocab)
