@@ -244,18 +244,6 @@ def _checked_stamps(
     }
 
 
-def _get_or_produce(key: str, produce: Callable[[], Any], timeout: int | None) -> Any:
-    """The cached value under ``key``, or ``produce()`` stored for ``timeout`` seconds;
-    ``produce()`` alone when the cache is down."""
-    value = _call(cache.get, key)
-    if value is _DOWN:
-        return produce()
-    if value is None:
-        value = produce()
-        _call(cache.set, key, value, timeout=timeout)
-    return value
-
-
 _COLLECT_ATTR = "_shop_catalog_stamps"
 
 
@@ -351,16 +339,39 @@ def cached_statistic(parts: tuple, produce: Callable[[], Any], timeout: int = 60
     produced once per process and kept as long, not produced for every request (the kind
     vocabulary alone is a pass over every title).
     """
-    key = _statistic_key(parts)
+    return cached_statistics([parts], lambda _parts: produce(), timeout)[0]
+
+
+def cached_statistics(many: list[tuple], produce: Callable[[tuple], Any], timeout: int = 600) -> list[Any]:
+    """Several statistics of one kind at once (e.g. the document counts of a query's
+    words), as :func:`cached_statistic` reads one: those this process keeps, then the
+    others in one cache round trip (``MGET``); ``produce(parts)`` works out each one
+    missing there, and they are stored in one more (``SET`` of many).
+
+    Returns:
+        The values, in the order of ``many``.
+    """
+    keys = [_statistic_key(parts) for parts in many]
     version = _statistic_version()
     memo = _statistics_memo()
-    kept = memo.get(key)
     now = time.monotonic()
-    if kept is not None and kept[0] == version and now < kept[1]:
-        return kept[2]
-    value = _get_or_produce(key, produce, timeout)
-    memo[key] = (version, now + min(timeout, STATISTIC_LOCAL_SECONDS), value)
-    return value
+    values: dict[str, Any] = {}
+    for key in keys:
+        kept = memo.get(key)
+        if kept is not None and kept[0] == version and now < kept[1]:
+            values[key] = kept[2]
+    wanted = [(key, parts) for key, parts in zip(keys, many, strict=True) if key not in values]
+    if wanted:
+        got = _call(cache.get_many, *[key for key, _ in wanted])
+        fresh = {}
+        for (key, parts), value in zip(wanted, [None] * len(wanted) if got is _DOWN else got, strict=True):
+            if value is None:
+                value = fresh[key] = produce(parts)
+            values[key] = value
+            memo[key] = (version, now + min(timeout, STATISTIC_LOCAL_SECONDS), value)
+        if fresh and got is not _DOWN:
+            _call(cache.set_many, fresh, timeout=timeout)
+    return [values[key] for key in keys]
 
 
 def store_statistic(parts: tuple, value: Any, timeout: int = 600) -> None:

@@ -67,3 +67,26 @@ def test_with_the_cache_down_a_statistic_is_produced_once_per_process(app_factor
         with down.test_request_context():
             assert cached_statistic(("t", "count"), produce) == 1
     assert calls == [1]
+
+
+def test_several_statistics_are_read_in_one_round_trip(app, monkeypatch):
+    produced = []
+
+    def produce(parts):
+        produced.append(parts)
+        return parts[1] * 10
+
+    many = [("t", 1), ("t", 2), ("t", 3)]
+    with app.test_request_context():
+        assert cache_module.cached_statistics(many, produce) == [10, 20, 30]
+    assert produced == many
+    # Another process (a new catalog version here): what the cache holds is read in one
+    # round trip, and nothing is produced again.
+    bump_catalog_version()
+    reads = []
+    real = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda *keys: reads.append(keys) or real(*keys))
+    with app.test_request_context():
+        assert cache_module.cached_statistics(many, produce) == [10, 20, 30]
+    assert produced == many
+    assert [len(keys) for keys in reads if any(k.startswith("stat:") for k in keys)] == [3]

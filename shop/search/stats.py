@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select, func, select
 
-from shop.cache import cached_statistic
+from shop.cache import cached_statistic, cached_statistics
 from shop.catalog.models import Category, Product
 from shop.extensions import db
 from shop.search.fieldwise import DISMAX_FIELDS, dismax_texts
@@ -108,17 +108,18 @@ def word_doc_freq(backend, words: list[str]) -> dict[str, int]:
 
 def phrase_doc_freq(backend, phrases: list[Alternative]) -> dict[Alternative, int]:
     """Number of active products matching each phrase in the backend's index (stemmed,
-    every field), each cached on its own."""
-    out = {}
-    for alt in dict.fromkeys(phrases):
+    every field), each cached on its own and all read in one cache round trip
+    (:func:`shop.cache.cached_statistics`)."""
+    alts = list(dict.fromkeys(phrases))
+    by_key = {("search", "df", backend.name, "*" if a.prefix else "", *a.tokens): a for a in alts}
 
-        def produce(alt=alt) -> int:
-            plan = QueryPlan(" ".join(alt.tokens), [Group(" ".join(alt.tokens), [alt])])
-            return _count(select(backend.match(plan, scored=False).c.product_id))
+    def produce(key: tuple) -> int:
+        alt = by_key[key]
+        plan = QueryPlan(" ".join(alt.tokens), [Group(" ".join(alt.tokens), [alt])])
+        return _count(select(backend.match(plan, scored=False).c.product_id))
 
-        key = ("search", "df", backend.name, "*" if alt.prefix else "", *alt.tokens)
-        out[alt] = cached_statistic(key, produce, STAT_TIMEOUT)
-    return out
+    counts = cached_statistics(list(by_key), produce, STAT_TIMEOUT)
+    return {alt: n for alt, n in zip(by_key.values(), counts, strict=True)}
 
 
 def _count(stmt: Select) -> int:
