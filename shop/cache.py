@@ -1,6 +1,7 @@
 """Cache keys and validity for the catalog (with :mod:`shop.cache_stamps`, which keeps the
-catalog version, the stock stamps and the fail-open guard, the only modules that name cache
-keys; the session hooks that invalidate after a commit are in :mod:`shop.cache_invalidation`).
+catalog version, the stock stamps and the fail-open guard, and :mod:`shop.cache_statistics`,
+the only modules that name cache keys; the session hooks that invalidate after a commit are
+in :mod:`shop.cache_invalidation`).
 
 Catalog entries (rendered page fragments, whole public pages, product JSON) are stored
 with the *catalog version* they were built for, a random number. A committed change to a
@@ -19,9 +20,10 @@ A request reads the version, all its entries and their products' stamps in one r
 (``MGET``): each process remembers which products an entry showed last time and asks for
 their stamps with it (a second round trip only when that guess was wrong). Small entries
 that show no stock (the category tree, the sidebar) are also kept in process memory for
-the version they were built for, as are the slowly changing statistics search reads
-(:func:`cached_statistic`), for at most a minute. Versions and stamps are random values,
-never counters, so a value once replaced never comes back, even after Redis lost its keys.
+the version they were built for (slowly changing statistics, which are kept apart from
+the catalog version, are in :mod:`shop.cache_statistics`). Versions and stamps are random
+values, never counters, so a value once replaced never comes back, even after Redis lost
+its keys.
 
 The cache fails open and fast: a Redis that refuses or hangs costs one call at most its
 socket timeout (``REDIS_SOCKET_TIMEOUT``); after a failure each process leaves the cache
@@ -32,7 +34,6 @@ pages cached before the outage are not served after it.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
 from flask import current_app, has_request_context, request
@@ -323,92 +324,3 @@ def cached_catalog(parts: tuple, produce: Callable[[], Any], timeout: int | None
     :class:`Stamped` value (see :func:`cached_entries`).
     """
     return cached_entries({"value": (parts, lambda values, stamps: produce())}, timeout)["value"]
-
-
-def cached_statistic(parts: tuple, produce: Callable[[], Any], timeout: int = 600) -> Any:
-    """Return a slowly changing statistic (e.g. search document frequencies) from the cache,
-    computing and storing it for ``timeout`` seconds when missing.
-
-    Unlike :func:`cached_catalog` the key has no catalog version: a statistic may be up to
-    ``timeout`` seconds stale, so stock changes from every order do not throw it away.
-
-    Each process also keeps what it read for ``STATISTIC_LOCAL_SECONDS`` (at most
-    ``timeout``), for the catalog version it read it under: a search reads some ten
-    statistics, each a cache round trip and an unpickling otherwise, and a change to the
-    catalog (a new version) reads them again at once. With the cache down, a statistic is
-    produced once per process and kept as long, not produced for every request (the kind
-    vocabulary alone is a pass over every title).
-    """
-    return cached_statistics([parts], lambda _parts: produce(), timeout)[0]
-
-
-def cached_statistics(many: list[tuple], produce: Callable[[tuple], Any], timeout: int = 600) -> list[Any]:
-    """Several statistics of one kind at once (e.g. the document counts of a query's
-    words), as :func:`cached_statistic` reads one: those this process keeps, then the
-    others in one cache round trip (``MGET``); ``produce(parts)`` works out each one
-    missing there, and they are stored in one more (``SET`` of many).
-
-    Returns:
-        The values, in the order of ``many``.
-    """
-    keys = [_statistic_key(parts) for parts in many]
-    version = _statistic_version()
-    memo = _statistics_memo()
-    now = time.monotonic()
-    values: dict[str, Any] = {}
-    for key in keys:
-        kept = memo.get(key)
-        if kept is not None and kept[0] == version and now < kept[1]:
-            values[key] = kept[2]
-    wanted = [(key, parts) for key, parts in zip(keys, many, strict=True) if key not in values]
-    if wanted:
-        got = _call(cache.get_many, *[key for key, _ in wanted])
-        fresh = {}
-        for (key, parts), value in zip(wanted, [None] * len(wanted) if got is _DOWN else got, strict=True):
-            if value is None:
-                value = fresh[key] = produce(parts)
-            values[key] = value
-            memo[key] = (version, now + min(timeout, STATISTIC_LOCAL_SECONDS), value)
-        if fresh and got is not _DOWN:
-            _call(cache.set_many, fresh, timeout=timeout)
-    return [values[key] for key in keys]
-
-
-def store_statistic(parts: tuple, value: Any, timeout: int = 600) -> None:
-    """Store ``value`` as the statistic :func:`cached_statistic` reads under ``parts`` (one
-    pass that works out two statistics stores both); in the cache only when it is up."""
-    key = _statistic_key(parts)
-    _call(cache.set, key, value, timeout=timeout)
-    _statistics_memo()[key] = (
-        _statistic_version(),
-        time.monotonic() + min(timeout, STATISTIC_LOCAL_SECONDS),
-        value,
-    )
-
-
-#: Seconds a process keeps a statistic it read (:func:`cached_statistic`).
-STATISTIC_LOCAL_SECONDS = 60
-#: At most this many statistics are kept per process (then it starts afresh).
-STATISTIC_LOCAL_LIMIT = 4096
-
-
-def _statistics_memo() -> dict[str, tuple[int, float, Any]]:
-    """Per process: statistic key -> (catalog version, monotonic expiry, value)."""
-    store = current_app.extensions.get("shop_statistics_local")
-    if store is None or len(store) > STATISTIC_LOCAL_LIMIT:
-        store = current_app.extensions["shop_statistics_local"] = {}
-    return store
-
-
-def _statistic_version() -> int:
-    """The catalog version this request read (read now if it has not; -1: cache down)."""
-    version = _request_version()
-    if version is None:
-        version = catalog_version()
-        _remember_version(version)
-    return version
-
-
-def _statistic_key(parts: tuple) -> str:
-    """The cache key of a statistic."""
-    return "stat:" + ":".join(str(p) for p in parts)

@@ -3,13 +3,10 @@ kept in the shared cache, and by each process for the catalog version it read th
 
 from __future__ import annotations
 
-import importlib
-
-from shop.cache import _statistic_key, bump_catalog_version, cached_statistic, store_statistic
+from shop import cache_statistics
+from shop.cache import bump_catalog_version
+from shop.cache_statistics import _statistic_key, cached_statistic, store_statistic
 from shop.extensions import cache
-
-# The module itself (``shop.cache`` as an attribute of ``shop`` is the Flask-Caching object).
-cache_module = importlib.import_module("shop.cache")
 
 
 def _counter():
@@ -41,7 +38,7 @@ def test_a_process_reads_a_statistic_once_until_the_catalog_changes(app):
 
 def test_a_statistic_kept_by_a_process_expires(app, monkeypatch):
     produce, calls = _counter()
-    monkeypatch.setattr(cache_module, "STATISTIC_LOCAL_SECONDS", 0)
+    monkeypatch.setattr(cache_statistics, "STATISTIC_LOCAL_SECONDS", 0)
     with app.test_request_context():
         assert cached_statistic(("t", "count"), produce) == 1
         # Another process stored a newer value: read from the shared cache at once.
@@ -78,7 +75,7 @@ def test_several_statistics_are_read_in_one_round_trip(app, monkeypatch):
 
     many = [("t", 1), ("t", 2), ("t", 3)]
     with app.test_request_context():
-        assert cache_module.cached_statistics(many, produce) == [10, 20, 30]
+        assert cache_statistics.cached_statistics(many, produce) == [10, 20, 30]
     assert produced == many
     # Another process (a new catalog version here): what the cache holds is read in one
     # round trip, and nothing is produced again.
@@ -87,6 +84,6 @@ def test_several_statistics_are_read_in_one_round_trip(app, monkeypatch):
     real = cache.get_many
     monkeypatch.setattr(cache, "get_many", lambda *keys: reads.append(keys) or real(*keys))
     with app.test_request_context():
-        assert cache_module.cached_statistics(many, produce) == [10, 20, 30]
+        assert cache_statistics.cached_statistics(many, produce) == [10, 20, 30]
     assert produced == many
     assert [len(keys) for keys in reads if any(k.startswith("stat:") for k in keys)] == [3]

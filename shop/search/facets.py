@@ -15,7 +15,8 @@ from flask import current_app
 from rapidfuzz import fuzz, process
 from sqlalchemy import Select, case, func, select
 
-from shop.cache import cached_catalog, cached_statistic
+from shop.cache import cached_catalog
+from shop.cache_statistics import cached_statistic
 from shop.catalog.models import Category, Product
 from shop.extensions import db
 from shop.money import format_money
@@ -215,7 +216,7 @@ def _brand_facet(by_brand: dict[str, int], params) -> list[dict]:
 
 def category_sizes() -> dict[int, int]:
     """Active products per category id (leaves), up to ten minutes stale
-    (:func:`shop.cache.cached_statistic`): zero-result pages rank categories by it."""
+    (:func:`shop.cache_statistics.cached_statistic`): zero-result pages rank categories by it."""
 
     def produce() -> dict[int, int]:
         return dict(

@@ -30,7 +30,7 @@ from functools import lru_cache
 
 from sqlalchemy import select
 
-from shop.cache import cached_statistic, store_statistic
+from shop.cache_statistics import cached_statistic, store_statistic
 from shop.catalog.categorize import _UNITS, _ends_name
 from shop.catalog.models import Category, Product
 from shop.extensions import db
@@ -230,7 +230,7 @@ def kind_vocabulary() -> dict[str, object]:
     category names (:func:`_categories_key`): a category renamed, added or removed is
     learned at the next search, as the words searched for a query depend on it
     (:func:`expand_plan`); titles changed reach it within the timeout. A process keeps
-    what it read (:func:`shop.cache.cached_statistic`): a search reads it three times.
+    what it read (:func:`shop.cache_statistics.cached_statistic`): a search reads it three times.
     Its readers never change it."""
     key = _VOCABULARY_KEY + (_categories_key(),)
     return cached_statistic(key, lambda: store_learned(learn_catalog())[0], VOCABULARY_TIMEOUT)

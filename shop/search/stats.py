@@ -4,7 +4,7 @@
 BM25 needs the number of active products, their mean length in tokens (per field for
 the field-wise ranker) and, per query phrase, the number of products matching it. They
 come from the database and the backend's own index and are cached for ``STAT_TIMEOUT``
-seconds (:func:`shop.cache.cached_statistic`): they change slowly, and a few minutes of
+seconds (:func:`shop.cache_statistics.cached_statistic`): they change slowly, and a few minutes of
 staleness moves no ranking noticeably.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select, func, select
 
-from shop.cache import cached_statistic, cached_statistics
+from shop.cache_statistics import cached_statistic, cached_statistics
 from shop.catalog.models import Category, Product
 from shop.extensions import db
 from shop.search.fieldwise import DISMAX_FIELDS, dismax_texts
@@ -109,7 +109,7 @@ def word_doc_freq(backend, words: list[str]) -> dict[str, int]:
 def phrase_doc_freq(backend, phrases: list[Alternative]) -> dict[Alternative, int]:
     """Number of active products matching each phrase in the backend's index (stemmed,
     every field), each cached on its own and all read in one cache round trip
-    (:func:`shop.cache.cached_statistics`)."""
+    (:func:`shop.cache_statistics.cached_statistics`)."""
     alts = list(dict.fromkeys(phrases))
     by_key = {("search", "df", backend.name, "*" if a.prefix else "", *a.tokens): a for a in alts}
 
