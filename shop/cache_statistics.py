@@ -20,7 +20,7 @@ def cached_statistic(parts: tuple, produce: Callable[[], Any], timeout: int = 60
     """Return a slowly changing statistic (e.g. search document frequencies) from the cache,
     computing and storing it for ``timeout`` seconds when missing.
 
-    Unlike :func:`cached_catalog` the key has no catalog version: a statistic may be up to
+    Unlike :func:`shop.cache.cached_catalog` the key has no catalog version: a statistic may be up to
     ``timeout`` seconds stale, so stock changes from every order do not throw it away.
 
     Each process also keeps what it read for ``STATISTIC_LOCAL_SECONDS`` (at most
@@ -59,7 +59,7 @@ def cached_statistics(many: list[tuple], produce: Callable[[tuple], Any], timeou
             if value is None:
                 value = fresh[key] = produce(parts)
             values[key] = value
-            memo[key] = (version, now + min(timeout, STATISTIC_LOCAL_SECONDS), value)
+            _keep(key, value, version, timeout, now)
         if fresh and got is not _DOWN:
             _call(cache.set_many, fresh, timeout=timeout)
     return [values[key] for key in keys]
@@ -70,11 +70,7 @@ def store_statistic(parts: tuple, value: Any, timeout: int = 600) -> None:
     pass that works out two statistics stores both); in the cache only when it is up."""
     key = _statistic_key(parts)
     _call(cache.set, key, value, timeout=timeout)
-    _statistics_memo()[key] = (
-        _statistic_version(),
-        time.monotonic() + min(timeout, STATISTIC_LOCAL_SECONDS),
-        value,
-    )
+    _keep(key, value, _statistic_version(), timeout, time.monotonic())
 
 
 #: Seconds a process keeps a statistic it read (:func:`cached_statistic`).
@@ -89,6 +85,12 @@ def _statistics_memo() -> dict[str, tuple[int, float, Any]]:
     if store is None or len(store) > STATISTIC_LOCAL_LIMIT:
         store = current_app.extensions["shop_statistics_local"] = {}
     return store
+
+
+def _keep(key: str, value: Any, version: int, timeout: int, now: float) -> None:
+    """Keep a statistic in this process for the catalog version it was read under, for
+    ``STATISTIC_LOCAL_SECONDS`` from ``now`` (monotonic seconds) at most ``timeout``."""
+    _statistics_memo()[key] = (version, now + min(timeout, STATISTIC_LOCAL_SECONDS), value)
 
 
 def _statistic_version() -> int:

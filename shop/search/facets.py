@@ -216,7 +216,8 @@ def _brand_facet(by_brand: dict[str, int], params) -> list[dict]:
 
 def category_sizes() -> dict[int, int]:
     """Active products per category id (leaves), up to ten minutes stale
-    (:func:`shop.cache_statistics.cached_statistic`): zero-result pages rank categories by it."""
+    (:func:`shop.cache_statistics.cached_statistic`): zero-result pages rank categories by
+    it."""
 
     def produce() -> dict[int, int]:
         return dict(

@@ -169,8 +169,8 @@ def learn_vocabulary(rows) -> dict[str, object]:
         rows: ``(title, leaf category name)`` of every active product.
     Returns:
         ``{"heads": {head: products}, "aliases": {category word: [heads]}, "expand":
-        {category word: [heads]}, "kinds": frozenset}``: how many products each kind head names; per
-        category-name word that is seldom a head itself (under ``SELF_SHARE`` of its
+        {category word: [heads]}, "kinds": frozenset}``: how many products each kind head
+        names; per category-name word that is seldom a head itself (under ``SELF_SHARE`` of its
         category) the heads making up ``HEAD_SHARE`` or more of its category ("laptop" ->
         ["notebook"] when the category "Laptops" is mostly notebooks); and, in
         ``expand``, those of the aliases whose word is also seldom in the titles of its
@@ -230,8 +230,8 @@ def kind_vocabulary() -> dict[str, object]:
     category names (:func:`_categories_key`): a category renamed, added or removed is
     learned at the next search, as the words searched for a query depend on it
     (:func:`expand_plan`); titles changed reach it within the timeout. A process keeps
-    what it read (:func:`shop.cache_statistics.cached_statistic`): a search reads it three times.
-    Its readers never change it."""
+    what it read (:func:`shop.cache_statistics.cached_statistic`): a search reads it
+    three times. Its readers never change it."""
     key = _VOCABULARY_KEY + (_categories_key(),)
     return cached_statistic(key, lambda: store_learned(learn_catalog())[0], VOCABULARY_TIMEOUT)
 

@@ -79,8 +79,7 @@ def relaxations(plan: QueryPlan, backend: SearchBackend) -> list[QueryPlan]:
     *Introduction to Information Retrieval*, 2008, §2.2.2), then without the one most
     products match (it narrows the least), down to one group; the group of the query's
     head word, the one naming the kind of product asked for (:func:`head_group`), is let
-    go last.
-    Group sizes are the backend's document counts
+    go last. Group sizes are the backend's document counts
     (:func:`shop.search.stats.phrase_doc_freq`, cached).
 
     The head is kept because it says what the shopper wants, and the other words only

@@ -4,8 +4,8 @@
 BM25 needs the number of active products, their mean length in tokens (per field for
 the field-wise ranker) and, per query phrase, the number of products matching it. They
 come from the database and the backend's own index and are cached for ``STAT_TIMEOUT``
-seconds (:func:`shop.cache_statistics.cached_statistic`): they change slowly, and a few minutes of
-staleness moves no ranking noticeably.
+seconds (:func:`shop.cache_statistics.cached_statistic`): they change slowly, and a few
+minutes of staleness moves no ranking noticeably.
 """
 
 from __future__ import annotations
@@ -110,8 +110,7 @@ def phrase_doc_freq(backend, phrases: list[Alternative]) -> dict[Alternative, in
     """Number of active products matching each phrase in the backend's index (stemmed,
     every field), each cached on its own and all read in one cache round trip
     (:func:`shop.cache_statistics.cached_statistics`)."""
-    alts = list(dict.fromkeys(phrases))
-    by_key = {("search", "df", backend.name, "*" if a.prefix else "", *a.tokens): a for a in alts}
+    by_key = {("search", "df", backend.name, "*" if a.prefix else "", *a.tokens): a for a in phrases}
 
     def produce(key: tuple) -> int:
         alt = by_key[key]
