@@ -168,6 +168,16 @@ def _remember_version(version: int) -> None:
         setattr(request, _LOCAL_ATTR, version)
 
 
+def request_catalog_version() -> int:
+    """The catalog version this request read, read now if it has not (one cache round
+    trip); -1 when the cache is down."""
+    version = _request_version()
+    if version is None:
+        version = catalog_version()
+        _remember_version(version)
+    return version
+
+
 def _deps_memo() -> dict[str, tuple[int, ...]]:
     """Per process: the products each stock-showing entry had when last read, so that their
     stamps are asked for in the same round trip as the entry itself."""

@@ -11,8 +11,8 @@ from typing import Any, Callable
 
 from flask import current_app
 
-from shop.cache import _remember_version, _request_version
-from shop.cache_stamps import _DOWN, _call, catalog_version
+from shop.cache import request_catalog_version
+from shop.cache_stamps import _DOWN, _call
 from shop.extensions import cache
 
 
@@ -43,7 +43,7 @@ def cached_statistics(many: list[tuple], produce: Callable[[tuple], Any], timeou
         The values, in the order of ``many``.
     """
     keys = [_statistic_key(parts) for parts in many]
-    version = _statistic_version()
+    version = request_catalog_version()
     memo = _statistics_memo()
     now = time.monotonic()
     values: dict[str, Any] = {}
@@ -70,7 +70,7 @@ def store_statistic(parts: tuple, value: Any, timeout: int = 600) -> None:
     pass that works out two statistics stores both); in the cache only when it is up."""
     key = _statistic_key(parts)
     _call(cache.set, key, value, timeout=timeout)
-    _keep(key, value, _statistic_version(), timeout, time.monotonic())
+    _keep(key, value, request_catalog_version(), timeout, time.monotonic())
 
 
 #: Seconds a process keeps a statistic it read (:func:`cached_statistic`).
@@ -91,15 +91,6 @@ def _keep(key: str, value: Any, version: int, timeout: int, now: float) -> None:
     """Keep a statistic in this process for the catalog version it was read under, for
     ``STATISTIC_LOCAL_SECONDS`` from ``now`` (monotonic seconds) at most ``timeout``."""
     _statistics_memo()[key] = (version, now + min(timeout, STATISTIC_LOCAL_SECONDS), value)
-
-
-def _statistic_version() -> int:
-    """The catalog version this request read (read now if it has not; -1: cache down)."""
-    version = _request_version()
-    if version is None:
-        version = catalog_version()
-        _remember_version(version)
-    return version
 
 
 def _statistic_key(parts: tuple) -> str:

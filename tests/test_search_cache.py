@@ -16,9 +16,9 @@ def runs(monkeypatch):
     calls = []
     real = services._search
 
-    def counting(params, with_facets, backend):
+    def counting(params, with_facets, backend, state):
         calls.append(params.q)
-        return real(params, with_facets, backend)
+        return real(params, with_facets, backend, state)
 
     monkeypatch.setattr(services, "_search", counting)
     return calls

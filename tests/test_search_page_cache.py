@@ -37,9 +37,9 @@ def built(monkeypatch):
         calls.append("page")
         return stamped(params)
 
-    def counting_search(params, with_facets, backend):
+    def counting_search(params, with_facets, backend, state):
         calls.append("search")
-        return run(params, with_facets, backend)
+        return run(params, with_facets, backend, state)
 
     monkeypatch.setattr(views, "search_stamped", counting_page)
     monkeypatch.setattr(services, "_search", counting_search)

@@ -4,7 +4,7 @@ backend's own corpus statistics, and an index that splits words where queries do
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from shop.search import ranking, relax, stats
 from shop.search.backends import get_backend
@@ -295,6 +295,40 @@ def test_relaxing_lets_go_of_function_words_first(db):
     result = search(SearchParams(q="cable for printer"))
     assert "for" not in result.required_words
     assert {p.sku[:7] for p in result.products} == {"PRINTER"}
+
+
+def test_the_window_keeps_products_read_under_the_same_index_state(db):
+    cat = make_category("Keyboards", parent=make_category("Input"))
+    product = make_product("Acme K1 keyboard", category=cat, sku="K1", attributes={"Colour": "Black"})
+    db.session.commit()
+    backend = get_backend(db.session)
+    state = backend.state()
+    first = load_docs([product.id], state)[0]
+    read: list[str] = []
+    listen = lambda *args: read.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        again = load_docs([product.id], state)[0]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert again is first and not [s for s in read if "products" in s]
+    # Only the attributes change, by raw SQL as any code path may: the state moves and the
+    # product is read again under the new one.
+    db.session.execute(
+        text("UPDATE products SET attributes = :a WHERE id = :i"), {"a": '{"Colour": "Red"}', "i": product.id}
+    )
+    db.session.commit()
+    moved = backend.state()
+    assert moved != state
+    assert load_docs([product.id], moved)[0].attributes == "Red"
+    # Without a state (inside a transaction that wrote) nothing kept is used.
+    db.session.execute(
+        text("UPDATE products SET attributes = :a WHERE id = :i"),
+        {"a": '{"Colour": "Blue"}', "i": product.id},
+    )
+    assert backend.state() is None
+    assert load_docs([product.id], None)[0].attributes == "Blue"
+    db.session.rollback()
 
 
 def test_the_window_reads_each_product_as_it_is_now(db):

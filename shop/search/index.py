@@ -80,14 +80,17 @@ def _sqlite_category_scope(ref: str) -> str:
 _SQLITE_BUMP = "UPDATE search_state SET version = version + 1 WHERE id = 1"
 
 
-def _sqlite_statements(counted: bool = True) -> list[str]:
+def _sqlite_statements(counted: bool = True, attributes: bool = True) -> list[str]:
     """DDL for the SQLite index, in order (idempotent).
 
     Args:
         counted: the triggers update ``search_state`` (False: the triggers of the release
             before the counter, for the migration's downgrade).
+        attributes: a change to a product's attributes updates ``search_state`` too (the
+            re-rank reads them; False: the release before, for the migration's downgrade).
     """
     bump = [_SQLITE_BUMP] if counted else []
+    facts = "price_cents, stock, attributes" if attributes else "price_cents, stock"
     body = lambda stmts: " ".join(s + ";" for s in [*stmts, *bump])  # noqa: E731
     cat_rowids = "rowid IN (SELECT p.id FROM products p WHERE " + _sqlite_category_scope("new.id") + ")"
     return [
@@ -106,7 +109,7 @@ def _sqlite_statements(counted: bool = True) -> list[str]:
         "INSERT OR IGNORE INTO search_state (id, version) VALUES (1, 0)",
         *(
             [
-                "CREATE TRIGGER search_products_facts AFTER UPDATE OF price_cents, stock ON products BEGIN "
+                f"CREATE TRIGGER search_products_facts AFTER UPDATE OF {facts} ON products BEGIN "
                 + body([])
                 + " END"
             ]
@@ -251,10 +254,24 @@ _PG_STATEMENTS = [
         EXECUTE FUNCTION search_products_facts_trigger()""",
     """CREATE TRIGGER search_categories_sync AFTER UPDATE OF name, parent_id
         ON categories FOR EACH ROW EXECUTE FUNCTION search_categories_trigger()""",
+    # Attributes are not indexed, but the re-rank reads them: a change counts.
+    "DROP TRIGGER IF EXISTS search_products_attributes ON products",
+    """CREATE TRIGGER search_products_attributes AFTER UPDATE OF attributes
+        ON products FOR EACH STATEMENT EXECUTE FUNCTION search_state_trigger()""",
 ]
 
 
 # --- public ------------------------------------------------------------------------------
+
+
+def uncount_attributes(conn: Connection) -> None:
+    """Put back the triggers that do not count a change to a product's attributes in
+    :func:`state` (the migration's downgrade)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("DROP TRIGGER IF EXISTS search_products_attributes ON products"))
+        return
+    for stmt in _sqlite_statements(attributes=False):
+        conn.execute(text(stmt))
 
 
 def uncount(conn: Connection) -> None:
@@ -292,8 +309,8 @@ def install(conn: Connection) -> None:
 
 def state(conn: Connection) -> int | None:
     """A number that changes whenever anything search reads changes (a product's words,
-    status, category, price or stock, a category's name), whatever wrote it: the index's
-    triggers count every change. Keys the result cache
+    status, category, price, stock or attributes, a category's name), whatever wrote it:
+    the index's triggers count every change. Keys the result cache
     (:func:`shop.search.services.search`). None while the connection's transaction has
     written and not yet committed: what it sees may be rolled back, so it is not cached.
 

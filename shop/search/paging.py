@@ -18,7 +18,9 @@ from shop.search.query import QueryPlan
 from shop.sqlin import id_in
 
 
-def page_ids(stmt: Select, params: SearchParams, plan: QueryPlan, match: FromClause | None) -> list[int]:
+def page_ids(
+    stmt: Select, params: SearchParams, plan: QueryPlan, match: FromClause | None, state: int | None = None
+) -> list[int]:
     """Product ids of the requested page in the requested order.
 
     Args:
@@ -28,6 +30,8 @@ def page_ids(stmt: Select, params: SearchParams, plan: QueryPlan, match: FromCla
         plan: the analysed query.
         match: the backend's match subquery (``product_id, score, ...``); None without a
             typed query.
+        state: the index's change counter as this search read it, or None
+            (:func:`shop.search.ranking.load_docs`).
     """
     offset = (params.page - 1) * params.per_page
     if params.sort != "relevance" or match is None:
@@ -38,8 +42,8 @@ def page_ids(stmt: Select, params: SearchParams, plan: QueryPlan, match: FromCla
         # The index holds only active products: without filters, no join to products
         # (PostgreSQL would otherwise plan a scan of every document for it).
         ordered = select(match.c.product_id).order_by(match.c.score.desc(), match.c.product_id)
-        return ranking.window_page(ordered, plan, offset, params.per_page, match)
-    return ranking.window_page(ordered, plan, offset, params.per_page)
+        return ranking.window_page(ordered, plan, offset, params.per_page, match, state)
+    return ranking.window_page(ordered, plan, offset, params.per_page, state=state)
 
 
 def _order(stmt: Select, sort: str) -> Select:

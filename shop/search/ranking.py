@@ -11,10 +11,12 @@ the window follow the backend's own order.
 from __future__ import annotations
 
 import json
+import threading
 from functools import lru_cache
 
 from sqlalchemy import FromClause, Select, Text, cast, literal, select, union_all
 
+from shop.cache import request_catalog_version
 from shop.catalog.categorize import load_categorizer
 from shop.catalog.models import Category, Product
 from shop.extensions import db
@@ -42,7 +44,12 @@ KIND_WINDOW = 50
 
 
 def window_page(
-    ordered: Select, plan: QueryPlan, offset: int, limit: int, match: FromClause | None = None
+    ordered: Select,
+    plan: QueryPlan,
+    offset: int,
+    limit: int,
+    match: FromClause | None = None,
+    state: int | None = None,
 ) -> list[int]:
     """Product ids ``offset`` to ``offset + limit`` of a query's matches.
 
@@ -53,6 +60,8 @@ def window_page(
         limit: the page size.
         match: the backend's match subquery, when no filter applies: the best matches in
             the category the query names then join the window (:func:`_named_kind`).
+        state: the index's change counter as this search read it, or None
+            (:func:`load_docs`).
     Returns:
         The ids of the page: its part inside the window in re-ranked order
         (:func:`rerank_window`), the rest in the order of ``ordered``.
@@ -61,7 +70,7 @@ def window_page(
         return list(db.session.scalars(ordered.limit(limit).offset(offset)))
     window, named = _window(ordered, match, query_leaf(plan) if match is not None else None)
     extra = _named_kind(named, window)
-    ranked = rerank_window(plan, window + extra)
+    ranked = rerank_window(plan, window + extra, state)
     end = offset + limit
     if end > len(ranked) and len(window) == RERANK_WINDOW:
         seen = set(ranked)
@@ -116,16 +125,16 @@ def _named_kind(named: list[int], window: list[int]) -> list[int]:
     return [pid for pid in named if pid not in held][:KIND_WINDOW]
 
 
-def rerank_window(plan: QueryPlan, window: list[int]) -> list[int]:
+def rerank_window(plan: QueryPlan, window: list[int], state: int | None = None) -> list[int]:
     """The window's ids ordered by BM25 (:func:`shop.search.scoring.bm25`, the same on every
     backend), re-ranked with the product fields (:func:`shop.search.scoring.rerank`) and fused
     with the field-wise ranker (:func:`shop.search.fieldwise.dismax`, :func:`shop.search.fieldwise.fuse`),
     whose list also puts the products of the kind the query asks for first
     (:func:`shop.search.kinds.kind_weight`): in both lists a product of that kind ranks
-    above the products only *for* it."""
+    above the products only *for* it. ``state`` as for :func:`load_docs`."""
     if not window:
         return []
-    docs = load_docs(window)
+    docs = load_docs(window, state)
     backend = get_backend(db.session)
     freq = stats.phrase_doc_freq(backend, [a for g in plan.groups for a in g.alternatives])
     text = bm25(plan, docs, freq, stats.active_count(), stats.mean_length())
@@ -169,9 +178,29 @@ def _head_leaf(query: str) -> str | None:
     return load_categorizer().head_leaf(query)
 
 
-def load_docs(ids: list[int]) -> list[Doc]:
+def load_docs(ids: list[int], state: int | None = None) -> list[Doc]:
     """Re-ranking fields of the given products (:class:`shop.search.scoring.Doc`), in the
-    given order, titles without pack sizes (as indexed); ids of missing products are left out."""
+    given order, titles without pack sizes (as indexed); ids of missing products are left out.
+
+    Args:
+        ids: product ids.
+        state: the index's change counter as this search read it
+            (:func:`shop.search.index.state`), or None. With it, products this process
+            read under the same counter and catalog version are not read again
+            (:func:`_kept_docs`): a window of 150 products is then a dictionary lookup
+            each, not a statement reading their descriptions and attributes.
+    """
+    kept = _kept_docs(state)
+    missing = [i for i in ids if i not in kept]
+    if missing:
+        for doc in _read_docs(missing):
+            kept[doc.product_id] = doc
+    return [kept[i] for i in ids if i in kept]
+
+
+def _read_docs(ids: list[int]) -> list[Doc]:
+    """The :class:`shop.search.scoring.Doc` of each product in ``ids`` that exists, read
+    from the database (in no particular order)."""
     rows = db.session.execute(
         select(
             Product.id,
@@ -191,8 +220,36 @@ def load_docs(ids: list[int]) -> list[Doc]:
         .where(id_in(Product.id, ids))
     ).all()
     parents = category_names()
-    by_id = {r[0]: _doc(*r[:6], parents.get(r[6], ""), *r[7:]) for r in rows}
-    return [by_id[i] for i in ids if i in by_id]
+    return [_doc(*r[:6], parents.get(r[6], ""), *r[7:]) for r in rows]
+
+
+#: Per process: the products' Docs read under one index state and catalog version,
+#: ``[(state, version), {product id: Doc}]`` (:func:`_kept_docs`).
+_KEPT: list = [None, {}]
+_KEPT_LOCK = threading.Lock()
+
+
+def _kept_docs(state: int | None) -> dict[int, Doc]:
+    """The Docs this process read under the index's change counter ``state`` and the
+    catalog version this request read: a dictionary to read from and add to, empty when
+    either changed, and a throwaway one without a state or with the cache down.
+
+    The counter moves with every change to what a Doc holds (a product's fields or
+    attributes, its category's names: :func:`shop.search.index.state`), by any code path.
+    PostgreSQL's counter is a sequence, advanced before the writing transaction commits,
+    so a search in between may read the old row under the new number; the catalog
+    version, bumped after the shop's own commits, is in the key for that reason, as it is
+    in the result cache's. At most ``DOC_CACHE_SIZE`` Docs are kept.
+    """
+    if state is None:
+        return {}
+    version = request_catalog_version()
+    if version < 0:
+        return {}
+    with _KEPT_LOCK:
+        if _KEPT[0] != (state, version) or len(_KEPT[1]) >= DOC_CACHE_SIZE:
+            _KEPT[:] = [(state, version), {}]
+        return _KEPT[1]
 
 
 #: Products whose :func:`_doc` is kept (about 2 kB each on the real catalog, mostly the
@@ -238,6 +295,8 @@ def forget_tokens() -> None:
     scoring.forget_fields()
     fieldwise.forget_terms()
     _doc.cache_clear()
+    with _KEPT_LOCK:
+        _KEPT[:] = [None, {}]
     _head_leaf.cache_clear()
     kind_heads.cache_clear()
     type_head.cache_clear()

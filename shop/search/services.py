@@ -115,17 +115,18 @@ def _outcome(params: SearchParams, with_facets: bool) -> tuple[list[int], dict]:
     result cache when it can be (see :func:`search`)."""
     params.validate()
     backend = get_backend(db.session)
-    state = backend.state() if current_app.config.get("SEARCH_RESULT_CACHE", True) else None
-    if state is None:
-        return _search(params, with_facets, backend)
+    state = backend.state()
+    if state is None or not current_app.config.get("SEARCH_RESULT_CACHE", True):
+        return _search(params, with_facets, backend, state)
     asked = repr((astuple(params), with_facets, analyzed_length()))
     key = ("search", backend.name, state, hashlib.sha256(asked.encode()).hexdigest()[:32])
-    return cached_catalog(key, lambda: _search(params, with_facets, backend), RESULT_CACHE_TIMEOUT)
+    return cached_catalog(key, lambda: _search(params, with_facets, backend, state), RESULT_CACHE_TIMEOUT)
 
 
-def _search(params: SearchParams, with_facets: bool, backend) -> tuple[list[int], dict]:
+def _search(params: SearchParams, with_facets: bool, backend, state: int | None) -> tuple[list[int], dict]:
     """:func:`search` without the cache: the page's product ids and the other fields of
-    its :class:`SearchResult` (plain data, to be cached)."""
+    its :class:`SearchResult` (plain data, to be cached). ``state`` is the index's change
+    counter as read before (:func:`shop.search.index.state`), or None."""
     plan = analyze(params.q, backend, analyzed_length(), correct=not params.literal)
     if not plan.empty and not params.literal:
         plan = expand_plan(plan, kind_vocabulary())
@@ -138,7 +139,7 @@ def _search(params: SearchParams, with_facets: bool, backend) -> tuple[list[int]
         tally = found.tally
     match = found.match if found else None
     total = facets.total(tally, params)
-    ids = page_ids(apply_filters(listed(match), params), params, plan, match) if total else []
+    ids = page_ids(apply_filters(listed(match), params), params, plan, match, state) if total else []
     fields = {
         "total": total,
         "page": params.page,
