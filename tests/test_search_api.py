@@ -47,6 +47,27 @@ def test_search_returns_ranked_products_with_facets(client, catalog):
     assert body["links"]["next"] is None and body["links"]["prev"] is None
 
 
+def test_a_result_says_what_the_product_api_says_of_the_product(client, db):
+    """Result lists read plain columns, not ORM products: the same JSON all the same,
+    with a leaf category's full name and without a category."""
+    leaf = make_category("Tablets", parent=make_category("Computers"))
+    make_product("Acme slate tablet", brand="Acme", category=leaf, sku="SLATE", price_cents=19999, stock=0)
+    make_product("Acme slate stylus", brand="Acme", category=None, sku="STYLUS", image_url="/img/s.png")
+    db.session.commit()
+    found = {p["sku"]: p for p in client.get("/api/v1/search?q=slate").get_json()["data"]}
+    assert set(found) == {"SLATE", "STYLUS"}
+    for listed in found.values():
+        alone = client.get(f"/api/v1/products/{listed['slug']}").get_json()["data"]
+        assert listed == {k: alone[k] for k in listed}
+    assert found["SLATE"]["category"] == {
+        "slug": leaf.slug,
+        "name": "Tablets",
+        "full_name": "Computers > Tablets",
+    }
+    assert found["SLATE"]["in_stock"] is False and found["SLATE"]["price_cents"] == 19999
+    assert found["STYLUS"]["category"] is None and found["STYLUS"]["image_url"] == "/img/s.png"
+
+
 def test_filters_narrow_results(client, catalog):
     p = catalog["products"]
     body = client.get("/api/v1/search?q=laptop&brand=HP").get_json()

@@ -21,13 +21,12 @@ from dataclasses import astuple, dataclass, field
 from flask import current_app
 
 from shop.cache import ANY_STOCK, Stamped, cached_catalog, stock_stamps
-from shop.catalog.models import Product
 from shop.extensions import db
 from shop.search import facets
 from shop.search.backends import get_backend
 from shop.search.filters import apply_filters, listed
 from shop.search.kinds import expand_plan, kind_vocabulary
-from shop.search.paging import load_products, page_ids
+from shop.search.paging import ProductCard, load_products, page_ids
 from shop.search.params import SearchParams, analyzed_length
 from shop.search.query import QueryPlan, analyze
 from shop.search.relax import RELAX_BELOW, Matches, match_relaxed
@@ -40,7 +39,7 @@ RESULT_CACHE_TIMEOUT = 600
 class SearchResult:
     """One page of results plus what the page needs around them."""
 
-    products: list[Product]
+    products: list[ProductCard]
     total: int
     page: int
     per_page: int

@@ -15,6 +15,7 @@ from shop.catalog.models import Category, Product
 from shop.extensions import db
 from shop.search.backends import get_backend
 from shop.search.kinds import category_heads, head_key
+from shop.search.paging import ProductCard
 from shop.search.params import SearchParams, analyzed_length
 from shop.search.query import fold, tokenize
 from shop.search.services import search
@@ -68,11 +69,11 @@ def _brands(words: list[str], limit: int) -> list[str]:
     return [brand for brand, _n in rows if _matches(brand, words)][:limit]
 
 
-def _products(words: list[str], limit: int) -> list[Product]:
+def _products(words: list[str], limit: int) -> list[ProductCard]:
     """Best search results for the words with the last one completed from the vocabulary."""
     backend = get_backend(db.session)
     completions = backend.prefix_words(words[-1], limit=3) or [words[-1]]
-    found: list[Product] = []
+    found: list[ProductCard] = []
     for word in completions:
         result = search(SearchParams(q=" ".join([*words[:-1], word]), per_page=limit), with_facets=False)
         found.extend(p for p in result.products if p not in found)
@@ -89,7 +90,7 @@ def suggest(prefix: str, limit: int = 6) -> dict:
             :func:`shop.search.params.analyzed_length` characters are read, as a search does).
         limit: most suggestions of each kind.
     Returns:
-        ``{"products": [Product], "categories": [Category], "brands": [str]}``; empty lists
+        ``{"products": [ProductCard], "categories": [Category], "brands": [str]}``; empty lists
         for a prefix without letters or digits.
     """
     words = tokenize(prefix[: analyzed_length()])[-6:]
