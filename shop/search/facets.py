@@ -111,6 +111,14 @@ def _price_band(price=Product.price_cents):
     return case(*whens, else_=list(PRICE_BANDS)[-1])
 
 
+@lru_cache(maxsize=8)
+def _fact_expressions(price, stock) -> tuple:
+    """(price band, in stock 1/0) of a price and a stock column, as :func:`tally` groups
+    them. Built once per pair of columns: a CASE takes longer to build than the rest of
+    the statement."""
+    return _price_band(price), case((stock > 0, 1), else_=0)
+
+
 def tally(match=None) -> list[tuple]:
     """Counts of the active products (of a match subquery ``(product_id, score)``, if
     given) grouped by ``(category_id, brand, price band, in stock)``: everything the total
@@ -124,13 +132,16 @@ def tally_statement(match=None) -> Select:
     (the PostgreSQL index does) is counted alone; on SQLite they are read from the covering
     index ``ix_products_search_facts`` (:data:`shop.catalog.counts.SQLITE_FACTS_INDEX`)."""
     if match is not None and "stock" in match.c:
-        facts, source = match.c, match
+        facts = match.c
+        # A backend's match is a new subquery for every query: its CASEs are built anew.
+        band, in_stock = _fact_expressions.__wrapped__(facts.price_cents, facts.stock)
+        stmt = select(facts.category_id, facts.brand, band, in_stock, func.count()).select_from(match)
     else:
-        facts, source = Product.__table__.c, Product.__table__
-    band = _price_band(facts.price_cents)
-    in_stock = case((facts.stock > 0, 1), else_=0)
-    stmt = select(facts.category_id, facts.brand, band, in_stock, func.count()).select_from(source)
-    if source is Product.__table__:
+        facts = Product.__table__.c
+        band, in_stock = _fact_expressions(facts.price_cents, facts.stock)
+        stmt = select(facts.category_id, facts.brand, band, in_stock, func.count()).select_from(
+            Product.__table__
+        )
         if match is not None:
             stmt = stmt.join(match, match.c.product_id == Product.id)
         stmt = stmt.where(Product.status == "active")

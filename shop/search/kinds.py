@@ -275,9 +275,21 @@ def store_learned(learned: dict[str, object]) -> tuple[dict[str, object], frozen
 def _categories_key() -> str:
     """A digest of the categories' ids and names, from the category table the search
     reads anyway (:func:`shop.search.facets.category_table`, cached per catalog version,
-    which every category change replaces); a stock or price change leaves it alone."""
-    rows = sorted((cid, c["name"]) for cid, c in category_table().items())
-    return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+    which every category change replaces); a stock or price change leaves it alone.
+    Worked out once per table: a process keeps the table it read for as long as the
+    catalog version stands, and a search asks three times."""
+    global _categories_digest
+    table = category_table()
+    kept_table, digest = _categories_digest
+    if kept_table is not table:
+        rows = sorted((cid, c["name"]) for cid, c in table.items())
+        digest = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+        _categories_digest = (table, digest)
+    return digest
+
+
+#: The category table :func:`_categories_key` last digested, and its digest.
+_categories_digest: tuple[object, str] = (None, "")
 
 
 def query_kinds(words: list[str], vocabulary: dict[str, object]) -> dict[str, float]:
