@@ -203,3 +203,15 @@ def test_model_numbers_typos_and_compounds(db):
     assert found("smartwacthes") == ["W1"] and found("studoi") == ["H2"]
     plan = analyze("hedphones", get_backend(db.session))
     assert plan.did_you_mean == "headphones"
+
+
+def test_a_first_letter_typed_in_excess_or_swapped_is_corrected(db):
+    for i in range(3):
+        make_product(f"Canon EOS {i}00D SLR Camera Kit", brand="Canon", sku=f"S{i}")
+    make_product("D-Link DSL-2740B router", brand="D-Link", sku="R1")
+    db.session.commit()
+    backend = get_backend(db.session)
+    # "dsl" and "slr" are both one edit from "dslr"; the titles write "SLR" more often.
+    assert analyze("dslr", backend).did_you_mean == "slr"
+    assert sorted(found("dslr camera")) == ["S0", "S1", "S2"]
+    assert analyze("acmera kit", backend).did_you_mean == "camera kit"

@@ -20,6 +20,16 @@ def combine_groups(plan, require_all: bool, alternative_expr, and_op: str, or_op
     return f" {and_op if require_all else or_op} ".join(groups)
 
 
+def first_letters(word: str) -> tuple[str, str]:
+    """The letters a correction of ``word`` may start with: its first, and its second
+    (for a word of one letter, the first again). A misspelling that keeps the first letter
+    leaves the word there; deleting the first letter ("dslr" for "slr") or swapping the
+    first two ("odg") moves it to the second. Candidates are looked up by their first
+    letter, a range of the sorted vocabulary; a first letter substituted or inserted is
+    found by neither (PostgreSQL's trigrams find some)."""
+    return word[0], word[1] if len(word) > 1 else word[0]
+
+
 def coverage_term(
     plan: QueryPlan, required: QueryPlan | None, params: dict, query_text, matches_all: str
 ) -> str:

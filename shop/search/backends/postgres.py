@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Float, FromClause, Integer, String, column, text
 
-from shop.search.backends.base import SearchBackend, combine_groups, coverage_term
+from shop.search.backends.base import SearchBackend, combine_groups, coverage_term, first_letters
 from shop.search.query import Alternative, QueryPlan, is_model_like
 from shop.search.scoring import COVERAGE
 
@@ -56,19 +56,24 @@ class PostgresBackend(SearchBackend):
         )
 
     def near_words(self, word: str, limit: int = 20) -> list[tuple[str, int]]:
-        """Words of similar length (within 2 letters) that share the first letter, as on
-        SQLite, and the ``limit`` words with the most trigrams in common (pg_trgm: a typo
-        in the first letter), with their counts. Trigrams alone miss two letters swapped
-        in a short word ("mosue" shares 2 of 10 trigrams with "mouse")."""
+        """Words of similar length (within 2 letters) that start with the word's first or
+        second letter, as on SQLite (:func:`shop.search.backends.base.first_letters`), and
+        the ``limit`` words with the most trigrams in common (pg_trgm: a typo in the
+        first letter), with their counts. Trigrams alone miss two letters swapped in a
+        short word ("mosue" shares 2 of 10 trigrams with "mouse"), or a short word's first
+        letter typed in excess ("dslr" shares 2 of 7 with "slr")."""
         if not word:
             return []
+        first, second = first_letters(word)
         rows = self._rows(
-            "SELECT word, ndoc FROM search_words WHERE word >= :a AND word < :b "
-            "AND length(word) BETWEEN :lo AND :hi "
+            "SELECT word, ndoc FROM search_words WHERE ((word >= :a AND word < :b) "
+            "OR (word >= :c AND word < :d)) AND length(word) BETWEEN :lo AND :hi "
             "UNION (SELECT word, ndoc FROM search_words WHERE word % :w "
             "ORDER BY similarity(word, :w) DESC, word LIMIT :n)",
-            a=word[0],
-            b=chr(ord(word[0]) + 1),
+            a=first,
+            b=chr(ord(first) + 1),
+            c=second,
+            d=chr(ord(second) + 1),
             lo=len(word) - 2,
             hi=len(word) + 2,
             w=word,

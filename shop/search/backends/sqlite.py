@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Float, FromClause, Integer, bindparam, column, text
 
-from shop.search.backends.base import SearchBackend, combine_groups, coverage_term
+from shop.search.backends.base import SearchBackend, combine_groups, coverage_term, first_letters
 from shop.search.query import Alternative, QueryPlan
 from shop.search.scoring import COVERAGE
 
@@ -48,15 +48,23 @@ class SqliteBackend(SearchBackend):
         return bool(self._rows("SELECT 1 FROM search_fts WHERE search_fts MATCH :q LIMIT 1", q=_quote(word)))
 
     def near_words(self, word: str, limit: int = 50) -> list[tuple[str, int]]:
-        """Vocabulary words sharing the first letter and of similar length."""
+        """Vocabulary words of similar length that start with the word's first or second
+        letter (:func:`shop.search.backends.base.first_letters`)."""
         if not word:
             return []
-        first = word[0]
+        first, second = first_letters(word)
+        # Two ranges as a UNION, not an OR: SQLite answers an OR of ranges on this virtual
+        # table by merging rowids, and fts5vocab's rows have none of their own (one range
+        # came back empty).
         rows = self._rows(
             "SELECT term, doc FROM search_words_vocab WHERE term >= :a AND term < :b "
+            "AND length(term) BETWEEN :lo AND :hi UNION "
+            "SELECT term, doc FROM search_words_vocab WHERE term >= :c AND term < :d "
             "AND length(term) BETWEEN :lo AND :hi",
             a=first,
             b=chr(ord(first) + 1),
+            c=second,
+            d=chr(ord(second) + 1),
             lo=len(word) - 2,
             hi=len(word) + 2,
         )
