@@ -66,6 +66,30 @@ class Doc:
         per candidate, though both rankers read it)."""
         return _TAGS.sub(" ", self.body)
 
+    # The fields as the rankers read them, worked out once per Doc: a process keeps the
+    # Docs of the products it read (:func:`shop.search.ranking.load_docs`), so a product
+    # met again is not joined, tokenized or looked up again.
+
+    @cached_property
+    def title_field(self) -> _Field:
+        """Title and model, as :func:`rerank` looks for the query in them."""
+        return _field(self.title + " " + self.model)
+
+    @cached_property
+    def meta_field(self) -> _Field:
+        """Brand and product type."""
+        return _field(" ".join((self.brand, self.kind)))
+
+    @cached_property
+    def bm25_fields(self) -> tuple[_Field, ...]:
+        """The fields as the index holds them (:func:`_bm25_fields`)."""
+        return tuple(_bm25_fields(self))
+
+    @cached_property
+    def bm25_counts(self) -> tuple[int, Counter[str]]:
+        """Length in tokens over :attr:`bm25_fields` and the count of each stem."""
+        return _stem_counts(self.bm25_fields)
+
 
 def attribute_text(attributes) -> str:
     """A product's attribute values as one text (``Product.attributes`` is a dict of
@@ -226,8 +250,8 @@ def rerank(
     scored = []
     for order, d in enumerate(docs):
         text_rank = sum((RRF_K + 1) / (RRF_K + 1 + r[d.product_id]) for r in ranks if d.product_id in r)
-        title = _field(d.title + " " + d.model)
-        meta = _field(" ".join((d.brand, d.kind)))
+        title = d.title_field
+        meta = d.meta_field
         in_title = _group_hits(plan, title)
         in_meta = _group_hits(plan, meta)
         in_cat = _group_hits(plan, _field(d.category))
@@ -306,8 +330,8 @@ def bm25(
         idf.append(max(1e-6, math.log((n_docs - df + 0.5) / (df + 0.5))))
     scores = {}
     for d in docs:
-        fields = _bm25_fields(d)
-        length, stem_counts = _stem_counts(tuple(fields))
+        fields = d.bm25_fields
+        length, stem_counts = d.bm25_counts
         norm = K1 * (1 - B + B * length / max(mean_length, 1.0))
         score = 0.0
         matched = set()
