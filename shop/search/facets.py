@@ -13,7 +13,7 @@ from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
 from flask import current_app
 from rapidfuzz import fuzz, process
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Integer, Select, String, func, literal_column, select
 
 from shop.cache import cached_catalog
 from shop.cache_statistics import cached_statistic
@@ -102,21 +102,20 @@ def category_names() -> dict[int, str]:
     return {cid: c["name"] for cid, c in category_table().items()}
 
 
-def _price_band(price=Product.price_cents):
-    """SQL CASE mapping a price column (cents) to its band key."""
-    whens = []
-    for key, (_lo, hi) in PRICE_BANDS.items():
-        if hi is not None:
-            whens.append((price < hi, key))
-    return case(*whens, else_=list(PRICE_BANDS)[-1])
-
-
-@lru_cache(maxsize=8)
-def _fact_expressions(price, stock) -> tuple:
-    """(price band, in stock 1/0) of a price and a stock column, as :func:`tally` groups
-    them. Built once per pair of columns: a CASE takes longer to build than the rest of
-    the statement."""
-    return _price_band(price), case((stock > 0, 1), else_=0)
+def _fact_sql(table: str) -> tuple:
+    """(price band, in stock 1/0) of the ``price_cents`` and ``stock`` columns of
+    ``table`` (a table or subquery name), as :func:`tally` groups them: SQL text built
+    from :data:`PRICE_BANDS`, whose keys and bounds are the shop's own constants. Text,
+    not built expressions: a CASE of bound values took longer to build than the rest of
+    the statement, and a backend's match is a new subquery for every query."""
+    price = f"{table}.price_cents"
+    whens = " ".join(
+        f"WHEN {price} < {int(hi)} THEN '{key}'" for key, (_lo, hi) in PRICE_BANDS.items() if hi is not None
+    )
+    return (
+        literal_column(f"CASE {whens} ELSE '{list(PRICE_BANDS)[-1]}' END", String),
+        literal_column(f"CASE WHEN {table}.stock > 0 THEN 1 ELSE 0 END", Integer),
+    )
 
 
 def tally(match=None) -> list[tuple]:
@@ -133,12 +132,11 @@ def tally_statement(match=None) -> Select:
     index ``ix_products_search_facts`` (:data:`shop.catalog.counts.SQLITE_FACTS_INDEX`)."""
     if match is not None and "stock" in match.c:
         facts = match.c
-        # A backend's match is a new subquery for every query: its CASEs are built anew.
-        band, in_stock = _fact_expressions.__wrapped__(facts.price_cents, facts.stock)
+        band, in_stock = _fact_sql(match.name)
         stmt = select(facts.category_id, facts.brand, band, in_stock, func.count()).select_from(match)
     else:
         facts = Product.__table__.c
-        band, in_stock = _fact_expressions(facts.price_cents, facts.stock)
+        band, in_stock = _fact_sql(Product.__tablename__)
         stmt = select(facts.category_id, facts.brand, band, in_stock, func.count()).select_from(
             Product.__table__
         )
