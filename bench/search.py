@@ -9,8 +9,11 @@ through the Flask test client (facets included, rate limits off); the time is th
 server's, from request to response body, and the worker's CPU time. Uncached (the result
 cache off): every request searches; the first pass is reported on its own too, as there
 every query meets empty statistics and token caches (what a query no one asked for lately
-costs). Cached: a repeated query, answered from the result cache. Last, the results page
-of each query from the result cache against a bare Flask "hello" (requests a second).
+costs in a process just started). New to a warm worker: a process that has served
+one half of the queries meets each query of the other half once (and the reverse), what
+a query no one asked before costs a worker in service. Cached: a repeated query,
+answered from the result cache. Last, the results page of each query from the result
+cache against a bare Flask "hello" (requests a second).
 
     python bench/search.py --data ../shared/data/icecat_chorus --scales 1 10
 
@@ -183,6 +186,36 @@ def _measure(app, queries: list[str], rounds: int, cached: bool) -> dict:
     }
 
 
+def _measure_unseen(app, queries: list[str], rounds: int) -> dict:
+    """Server-side times of queries new to a worker that has been serving others: the
+    process is started cold (:func:`_forget`), serves one half of the queries
+    ``rounds`` times, then each query of the other half once (result cache off); then the
+    same with the halves swapped, so that every query is measured once as a stranger.
+    What a query no one asked before costs a worker in service, between the cold first
+    pass and the repeated ones.
+
+    Returns:
+        ``{"p50", "p95", "cpu"}`` in ms.
+    """
+    app.config["SEARCH_RESULT_CACHE"] = False
+    times, cpu = [], []
+    for half in (0, 1):
+        _forget(app)
+        client = app.test_client()
+        known = [q for i, q in enumerate(queries) if i % 2 != half]
+        for _ in range(rounds):
+            for q in known:
+                assert client.get("/api/v1/search", query_string={"q": q}).status_code == 200, q
+        for q in (q for i, q in enumerate(queries) if i % 2 == half and q not in known):
+            t0, c0 = time.perf_counter(), time.process_time()
+            resp = client.get("/api/v1/search", query_string={"q": q})
+            times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
+            assert resp.status_code == 200, (q, resp.status_code)
+    p50, p95 = _p50_p95(times)
+    return {"p50": p50, "p95": p95, "cpu": statistics.mean(cpu)}
+
+
 def _pages_per_second(client, paths: list[str], rounds: int) -> float:
     """Requests a second for ``paths`` through a test client, over ``rounds`` passes after
     one warm-up pass."""
@@ -248,29 +281,33 @@ def main(argv=None) -> int:
                 copies += 1
             if time.perf_counter() - t0 > 0.5:
                 print(f"  grew to x{scale} in {time.perf_counter() - t0:.1f}s", flush=True)
+            stranger = _measure_unseen(app, queries, args.rounds)
             _forget(app)
             fresh = _measure(app, queries, args.rounds, cached=False)
             hit = _measure(app, queries, args.rounds, cached=True)
             pages, bare = _page_ratio(app, queries, args.rounds)
-            results.append((backend, fresh, hit, pages, bare))
+            results.append((backend, fresh, hit, pages, bare, stranger))
             print(
                 f"  {fresh['n']:>7} products: uncached p50 {fresh['p50']:6.1f} ms  p95 {fresh['p95']:6.1f} ms  "
                 f"cpu {fresh['cpu']:5.1f} ms  (first pass: p50 {fresh['first_p50']:6.1f}  "
                 f"p95 {fresh['first_p95']:6.1f}  cpu {fresh['first_cpu']:5.1f} ms)\n"
                 f"                    cached p50 {hit['p50']:6.1f} ms  p95 {hit['p95']:6.1f} ms  "
                 f"cpu {hit['cpu']:5.1f} ms;  cached results pages {pages:6.0f}/s = "
-                f"{pages / bare:.2f} of a bare Flask hello ({bare:.0f}/s)",
+                f"{pages / bare:.2f} of a bare Flask hello ({bare:.0f}/s)\n"
+                f"                    new to a warm worker p50 {stranger['p50']:6.1f} ms  "
+                f"p95 {stranger['p95']:6.1f} ms  cpu {stranger['cpu']:5.1f} ms",
                 flush=True,
             )
         tmp.cleanup()
     print(
         "\nbackend      products  uncached p50/p95 ms  cpu ms  first pass p50/p95 ms  cpu ms"
-        "  cached p50/p95 ms  page/hello"
+        "  new to warm worker p50/p95 ms  cpu ms  cached p50/p95 ms  page/hello"
     )
-    for backend, fresh, hit, pages, bare in results:
+    for backend, fresh, hit, pages, bare, stranger in results:
         print(
             f"{backend:<12} {fresh['n']:>8} {fresh['p50']:9.1f} / {fresh['p95']:5.1f} {fresh['cpu']:7.1f}"
             f" {fresh['first_p50']:12.1f} / {fresh['first_p95']:5.1f} {fresh['first_cpu']:7.1f}"
+            f" {stranger['p50']:20.1f} / {stranger['p95']:5.1f} {stranger['cpu']:7.1f}"
             f" {hit['p50']:10.1f} / {hit['p95']:4.1f} {pages / bare:9.2f}"
         )
     return 0
