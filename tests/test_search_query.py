@@ -52,3 +52,14 @@ def test_stemming_from_many_threads_at_once_matches_one_thread(busy_switching):
     stem.cache_clear()
     assert [stem(w) for w in WORDS] == expected
     assert expected[:4] == ["connect", "connect", "connect", "connect"]
+
+
+def test_the_stemmer_is_snowballs_c_build_and_stems_as_the_python_one():
+    from snowballstemmer.english_stemmer import EnglishStemmer
+
+    from shop.search.query import _stemmer
+
+    # PyStemmer (requirements.txt): the pure Python stemmer is some 150 times slower.
+    assert type(_stemmer()).__module__ == "Stemmer"
+    python = EnglishStemmer()
+    assert [stem.__wrapped__(w) for w in WORDS] == [python.stemWord(w) for w in WORDS]

