@@ -55,3 +55,11 @@ def on_starting(server):
         root.addHandler(handler)
     root.setLevel(logging.INFO)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin list at every boot
+
+
+def post_worker_init(worker):
+    """Tune the garbage collector for a long-lived worker that has just loaded the app
+    (:func:`shop.worker.tune_gc`)."""
+    from shop.worker import tune_gc
+
+    tune_gc()

@@ -79,7 +79,12 @@ def _app(url: str):
             "DATABASE_READ_TIMEOUT": 0,
         },
     )
-    return create_app(cfg)
+    app = create_app(cfg)
+    # The garbage collector as a gunicorn worker has it (gunicorn.conf.py).
+    from shop.worker import tune_gc
+
+    tune_gc()
+    return app
 
 
 def _fresh_pg(args) -> str:
