@@ -11,6 +11,7 @@ shutdown (``graceful_timeout``). Each is shorter than the next, so a slow or hun
 is answered by the app (a 503 at worst) before gunicorn has to kill anyone.
 """
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -57,9 +58,27 @@ def on_starting(server):
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin list at every boot
 
 
-def post_worker_init(worker):
-    """Tune the garbage collector for a long-lived worker that has just loaded the app
-    (:func:`shop.worker.tune_gc`)."""
-    from shop.worker import tune_gc
+#: Container objects allocated (net) between two young collections of the cyclic garbage
+#: collector in a worker; CPython's default is 700.
+GC_YOUNG_THRESHOLD = 10_000
 
-    tune_gc()
+
+def post_worker_init(worker):
+    """Tune the cyclic garbage collector for a worker that has just loaded the app.
+
+    The objects alive at this point (modules, the app and its extensions) are moved out of
+    the collector's reach (``gc.freeze``), and young collections run every
+    ``GC_YOUNG_THRESHOLD`` allocations instead of 700, so that full collections, which
+    walk every tracked object, come some fourteen times less often.
+
+    Why: search keeps hundreds of thousands of objects per worker (the products' ranking
+    fields and their tokens), nearly all acyclic and freed by reference counting; a full
+    collection walked them all. Measured on the dev queries, each meeting a worker that
+    had served the other half: 140 ms of collections over 34 queries (about 4 ms a
+    query, a quarter of its CPU), 12 ms with these settings. The remedy of Instagram's
+    "Dismissing Python Garbage Collection at Instagram" (2017) and of the Python
+    documentation's advice on ``gc.freeze``. Set here, not in the app factory: it is
+    process-wide, and the tests build hundreds of apps.
+    """
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)

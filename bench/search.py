@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import runpy
 import statistics
 import sys
 import tempfile
@@ -80,10 +81,8 @@ def _app(url: str):
         },
     )
     app = create_app(cfg)
-    # The garbage collector as a gunicorn worker has it (gunicorn.conf.py).
-    from shop.worker import tune_gc
-
-    tune_gc()
+    # The garbage collector as a gunicorn worker has it once it has loaded the app.
+    runpy.run_path(str(ROOT / "gunicorn.conf.py"))["post_worker_init"](None)
     return app
 
 
