@@ -107,15 +107,16 @@ class PostgresBackend(SearchBackend):
             params["pattern"] = "%" + raw.replace("\\", "").replace("%", "").replace("_", "") + "%"
         score = "0"
         if scored:
-            # Products matching every group come first.
-            coverage = coverage_term(
-                plan, required, params, tsquery_text, "(d.tsv @@ to_tsquery('english', :all))::int"
-            )
+            # Products matching every group come first. The query of all groups is parsed
+            # once, in FROM, as the required one is: in the select list to_tsquery (a
+            # stable function) runs again for every match.
+            coverage = coverage_term(plan, required, params, tsquery_text, "(d.tsv @@ a.a)::int")
             score = f"{COVERAGE} * ({coverage}) + ts_rank('{LABEL_WEIGHTS}', d.tsv, q.q, {NORMALIZATION})"
+        every = ", to_tsquery('english', :all) AS a(a)" if "all" in params else ""
         stmt = text(
             f"SELECT d.product_id AS product_id, {score} AS score, "
             "d.category_id, d.brand, d.price_cents, d.stock "
-            "FROM search_documents d, to_tsquery('english', :q) AS q(q) "
+            f"FROM search_documents d, to_tsquery('english', :q) AS q(q){every} "
             f"WHERE {where}"
         ).bindparams(**params)
         return stmt.columns(
