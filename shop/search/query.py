@@ -51,12 +51,22 @@ _MEASURE = re.compile(r"(\d+)([a-z]+)")
 ANALYZED_LENGTH = 200
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _without_combining(run: re.Match) -> str:
+    """A run of non-ASCII characters without its combining marks (the diacritics that
+    NFKD splits off)."""
+    return "".join(ch for ch in run.group() if not unicodedata.combining(ch))
+
+
 def fold(text: str) -> str:
-    """Lower-case and strip diacritics (as the index tokenizers do)."""
+    """Lower-case and strip diacritics (as the index tokenizers do). Only the non-ASCII
+    runs of a text are looked at character by character: a description with one "®" is
+    otherwise thousands of Python steps."""
     if text.isascii():
         return text.lower()
-    text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _NON_ASCII.sub(_without_combining, unicodedata.normalize("NFKD", text.lower()))
 
 
 def tokenize(text: str) -> list[str]:
