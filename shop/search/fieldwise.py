@@ -15,7 +15,7 @@ import math
 from functools import lru_cache
 
 from shop.search.query import MAX_GROUPS, QueryPlan, tokenize
-from shop.search.scoring import FIELD_CACHE_SIZE, K1, B, Doc
+from shop.search.scoring import FIELD_CACHE_SIZE, K1, B, Doc, text_tokens
 
 #: Reciprocal rank fusion constant (Cormack, Clarke & Büttcher, "Reciprocal Rank Fusion
 #: outperforms Condorcet and individual rank learning methods", SIGIR 2009: k = 60).
@@ -52,7 +52,7 @@ class _Terms:
     __slots__ = ("counts", "length")
 
     def __init__(self, text: str):
-        tokens = tokenize(text)
+        tokens = text_tokens(text)
         # A plain dict: building a Counter costs an abstract-class check per field.
         counts: dict[str, int] = {}
         for token in tokens:

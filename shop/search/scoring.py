@@ -99,6 +99,19 @@ def attribute_text(attributes) -> str:
     return " ".join(str(v) for v in attributes.values() if v not in (None, ""))
 
 
+#: Texts whose tokens are kept for the other ranker: both tokenize the window's title,
+#: product type and description, one after the other (a window holds some 750 texts).
+TOKENS_CACHE_SIZE = 2048
+
+
+@lru_cache(maxsize=TOKENS_CACHE_SIZE)
+def text_tokens(text: str) -> tuple[str, ...]:
+    """:func:`shop.search.query.tokenize` of a product's text, kept for a while: this
+    ranker's fields and the field-wise ranker's (:mod:`shop.search.fieldwise`) read many
+    of the same texts, and a product new to the process has all of them tokenized."""
+    return tuple(tokenize(text))
+
+
 class _Field:
     """A field's tokens and their stems (parallel tuples), plus both as a set for
     one-word lookups. Iterating gives ``(token, stem)`` pairs."""
@@ -106,7 +119,7 @@ class _Field:
     __slots__ = ("tokens", "stems", "words")
 
     def __init__(self, text: str):
-        self.tokens = tuple(tokenize(text))
+        self.tokens = text_tokens(text)
         self.stems = tuple(stem(t) for t in self.tokens)
         self.words = frozenset(self.tokens + self.stems)
 
@@ -132,6 +145,7 @@ def _field(text: str) -> _Field:
 def forget_fields() -> None:
     """Empty the field token cache (a benchmark's cold start)."""
     _field.cache_clear()
+    text_tokens.cache_clear()
     _stem_counts.cache_clear()
 
 
