@@ -143,7 +143,9 @@ def test_today_is_never_cached_and_raises_no_generation(db):
     p = make_product(price_cents=1000, stock=100)
     now = datetime.now(timezone.utc)
     today = first_open_day(UTC, now)
-    period = Period(today - timedelta(days=6), today, UTC)
+    # To the calendar day of now: in the grace after midnight the first open day is
+    # yesterday, and an order placed now is on the day after it.
+    period = Period(today - timedelta(days=6), now.date(), UTC)
     order(
         datetime.combine(today - timedelta(days=1), datetime.min.time(), timezone.utc), [(p, 1000, 1, 0, 0)]
     )
@@ -218,7 +220,8 @@ def test_a_period_reaching_today_adds_todays_orders_to_the_cached_days(db):
     p = make_product(price_cents=1000, stock=100)
     now = datetime.now(timezone.utc)
     today = first_open_day(UTC, now)
-    period = Period(today - timedelta(days=29), today, UTC)
+    # To the calendar day of now (see test_today_is_never_cached_and_raises_no_generation).
+    period = Period(today - timedelta(days=29), now.date(), UTC)
     order(
         datetime.combine(today - timedelta(days=3), datetime.min.time(), timezone.utc), [(p, 1000, 1, 0, 0)]
     )
@@ -229,5 +232,5 @@ def test_a_period_reaching_today_adds_todays_orders_to_the_cached_days(db):
     db.session.commit()
     second = sales_report.sales_dashboard(period)
     assert (second.current.revenue_cents, second.current.units) == (6000, 6)
-    assert second.days[-1]["day"] == today and second.days[-1]["revenue_cents"] == 5000
+    assert second.days[-1]["day"] == now.date() and second.days[-1]["revenue_cents"] == 5000
     assert [p["units"] for p in second.products] == [6]
