@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from shop.search import query, ranking
+from shop.search import ranking, tokens
 from tests.factories import make_category, make_product
 
 #: Typed prefixes and queries whose words need stemming ("connectors", "chargers", ...),
@@ -66,7 +66,7 @@ def test_concurrent_searches_and_suggestions_answer_as_one_at_a_time(live_url, c
     urls += [f"{live_url}/api/v1/search?q={q}&per_page=10" for q in QUERIES]
     urls += [f"{live_url}/search?q={q}" for q in QUERIES]
     # A fresh process: empty stemming and token caches, as on a just-started server.
-    query.stem.cache_clear()
+    tokens.stem.cache_clear()
     ranking.forget_tokens()
     barrier = threading.Barrier(8)
 
@@ -78,7 +78,7 @@ def test_concurrent_searches_and_suggestions_answer_as_one_at_a_time(live_url, c
     for _ in range(3):
         with ThreadPoolExecutor(max_workers=8) as pool:
             rounds.append(list(pool.map(at_once, (urls * 2)[: 8 * (len(urls) * 2 // 8)])))
-        query.stem.cache_clear()
+        tokens.stem.cache_clear()
         ranking.forget_tokens()
     alone = {url: _fetch(url) for url in urls}
     for answers in rounds:

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from shop.search.query import stem
+from shop.search.tokens import stem
 
 WORDS = [
     base + suffix
@@ -57,7 +57,7 @@ def test_stemming_from_many_threads_at_once_matches_one_thread(busy_switching):
 def test_the_stemmer_is_snowballs_c_build_and_stems_as_the_python_one():
     from snowballstemmer.english_stemmer import EnglishStemmer
 
-    from shop.search.query import _stemmer
+    from shop.search.tokens import _stemmer
 
     # PyStemmer (requirements.txt): the pure Python stemmer is some 150 times slower.
     assert type(_stemmer()).__module__ == "Stemmer"

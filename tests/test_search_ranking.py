@@ -9,10 +9,11 @@ from sqlalchemy import event, text
 from shop.search import ranking, relax, stats
 from shop.search.backends import get_backend
 from shop.search.fieldwise import dismax, fuse, plural_stem
-from shop.search.query import Alternative, Group, QueryPlan, analyze, tokenize
+from shop.search.query import Alternative, Group, QueryPlan, analyze
 from shop.search.ranking import load_docs
 from shop.search.scoring import Doc, bm25, doc_length
 from shop.search.services import SearchParams, search
+from shop.search.tokens import tokenize
 from tests.factories import make_category, make_product
 
 

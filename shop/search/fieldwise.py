@@ -14,8 +14,9 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from shop.search.query import MAX_GROUPS, QueryPlan, tokenize
+from shop.search.query import MAX_GROUPS, QueryPlan
 from shop.search.scoring import FIELD_CACHE_SIZE, K1, B, Doc, text_tokens
+from shop.search.tokens import tokenize
 
 #: Reciprocal rank fusion constant (Cormack, Clarke & Büttcher, "Reciprocal Rank Fusion
 #: outperforms Condorcet and individual rank learning methods", SIGIR 2009: k = 60).

@@ -151,7 +151,7 @@ _PG_STATEMENTS = [
     "CREATE TABLE IF NOT EXISTS search_words (word text PRIMARY KEY)",
     "ALTER TABLE search_words ADD COLUMN IF NOT EXISTS ndoc integer NOT NULL DEFAULT 0",
     "CREATE INDEX IF NOT EXISTS ix_search_words_trgm ON search_words USING gin (word gin_trgm_ops)",
-    # The words of a text as the query side splits them (shop.search.query.tokenize):
+    # The words of a text as the query side splits them (shop.search.tokens.tokenize):
     # punctuation separates. Without this the parser keeps "phone/smartphone" or
     # "dv7-1211ea.zip" as one file-name token that no query word meets.
     """CREATE OR REPLACE FUNCTION search_words_of(t text) RETURNS text

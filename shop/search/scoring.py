@@ -21,7 +21,8 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from shop.search.query import Alternative, Group, QueryPlan, stem, tokenize
+from shop.search.query import Alternative, Group, QueryPlan
+from shop.search.tokens import stem, tokenize
 
 #: Reciprocal-rank constant for the backend's text ranking (as in RRF).
 RRF_K = 10
@@ -106,7 +107,7 @@ TOKENS_CACHE_SIZE = 2048
 
 @lru_cache(maxsize=TOKENS_CACHE_SIZE)
 def text_tokens(text: str) -> tuple[str, ...]:
-    """:func:`shop.search.query.tokenize` of a product's text, kept for a while: this
+    """:func:`shop.search.tokens.tokenize` of a product's text, kept for a while: this
     ranker's fields and the field-wise ranker's (:mod:`shop.search.fieldwise`) read many
     of the same texts, and a product new to the process has all of them tokenized."""
     return tuple(tokenize(text))

@@ -16,8 +16,9 @@ from shop.cache_statistics import cached_statistic, cached_statistics
 from shop.catalog.models import Category, Product
 from shop.extensions import db
 from shop.search.fieldwise import DISMAX_FIELDS, dismax_texts
-from shop.search.query import Alternative, Group, QueryPlan, tokenize
+from shop.search.query import Alternative, Group, QueryPlan
 from shop.search.scoring import Doc, attribute_text, doc_length
+from shop.search.tokens import tokenize
 
 #: Seconds a statistic stays cached.
 STAT_TIMEOUT = 600

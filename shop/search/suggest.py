@@ -17,8 +17,8 @@ from shop.search.backends import get_backend
 from shop.search.kinds import category_heads, head_key
 from shop.search.paging import ProductCard
 from shop.search.params import SearchParams, analyzed_length
-from shop.search.query import fold, tokenize
 from shop.search.services import search
+from shop.search.tokens import fold, tokenize
 
 
 def _empty() -> dict:

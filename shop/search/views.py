@@ -27,8 +27,8 @@ from shop.search.params import (
     SORTS,
     SearchParams,
 )
-from shop.search.query import fold, stem
 from shop.search.services import SearchResult, search, search_stamped
+from shop.search.tokens import fold, stem
 
 #: Titles on result cards are cut to this many characters (before highlighting).
 TITLE_CHARS = 90

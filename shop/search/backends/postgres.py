@@ -6,8 +6,9 @@ from __future__ import annotations
 from sqlalchemy import Float, FromClause, Integer, String, column, text
 
 from shop.search.backends.base import SearchBackend, combine_groups, coverage_term, first_letters
-from shop.search.query import Alternative, QueryPlan, is_model_like
+from shop.search.query import Alternative, QueryPlan
 from shop.search.scoring import COVERAGE
+from shop.search.tokens import is_model_like
 
 #: ts_rank weights for the D, C, B, A labels (description, category+type, brand, title+model).
 LABEL_WEIGHTS = "{0.5, 0.5, 0.5, 1.0}"
