@@ -47,7 +47,8 @@ def _sqlite_category_scope(ref: str) -> str:
     return f"p.category_id = {ref} OR p.category_id IN (SELECT id FROM categories WHERE parent_id = {ref})"
 
 
-#: Counts every change to what search reads (see :func:`state`): run by every trigger.
+#: Counts every change to what search reads (see :func:`shop.search.index.state`): run by
+#: every trigger.
 SQLITE_BUMP = "UPDATE search_state SET version = version + 1 WHERE id = 1"
 
 

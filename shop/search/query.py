@@ -3,9 +3,9 @@
 A query becomes a :class:`QueryPlan`: a list of :class:`Group` (one per concept the
 shopper typed). A group matches a product when any of its alternatives does; an
 alternative is a phrase of one or more tokens (adjacent, in order), the last optionally
-a prefix. Tokens follow the index tokenizer (:mod:`shop.search.tokens`: Unicode letters and digits; everything else
-separates), so "dv7-1211ea" is the phrase ``dv7 1211ea`` or the joined token
-``dv71211ea`` that the index also holds for model numbers.
+a prefix. Tokens follow the index tokenizer (:mod:`shop.search.tokens`: Unicode letters
+and digits; everything else separates), so "dv7-1211ea" is the phrase ``dv7 1211ea`` or
+the joined token ``dv71211ea`` that the index also holds for model numbers.
 
 Corrections consult the index vocabulary through a backend (:class:`Vocabulary`):
 unknown words get the closest known word (edit distance counting a swap of two letters
