@@ -105,6 +105,9 @@ def sqlite_statements(counted: bool = True, attributes: bool = True) -> list[str
 
 # --- PostgreSQL --------------------------------------------------------------------------
 
+#: The btree index the PostgreSQL documents are laid out by (``CLUSTER``): their category.
+PG_LAYOUT_INDEX = "ix_search_documents_category"
+
 #: DDL for the PostgreSQL index, in order (idempotent).
 PG_STATEMENTS = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
@@ -121,6 +124,11 @@ PG_STATEMENTS = [
     "ALTER TABLE search_documents ADD COLUMN IF NOT EXISTS stock integer NOT NULL DEFAULT 0",
     "CREATE INDEX IF NOT EXISTS ix_search_documents_tsv ON search_documents USING gin (tsv)",
     "CREATE INDEX IF NOT EXISTS ix_search_documents_doc ON search_documents USING gin (doc gin_trgm_ops)",
+    # The order the documents are laid out in after a bulk change
+    # (shop.search.index.lay_out), and room in each page for a new version of a row
+    # whose stock or price changed (a HOT update stays in its page).
+    f"CREATE INDEX IF NOT EXISTS {PG_LAYOUT_INDEX} ON search_documents (category_id)",
+    "ALTER TABLE search_documents SET (fillfactor = 90)",
     "CREATE TABLE IF NOT EXISTS search_words (word text PRIMARY KEY)",
     "ALTER TABLE search_words ADD COLUMN IF NOT EXISTS ndoc integer NOT NULL DEFAULT 0",
     "CREATE INDEX IF NOT EXISTS ix_search_words_trgm ON search_words USING gin (word gin_trgm_ops)",

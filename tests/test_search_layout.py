@@ -1,0 +1,121 @@
+"""PostgreSQL lays the search index's documents out by category after a bulk change
+(:func:`shop.search.index.lay_out`), so that a query's matches share pages."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import text
+
+from shop.catalog.stock import allocate
+from shop.search import index
+from shop.search.services import SearchParams, search
+from tests.factories import make_category, make_product
+from tests.test_search_index import found
+
+
+@pytest.fixture
+def pg(db):
+    """The suite's database, when it is PostgreSQL."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite's full-text index has no table layout to choose")
+    return db
+
+
+def _layout(db) -> list[tuple[int, int]]:
+    """(page, category id) of every document, in the table's physical order."""
+    rows = db.session.execute(
+        text("SELECT (ctid::text::point)[0]::int, category_id FROM search_documents ORDER BY ctid")
+    )
+    return [tuple(r) for r in rows]
+
+
+def _interleaved(categories: int = 3, each: int = 60, words: int = 80) -> list:
+    """Products of ``categories`` categories, created in turn (one of each, then again),
+    with descriptions of ``words`` words (long ones fill several pages)."""
+    cats = [make_category(f"Kind {c}") for c in range(categories)]
+    products = []
+    for n in range(each):
+        for c, cat in enumerate(cats):
+            products.append(
+                make_product(
+                    f"Widget {c}-{n}",
+                    sku=f"W{c}-{n}",
+                    category=cat,
+                    stock=5,
+                    description=" ".join(f"word{c}x{k}" for k in range(words)),
+                )
+            )
+    return products
+
+
+def test_documents_are_laid_out_by_category_after_a_bulk_change(pg):
+    _interleaved()
+    pg.session.commit()
+    before = [c for _page, c in _layout(pg)]
+    assert before != sorted(before)  # created in turn: the categories alternate
+    pages_before = {c: {p for p, cc in _layout(pg) if cc == c} for c in set(before)}
+
+    assert index.lay_out(pg.session.connection()) is True
+    pg.session.commit()
+    after = _layout(pg)
+    assert [c for _page, c in after] == sorted(before)
+    pages_after = {c: {p for p, cc in after if cc == c} for c in set(before)}
+    for cat in pages_before:  # each category now reads fewer pages than when interleaved
+        assert len(pages_after[cat]) < len(pages_before[cat])
+    # Nothing was lost, and search finds what it found before.
+    assert len(after) == len(before)
+    assert search(SearchParams(q="widget"), with_facets=False).total == len(before)
+
+
+def test_a_change_of_stock_stays_in_its_page(pg):
+    products = _interleaved(categories=2, each=100, words=3)
+    pg.session.commit()
+    index.analyze(pg.session.connection())  # what the import does: lays out, then ANALYZE
+    pg.session.commit()
+    options = pg.session.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'search_documents'"))
+    assert "fillfactor=90" in options
+    where = dict(
+        pg.session.execute(text("SELECT product_id, (ctid::text::point)[0]::int FROM search_documents")).all()
+    )
+    for product in products[::20]:
+        allocate(product.id, 1, order_id=None)
+    pg.session.commit()
+    moved = dict(
+        pg.session.execute(text("SELECT product_id, (ctid::text::point)[0]::int FROM search_documents")).all()
+    )
+    assert all(moved[p.id] == where[p.id] for p in products[::20])
+    assert (
+        pg.session.scalar(
+            text("SELECT stock FROM search_documents WHERE product_id = :id"), {"id": products[0].id}
+        )
+        == 4
+    )
+
+
+def test_a_busy_table_is_left_as_it_is(pg, monkeypatch, caplog):
+    _interleaved(categories=2, each=10)
+    pg.session.commit()
+    before = _layout(pg)
+    pg.session.commit()
+    monkeypatch.setattr(index, "LAYOUT_LOCK_TIMEOUT", 0.2)
+    with pg.engine.connect() as reader:  # a long transaction reading the index
+        reader.execute(text("SELECT count(*) FROM search_documents"))
+        conn = pg.session.connection()
+        timeouts = conn.execute(
+            text("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')")
+        )
+        saved = tuple(timeouts.one())
+        with caplog.at_level(logging.WARNING, logger="shop.search.index"):
+            assert index.lay_out(conn) is False
+        assert "busy" in caplog.text
+        # The caller's transaction goes on, with its own timeouts.
+        again = conn.execute(
+            text("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')")
+        )
+        assert tuple(again.one()) == saved
+        assert len(found("widget")) == 20
+        reader.rollback()
+    pg.session.commit()
+    assert _layout(pg) == before
