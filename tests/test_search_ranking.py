@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, text
 
+from shop.catalog.stock import allocate
 from shop.search import ranking, relax, stats
 from shop.search.backends import get_backend
 from shop.search.fieldwise import dismax, fuse, plural_stem
@@ -330,6 +331,32 @@ def test_the_window_keeps_products_read_under_the_same_index_state(db):
     assert backend.state() is None
     assert load_docs([product.id], None)[0].attributes == "Blue"
     db.session.rollback()
+
+
+def test_the_first_page_is_shown_from_the_windows_read(db):
+    """The re-rank window reads its products' card columns too: the first page of a query
+    needs no statement of its own, and a change of stock (a new index state) is shown at
+    once."""
+    cat = make_category("Keyboards", parent=make_category("Input"))
+    products = [make_product(f"Acme K{n} keyboard", category=cat, sku=f"K{n}", stock=5) for n in range(3)]
+    db.session.commit()
+    read: list[str] = []
+    listen = lambda *args: read.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        result = search(SearchParams(q="keyboard"), with_facets=False)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert {p.sku for p in result.products} == {"K0", "K1", "K2"}
+    assert {p.stock for p in result.products} == {5}
+    assert result.products[0].category.full_name == "Input > Keyboards"
+    # One statement reads the cards' columns: the window's, with the fields it ranks by.
+    cards = [s for s in read if "products.sku" in s]
+    assert len(cards) == 1 and "products.description" in cards[0], cards
+    allocate(products[0].id, 2, order_id=None)
+    db.session.commit()
+    again = search(SearchParams(q="keyboard"), with_facets=False)
+    assert {p.sku: p.stock for p in again.products} == {"K0": 3, "K1": 5, "K2": 5}
 
 
 def test_the_window_reads_each_product_as_it_is_now(db):

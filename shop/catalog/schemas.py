@@ -43,7 +43,7 @@ def product_json(product, detail: bool = False) -> dict[str, Any]:
     Args:
         product: a :class:`shop.catalog.models.Product` (its category and the category's
             parent should be loaded, e.g. with ``selectinload``, for lists), or a search
-            result's :class:`shop.search.paging.ProductCard` (not with ``detail``).
+            result's :class:`shop.search.cards.ProductCard` (not with ``detail``).
         detail: also include description, attributes, model, ean and released_at.
     Returns:
         ``{sku, slug, name, brand, category: {slug, name, full_name} | None, price_cents,

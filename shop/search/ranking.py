@@ -11,19 +11,20 @@ the window follow the backend's own order.
 from __future__ import annotations
 
 import json
-import threading
 from functools import lru_cache
 
 from sqlalchemy import FromClause, Select, Text, cast, literal, select, union_all
 
-from shop.cache import request_catalog_version
 from shop.catalog.categorize import load_categorizer
 from shop.catalog.models import Category, Product
 from shop.extensions import db
 from shop.search import fieldwise, scoring, stats
 from shop.search.backends import get_backend
+from shop.search.cards import CARD_COLUMNS
 from shop.search.facets import category_names
 from shop.search.fieldwise import dismax, fuse, query_words
+from shop.search.kept import KEPT_SIZE, Kept, kept
+from shop.search.kept import forget as forget_kept
 from shop.search.kinds import (
     PACK,
     expansions,
@@ -187,26 +188,27 @@ def load_docs(ids: list[int], state: int | None = None) -> list[Doc]:
         state: the index's change counter as this search read it
             (:func:`shop.search.index.state`), or None. With it, products this process
             read under the same counter and catalog version are not read again
-            (:func:`_kept_docs`): a window of 150 products is then a dictionary lookup
-            each, not a statement reading their descriptions and attributes.
+            (:func:`shop.search.kept.kept`): a window of 150 products is then a dictionary
+            lookup each, not a statement reading their descriptions and attributes. The
+            products read are kept with their card columns too
+            (:func:`shop.search.cards.load_products`).
     """
-    kept = _kept_docs(state)
-    missing = [i for i in ids if i not in kept]
+    keep = kept(state)
+    docs = keep.docs
+    missing = [i for i in ids if i not in docs]
     if missing:
-        for doc in _read_docs(missing):
-            kept[doc.product_id] = doc
-    return [kept[i] for i in ids if i in kept]
+        _read_docs(missing, keep)
+    return [docs[i] for i in ids if i in docs]
 
 
-def _read_docs(ids: list[int]) -> list[Doc]:
-    """The :class:`shop.search.scoring.Doc` of each product in ``ids`` that exists, read
-    from the database (in no particular order)."""
+def _read_docs(ids: list[int], keep: Kept) -> None:
+    """Read the products of ``ids`` that exist into ``keep``: each one's
+    :class:`shop.search.scoring.Doc` and its card row (:data:`shop.search.cards.CARD_COLUMNS`),
+    in one statement."""
     rows = db.session.execute(
         select(
-            Product.id,
             Product.name,
             Product.model,
-            Product.brand,
             Product.product_type,
             Category.name,
             Category.parent_id,
@@ -215,46 +217,22 @@ def _read_docs(ids: list[int]) -> list[Doc]:
             # As text: a product's Doc is kept per fields (:func:`_doc`), its attributes
             # not decoded again for every query.
             cast(Product.attributes, Text),
+            *CARD_COLUMNS,
         )
         .outerjoin(Category, Category.id == Product.category_id)
         .where(id_in(Product.id, ids))
     ).all()
     parents = category_names()
-    return [_doc(*r[:6], parents.get(r[6], ""), *r[7:]) for r in rows]
+    cards = len(CARD_COLUMNS)
+    for r in rows:
+        card = tuple(r[-cards:])
+        pid, brand = card[0], card[4]
+        keep.docs[pid] = _doc(pid, r[0], r[1], brand, r[2], r[3], parents.get(r[4], ""), *r[5:8])
+        keep.cards[pid] = card
 
 
-#: Per process: the products' Docs read under one index state and catalog version,
-#: ``[(state, version), {product id: Doc}]`` (:func:`_kept_docs`).
-_KEPT: list = [None, {}]
-_KEPT_LOCK = threading.Lock()
-
-
-def _kept_docs(state: int | None) -> dict[int, Doc]:
-    """The Docs this process read under the index's change counter ``state`` and the
-    catalog version this request read: a dictionary to read from and add to, empty when
-    either changed, and a throwaway one without a state or with the cache down.
-
-    The counter moves with every change to what a Doc holds (a product's fields or
-    attributes, its category's names: :func:`shop.search.index.state`), by any code path.
-    PostgreSQL's counter is a sequence, advanced before the writing transaction commits,
-    so a search in between may read the old row under the new number; the catalog
-    version, bumped after the shop's own commits, is in the key for that reason, as it is
-    in the result cache's. At most ``DOC_CACHE_SIZE`` Docs are kept.
-    """
-    if state is None:
-        return {}
-    version = request_catalog_version()
-    if version < 0:
-        return {}
-    with _KEPT_LOCK:
-        if _KEPT[0] != (state, version) or len(_KEPT[1]) >= DOC_CACHE_SIZE:
-            _KEPT[:] = [(state, version), {}]
-        return _KEPT[1]
-
-
-#: Products whose :func:`_doc` is kept (about 2 kB each on the real catalog, mostly the
-#: attributes: some 16 MB when full, some fifty windows).
-DOC_CACHE_SIZE = 8192
+#: Products whose :func:`_doc` is kept per fields.
+DOC_CACHE_SIZE = KEPT_SIZE
 
 
 @lru_cache(maxsize=DOC_CACHE_SIZE)
@@ -295,8 +273,7 @@ def forget_tokens() -> None:
     scoring.forget_fields()
     fieldwise.forget_terms()
     _doc.cache_clear()
-    with _KEPT_LOCK:
-        _KEPT[:] = [None, {}]
+    forget_kept()
     _head_leaf.cache_clear()
     kind_heads.cache_clear()
     type_head.cache_clear()

@@ -24,9 +24,10 @@ from shop.cache import ANY_STOCK, Stamped, cached_catalog, stock_stamps
 from shop.extensions import db
 from shop.search import facets
 from shop.search.backends import get_backend
+from shop.search.cards import ProductCard, load_products
 from shop.search.filters import apply_filters, listed
 from shop.search.kinds import expand_plan, kind_vocabulary
-from shop.search.paging import ProductCard, load_products, page_ids
+from shop.search.paging import page_ids
 from shop.search.params import SearchParams, analyzed_length
 from shop.search.query import QueryPlan, analyze
 from shop.search.relax import RELAX_BELOW, Matches, match_relaxed
@@ -87,8 +88,8 @@ def search(params: SearchParams, with_facets: bool = True) -> SearchResult:
     Raises:
         ValidationFailed: unknown sort or price band, bad paging.
     """
-    ids, fields = _outcome(params, with_facets)
-    return SearchResult(load_products(ids), **fields)
+    ids, fields, state = _outcome(params, with_facets)
+    return SearchResult(load_products(ids, state), **fields)
 
 
 def search_stamped(params: SearchParams) -> Stamped:
@@ -103,23 +104,27 @@ def search_stamped(params: SearchParams) -> Stamped:
         ValidationFailed: as :func:`search`.
     """
     counted = stock_stamps([ANY_STOCK])
-    ids, fields = _outcome(params, True)
+    ids, fields, state = _outcome(params, True)
     shown = stock_stamps(ids)
-    result = SearchResult(load_products(ids), **fields)
+    result = SearchResult(load_products(ids, state), **fields)
     return Stamped(result, None if counted is None or shown is None else {**counted, **shown})
 
 
-def _outcome(params: SearchParams, with_facets: bool) -> tuple[list[int], dict]:
+def _outcome(params: SearchParams, with_facets: bool) -> tuple[list[int], dict, int | None]:
     """The page's product ids and the other fields of its :class:`SearchResult`, from the
-    result cache when it can be (see :func:`search`)."""
+    result cache when it can be (see :func:`search`), and the index state they are of
+    (:func:`shop.search.index.state`, None inside a transaction that has written)."""
     params.validate()
     backend = get_backend(db.session)
     state = backend.state()
     if state is None or not current_app.config.get("SEARCH_RESULT_CACHE", True):
-        return _search(params, with_facets, backend, state)
+        return *_search(params, with_facets, backend, state), state
     asked = repr((astuple(params), with_facets, analyzed_length()))
     key = ("search", backend.name, state, hashlib.sha256(asked.encode()).hexdigest()[:32])
-    return cached_catalog(key, lambda: _search(params, with_facets, backend, state), RESULT_CACHE_TIMEOUT)
+    ids, fields = cached_catalog(
+        key, lambda: _search(params, with_facets, backend, state), RESULT_CACHE_TIMEOUT
+    )
+    return ids, fields, state
 
 
 def _search(params: SearchParams, with_facets: bool, backend, state: int | None) -> tuple[list[int], dict]:

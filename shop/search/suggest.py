@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from shop.catalog.models import Category, Product
 from shop.extensions import db
 from shop.search.backends import get_backend
+from shop.search.cards import ProductCard
 from shop.search.kinds import category_heads, head_key
-from shop.search.paging import ProductCard
 from shop.search.params import SearchParams, analyzed_length
 from shop.search.services import search
 from shop.search.tokens import fold, tokenize
