@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
-from sqlalchemy import insert, text, update
+from sqlalchemy import event, insert, text, update
 
 from shop.catalog import editing
 from shop.catalog.models import Product
@@ -215,3 +215,26 @@ def test_a_first_letter_typed_in_excess_or_swapped_is_corrected(db):
     assert analyze("dslr", backend).did_you_mean == "slr"
     assert sorted(found("dslr camera")) == ["S0", "S1", "S2"]
     assert analyze("acmera kit", backend).did_you_mean == "camera kit"
+
+
+def test_a_word_counted_before_its_product_existed_is_known_at_once(db):
+    """Query analysis keeps the vocabulary's word counts as statistics
+    (:class:`shop.search.stats.CachedVocabulary`): a query of words met before reads no
+    vocabulary, and a word counted 0 a moment ago is still searched as typed, not
+    corrected, once a product has it."""
+    make_product("Zanzibat desk lamp", sku="L1")
+    db.session.commit()
+    first = search(SearchParams(q="zanzibar lamp"), with_facets=False)
+    assert first.did_you_mean == "zanzibat lamp"  # no product has the word yet
+    make_product("Zanzibar bluetooth speaker", sku="S1")
+    db.session.commit()
+    read: list[str] = []
+    listen = lambda *args: read.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        result = search(SearchParams(q="zanzibar"), with_facets=False)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert [p.sku for p in result.products] == ["S1"] and result.did_you_mean is None
+    # The count of "zanzibar" was kept (0); only the stemmed index was asked.
+    assert not [s for s in read if "search_words" in s and "ndoc" in s or "search_words_vocab" in s], read

@@ -31,6 +31,7 @@ from shop.search.paging import page_ids
 from shop.search.params import SearchParams, analyzed_length
 from shop.search.query import QueryPlan, analyze
 from shop.search.relax import RELAX_BELOW, Matches, match_relaxed
+from shop.search.stats import CachedVocabulary
 
 #: Seconds a search's outcome stays in the result cache (a catalog change replaces it sooner).
 RESULT_CACHE_TIMEOUT = 600
@@ -131,7 +132,7 @@ def _search(params: SearchParams, with_facets: bool, backend, state: int | None)
     """:func:`search` without the cache: the page's product ids and the other fields of
     its :class:`SearchResult` (plain data, to be cached). ``state`` is the index's change
     counter as read before (:func:`shop.search.index.state`), or None."""
-    plan = analyze(params.q, backend, analyzed_length(), correct=not params.literal)
+    plan = analyze(params.q, CachedVocabulary(backend), analyzed_length(), correct=not params.literal)
     if not plan.empty and not params.literal:
         plan = expand_plan(plan, kind_vocabulary())
     found: Matches | None = None

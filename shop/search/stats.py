@@ -107,6 +107,46 @@ def word_doc_freq(backend, words: list[str]) -> dict[str, int]:
     return {w: freq[a] for w, a in alts.items()}
 
 
+class CachedVocabulary:
+    """A backend's vocabulary (:class:`shop.search.query.Vocabulary`) whose document counts
+    of unstemmed words are statistics (:func:`vocabulary_doc_freq`): analysing a query made
+    of words met before then reads nothing from the database. Whether a word is in the
+    stemmed index and which words resemble it are asked of the backend: a word counted 0
+    a while ago is still known at once when a new product has it
+    (:func:`shop.search.query.analyze` asks :meth:`stem_hits` of a word counted 0)."""
+
+    def __init__(self, backend):
+        self.backend = backend
+
+    def doc_freq(self, words: list[str]) -> dict[str, int]:
+        """:func:`vocabulary_doc_freq` of the backend."""
+        return vocabulary_doc_freq(self.backend, words)
+
+    def stem_hits(self, word: str) -> bool:
+        """The backend's :meth:`~shop.search.backends.base.SearchBackend.stem_hits`."""
+        return self.backend.stem_hits(word)
+
+    def near_words(self, word: str, limit: int = 50) -> list[tuple[str, int]]:
+        """The backend's :meth:`~shop.search.backends.base.SearchBackend.near_words`."""
+        return self.backend.near_words(word, limit)
+
+
+def vocabulary_doc_freq(backend, words: list[str]) -> dict[str, int]:
+    """Number of active products having each unstemmed word (the backend's ``doc_freq``:
+    what query analysis weighs corrections, joins and splits by), each cached on its own
+    for ``STAT_TIMEOUT`` seconds; the words not cached are read in one statement."""
+    by_key = {("search", "vf", backend.name, w): w for w in words}
+    read: dict[str, int] = {}
+
+    def produce(key: tuple) -> int:
+        if not read:  # the first word missing reads every word of the call at once
+            read.update(backend.doc_freq(list(by_key.values())))
+        return read.get(by_key[key], 0)
+
+    counts = cached_statistics(list(by_key), produce, STAT_TIMEOUT)
+    return dict(zip(by_key.values(), counts, strict=True))
+
+
 def phrase_doc_freq(backend, phrases: list[Alternative]) -> dict[Alternative, int]:
     """Number of active products matching each phrase in the backend's index (stemmed,
     every field), each cached on its own and all read in one cache round trip
