@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -77,6 +78,22 @@ class DeadlineConnection(psycopg.Connection):
             raise psycopg.OperationalError(
                 f"the database did not answer within {self.deadline:g} s; connection closed"
             ) from None
+
+
+@contextmanager
+def unbounded(driver_connection):
+    """Within the block, ``driver_connection`` (a DBAPI connection) waits for the server as
+    long as it takes: for maintenance that is slow by nature and bounded otherwise
+    (rewriting the search index, :func:`shop.search.index.lay_out`), never for a request.
+    A connection without a deadline is left alone."""
+    if not isinstance(driver_connection, DeadlineConnection):
+        yield
+        return
+    saved, driver_connection.deadline = driver_connection.deadline, None
+    try:
+        yield
+    finally:
+        driver_connection.deadline = saved
 
 
 def install_deadline(engine: Engine, deadline: float | None, retry_interval: float = 0) -> None:

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from shop.catalog.stock import allocate
 from shop.search import index
@@ -119,3 +120,20 @@ def test_a_busy_table_is_left_as_it_is(pg, monkeypatch, caplog):
         reader.rollback()
     pg.session.commit()
     assert _layout(pg) == before
+
+
+def test_the_rewrite_is_not_cut_short_by_the_read_deadline(pg, app_factory):
+    """A request's connection gives up on a server that does not answer within
+    ``DATABASE_READ_TIMEOUT``; the index's rewrite, slow by nature on a large catalog, waits
+    as long as it takes (:func:`shop.dbconnect.unbounded`), and the deadline holds again
+    after it."""
+    from shop.dbconnect import unbounded
+    from shop.extensions import db as _db
+
+    app = app_factory(DATABASE_READ_TIMEOUT=0.3, DATABASE_STATEMENT_TIMEOUT=0)
+    with app.app_context(), _db.engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        with unbounded(driver):
+            assert conn.execute(text("SELECT pg_sleep(0.6), 1")).one()[1] == 1
+        with pytest.raises(OperationalError, match="did not answer"):
+            conn.execute(text("SELECT pg_sleep(0.6)"))

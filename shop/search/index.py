@@ -36,6 +36,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
+from shop.dbconnect import unbounded
 from shop.search.index_ddl import PG_LAYOUT_INDEX, PG_STATEMENTS, SQLITE_BUMP, sqlite_fill, sqlite_statements
 
 
@@ -211,7 +212,8 @@ def lay_out(conn: Connection) -> bool:
     ``CLUSTER`` locks the table against every reader while it rewrites it and its indexes
     (0.7 s at 19,000 products, 6 s at 194,000): searches wait for it. It waits at most
     :data:`LAYOUT_LOCK_TIMEOUT` seconds for the table (a long transaction reading it),
-    then leaves the layout as it is; it is not subject to the app's statement timeout.
+    then leaves the layout as it is; neither the app's statement timeout nor its read
+    deadline (:func:`shop.dbconnect.unbounded`) cuts it short.
 
     Returns:
         True when the documents were laid out, False when the table was busy (logged).
@@ -224,7 +226,7 @@ def lay_out(conn: Connection) -> bool:
         {"lock": f"{int(LAYOUT_LOCK_TIMEOUT * 1000)}ms"},
     )
     try:
-        with conn.begin_nested():
+        with conn.begin_nested(), unbounded(conn.connection.driver_connection):
             conn.execute(text(f"CLUSTER search_documents USING {PG_LAYOUT_INDEX}"))
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
