@@ -137,3 +137,32 @@ def test_the_rewrite_is_not_cut_short_by_the_read_deadline(pg, app_factory):
             assert conn.execute(text("SELECT pg_sleep(0.6), 1")).one()[1] == 1
         with pytest.raises(OperationalError, match="did not answer"):
             conn.execute(text("SELECT pg_sleep(0.6)"))
+
+
+def test_searches_wait_for_the_rewrite_and_then_find_everything(pg, app_factory):
+    """While the documents are rewritten (the table locked until the rewrite commits), a
+    search waits rather than fails, and then finds every product."""
+    import threading
+
+    from shop.extensions import db as _db
+
+    _interleaved(categories=2, each=10)
+    pg.session.commit()
+    app = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 2, "max_overflow": 2})
+    found_total: list[int] = []
+
+    def shopper() -> None:
+        with app.app_context():
+            found_total.append(search(SearchParams(q="widget"), with_facets=False).total)
+            _db.session.remove()
+
+    with app.app_context(), _db.engine.connect() as conn:
+        rewrite = conn.begin()
+        assert index.lay_out(conn) is True  # the table stays locked until the commit
+        thread = threading.Thread(target=shopper)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive() and not found_total  # waiting, not failed
+        rewrite.commit()
+    thread.join(10)
+    assert found_total == [20]
