@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shop.search.backends import get_backend
+from shop.search.fieldwise import query_words
 from shop.search.kinds import (
     expand_plan,
     expansions,
@@ -197,8 +198,10 @@ def test_a_word_typed_as_one_that_the_catalog_writes_apart_matches_its_words(db)
     for q in ("sd-card", "SDcard", "sd card"):
         assert ranked_skus(q) == ["CARD"], q
     # Two words typed as one are not a misspelling of a third word two edits away
-    # ("player": PostgreSQL's similar words would offer it).
-    assert ranked_skus("cdplayer") == ["CD"]
+    # ("player": PostgreSQL's similar words would offer it): the CD player comes first,
+    # then what the words typed apart find when relaxed (a player, the kind asked for).
+    assert ranked_skus("cdplayer") == ranked_skus("cd player") == ["CD", "DVD"]
+    assert search(SearchParams(q="cdplayer")).did_you_mean is None
     # A name glued to its number is matched as titles write it, apart.
     for q in ("playstation4", "Playstation 4"):
         assert ranked_skus(q) == ["PS4"], q
@@ -206,6 +209,29 @@ def test_a_word_typed_as_one_that_the_catalog_writes_apart_matches_its_words(db)
     # knows is not taken apart.
     assert ranked_skus("x-box") == ["XBOX"]
     assert ranked_skus("playstation") == ["PS4"]
+
+
+def test_a_word_typed_as_one_is_read_as_the_words_it_joins(db):
+    """An unknown word that the catalog writes as two ("laptopcase") is read as those two
+    words by the rankers too (:attr:`shop.search.query.QueryPlan.reading`): the kind it
+    asks for and the field-wise ranker's words are the ones typed apart would give, so is
+    the order; a word the catalog knows keeps its reading."""
+    cases = make_category("Bags & cases")
+    laptops = make_category("Laptops")
+    make_product("Acme Swift 14 laptop, carry case included", sku="LAPTOP", category=laptops)
+    make_product("Acme Aspire 15 laptop with case and mouse", sku="BUNDLE", category=laptops)
+    make_product("Zeta Urban laptop case 15.6 inch", sku="CASE", category=cases)
+    make_product("Zeta Slim notebook case laptop sleeve", sku="SLEEVE", category=cases)
+    make_product("Acme notebook 13", sku="NOTEBOOK", category=laptops)
+    db.session.commit()
+    backend = get_backend(db.session)
+    joined = analyze("laptopcase", backend)
+    assert joined.reading == "laptop case" and query_words(joined) == ["laptop", "case"]
+    assert joined.relaxed().reading == "laptop case"
+    assert analyze("notebook", backend).reading == "notebook"
+    apart = ranked_skus("laptop case")
+    assert apart[0] == "CASE" and len(apart) == 4
+    assert ranked_skus("laptopcase") == apart
 
 
 def test_a_word_mixing_letters_and_digits_is_also_read_where_they_meet(db):

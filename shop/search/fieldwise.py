@@ -89,11 +89,12 @@ def dismax_fields(d: Doc) -> dict[str, _Terms]:
 
 
 def query_words(plan: QueryPlan) -> list[str]:
-    """The words of the query as typed (spelling corrected, if it was), each once, in typed
-    order, at most ``MAX_GROUPS``. The field-wise ranker takes them without the joined,
+    """The words of the query as read (:attr:`shop.search.query.QueryPlan.reading`: as
+    typed, spelling corrected, an unknown word the catalog writes as two taken apart),
+    each once, in typed order, at most ``MAX_GROUPS``. The field-wise ranker takes them without the joined,
     split and model-number alternatives of the plan (those the first ranker weighs): it is
     a second view of the query, and fusion gains from rankers that differ."""
-    return list(dict.fromkeys(tokenize(plan.did_you_mean or plan.raw)))[:MAX_GROUPS]
+    return list(dict.fromkeys(tokenize(plan.reading)))[:MAX_GROUPS]
 
 
 def dismax(

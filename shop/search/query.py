@@ -85,6 +85,26 @@ class QueryPlan:
     raw: str
     groups: list[Group]
     did_you_mean: str | None = None
+    #: The reading of the plan it was made from (:meth:`relaxed`), if not its own.
+    read_as: str | None = None
+
+    @property
+    def reading(self) -> str:
+        """The query as the rankers read its words: as typed, or as corrected
+        (``did_you_mean``); a word the catalog does not know that it writes as two
+        ("laptopcase", a group whose ``parts`` split one typed word) is read as those two
+        words ("laptop case"), as if typed apart. The kind a query asks for, the category
+        it names and the field-wise ranker's words then come from the words the shopper
+        meant: read as one unknown word, the query names no kind and no category, and no
+        field holds it."""
+        if self.read_as is not None:
+            return self.read_as
+        if not any(g.parts and " " not in g.text for g in self.groups):
+            return self.did_you_mean or self.raw
+        return " ".join(
+            " ".join(p.text for p in g.parts) if g.parts and " " not in g.text else (g.corrected or g.text)
+            for g in self.groups
+        )
 
     def relaxed(self) -> QueryPlan:
         """The plan with each group that has ``parts`` split into them: a joined pair
@@ -102,7 +122,7 @@ class QueryPlan:
                     if len(alt.tokens) == 1:
                         split.add(alt)
                 groups.append(split)
-        return QueryPlan(self.raw, groups, self.did_you_mean)
+        return QueryPlan(self.raw, groups, self.did_you_mean, self.reading)
 
     @property
     def empty(self) -> bool:

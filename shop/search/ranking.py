@@ -165,11 +165,12 @@ def rerank_window(plan: QueryPlan, window: list[int], state: int | None = None) 
 def query_leaf(plan: QueryPlan) -> str | None:
     """Slug of the category the query names, read with the importer's category rules as
     if the query were a product title (:meth:`shop.catalog.categorize.Categorizer.head_leaf`:
-    "notebook" names Laptops, "notebook case" Bags & cases); the corrected query when a
-    typo was corrected. None when the rules find none."""
+    "notebook" names Laptops, "notebook case" Bags & cases); the query as read
+    (:attr:`shop.search.query.QueryPlan.reading`: corrected, an unknown word the catalog
+    writes as two read as those). None when the rules find none."""
     if plan.empty:
         return None
-    return _head_leaf(plan.did_you_mean or plan.raw)
+    return _head_leaf(plan.reading)
 
 
 @lru_cache(maxsize=4096)
