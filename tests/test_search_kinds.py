@@ -234,6 +234,28 @@ def test_a_word_typed_as_one_is_read_as_the_words_it_joins(db):
     assert ranked_skus("laptopcase") == apart
 
 
+def test_a_known_word_the_catalog_mostly_writes_apart_is_read_apart(db):
+    """A word some titles write as one ("mousepad") and more write as two ("mouse pad")
+    is read as the two words, like an unknown one; a word the catalog writes as one
+    ("playstation") stays one."""
+    _titled(
+        db,
+        ONE="Acme Mousepad Black",
+        GEL="Acme gel mouse pad",
+        BLUE="Zeta mouse pad blue",
+        MOUSE="Zeta wireless mouse",
+        PS4="Acme Playstation 4 console",
+        PLAY="Acme charging station to play on",
+    )
+    backend = get_backend(db.session)
+    (group,) = analyze("mousepad", backend).groups
+    assert [p.text for p in group.parts] == ["mouse", "pad"]
+    assert analyze("mousepad", backend).reading == "mouse pad"
+    assert set(ranked_skus("mousepad")) == {"ONE", "GEL", "BLUE"}
+    (group,) = analyze("playstation", backend).groups
+    assert group.parts == [] and analyze("playstation", backend).reading == "playstation"
+
+
 def test_a_word_mixing_letters_and_digits_is_also_read_where_they_meet(db):
     _titled(
         db,

@@ -149,6 +149,9 @@ class Vocabulary(Protocol):
     def near_words(self, word: str, limit: int = 50) -> list[tuple[str, int]]:
         """Indexed words that look like ``word`` (candidates for correction), with doc counts."""
 
+    def phrase_freq(self, tokens: tuple[str, ...]) -> int:
+        """Number of active products having the tokens as a phrase (stemmed, any field)."""
+
 
 def _split_words(raw: str) -> list[list[str]]:
     """Whitespace-separated words of the query, each as its list of tokens; a number
@@ -317,12 +320,22 @@ def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary, correct: boo
             g.corrected = fix
     if split:
         g.add(Alternative(split))
-        if not known:
+        if not known or (word.isalpha() and _written_apart(word, split, vocab)):
             # Typed as one, written apart: each word on its own when too few
             # products have the phrase (:meth:`QueryPlan.relaxed`), as "sd-card".
-            # (A known word is not taken apart: "playstation" is no play station.)
+            # (A word the catalog writes as one is not taken apart: "playstation" is no
+            # play station.)
             g.parts = [Group(piece, [Alternative((piece,))]) for piece in split]
     return g
+
+
+def _written_apart(word: str, split: tuple[str, str], vocab: Vocabulary) -> bool:
+    """True when more products have the two words of ``split`` as a phrase than have
+    ``word``, which joins them ("mouse pad" against "mousepad"): the catalog writes the
+    word apart, and the shopper's one word is a spelling of those two. A word the
+    catalog writes as one ("playstation", "notebook": their phrases are in next to no
+    product) stays one."""
+    return vocab.phrase_freq(split) > vocab.phrase_freq((word,))
 
 
 def analyze(

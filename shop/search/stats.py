@@ -130,6 +130,10 @@ class CachedVocabulary:
         """The backend's :meth:`~shop.search.backends.base.SearchBackend.near_words`."""
         return self.backend.near_words(word, limit)
 
+    def phrase_freq(self, tokens: tuple[str, ...]) -> int:
+        """The backend's :meth:`~shop.search.backends.base.SearchBackend.phrase_freq`."""
+        return self.backend.phrase_freq(tokens)
+
 
 def vocabulary_doc_freq(backend, words: list[str]) -> dict[str, int]:
     """Number of active products having each unstemmed word (the backend's ``doc_freq``:

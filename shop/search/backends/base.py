@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import FromClause, text
 from sqlalchemy.orm import Session
 
-from shop.search.query import QueryPlan
+from shop.search.query import Alternative, QueryPlan
 
 
 def combine_groups(plan, require_all: bool, alternative_expr, and_op: str, or_op: str) -> str:
@@ -67,6 +67,14 @@ class SearchBackend:
     def near_words(self, word: str, limit: int = 50) -> list[tuple[str, int]]:
         """Indexed words resembling ``word`` with their document counts."""
         raise NotImplementedError
+
+    def phrase_freq(self, tokens: tuple[str, ...]) -> int:
+        """Number of active products matching the tokens as a phrase (stemmed, any field):
+        :func:`shop.search.stats.phrase_doc_freq`, a cached statistic."""
+        from shop.search import stats  # stats reads the query module, as this one does
+
+        alt = Alternative(tuple(tokens))
+        return stats.phrase_doc_freq(self, [alt])[alt]
 
     def prefix_words(self, prefix: str, limit: int = 8) -> list[str]:
         """Indexed words starting with ``prefix``, most frequent first."""
