@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event, text
 
 from shop.catalog.stock import allocate
-from shop.search import ranking, relax, stats
+from shop.search import fieldwise, ranking, relax, stats
 from shop.search.backends import get_backend
 from shop.search.fieldwise import dismax, fuse, plural_stem
 from shop.search.query import Alternative, Group, QueryPlan, analyze
@@ -221,6 +221,30 @@ def test_dismax_scores_a_words_best_field_and_requires_every_word():
     assert set(both) == {1, 2, 3, 4}
     assert dismax(["acme", "radio"], docs, {"acme": 4, "radio": 1}, 100, means).keys() == {3}
     assert dismax([], docs, {}, 100, means) == {}
+
+
+def test_dismax_counts_only_the_fields_a_word_may_be_in():
+    """A field not yet counted is counted only when its text holds the word's singular
+    without its last letter, which every token reducing to that singular holds; the
+    scores are those of counting every field."""
+    tokens = ("batteries", "boxes", "cables", "series", "keys", "toys", "glasses", "status", "ies", "s")
+    assert all(plural_stem(t)[:-1] in t for t in tokens)
+    docs = [
+        Doc(1, "Acme battery charger", "", "Acme", "", "", attributes="Colour Black Weight 120 g"),
+        Doc(2, "Acme charger", "", "Acme", "", "", attributes="Batteries included Yes"),
+        Doc(3, "Acme lamp", "", "Acme", "", "", body="Runs on two AA batteries", attributes="Red"),
+    ]
+    means = {"title": 3.0, "model": 1.0, "kind": 1.0, "body": 5.0, "attributes": 5.0}
+    freq = {"batteries": 30, "charger": 20}
+    fieldwise.forget_terms()
+    lazily = dismax(["batteries", "charger"], docs, freq, 100, means)
+    assert "Colour Black Weight 120 g" not in fieldwise._TERMS  # no word of the query in it
+    assert "Batteries included Yes" in fieldwise._TERMS
+    for d in docs:  # every field counted beforehand
+        for field_text in fieldwise.dismax_texts(d).values():
+            fieldwise._terms(field_text)
+    assert dismax(["batteries", "charger"], docs, freq, 100, means) == lazily
+    assert set(lazily) == {1, 2}
 
 
 def test_dismax_takes_a_word_standing_for_a_query_word_at_its_weight():

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from shop.search.query import MAX_GROUPS, QueryPlan
 from shop.search.scoring import FIELD_CACHE_SIZE, K1, B, Doc, text_tokens
-from shop.search.tokens import tokenize
+from shop.search.tokens import fold, tokenize
 
 #: Reciprocal rank fusion constant (Cormack, Clarke & Büttcher, "Reciprocal Rank Fusion
 #: outperforms Condorcet and individual rank learning methods", SIGIR 2009: k = 60).
@@ -63,11 +63,26 @@ class _Terms:
         self.length = len(tokens)
 
 
-@lru_cache(maxsize=FIELD_CACHE_SIZE)
+#: Fields whose singular words are kept, text -> :class:`_Terms` (about 1.5 kB each,
+#: measured on the real catalog: some 24 MB when full; then it starts afresh). A plain
+#: dict: :func:`_best_field` asks whether a field is kept before it builds one.
+_TERMS: dict[str, _Terms] = {}
+
+
 def _terms(text: str) -> _Terms:
-    """The field's singular words (cached like the first ranker's field tokens; about
-    1.5 kB each, measured on the real catalog: some 24 MB more when full)."""
-    return _Terms(text)
+    """The field's singular words (kept in ``_TERMS``)."""
+    terms = _TERMS.get(text)
+    if terms is None:
+        if len(_TERMS) >= FIELD_CACHE_SIZE:
+            _TERMS.clear()
+        terms = _TERMS[text] = _Terms(text)
+    return terms
+
+
+@lru_cache(maxsize=FIELD_CACHE_SIZE)
+def _folded(text: str) -> str:
+    """:func:`shop.search.tokens.fold` of a field's text (cached as the fields are)."""
+    return fold(text)
 
 
 def dismax_texts(d: Doc) -> dict[str, str]:
@@ -81,11 +96,6 @@ def dismax_texts(d: Doc) -> dict[str, str]:
         "attributes": d.attributes,
     }
     return {name: texts[name] for name in DISMAX_FIELDS}
-
-
-def dismax_fields(d: Doc) -> dict[str, _Terms]:
-    """The singular words of :func:`dismax_texts` (cached)."""
-    return {name: _terms(text) for name, text in dismax_texts(d).items()}
 
 
 def query_words(plan: QueryPlan) -> list[str]:
@@ -145,10 +155,10 @@ def dismax(
         idf[key] = [(key, own), *(idf[key][1:] if key in idf else []), *others]
     scores = {}
     for d in docs:
-        fields = dismax_fields(d)
+        texts = dismax_texts(d)
         total = 0.0
         for terms_of_word in idf.values():
-            best = _best_field(terms_of_word, fields, field_means)
+            best = _best_field(terms_of_word, texts, field_means)
             if not best:
                 break
             total += best
@@ -159,14 +169,26 @@ def dismax(
 
 
 def _best_field(
-    terms_of_word: list[tuple[str, float]], fields: dict[str, _Terms], field_means: dict[str, float]
+    terms_of_word: list[tuple[str, float]], texts: dict[str, str], field_means: dict[str, float]
 ) -> float:
     """:func:`dismax`'s score of one query word in one product: the best field's BM25 of
     its first term the product has (the word itself, else a word standing for it), each
-    term weighted by its (boosted) idf; 0.0 when the product has none."""
+    term weighted by its (boosted) idf; 0.0 when the product has none.
+
+    A field not yet counted (:func:`_terms`) is counted only if its folded text holds the
+    term without its last letter: every token whose singular is the term does
+    (:func:`plural_stem` only takes an ending off, or turns "ies" into "y"), so a field
+    without it has the term 0 times. A product new to the process then counts only the
+    fields a query word may be in: its attributes, some 40 words, seldom are."""
     best = 0.0
     for term, weight in terms_of_word:
-        for name, terms in fields.items():
+        probe = term[:-1]
+        for name, text in texts.items():
+            terms = _TERMS.get(text)
+            if terms is None:
+                if probe not in _folded(text):
+                    continue
+                terms = _terms(text)
             tf = terms.counts.get(term, 0)
             if tf:
                 norm = K1 * (1 - B + B * terms.length / max(field_means.get(name, 1.0), 1.0))
@@ -195,5 +217,6 @@ def fuse(rankings: list[list[int]], k: int = FUSION_K) -> list[int]:
 
 def forget_terms() -> None:
     """Empty the singular-word caches (a benchmark's cold start)."""
-    _terms.cache_clear()
+    _TERMS.clear()
+    _folded.cache_clear()
     _singular.cache_clear()
