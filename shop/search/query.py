@@ -12,8 +12,10 @@ unknown words get the closest known word (edit distance counting a swap of two l
 as one edit, ties to the more frequent word), two words that the catalog writes as one
 are joined ("head set" → "headset"), and one word that the catalog writes as two is split
 ("smartwatch" → "smart watch"), as is a name glued to a number ("usb3" → "usb 3");
-an unknown or hyphenated one ("gpswatch", "sd-card", "ps4pro") is also matched as its
-words apart when too few products have it whole (:meth:`QueryPlan.relaxed`). A size in
+an unknown or hyphenated one ("gpswatch", "sd-card", "ps4pro"), or a known one that more
+products write apart than whole ("mousepad"), is also matched as its words apart when
+too few products have it whole (:meth:`QueryPlan.relaxed`), and the rankers read it as
+those words (:attr:`QueryPlan.reading`). A size in
 inches matches however it is typed or written ("32 inch", '32"', Icecat's
 '81.3 cm (32")'), and a number glued to its unit ("64gb") also matches it apart.
 """
