@@ -314,6 +314,24 @@ def test_search_box_works_without_javascript(client, catalog):
     assert "js/suggest.js" in html
 
 
+def test_relaxed_results_of_a_word_read_apart_name_the_words_read(client, db):
+    """Typed as one word that the catalog writes as two, the note names the two words
+    every first product has."""
+    make_product("Acme Mousepad Black", sku="ONE")
+    make_product("Acme gel mouse pad", sku="GEL")
+    make_product("Zeta mouse pad blue", sku="BLUE")
+    make_product("Zeta ink pad", sku="INK")
+    db.session.commit()
+    html = client.get("/search?q=mousepad").get_data(as_text=True)
+    assert re.search(
+        r"Only 3 products have\s+every word of <strong>mouse pad</strong>; they come first, "
+        r"then products with <strong>pad</strong>\.",
+        html,
+    ), html
+    html = client.get("/search?q=mouse+pad").get_data(as_text=True)
+    assert re.search(r"Only 3 products have\s+every word; they come first", html)
+
+
 def test_relaxed_results_say_which_words_every_product_has(client, catalog):
     # No product has both words; "laptop" (3 products) narrows less than "tablet" (1).
     html = client.get("/search?q=laptop+tablet").get_data(as_text=True)
