@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from shop.admin import sales_report
 from shop.admin.sales import PAID_STATUSES, Period
@@ -22,6 +22,7 @@ from shop.payments import refunds
 from shop.payments.models import Refund
 from tests.factories import make_product
 from tests.refund_factories import make_paid_order
+from tests.statements import QueryCounter
 
 UTC = ZoneInfo("UTC")
 WEEK = Period(date(2026, 2, 8), date(2026, 2, 14), UTC)
@@ -54,23 +55,6 @@ def revenue(period: Period = WEEK) -> tuple[int, int, int]:
     """``(revenue cents, orders, units)`` as the dashboard reports them now."""
     totals = sales_report.sales_dashboard(period).current
     return totals.revenue_cents, totals.orders, totals.units
-
-
-class QueryCounter:
-    """Counts the SQL statements run on the session's connection while active."""
-
-    def __init__(self, engine):
-        self.engine, self.statements = engine, []
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._seen)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, conn, cursor, statement, *args):
-        self.statements.append(statement)
 
 
 def test_the_marks_count_the_same_statuses_as_the_figures():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
-from sqlalchemy import event, insert, text, update
+from sqlalchemy import insert, text, update
 
 from shop.catalog import editing
 from shop.catalog.models import Product
@@ -14,6 +14,7 @@ from shop.search.facets import tally_statement as select_tally
 from shop.search.query import analyze
 from shop.search.services import SearchParams, search
 from tests.factories import make_category, make_product
+from tests.statements import QueryCounter
 
 
 def found(q: str, **filters) -> list[str]:
@@ -228,13 +229,9 @@ def test_a_word_counted_before_its_product_existed_is_known_at_once(db):
     assert first.did_you_mean == "zanzibat lamp"  # no product has the word yet
     make_product("Zanzibar bluetooth speaker", sku="S1")
     db.session.commit()
-    read: list[str] = []
-    listen = lambda *args: read.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listen)
-    try:
+    with QueryCounter(db.engine) as counter:
         result = search(SearchParams(q="zanzibar"), with_facets=False)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listen)
     assert [p.sku for p in result.products] == ["S1"] and result.did_you_mean is None
     # The count of "zanzibar" was kept (0); only the stemmed index was asked.
+    read = counter.statements
     assert not [s for s in read if "search_words" in s and "ndoc" in s or "search_words_vocab" in s], read

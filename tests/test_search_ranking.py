@@ -4,7 +4,7 @@ backend's own corpus statistics, and an index that splits words where queries do
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from shop.catalog.stock import allocate
 from shop.search import fieldwise, ranking, relax, stats
@@ -16,6 +16,7 @@ from shop.search.scoring import Doc, bm25, doc_length
 from shop.search.services import SearchParams, search
 from shop.search.tokens import tokenize
 from tests.factories import make_category, make_product
+from tests.statements import QueryCounter
 
 
 def _catalog():
@@ -330,14 +331,9 @@ def test_the_window_keeps_products_read_under_the_same_index_state(db):
     backend = get_backend(db.session)
     state = backend.state()
     first = load_docs([product.id], state)[0]
-    read: list[str] = []
-    listen = lambda *args: read.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listen)
-    try:
+    with QueryCounter(db.engine) as counter:
         again = load_docs([product.id], state)[0]
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listen)
-    assert again is first and not [s for s in read if "products" in s]
+    assert again is first and not [s for s in counter.statements if "products" in s]
     # Only the attributes change, by raw SQL as any code path may: the state moves and the
     # product is read again under the new one.
     db.session.execute(
@@ -364,18 +360,13 @@ def test_the_first_page_is_shown_from_the_windows_read(db):
     cat = make_category("Keyboards", parent=make_category("Input"))
     products = [make_product(f"Acme K{n} keyboard", category=cat, sku=f"K{n}", stock=5) for n in range(3)]
     db.session.commit()
-    read: list[str] = []
-    listen = lambda *args: read.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listen)
-    try:
+    with QueryCounter(db.engine) as counter:
         result = search(SearchParams(q="keyboard"), with_facets=False)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listen)
     assert {p.sku for p in result.products} == {"K0", "K1", "K2"}
     assert {p.stock for p in result.products} == {5}
     assert result.products[0].category.full_name == "Input > Keyboards"
     # One statement reads the cards' columns: the window's, with the fields it ranks by.
-    cards = [s for s in read if "products.sku" in s]
+    cards = [s for s in counter.statements if "products.sku" in s]
     assert len(cards) == 1 and "products.description" in cards[0], cards
     allocate(products[0].id, 2, order_id=None)
     db.session.commit()
