@@ -100,10 +100,11 @@ def dismax_texts(d: Doc) -> dict[str, str]:
 
 def query_words(plan: QueryPlan) -> list[str]:
     """The words of the query as read (:attr:`shop.search.query.QueryPlan.reading`: as
-    typed, spelling corrected, an unknown word the catalog writes as two taken apart),
-    each once, in typed order, at most ``MAX_GROUPS``. The field-wise ranker takes them without the joined,
-    split and model-number alternatives of the plan (those the first ranker weighs): it is
-    a second view of the query, and fusion gains from rankers that differ."""
+    typed, spelling corrected, a word typed as one that the catalog writes as two taken
+    apart), each once, in typed order, at most ``MAX_GROUPS``. The field-wise ranker takes
+    them without the joined, split and model-number alternatives of the plan (those the
+    first ranker weighs): it is a second view of the query, and fusion gains from rankers
+    that differ."""
     return list(dict.fromkeys(tokenize(plan.reading)))[:MAX_GROUPS]
 
 

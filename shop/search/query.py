@@ -79,6 +79,12 @@ class Group:
         if alt not in self.alternatives:
             self.alternatives.append(alt)
 
+    @property
+    def taken_apart(self) -> bool:
+        """True for one typed word that the plan takes apart into ``parts`` ("laptopcase",
+        "mousepad"); a pair typed apart or a hyphenated word has a space in its text."""
+        return bool(self.parts) and " " not in self.text
+
 
 @dataclass
 class QueryPlan:
@@ -93,18 +99,18 @@ class QueryPlan:
     @property
     def reading(self) -> str:
         """The query as the rankers read its words: as typed, or as corrected
-        (``did_you_mean``); a word the catalog does not know that it writes as two
-        ("laptopcase", a group whose ``parts`` split one typed word) is read as those two
-        words ("laptop case"), as if typed apart. The kind a query asks for, the category
-        it names and the field-wise ranker's words then come from the words the shopper
-        meant: read as one unknown word, the query names no kind and no category, and no
-        field holds it."""
+        (``did_you_mean``); a word typed as one that the catalog writes as two
+        (:attr:`Group.taken_apart`: "laptopcase", unknown; "mousepad", written apart more
+        often than whole) is read as those two words ("laptop case"), as if typed apart.
+        The kind a query asks for, the category it names and the field-wise ranker's words
+        then come from the words the shopper meant: read as one word, the query names no
+        kind and no category, and few fields hold it."""
         if self.read_as is not None:
             return self.read_as
-        if not any(g.parts and " " not in g.text for g in self.groups):
+        if not any(g.taken_apart for g in self.groups):
             return self.did_you_mean or self.raw
         return " ".join(
-            " ".join(p.text for p in g.parts) if g.parts and " " not in g.text else (g.corrected or g.text)
+            " ".join(p.text for p in g.parts) if g.taken_apart else (g.corrected or g.text)
             for g in self.groups
         )
 

@@ -166,8 +166,8 @@ def query_leaf(plan: QueryPlan) -> str | None:
     """Slug of the category the query names, read with the importer's category rules as
     if the query were a product title (:meth:`shop.catalog.categorize.Categorizer.head_leaf`:
     "notebook" names Laptops, "notebook case" Bags & cases); the query as read
-    (:attr:`shop.search.query.QueryPlan.reading`: corrected, an unknown word the catalog
-    writes as two read as those). None when the rules find none."""
+    (:attr:`shop.search.query.QueryPlan.reading`: corrected, a word typed as one that the
+    catalog writes as two read as those). None when the rules find none."""
     if plan.empty:
         return None
     return _head_leaf(plan.reading)
