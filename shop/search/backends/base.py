@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import FromClause, text
 from sqlalchemy.orm import Session
 
+from shop.search import stats
 from shop.search.query import Alternative, QueryPlan
 
 
@@ -71,8 +72,6 @@ class SearchBackend:
     def phrase_freq(self, tokens: tuple[str, ...]) -> int:
         """Number of active products matching the tokens as a phrase (stemmed, any field):
         :func:`shop.search.stats.phrase_doc_freq`, a cached statistic."""
-        from shop.search import stats  # stats reads the query module, as this one does
-
         alt = Alternative(tuple(tokens))
         return stats.phrase_doc_freq(self, [alt])[alt]
 
