@@ -8,8 +8,9 @@ and digits; everything else separates), so "dv7-1211ea" is the phrase ``dv7 1211
 the joined token ``dv71211ea`` that the index also holds for model numbers.
 
 Corrections consult the index vocabulary through a backend (:class:`Vocabulary`):
-unknown words get the closest known word (edit distance counting a swap of two letters
-as one edit, ties to the more frequent word), two words that the catalog writes as one
+unknown words get the known word the shopper most likely meant
+(:func:`shop.search.spelling.correct_word`: one edit away, the commonest typing error
+first, then the more frequent word), two words that the catalog writes as one
 are joined ("head set" → "headset"), and one word that the catalog writes as two is split
 ("smartwatch" → "smart watch"), as is a name glued to a number ("usb3" → "usb 3");
 an unknown or hyphenated one ("gpswatch", "sd-card", "ps4pro"), or a known one that more
@@ -31,6 +32,7 @@ from typing import Protocol
 from rapidfuzz.distance import OSA
 
 from shop.catalog.categorize import _UNITS
+from shop.search.spelling import correct_word
 from shop.search.tokens import is_model_like, stem, tokenize
 
 #: Shortest word that is spell-corrected or split; shorter words are taken as typed.
@@ -198,26 +200,6 @@ def _inch_group(number: list[str]) -> Group:
     return g
 
 
-def correct_word(word: str, vocab: Vocabulary) -> str | None:
-    """The closest indexed word to an unknown ``word`` or None (distance 1, or 2 from 8
-    letters; ties to the more frequent word).
-
-    The distance counts a deletion, an insertion, a substitution or two adjacent letters
-    swapped as one edit each (optimal string alignment, the restricted Damerau-Levenshtein
-    distance): the four errors that make up most misspellings (F. J. Damerau, "A
-    technique for computer detection and correction of spelling errors", CACM 7(3),
-    1964). Plain Levenshtein counts a swap ("mosue") as two and left it uncorrected."""
-    max_dist = 1 if len(word) < 8 else 2
-    best: tuple[int, int, str] | None = None
-    for cand, freq in vocab.near_words(word):
-        if cand == word or abs(len(cand) - len(word)) > max_dist:
-            continue
-        dist = OSA.distance(word, cand, score_cutoff=max_dist)
-        if dist <= max_dist and (best is None or (dist, -freq) < (best[0], -best[1])):
-            best = (dist, freq, cand)
-    return best[2] if best else None
-
-
 def _compound_cuts(word: str, shortest: int = 3) -> list[tuple[str, str]]:
     """The ways to cut ``word`` into two words of ``shortest``+ letters (none for a word
     under 6 letters or not all letters)."""
@@ -322,6 +304,10 @@ def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary, correct: boo
         split = _split_compound(word, freq, vocab, 3 if known else 2)
     if not known and len(word) >= MIN_CORRECT_LEN and word.isalpha():
         fix = _correction(word, split, vocab)
+        if fix and split and vocab.phrase_freq(split) < vocab.doc_freq([fix]).get(fix, 0):
+            # One edit from both (a space left out; a letter): the shopper more likely
+            # meant what more products have ("latpop" is laptop, not "lat pop").
+            split = None
         if fix:
             if correct:
                 g.add(Alternative((fix,)))

@@ -1,0 +1,71 @@
+"""Spelling correction: which indexed word a shopper meant by one the index does not know
+(:mod:`shop.search.spelling`), on both databases."""
+
+from __future__ import annotations
+
+import pytest
+
+from shop.search.backends import get_backend
+from shop.search.query import analyze
+from shop.search.services import SearchParams, search
+from shop.search.spelling import FAR_KEY_COST, near_keys, typing_cost
+from tests.factories import make_product
+
+
+@pytest.mark.parametrize(
+    ("typed", "intended", "cost"),
+    [
+        ("tripod", "tripod", 0.0),
+        ("tripd", "tripod", 1.0),  # a letter left out
+        ("latpop", "laptop", 1.0),  # two letters swapped
+        ("mpuse", "mouse", 1.0),  # p touches o
+        ("tripd", "tripp", FAR_KEY_COST),  # d is nowhere near p
+        ("payer", "paper", FAR_KEY_COST),  # nor y
+        ("payer", "player", 1.0),
+        ("carrd", "card", 1.0),  # a letter doubled
+        ("cartd", "card", 1.0),  # t touches r
+    ],
+)
+def test_typing_cost_makes_the_commonest_errors_cheapest(typed, intended, cost):
+    assert typing_cost(typed, intended) == cost
+
+
+def test_a_far_key_struck_in_excess_costs_more_than_a_near_one():
+    assert typing_cost("camrd", "card") == FAR_KEY_COST  # m is nowhere near a or r
+    assert typing_cost("casrd", "card") == 1.0  # s touches a
+    assert near_keys("s", "z") and near_keys("s", "e") and not near_keys("s", "r")
+
+
+def test_a_misspelling_is_read_as_the_word_one_common_error_away(db):
+    # "tripd" is one edit from the brand "Tripp" (d struck for p) and from "tripod" (o
+    # left out); the brand is in more products, the error that explains "tripod" is the
+    # commoner one. Likewise "payer": paper (y for p) or player (l left out).
+    for i in range(4):
+        make_product(f"Tripp Lite UPS battery {i}", brand="Tripp Lite", sku=f"U{i}")
+        make_product(f"Epson photo paper A4 {i}", brand="Epson", sku=f"P{i}")
+    make_product("Manfrotto compact tripod", brand="Manfrotto", sku="T1")
+    make_product("Sony portable DVD player", brand="Sony", sku="D1")
+    db.session.commit()
+    backend = get_backend(db.session)
+    assert analyze("tripd", backend).did_you_mean == "tripod"
+    assert analyze("dvd payer", backend).did_you_mean == "dvd player"
+    found = search(SearchParams(q="tripd"), with_facets=False)
+    assert [p.sku for p in found.products] == ["T1"]
+
+
+def test_a_misspelling_is_not_taken_apart_when_the_word_it_misspells_is_commoner(db):
+    # "latpop" is one edit from "laptop" (two letters swapped) and from "lat pop" (a
+    # space left out); more products have "laptop" than that phrase.
+    for i in range(3):
+        make_product(f"Lenovo ThinkPad laptop {i}", brand="Lenovo", sku=f"L{i}")
+    make_product("Lat pop art poster", sku="A1")
+    make_product("Lat lamp", sku="A2")
+    db.session.commit()
+    plan = analyze("latpop", get_backend(db.session))
+    assert plan.did_you_mean == "laptop" and plan.reading == "laptop"
+    assert not plan.groups[0].parts
+    assert sorted(p.sku for p in search(SearchParams(q="latpop"), with_facets=False).products) == [
+        "L0",
+        "L1",
+        "L2",
+    ]
