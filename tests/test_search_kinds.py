@@ -211,6 +211,26 @@ def test_a_word_typed_as_one_that_the_catalog_writes_apart_matches_its_words(db)
     assert ranked_skus("playstation") == ["PS4"]
 
 
+def test_a_hyphenated_word_with_a_one_letter_piece_is_taken_apart_only_when_unknown_joined(db):
+    _titled(
+        db,
+        D1="Acme Alkaline D battery",
+        D2="Acme Plus battery size D",
+        AA="Acme AA battery",
+        XBOX="Acme Xbox controller",
+        BOX="Acme storage box",
+        TONER="Acme toner T black",
+    )
+    # "d-battery": no product has "dbattery", one has the phrase; typed apart, both
+    # D batteries have the words, and come first.
+    found = ranked_skus("d-battery")
+    assert found == ranked_skus("d battery") and sorted(found[:2]) == ["D1", "D2"]
+    # "x-box" is the catalog's "xbox": not x and box apart.
+    assert ranked_skus("x-box") == ["XBOX"]
+    # No product has "shirt": "t-shirt" apart would be the letter t alone.
+    assert ranked_skus("t-shirt") == []
+
+
 def test_a_word_typed_as_one_is_read_as_the_words_it_joins(db):
     """An unknown word that the catalog writes as two ("laptopcase") is read as those two
     words by the rankers too (:attr:`shop.search.query.QueryPlan.reading`): the kind it

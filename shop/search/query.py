@@ -250,20 +250,27 @@ def _joined_group(first: str, second: str) -> Group:
     return g
 
 
-def _token_group(toks: list[str]) -> Group:
+def _token_group(toks: list[str], freq: dict[str, int]) -> Group:
     """A typed word of several tokens (a model number or hyphenated word): the phrase, the
     tokens joined, and the phrase as a prefix when it ends in digits. A hyphenated word of
-    two or more letters each ("sd-card", "gps-watch"; not "x-box") keeps its words as ``parts``: when too few
-    products have the phrase or the joined word, each word is matched on its own, as if
-    typed apart (:meth:`QueryPlan.relaxed`). A model number ("tn-2110") is never taken
-    apart."""
+    letters keeps its words as ``parts`` ("sd-card", "gps-watch", "d-battery"): when too
+    few products have the phrase or the joined word, each word is matched on its own, as
+    if typed apart (:meth:`QueryPlan.relaxed`). A word with a one-letter piece is taken
+    apart only when the index knows its other pieces and not the word joined (``freq``,
+    document counts): "x-box" is the catalog's "xbox", and x and box apart are any box;
+    with no "shirt" in the catalog, "t-shirt" apart is the letter t. A model number
+    ("tn-2110") is never taken apart."""
     g = Group(" ".join(toks))
+    joined = "".join(toks)
     g.add(Alternative(tuple(toks)))
-    g.add(Alternative(("".join(toks),)))
+    g.add(Alternative((joined,)))
     if any(c.isdigit() for c in toks[-1]):
         g.add(Alternative(tuple(toks), prefix=True))
-    elif all(t.isalpha() and len(t) > 1 for t in toks):
-        g.parts = [Group(t, [Alternative((t,))]) for t in toks]
+    elif all(t.isalpha() for t in toks) and max(map(len, toks)) > 1:
+        if min(map(len, toks)) > 1 or (
+            not freq.get(joined, 0) and all(freq.get(t, 0) for t in toks if len(t) > 1)
+        ):
+            g.parts = [Group(t, [Alternative((t,))]) for t in toks]
     return g
 
 
@@ -347,6 +354,8 @@ def analyze(
     words = _split_words(raw)
     singles = sorted({t for toks in words for t in toks})
     joined_pairs = [a[0] + b[0] for a, b in zip(words, words[1:]) if len(a) == 1 and len(b) == 1]
+    # A hyphenated word joined ("x-box": xbox), as :func:`_token_group` asks.
+    joined_pairs += ["".join(toks) for toks in words if len(toks) > 1 and "".join(toks).isalpha()]
     # The pieces a long word may split into are counted in the same lookup.
     pieces = {
         p
@@ -375,7 +384,9 @@ def analyze(
             groups.append(_joined_group(toks[0], nxt[0]))
             i += 2
             continue
-        groups.append(_token_group(toks) if len(toks) > 1 else _word_group(toks[0], freq, vocab, correct))
+        groups.append(
+            _token_group(toks, freq) if len(toks) > 1 else _word_group(toks[0], freq, vocab, correct)
+        )
         i += 1
     corrected = any(g.corrected for g in groups)
     did_you_mean = " ".join(g.corrected or g.text for g in groups) if corrected else None
