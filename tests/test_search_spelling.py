@@ -69,3 +69,23 @@ def test_a_misspelling_is_not_taken_apart_when_the_word_it_misspells_is_commoner
         "L1",
         "L2",
     ]
+
+
+def test_a_letter_glued_to_a_word_is_read_apart_unless_a_near_key_explains_it(db):
+    for i in range(3):
+        make_product(f"Acme AA battery {i}", sku=f"AA{i}")
+    make_product("Acme alkaline D battery", sku="D1")
+    make_product("Acme battery size D", sku="D2")
+    db.session.commit()
+    backend = get_backend(db.session)
+    # "dbattery": a space left out (d battery) or a d struck far from the b (battery):
+    # the first is the commoner error.
+    plan = analyze("dbattery", backend)
+    assert plan.reading == "d battery" and plan.did_you_mean is None
+    assert sorted(p.sku for p in search(SearchParams(q="dbattery"), with_facets=False).products[:2]) == [
+        "D1",
+        "D2",
+    ]
+    # "vbattery": v touches b, one common error either way; more products have "battery"
+    # than the phrase "v battery".
+    assert analyze("vbattery", backend).did_you_mean == "battery"

@@ -29,10 +29,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol
 
-from rapidfuzz.distance import OSA
-
 from shop.catalog.categorize import _UNITS
-from shop.search.spelling import correct_word
+from shop.search.spelling import correction
 from shop.search.tokens import is_model_like, stem, tokenize
 
 #: Shortest word that is spell-corrected or split; shorter words are taken as typed.
@@ -231,9 +229,12 @@ def _split_compound(
         return None
     missing = sorted({p for cut in cuts for p in cut} - freq.keys())
     counts = {**freq, **vocab.doc_freq(missing)} if missing else freq
-    # A number is searched as typed: the vocabulary need not hold it (PostgreSQL's keeps
-    # no word of one character).
-    scored = [(min(counts.get(p, 0) if not p.isdigit() else math.inf for p in (a, b)), a, b) for a, b in cuts]
+    # A number or a letter is searched as typed: the vocabulary need not hold it
+    # (PostgreSQL's keeps no word of one character).
+    scored = [
+        (min(math.inf if p.isdigit() or len(p) == 1 else counts.get(p, 0) for p in (a, b)), a, b)
+        for a, b in cuts
+    ]
     best = max(scored, default=(0, "", ""))
     return (best[1], best[2]) if best[0] > 0 else None
 
@@ -274,22 +275,6 @@ def _token_group(toks: list[str], freq: dict[str, int]) -> Group:
     return g
 
 
-def _correction(word: str, split: tuple[str, str] | None, vocab: Vocabulary) -> str | None:
-    """The correction of an unknown word of letters (:func:`correct_word`), or of its
-    singular when it ends in "s" and has none; None when ``split``, the two indexed
-    words it joins, is closer to it than the correction."""
-    fix = correct_word(word, vocab)
-    if not fix and word.endswith("s") and not word.endswith("ss"):
-        # A misspelt plural of a word the titles write in the singular ("boks": the
-        # index has "book", two edits away, and "bok" is one).
-        fix = correct_word(word[:-1], vocab)
-    if fix and split and OSA.distance(word, fix) > 1:
-        # Two indexed words typed as one are one edit (a space left out) from what was
-        # meant: fewer than a correction two edits away ("cdplayer" is no "player").
-        return None
-    return fix
-
-
 def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary, correct: bool = True) -> Group:
     """A typed word of one token: as typed, as a prefix if it looks like a part number,
     corrected if the index does not know it (with ``correct`` False the correction is only
@@ -308,13 +293,9 @@ def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary, correct: boo
         # A word the index does not know may join a two-letter word ("sdcard", "cdplayer"),
         # or a name and a number ("playstation4", "ps4pro"). A word it knows is also
         # searched as the phrase ("usb3": "USB 3.0"), never taken apart.
-        split = _split_compound(word, freq, vocab, 3 if known else 2)
+        split = _split_compound(word, freq, vocab, 3 if known else 1)
     if not known and len(word) >= MIN_CORRECT_LEN and word.isalpha():
-        fix = _correction(word, split, vocab)
-        if fix and split and vocab.phrase_freq(split) < vocab.doc_freq([fix]).get(fix, 0):
-            # One edit from both (a space left out; a letter): the shopper more likely
-            # meant what more products have ("latpop" is laptop, not "lat pop").
-            split = None
+        fix, split = correction(word, split, vocab)
         if fix:
             if correct:
                 g.add(Alternative((fix,)))
@@ -361,7 +342,7 @@ def analyze(
         p
         for toks in words
         if len(toks) == 1
-        for cut in _compound_cuts(toks[0], 2) + _boundary_cuts(toks[0])
+        for cut in _compound_cuts(toks[0], 1) + _boundary_cuts(toks[0])
         for p in cut
     }
     freq = vocab.doc_freq(sorted(set(singles) | set(joined_pairs) | pieces)) if words else {}

@@ -16,12 +16,23 @@ letter doubled. Then the more frequent word. Counting every edit alike, "tripd" 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from rapidfuzz.distance import OSA
 
-if TYPE_CHECKING:
-    from shop.search.query import Vocabulary
+
+class Vocabulary(Protocol):
+    """What correction asks of the indexed words: the part of
+    :class:`shop.search.query.Vocabulary` it uses (a backend provides it)."""
+
+    def doc_freq(self, words: list[str]) -> dict[str, int]:
+        """Number of indexed products containing each (unstemmed) word; 0 if none."""
+
+    def near_words(self, word: str, limit: int = 50) -> list[tuple[str, int]]:
+        """Indexed words that look like ``word``, with their document counts."""
+
+    def phrase_freq(self, tokens: tuple[str, ...]) -> int:
+        """Number of active products having the tokens as a phrase."""
 
 #: The letter rows of a QWERTY keyboard, each row set a quarter to half a key further
 #: right than the one above: a key touches two keys of each row next to its own.
@@ -117,3 +128,29 @@ def correct_word(word: str, vocab: Vocabulary) -> str | None:
         if best is None or key < best:
             best = key
     return best[2] if best else None
+
+
+def correction(
+    word: str, split: tuple[str, str] | None, vocab: Vocabulary
+) -> tuple[str | None, tuple[str, str] | None]:
+    """``(correction, split)`` of an unknown word of letters, at most one of them set.
+
+    The correction is :func:`correct_word`'s, or that of the word's singular when it ends
+    in "s" and has none. ``split``, the two indexed words the word joins, is one edit (a
+    space left out) from what was meant: it wins over a correction two edits away
+    ("cdplayer" is no "player"). One edit from both, the commoner typing error wins (a
+    space left out costs 1, :func:`typing_cost`), then what more
+    products have: "latpop" is laptop, not "lat pop"; "dbattery" is d battery, not
+    battery with a d struck far from any key of it.
+    """
+    fix = correct_word(word, vocab)
+    if not fix and word.endswith("s") and not word.endswith("ss"):
+        # A misspelt plural of a word the titles write in the singular ("boks": the
+        # index has "book", two edits away, and "bok" is one).
+        fix = correct_word(word[:-1], vocab)
+    if not (fix and split):
+        return fix, split
+    if OSA.distance(word, fix) > 1:
+        return None, split
+    fix_odds = (typing_cost(word, fix), -vocab.doc_freq([fix]).get(fix, 0))
+    return (fix, None) if fix_odds < (1.0, -vocab.phrase_freq(split)) else (None, split)
