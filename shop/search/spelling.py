@@ -34,6 +34,7 @@ class Vocabulary(Protocol):
     def phrase_freq(self, tokens: tuple[str, ...]) -> int:
         """Number of active products having the tokens as a phrase."""
 
+
 #: The letter rows of a QWERTY keyboard, each row set a quarter to half a key further
 #: right than the one above: a key touches two keys of each row next to its own.
 _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
