@@ -89,3 +89,20 @@ def test_a_letter_glued_to_a_word_is_read_apart_unless_a_near_key_explains_it(db
     # "vbattery": v touches b, one common error either way; more products have "battery"
     # than the phrase "v battery".
     assert analyze("vbattery", backend).did_you_mean == "battery"
+
+
+def test_two_words_no_product_has_together_are_not_what_was_meant(db):
+    # "labtop": b for p is a far key (a space left out is the commoner error), but no
+    # product has "lab top"; the laptops are what was meant.
+    for i in range(3):
+        make_product(f"Lenovo ThinkPad laptop {i}", brand="Lenovo", sku=f"L{i}")
+    make_product("Acme lab coat", sku="C1")
+    make_product("Acme top case", sku="C2")
+    db.session.commit()
+    plan = analyze("labtop", get_backend(db.session))
+    assert plan.did_you_mean == "laptop" and not plan.groups[0].parts
+    assert sorted(p.sku for p in search(SearchParams(q="labtop"), with_facets=False).products) == [
+        "L0",
+        "L1",
+        "L2",
+    ]

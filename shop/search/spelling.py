@@ -142,7 +142,9 @@ def correction(
     ("cdplayer" is no "player"). One edit from both, the commoner typing error wins (a
     space left out costs 1, :func:`typing_cost`), then what more
     products have: "latpop" is laptop, not "lat pop"; "dbattery" is d battery, not
-    battery with a d struck far from any key of it.
+    battery with a d struck far from any key of it. Two words no product has together
+    are not what was meant ("labtop" is laptop, though b is far from p: no product has
+    "lab top").
     """
     fix = correct_word(word, vocab)
     if not fix and word.endswith("s") and not word.endswith("ss"):
@@ -153,5 +155,9 @@ def correction(
         return fix, split
     if OSA.distance(word, fix) > 1:
         return None, split
+    apart = vocab.phrase_freq(split)
+    if not apart:
+        # No product has the two words together: "labtop" is no "lab top".
+        return fix, None
     fix_odds = (typing_cost(word, fix), -vocab.doc_freq([fix]).get(fix, 0))
-    return (fix, None) if fix_odds < (1.0, -vocab.phrase_freq(split)) else (None, split)
+    return (fix, None) if fix_odds < (1.0, -apart) else (None, split)
