@@ -393,3 +393,20 @@ def test_the_window_reads_each_product_as_it_is_now(db):
     assert ranking_doc.title == "Acme K1 gaming keyboard"
     assert ranking_doc.attributes == "Red"
     assert ranking_doc.category == "Keyboards Peripherals"
+
+
+@pytest.mark.parametrize(
+    ("typed", "singular"),
+    [("phone cases", "phone case"), ("ipads", "ipad"), ("notebook batteries", "notebook battery")],
+)
+def test_a_query_names_the_same_category_in_the_plural(typed, singular):
+    """The category rules are written for titles, which name a kind in the singular:
+    the query's last word is read in the singular first ("phone cases" names cases, not
+    phones), and as typed when the singular names none."""
+
+    def leaf(q: str) -> str | None:
+        return ranking.query_leaf(QueryPlan(q, [Group(w, [Alternative((w,))]) for w in q.split()]))
+
+    assert leaf(typed) == leaf(singular) is not None
+    # A word the rules hold only in the plural is still read.
+    assert leaf("headphones") is not None

@@ -22,7 +22,7 @@ from shop.search import fieldwise, scoring, stats
 from shop.search.backends import get_backend
 from shop.search.cards import CARD_COLUMNS
 from shop.search.facets import category_names
-from shop.search.fieldwise import dismax, fuse, query_words
+from shop.search.fieldwise import dismax, fuse, plural_stem, query_words
 from shop.search.kept import KEPT_SIZE, Kept, kept
 from shop.search.kept import forget as forget_kept
 from shop.search.kinds import (
@@ -167,9 +167,21 @@ def query_leaf(plan: QueryPlan) -> str | None:
     if the query were a product title (:meth:`shop.catalog.categorize.Categorizer.head_leaf`:
     "notebook" names Laptops, "notebook case" Bags & cases); the query as read
     (:attr:`shop.search.query.QueryPlan.reading`: corrected, a word typed as one that the
-    catalog writes as two read as those). None when the rules find none."""
+    catalog writes as two read as those). None when the rules find none.
+
+    The last word is read in the singular first (:func:`shop.search.fieldwise.plural_stem`,
+    the minimal S-stemmer), then as typed when that finds none: the rules are written
+    for titles, which name a kind in the singular ("mobile phone case"), and English
+    puts the plural on the compound's last word, the one naming the kind ("phone cases"
+    would otherwise name phones)."""
     if plan.empty:
         return None
+    *rest, last = plan.reading.split() or [""]
+    single = plural_stem(last.lower())
+    if single != last.lower():
+        found = _head_leaf(" ".join([*rest, single]))
+        if found is not None:
+            return found
     return _head_leaf(plan.reading)
 
 
