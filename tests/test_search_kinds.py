@@ -47,6 +47,8 @@ def test_kind_heads_read_the_kind_a_title_names(title, heads):
 def test_a_query_names_its_kind_with_its_last_word():
     assert query_head(["laptop", "case"]) == "case"
     assert query_head(["cameras"]) == "camera"
+    # The kind a title names in the singular ("Acme GPS watch"), in a plural taking "es".
+    assert query_head(["gps", "watches"]) == "watch" and "watch" in kind_heads("Acme Trek GPS watch black")
     assert query_head(["tn", "2110"]) == "tn"
     assert query_head(["2110"]) is None
     # What follows "for" or "with" is what the kind is for or comes with.

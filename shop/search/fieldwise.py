@@ -25,14 +25,25 @@ FUSION_K = 60
 DISMAX_FIELDS = ("title", "model", "kind", "body", "attributes")
 
 
+#: Plural endings of words ending in a sibilant, which English writes with "es"
+#: ("watches", "brushes", "boxes", "glasses").
+_SIBILANT_PLURALS = ("ches", "shes", "xes", "sses")
+
+
 def plural_stem(token: str) -> str:
     """A folded token reduced to its singular, as Lucene's ``EnglishMinimalStemmer`` does
     (after Harman's S-stemmer, "How effective is suffixing?", JASIS 42(1), 1991):
-    "batteries" → "battery", "cables" → "cable", "boxes" → "boxe" (as "box" does not:
-    queries and products are reduced alike); "status", "class" and "shoes" stay."""
+    "batteries" → "battery", "cables" → "cable"; "status", "class" and "shoes" stay. One
+    rule more than Lucene's: a word ending in a sibilant takes "es" in the plural
+    (:data:`_SIBILANT_PLURALS`), which goes: "watches" → "watch", "boxes" → "box",
+    "glasses" → "glass". Lucene's rules left "watche", which no title's "watch" reduces
+    to, so "gps watches" named no kind. The cost: the few such words whose singular ends
+    in "e" ("caches" → "cach")."""
     n = len(token)
     if n < 3 or token[-1] != "s" or token[-2] in "us":
         return token
+    if n > 4 and token.endswith(_SIBILANT_PLURALS):
+        return token[:-2]
     if token[-2] == "e":
         if n > 3 and token[-3] == "i" and token[-4] not in "ae":
             return token[:-3] + "y"
