@@ -244,9 +244,11 @@ def kind_words() -> frozenset[str]:
     return cached_statistic(key, lambda: store_learned(learn_catalog())[1], VOCABULARY_TIMEOUT)
 
 
-#: Cache keys of the vocabulary and of the words naming kinds (with the category digest).
-_VOCABULARY_KEY = ("search", "kinds", "v3")
-_KINDS_KEY = ("search", "kind-words", "v1")
+#: Cache keys of the vocabulary and of the words naming kinds (with the category digest);
+#: the version changes with the way words are reduced (:func:`head_key`), so that no
+#: process reads what an older one learned.
+_VOCABULARY_KEY = ("search", "kinds", "v4")
+_KINDS_KEY = ("search", "kind-words", "v2")
 
 
 def learn_catalog() -> dict[str, object]:
