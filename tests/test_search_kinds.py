@@ -233,6 +233,20 @@ def test_a_hyphenated_word_with_a_one_letter_piece_is_taken_apart_only_when_unkn
     assert ranked_skus("t-shirt") == []
 
 
+def test_a_hyphenated_word_ending_in_letters_is_taken_apart_one_ending_in_digits_is_not(db):
+    _titled(
+        db,
+        PRO="Acme PS4 console, Pro edition",
+        SLIM="Acme PS4 Slim console",
+        TONER="Acme TN-2110 toner",
+        OTHER="Acme TN toner 2110 pages",
+    )
+    # Few products have "ps4 pro" as a phrase or "ps4pro": each word is matched apart.
+    assert ranked_skus("ps4-pro") == ranked_skus("ps4 pro") == ["PRO"]
+    # A model number stays whole.
+    assert ranked_skus("tn-2110") == ["TONER"]
+
+
 def test_a_word_typed_as_one_is_read_as_the_words_it_joins(db):
     """An unknown word that the catalog writes as two ("laptopcase") is read as those two
     words by the rankers too (:attr:`shop.search.query.QueryPlan.reading`): the kind it

@@ -253,21 +253,21 @@ def _joined_group(first: str, second: str) -> Group:
 
 def _token_group(toks: list[str], freq: dict[str, int]) -> Group:
     """A typed word of several tokens (a model number or hyphenated word): the phrase, the
-    tokens joined, and the phrase as a prefix when it ends in digits. A hyphenated word of
-    letters keeps its words as ``parts`` ("sd-card", "gps-watch", "d-battery"): when too
+    tokens joined, and the phrase as a prefix when it ends in digits. A hyphenated word
+    ending in letters keeps its words as ``parts`` ("sd-card", "ps4-pro", "d-battery"): when too
     few products have the phrase or the joined word, each word is matched on its own, as
     if typed apart (:meth:`QueryPlan.relaxed`). A word with a one-letter piece is taken
     apart only when the index knows its other pieces and not the word joined (``freq``,
     document counts): "x-box" is the catalog's "xbox", and x and box apart are any box;
     with no "shirt" in the catalog, "t-shirt" apart is the letter t. A model number
-    ("tn-2110") is never taken apart."""
+    ending in digits ("tn-2110", "dv7-1211ea") is never taken apart."""
     g = Group(" ".join(toks))
     joined = "".join(toks)
     g.add(Alternative(tuple(toks)))
     g.add(Alternative((joined,)))
     if any(c.isdigit() for c in toks[-1]):
         g.add(Alternative(tuple(toks), prefix=True))
-    elif all(t.isalpha() for t in toks) and max(map(len, toks)) > 1:
+    elif toks[-1].isalpha() and max(map(len, toks)) > 1:
         if min(map(len, toks)) > 1 or (
             not freq.get(joined, 0) and all(freq.get(t, 0) for t in toks if len(t) > 1)
         ):
