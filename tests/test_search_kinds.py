@@ -360,6 +360,20 @@ def test_sizes_and_measures_match_as_titles_write_them(db):
     assert ranked_skus("7 in 1 card reader")[0] == "READER"
 
 
+def test_a_size_in_terabytes_matches_titles_that_give_it_in_gigabytes(db):
+    _titled(
+        db,
+        HDD='Acme internal hard drive 3.5" 1000 GB Serial ATA',
+        NAS="Acme Cloud 1TB NAS",
+        GLUED="Acme Portable 1000GB USB drive",
+        SMALL='Acme internal hard drive 3.5" 500 GB Serial ATA',
+        BIG='Acme internal hard drive 3.5" 2000 GB Serial ATA',
+    )
+    # Icecat writes a terabyte as "1000 GB" as often as "1 TB" (SI prefixes).
+    assert sorted(ranked_skus("1tb")) == ["GLUED", "HDD", "NAS"]
+    assert ranked_skus("2tb") == ["BIG"]
+
+
 def test_short_titles_of_parts_for_a_kind_do_not_climb_above_it(db):
     for i in range(3):
         make_product(f"Acme 01{i}B002 printer roller", sku=f"ROLL{i}")

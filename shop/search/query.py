@@ -161,6 +161,23 @@ class Vocabulary(Protocol):
         """Number of active products having the tokens as a phrase (stemmed, any field)."""
 
 
+#: Units a measure is also written in, by the factor between them: Icecat writes a
+#: storage size of a terabyte or more in gigabytes as often as in terabytes ("1000 GB",
+#: "1 TB"), with the decimal prefixes of SI (1 TB = 1000 GB).
+_SMALLER_UNITS = {"tb": ("gb", 1000)}
+
+
+def _same_measure(number: str, unit: str) -> list[Alternative]:
+    """The alternatives for a measure typed as ``number`` + ``unit`` ("1", "tb") in the
+    smaller unit titles also use (:data:`_SMALLER_UNITS`): apart and glued, "1000 gb"
+    and "1000gb"."""
+    if unit not in _SMALLER_UNITS:
+        return []
+    smaller, factor = _SMALLER_UNITS[unit]
+    n = str(int(number) * factor)
+    return [Alternative((n, smaller)), Alternative((n + smaller,))]
+
+
 def _split_words(raw: str) -> list[list[str]]:
     """Whitespace-separated words of the query, each as its list of tokens; a number
     followed by an inch mark ('32"') gains the token "inch", which the mark stands for."""
@@ -285,6 +302,8 @@ def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary, correct: boo
     if measure and measure.group(2) in _UNITS:
         # "64gb" as titles also write it: "64 GB".
         g.add(Alternative(measure.groups()))
+        for alt in _same_measure(*measure.groups()):
+            g.add(alt)
     elif is_model_like(word) and len(word) >= 4:
         g.add(Alternative((word,), prefix=True))
     known = freq.get(word, 0) > 0 or vocab.stem_hits(word)
