@@ -40,7 +40,9 @@ class Vocabulary(Protocol):
 _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 #: The cost of an error the keyboard does not explain (a key struck far from the
 #: intended one, a letter inserted far from its neighbours' keys); the common errors
-#: cost 1 (:func:`typing_cost`).
+#: cost 1 (:func:`typing_cost`). Between one error and two: it only orders the
+#: candidates one edit away, a far error after a common one, and never makes one error
+#: cost as much as two.
 FAR_KEY_COST = 1.5
 
 
