@@ -310,9 +310,9 @@ def _word_group(word: str, freq: dict[str, int], vocab: Vocabulary, correct: boo
     split = None
     if (word.isalpha() and len(word) >= 6) or (is_model_like(word) and not measure):
         # A word the index does not know may join a short word ("sdcard", "cdplayer",
-        # a letter: "dbattery"),
-        # or a name and a number ("playstation4", "ps4pro"). A word it knows is also
-        # searched as the phrase ("usb3": "USB 3.0"), never taken apart.
+        # a letter: "dbattery"), or a name and a number ("playstation4", "ps4pro"). A
+        # word it knows is also searched as the phrase ("usb3": "USB 3.0"), never taken
+        # apart.
         split = _split_compound(word, freq, vocab, 3 if known else 1)
     if not known and len(word) >= MIN_CORRECT_LEN and word.isalpha():
         fix, split = correction(word, split, vocab)
