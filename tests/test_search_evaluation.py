@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from shop.search.evaluation import evaluate, evaluate_forms, ndcg, query_forms
+from shop.search.evaluation import evaluate, evaluate_forms, ndcg, query_forms, typo_forms
 
 
 def test_ndcg_gains_discounts_and_skips_queries_without_a_relevant_product():
@@ -66,3 +66,23 @@ def test_each_form_is_scored_with_the_ratings_of_its_query():
     assert by_form["hyphenated"] == (1, pytest.approx(1.0), pytest.approx(7 / ideal))
     assert by_form["number"] == (1, pytest.approx(1.0), 0.0)
     assert set(by_form) == {"number", "joined", "hyphenated"}  # "sd card" has no 5-letter word
+
+
+def test_typo_forms_misspell_the_longest_word_at_each_inner_letter():
+    forms = typo_forms("usb mouse")
+    # m, u, s: three inner letters, three errors each.
+    assert len(forms) == 9
+    assert ("dropped", "usb mose") in forms and ("swapped", "usb moues") in forms
+    assert ("doubled", "usb mouuse") in forms
+    assert all(text.startswith("usb ") for _, text in forms)
+    # Two equal letters swapped are no misspelling; a short word has none.
+    assert ("swapped", "usb spoon") not in typo_forms("usb spoon") and typo_forms("aa tv") == []
+
+
+def test_each_typo_is_scored_with_the_ratings_of_its_query():
+    labels = {"1": {"M": 3}}
+    ranker = lambda q: ["M"] if q in ("mouse", "mose") else []  # noqa: E731
+    by_kind = evaluate_forms({"1": "mouse"}, labels, ranker, forms=typo_forms)
+    # One of the three dropped letters ("mose") still finds the mouse.
+    assert by_kind["dropped"] == (3, pytest.approx(1.0), pytest.approx(1 / 3))
+    assert by_kind["swapped"] == (3, pytest.approx(1.0), 0.0)

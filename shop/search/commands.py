@@ -50,7 +50,15 @@ def reindex(batch_size: int) -> None:
     "singular/plural, two words joined or hyphenated, its longest word misspelt) with its "
     "own ratings.",
 )
-def eval_search(queries_path: str, labels_path: str, show_worst: int, k: int, forms: bool) -> None:
+@click.option(
+    "--typos",
+    is_flag=True,
+    help="Also score each query with its longest word misspelt once (two letters swapped, "
+    "one dropped, one doubled) at each of its inner letters.",
+)
+def eval_search(
+    queries_path: str, labels_path: str, show_worst: int, k: int, forms: bool, typos: bool
+) -> None:
     """Print NDCG@k of the running search configuration over rated queries."""
     queries = evaluation.load_queries(queries_path)
     labels = evaluation.load_labels(labels_path)
@@ -63,6 +71,12 @@ def eval_search(queries_path: str, labels_path: str, show_worst: int, k: int, fo
         by_form = evaluation.evaluate_forms(queries, labels, lambda q: ranked_skus(q, k), k)
         for name, (n, typed, other) in sorted(by_form.items()):
             click.echo(f"{name} form: {n} queries, NDCG@{k} {typed:.4f} as rated, {other:.4f} {name}")
+    if typos:
+        by_kind = evaluation.evaluate_forms(
+            queries, labels, lambda q: ranked_skus(q, k), k, forms=evaluation.typo_forms
+        )
+        for name, (n, typed, other) in sorted(by_kind.items()):
+            click.echo(f"{name} typos: {n} misspellings, NDCG@{k} {typed:.4f} as rated, {other:.4f} {name}")
     if show_worst:
         names = {}
         skus = {s for sc in scores for s in sc.returned}

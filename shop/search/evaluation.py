@@ -64,18 +64,36 @@ def _other_number(word: str) -> str:
     return word + "s"
 
 
-def _misspellings(word: str) -> dict[str, str]:
-    """The word with one typing error at its middle letter, one of each kind that makes up
-    most misspellings (Damerau, CACM 7(3), 1964): ``swapped`` with the next letter,
-    ``dropped``, ``doubled``. None for a word under five letters or not all letters."""
+def _misspellings(word: str, m: int | None = None) -> dict[str, str]:
+    """The word with one typing error at its letter ``m`` (by default its middle one), one
+    of each kind that makes up most misspellings (Damerau, CACM 7(3), 1964): ``swapped``
+    with the next letter, ``dropped``, ``doubled``. None for a word under five letters or
+    not all letters; a form equal to the word (two equal letters swapped) is left out."""
     if len(word) < 5 or not word.isalpha():
         return {}
-    m = len(word) // 2
-    return {
+    m = len(word) // 2 if m is None else m
+    forms = {
         "swapped": word[:m] + word[m + 1] + word[m] + word[m + 2 :],
         "dropped": word[:m] + word[m + 1 :],
         "doubled": word[: m + 1] + word[m:],
     }
+    return {name: text for name, text in forms.items() if text != word}
+
+
+def typo_forms(query: str) -> list[tuple[str, str]]:
+    """The query with its longest word misspelt once (:func:`_misspellings`) at each of
+    its letters but the first and the last: ``[(kind, text), ...]``, a wider sample of
+    typing errors than the one at the middle letter of :func:`query_forms`."""
+    words = query.lower().split()
+    if not words:
+        return []
+    longest = max(range(len(words)), key=lambda i: len(words[i]))
+    word = words[longest]
+    return [
+        (name, " ".join([*words[:longest], typo, *words[longest + 1 :]]))
+        for m in range(1, len(word) - 1)
+        for name, typo in _misspellings(word, m).items()
+    ]
 
 
 def query_forms(query: str) -> dict[str, str]:
@@ -138,20 +156,26 @@ def evaluate_forms(
     labels: dict[str, dict[str, int]],
     ranker: Callable[[str], list[str]],
     k: int = 10,
+    forms: Callable[[str], list[tuple[str, str]]] | None = None,
 ) -> dict[str, tuple[int, float, float]]:
-    """Per form of :func:`query_forms`: ``(queries, mean NDCG@k as rated, mean NDCG@k in
-    that form)`` over the rated queries that have the form, each form scored with the
-    ratings of its query."""
+    """Per form: ``(forms scored, mean NDCG@k as rated, mean NDCG@k in that form)`` over
+    the rated queries that have the form, each form scored with the ratings of its query.
+
+    Args:
+        forms: query -> ``[(form name, text), ...]``; by default :func:`query_forms`
+            (:func:`typo_forms`: a query has several forms of one name, each counted).
+    """
+    forms = forms or (lambda q: list(query_forms(q).items()))
     sums: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
     for qid, query in queries.items():
         rated = labels.get(qid, {})
         if not any(r >= 1 for r in rated.values()):
             continue
-        forms = query_forms(query)
-        if not forms:
+        other = forms(query)
+        if not other:
             continue
         typed = ndcg(ranker(query), rated, k) or 0.0
-        for name, text in forms.items():
+        for name, text in other:
             entry = sums[name]
             entry[0] += 1
             entry[1] += typed
