@@ -25,9 +25,6 @@ class Vocabulary(Protocol):
     """What correction asks of the indexed words: the part of
     :class:`shop.search.query.Vocabulary` it uses (a backend provides it)."""
 
-    def doc_freq(self, words: list[str]) -> dict[str, int]:
-        """Number of indexed products containing each (unstemmed) word; 0 if none."""
-
     def near_words(self, word: str, limit: int = 50) -> list[tuple[str, int]]:
         """Indexed words that look like ``word``, with their document counts."""
 
@@ -120,6 +117,13 @@ def correct_word(word: str, vocab: Vocabulary) -> str | None:
     "mosue", as two and left it uncorrected). The chosen one has the lowest
     :func:`typing_cost` (the commonest error), then the most documents.
     """
+    best = _closest(word, vocab)
+    return best[0] if best else None
+
+
+def _closest(word: str, vocab: Vocabulary) -> tuple[str, int] | None:
+    """:func:`correct_word`'s choice with its document count (from the near words), or
+    None."""
     max_dist = 1 if len(word) < 8 else 2
     best: tuple[float, int, str] | None = None
     for cand, freq in vocab.near_words(word):
@@ -130,7 +134,7 @@ def correct_word(word: str, vocab: Vocabulary) -> str | None:
         key = (typing_cost(word, cand), -freq, cand)
         if best is None or key < best:
             best = key
-    return best[2] if best else None
+    return (best[2], -best[1]) if best else None
 
 
 def correction(
@@ -148,18 +152,20 @@ def correction(
     are not what was meant ("labtop" is laptop, though b is far from p: no product has
     "lab top").
     """
-    fix = correct_word(word, vocab)
-    if not fix and word.endswith("s") and not word.endswith("ss"):
+    best = _closest(word, vocab)
+    if not best and word.endswith("s") and not word.endswith("ss"):
         # A misspelt plural of a word the titles write in the singular ("boks": the
         # index has "book", two edits away, and "bok" is one).
-        fix = correct_word(word[:-1], vocab)
-    if not (fix and split):
-        return fix, split
+        best = _closest(word[:-1], vocab)
+    if not best:
+        return None, split
+    fix, count = best
+    if not split:
+        return fix, None
     if OSA.distance(word, fix) > 1:
         return None, split
     apart = vocab.phrase_freq(split)
     if not apart:
         # No product has the two words together: "labtop" is no "lab top".
         return fix, None
-    fix_odds = (typing_cost(word, fix), -vocab.doc_freq([fix]).get(fix, 0))
-    return (fix, None) if fix_odds < (1.0, -apart) else (None, split)
+    return (fix, None) if (typing_cost(word, fix), -count) < (1.0, -apart) else (None, split)
