@@ -53,22 +53,28 @@ def test_a_misspelling_is_read_as_the_word_one_common_error_away(db):
     assert [p.sku for p in found.products] == ["T1"]
 
 
+def _laptops_and(db, *titles: str) -> None:
+    """Three laptops (SKUs L0 to L2) and one product for each of ``titles``, committed."""
+    for i in range(3):
+        make_product(f"Lenovo ThinkPad laptop {i}", brand="Lenovo", sku=f"L{i}")
+    for i, title in enumerate(titles):
+        make_product(title, sku=f"A{i}")
+    db.session.commit()
+
+
+def _found(q: str) -> list[str]:
+    """The SKUs of the first page of results for ``q``, sorted."""
+    return sorted(p.sku for p in search(SearchParams(q=q), with_facets=False).products)
+
+
 def test_a_misspelling_is_not_taken_apart_when_the_word_it_misspells_is_commoner(db):
     # "latpop" is one edit from "laptop" (two letters swapped) and from "lat pop" (a
     # space left out); more products have "laptop" than that phrase.
-    for i in range(3):
-        make_product(f"Lenovo ThinkPad laptop {i}", brand="Lenovo", sku=f"L{i}")
-    make_product("Lat pop art poster", sku="A1")
-    make_product("Lat lamp", sku="A2")
-    db.session.commit()
+    _laptops_and(db, "Lat pop art poster", "Lat lamp")
     plan = analyze("latpop", get_backend(db.session))
     assert plan.did_you_mean == "laptop" and plan.reading == "laptop"
     assert not plan.groups[0].parts
-    assert sorted(p.sku for p in search(SearchParams(q="latpop"), with_facets=False).products) == [
-        "L0",
-        "L1",
-        "L2",
-    ]
+    assert _found("latpop") == ["L0", "L1", "L2"]
 
 
 def test_a_letter_glued_to_a_word_is_read_apart_unless_a_near_key_explains_it(db):
@@ -94,15 +100,7 @@ def test_a_letter_glued_to_a_word_is_read_apart_unless_a_near_key_explains_it(db
 def test_two_words_no_product_has_together_are_not_what_was_meant(db):
     # "labtop": b for p is a far key (a space left out is the commoner error), but no
     # product has "lab top"; the laptops are what was meant.
-    for i in range(3):
-        make_product(f"Lenovo ThinkPad laptop {i}", brand="Lenovo", sku=f"L{i}")
-    make_product("Acme lab coat", sku="C1")
-    make_product("Acme top case", sku="C2")
-    db.session.commit()
+    _laptops_and(db, "Acme lab coat", "Acme top case")
     plan = analyze("labtop", get_backend(db.session))
     assert plan.did_you_mean == "laptop" and not plan.groups[0].parts
-    assert sorted(p.sku for p in search(SearchParams(q="labtop"), with_facets=False).products) == [
-        "L0",
-        "L1",
-        "L2",
-    ]
+    assert _found("labtop") == ["L0", "L1", "L2"]
